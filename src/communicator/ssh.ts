@@ -1,0 +1,184 @@
+// The SSH communicator (ssh2): wait for sshd, authenticate, run commands with live
+// output, and upload files over SFTP.
+import { Client, type ConnectConfig, type SFTPWrapper } from "ssh2";
+import { readFileSync } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
+import { join, posix } from "node:path";
+import { TsimgError } from "../errors.js";
+import { raceAbort, sleep } from "../engine/abort.js";
+import { waitForBanner } from "./ssh-wait.js";
+
+export interface SshOptions {
+  host: string;
+  port: number;
+  username: string;
+  password?: string;
+  privateKeyFile?: string;
+  /** How many failed handshakes (after sshd answered) before giving up; Packer's ssh_handshake_attempts. */
+  handshakeAttempts: number;
+}
+
+export interface ExecResult {
+  /** Exit status, or undefined when the connection dropped before the command finished. */
+  code: number | undefined;
+  signal?: string;
+}
+
+/** A connected SSH session. */
+export class SshSession {
+  private constructor(private readonly client: Client) {}
+
+  /**
+   * Waits until sshd answers and a login succeeds. Rejects when `signal` fires (the caller
+   * aborts it on ssh_timeout or when QEMU dies) or after `handshakeAttempts` failed logins.
+   */
+  static async connect(options: SshOptions, signal: AbortSignal, onRetry?: (why: string) => void): Promise<SshSession> {
+    const privateKey = options.privateKeyFile ? readFileSync(options.privateKeyFile) : undefined;
+    let failures = 0;
+    let lastError = "";
+    for (;;) {
+      const socket = await waitForBanner(options.host, options.port, signal);
+      try {
+        const client = await raceAbort(handshake(socket, options, privateKey), signal);
+        return new SshSession(client);
+      } catch (error) {
+        socket.destroy();
+        if (signal.aborted) throw error;
+        failures++;
+        lastError = (error as Error).message;
+        onRetry?.(`SSH handshake ${failures}/${options.handshakeAttempts} failed: ${lastError}`);
+        if (failures >= options.handshakeAttempts) {
+          throw new TsimgError(
+            `SSH login as "${options.username}" failed ${failures} times (ssh_handshake_attempts): ${lastError}`,
+            { details: ["check ssh_username and ssh_password / ssh_private_key_file against the kickstart"] },
+          );
+        }
+        await sleep(500, signal);
+      }
+    }
+  }
+
+  /** Runs a command; each output line goes to onLine. Never rejects on a non-zero exit. */
+  exec(command: string, onLine: (stream: "stdout" | "stderr", line: string) => void): Promise<ExecResult> {
+    return new Promise((resolve, reject) => {
+      this.client.exec(command, (error, channel) => {
+        if (error) return reject(new TsimgError(`cannot start remote command: ${error.message}`));
+        let result: ExecResult = { code: undefined };
+        const flushOut = lineSplitter((line) => onLine("stdout", line));
+        const flushErr = lineSplitter((line) => onLine("stderr", line));
+        channel.on("data", (chunk: Buffer) => flushOut.push(chunk));
+        channel.stderr.on("data", (chunk: Buffer) => flushErr.push(chunk));
+        channel.on("exit", (code: number | null, signalName?: string) => {
+          result = code === null ? { code: undefined, ...(signalName ? { signal: signalName } : {}) } : { code };
+        });
+        const finish = () => {
+          flushOut.end();
+          flushErr.end();
+          resolve(result);
+        };
+        channel.on("close", finish);
+        // A connection that drops (reboot, halt) ends the command without an exit status.
+        this.client.once("close", finish);
+      });
+    });
+  }
+
+  /** Uploads a local file or directory (recursively) to a remote path. */
+  async upload(localPath: string, remotePath: string): Promise<void> {
+    const sftp = await this.sftp();
+    try {
+      await uploadPath(sftp, localPath, remotePath);
+    } finally {
+      sftp.end();
+    }
+  }
+
+  /** Writes a string to a remote file. */
+  async writeFile(remotePath: string, content: string | Buffer, mode = 0o644): Promise<void> {
+    const sftp = await this.sftp();
+    try {
+      await new Promise<void>((resolve, reject) =>
+        sftp.writeFile(remotePath, content, { mode }, (e) => (e ? reject(sftpError("write", remotePath, e)) : resolve())),
+      );
+    } finally {
+      sftp.end();
+    }
+  }
+
+  close(): void {
+    this.client.end();
+    this.client.destroy();
+  }
+
+  private sftp(): Promise<SFTPWrapper> {
+    return new Promise((resolve, reject) =>
+      this.client.sftp((error, sftp) => (error ? reject(new TsimgError(`cannot open SFTP: ${error.message}`)) : resolve(sftp))),
+    );
+  }
+}
+
+function handshake(socket: import("node:net").Socket, options: SshOptions, privateKey: Buffer | undefined): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    const config: ConnectConfig = {
+      sock: socket,
+      username: options.username,
+      readyTimeout: 60_000,
+      keepaliveInterval: 5000,
+      keepaliveCountMax: 6,
+      ...(options.password !== undefined ? { password: options.password } : {}),
+      ...(privateKey ? { privateKey } : {}),
+      // The guest's host key is new on every build; there is nothing to pin it to.
+      hostVerifier: () => true,
+    };
+    client.once("ready", () => resolve(client));
+    client.once("error", (error: Error & { level?: string }) => {
+      client.destroy();
+      reject(error.level === "client-authentication" ? new Error("authentication failed (wrong password or key?)") : error);
+    });
+    client.connect(config);
+  });
+}
+
+async function uploadPath(sftp: SFTPWrapper, localPath: string, remotePath: string): Promise<void> {
+  const info = await stat(localPath);
+  if (!info.isDirectory()) {
+    await new Promise<void>((resolve, reject) =>
+      sftp.fastPut(localPath, remotePath, { mode: info.mode & 0o777 }, (e) => (e ? reject(sftpError("upload", remotePath, e)) : resolve())),
+    );
+    return;
+  }
+  await mkdirIfMissing(sftp, remotePath);
+  for (const entry of await readdir(localPath)) {
+    await uploadPath(sftp, join(localPath, entry), posix.join(remotePath, entry));
+  }
+}
+
+function mkdirIfMissing(sftp: SFTPWrapper, path: string): Promise<void> {
+  return new Promise((resolve, reject) =>
+    sftp.stat(path, (statError) => {
+      if (!statError) return resolve();
+      sftp.mkdir(path, (e) => (e ? reject(sftpError("mkdir", path, e)) : resolve()));
+    }),
+  );
+}
+
+function sftpError(what: string, path: string, error: Error): TsimgError {
+  return new TsimgError(`SFTP ${what} ${path} failed: ${error.message}`);
+}
+
+/** Splits a byte stream into lines, holding the partial last line until more arrives. */
+function lineSplitter(onLine: (line: string) => void): { push(chunk: Buffer): void; end(): void } {
+  let partial = "";
+  return {
+    push(chunk) {
+      const parts = (partial + chunk.toString("utf8")).split(/\r?\n/);
+      partial = parts.pop() ?? "";
+      for (const part of parts) onLine(part);
+    },
+    end() {
+      if (partial) onLine(partial);
+      partial = "";
+    },
+  };
+}

@@ -1,0 +1,58 @@
+// Helpers that race every external wait against the build's AbortSignal (STYLE §5).
+import { CancelledError, TimeoutError } from "../errors.js";
+
+/** Throws CancelledError if the signal has fired. */
+export function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw cancelledFrom(signal);
+}
+
+function cancelledFrom(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && !(reason.name === "AbortError")) return reason;
+  return new CancelledError(typeof reason === "string" ? reason : "build cancelled");
+}
+
+/** Resolves with the promise, or rejects with CancelledError as soon as the signal fires. */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(cancelledFrom(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(cancelledFrom(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Waits ms milliseconds, or rejects at once when the signal fires. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  const wait = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => clearTimeout(timer), { once: true });
+  });
+  return signal ? raceAbort(wait, signal) : wait;
+}
+
+/** Resolves with the promise, or rejects with TimeoutError(message) after ms. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new TimeoutError(message)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,79 @@
+// The step runner: runs steps in order; every step that started gets its cleanup, in
+// reverse order, with the outcome. A failing cleanup is reported but never hides the
+// build's real error (STYLE §1-§4, after packer-plugin-sdk's multistep).
+import { CancelledError, asTsimgError } from "../errors.js";
+import { withTimeout } from "./abort.js";
+import type { EventBus } from "./event-bus.js";
+
+export type Outcome = "ok" | "failed" | "cancelled";
+
+/** What a step gets: the build's signal and its event bus. */
+export interface StepContext {
+  signal: AbortSignal;
+  events: EventBus;
+}
+
+/**
+ * One unit of a build. `run` throws on failure (it never logs its own error).
+ * `cleanup` may run after success, failure or cancellation, and should be quick and safe
+ * to run even when `run` only got half way.
+ */
+export interface Step<S> {
+  name: string;
+  /** Shown as "==> name: <title>". */
+  title: string;
+  run(ctx: StepContext, state: S): Promise<void>;
+  cleanup?(ctx: StepContext, state: S, outcome: Outcome): Promise<void>;
+}
+
+/** Includes a step only when the condition holds (keeps pipelines one readable array). */
+export function when<S>(condition: boolean, step: Step<S>): Step<S>[] {
+  return condition ? [step] : [];
+}
+
+/** Time each cleanup may take before the runner moves on. */
+const CLEANUP_LIMIT_MS = 30_000;
+
+/** Runs the steps; resolves when all succeeded, rejects with the first error after all cleanups ran. */
+export async function runSteps<S>(steps: Step<S>[], state: S, ctx: StepContext): Promise<void> {
+  const started: Step<S>[] = [];
+  let failure: unknown;
+  for (const step of steps) {
+    if (ctx.signal.aborted) {
+      failure = new CancelledError();
+      break;
+    }
+    started.push(step);
+    const t0 = Date.now();
+    ctx.events.emit({ type: "step-start", step: step.name, title: step.title });
+    try {
+      await step.run(ctx, state);
+      ctx.events.emit({ type: "step-end", step: step.name, ms: Date.now() - t0, outcome: "ok" });
+    } catch (error) {
+      const outcome = ctx.signal.aborted || error instanceof CancelledError ? "cancelled" : "failed";
+      ctx.events.emit({ type: "step-end", step: step.name, ms: Date.now() - t0, outcome });
+      failure = ctx.signal.aborted && !(error instanceof CancelledError) ? new CancelledError() : error;
+      break;
+    }
+  }
+  const outcome: Outcome = failure === undefined ? "ok" : failure instanceof CancelledError ? "cancelled" : "failed";
+  await runCleanups(started, state, ctx, outcome);
+  if (failure !== undefined) throw failure;
+}
+
+async function runCleanups<S>(started: Step<S>[], state: S, ctx: StepContext, outcome: Outcome): Promise<void> {
+  // Cleanups must run even though the build's signal has fired, so they get a fresh one.
+  const cleanupCtx: StepContext = { ...ctx, signal: new AbortController().signal };
+  for (const step of [...started].reverse()) {
+    if (!step.cleanup) continue;
+    try {
+      await withTimeout(
+        step.cleanup(cleanupCtx, state, outcome),
+        CLEANUP_LIMIT_MS,
+        `cleanup did not finish within ${CLEANUP_LIMIT_MS / 1000} s`,
+      );
+    } catch (error) {
+      ctx.events.warn(`cleanup of step "${step.name}" failed: ${asTsimgError(error).message}`);
+    }
+  }
+}

@@ -1,0 +1,78 @@
+// The build's HTTP server for kickstarts and other files the guest fetches. It binds
+// 127.0.0.1 (the guest reaches it as 10.0.2.2 through QEMU user networking), so nothing
+// on the LAN can read the kickstart; Packer binds 0.0.0.0.
+import Koa from "koa";
+import serveStatic from "koa-static";
+import type { Server } from "node:http";
+import { TsimgError } from "../errors.js";
+
+export interface HttpServerOptions {
+  /** Directory served as the root (Packer's http_directory). */
+  directory?: string;
+  /** Path -> content (Packer's http_content); wins over the directory. */
+  content?: Record<string, string>;
+  host: string;
+  portMin: number;
+  portMax: number;
+  /** Called once per request served. */
+  onRequest?: (line: string) => void;
+}
+
+export interface RunningHttpServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Starts the server on a free port in the range; fails with a message naming the range. */
+export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
+  const app = new Koa();
+  app.use(async (ctx, next) => {
+    await next();
+    const size = ctx.response.length === undefined ? "" : ` (${ctx.response.length} bytes)`;
+    options.onRequest?.(`HTTP ${ctx.method} ${ctx.path} -> ${ctx.status}${size}`);
+  });
+  const content = new Map(Object.entries(options.content ?? {}).map(([path, body]) => [normalizePath(path), body]));
+  app.use(async (ctx, next) => {
+    const body = content.get(ctx.path);
+    if (body === undefined || (ctx.method !== "GET" && ctx.method !== "HEAD")) return next();
+    ctx.type = "text/plain";
+    ctx.body = body;
+  });
+  if (options.directory) app.use(serveStatic(options.directory, { hidden: false, index: false }));
+
+  const server = await listenInRange(app, options);
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function normalizePath(path: string): string {
+  return path.startsWith("/") ? path : `/${path}`;
+}
+
+async function listenInRange(app: Koa, options: HttpServerOptions): Promise<Server> {
+  const count = options.portMax - options.portMin + 1;
+  const start = Math.floor(Math.random() * count);
+  for (let i = 0; i < count; i++) {
+    const port = options.portMin + ((start + i) % count);
+    const server = await tryListen(app, port, options.host);
+    if (server) return server;
+  }
+  throw new TsimgError(
+    `no free port for the HTTP server in ${options.portMin}..${options.portMax} on ${options.host} (http_port_min..http_port_max): every port is in use`,
+  );
+}
+
+function tryListen(app: Koa, port: number, host: string): Promise<Server | undefined> {
+  return new Promise((resolve) => {
+    const server = app.listen({ port, host, exclusive: true });
+    server.once("listening", () => resolve(server));
+    server.once("error", () => resolve(undefined));
+  });
+}

@@ -1,0 +1,72 @@
+// Finds out whether an accelerator can really run a guest. Opening /dev/kvm proves
+// nothing: on some hosts it opens, real-mode code runs, and the guest hangs as soon
+// as it enters protected mode. So we boot a 64 KiB "BIOS" (accel-probe.asm) that
+// switches to protected and long mode and then writes to QEMU's isa-debug-exit port:
+// only a guest that got through the mode switches can produce that exit status.
+import { execa } from "execa";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface AccelProbeResult {
+  ok: boolean;
+  /** Why it failed, in words for a log line. */
+  reason: string;
+  ms: number;
+}
+
+const PROBE_LIMIT_MS = 2000;
+// isa-debug-exit turns a write of value v into QEMU exit status (v << 1) | 1.
+const EXPECTED_EXIT = 3;
+const cache = new Map<string, Promise<AccelProbeResult>>();
+
+/** Probes `accel` with `binary`; the result is cached for the life of the process. */
+export function probeAccelerator(binary: string, accel: string): Promise<AccelProbeResult> {
+  const key = `${binary}\0${accel}`;
+  let result = cache.get(key);
+  if (!result) {
+    result = runProbe(binary, accel);
+    cache.set(key, result);
+  }
+  return result;
+}
+
+// Machine code assembled from accel-probe.asm: the code at the start of the image and
+// the reset-vector jump at 0xFFF0; everything else is `hlt`.
+const PROBE_CODE =
+  "fa31c08ed88ec0bf0010b9001831c0f3ab66c70600100320000066c70600200330000066c706003083000000" +
+  "2e660f0116b8000f20c00c010f22c066ea43000f00080066b810008ed88ed0bc00700000b0023c0174310f20" +
+  "e083c8200f22e0b8001000000f22d8b9800000c00f320d000100000f300f20c00d000000800f22c0ea8c000f" +
+  "001800b001e6f4f4b001e6f4f4ebf990909090900000000000000000ffff0000009acf00ffff00000092cf00" +
+  "ffff0000009aaf001f0098000f00";
+const RESET_JUMP = "ea000000f0"; // jmp 0xF000:0000
+
+/** The probe firmware image (64 KiB). */
+export function probeFirmware(): Buffer {
+  const image = Buffer.alloc(64 * 1024, 0xf4);
+  Buffer.from(PROBE_CODE, "hex").copy(image, 0);
+  Buffer.from(RESET_JUMP, "hex").copy(image, 0xfff0);
+  return image;
+}
+
+async function runProbe(binary: string, accel: string): Promise<AccelProbeResult> {
+  const dir = mkdtempSync(join(tmpdir(), "tsimg-probe-"));
+  const bios = join(dir, "probe.bin");
+  writeFileSync(bios, probeFirmware());
+  const t0 = Date.now();
+  try {
+    const result = await execa(
+      binary,
+      ["-accel", accel, "-machine", "pc", "-nodefaults", "-display", "none", "-no-reboot", "-m", "16",
+       "-bios", bios, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"],
+      { reject: false, timeout: PROBE_LIMIT_MS, killSignal: "SIGKILL", stdin: "ignore" },
+    );
+    const ms = Date.now() - t0;
+    if (result.exitCode === EXPECTED_EXIT) return { ok: true, reason: "guest ran", ms };
+    if (result.timedOut) return { ok: false, reason: `a test guest did not run within ${PROBE_LIMIT_MS / 1000} s (it hangs)`, ms };
+    const said = String(result.stderr ?? "").trim().split("\n").filter(Boolean).pop();
+    return { ok: false, reason: said ? `QEMU said: ${said}` : `QEMU exited with code ${result.exitCode}`, ms };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

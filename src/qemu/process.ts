@@ -1,0 +1,111 @@
+// Supervises one QEMU process: spawned in its own process group, tied to tsimg's life
+// with PR_SET_PDEATHSIG (setpriv), with its exit noticed at once and its stderr kept.
+import { execa, type ResultPromise } from "execa";
+import { existsSync } from "node:fs";
+import { QemuError } from "../errors.js";
+import { TailBuffer } from "../util/tail-buffer.js";
+
+export interface QemuExit {
+  code: number | null;
+  signal: string | null;
+}
+
+export interface StartQemuOptions {
+  binary: string;
+  args: string[];
+  /** Called with each line QEMU prints on stderr/stdout. */
+  onOutput?: (line: string) => void;
+}
+
+/** A running QEMU. `exited` resolves (never rejects) when the process is gone. */
+export interface QemuProcess {
+  pid: number;
+  exited: Promise<QemuExit>;
+  readonly exit: QemuExit | undefined;
+  /** Last lines QEMU printed (stderr and stdout). */
+  stderrTail(): string[];
+  /** SIGKILLs QEMU's whole process group and waits for it to be gone. */
+  kill(): Promise<QemuExit>;
+}
+
+const SETPRIV = "/usr/bin/setpriv";
+
+/** Starts QEMU. It dies with tsimg even on kill -9 (pdeathsig), and never gets the terminal's Ctrl-C directly. */
+export function startQemu(options: StartQemuOptions): QemuProcess {
+  const tail = new TailBuffer(40);
+  // setpriv sets PR_SET_PDEATHSIG then execs QEMU, so the kernel SIGKILLs QEMU when we die.
+  const [file, args] = existsSync(SETPRIV)
+    ? [SETPRIV, ["--pdeathsig", "SIGKILL", "--", options.binary, ...options.args]]
+    : [options.binary, options.args];
+  let child: ResultPromise;
+  try {
+    child = execa(file, args, {
+      detached: true,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      reject: false,
+      buffer: false,
+      cleanup: true,
+    });
+  } catch (error) {
+    throw new QemuError(`cannot start ${options.binary}: ${(error as Error).message}`, { cause: error });
+  }
+  const onLine = (line: string) => {
+    tail.push(line);
+    options.onOutput?.(line);
+  };
+  readLines(child.stderr, onLine);
+  readLines(child.stdout, onLine);
+
+  let exit: QemuExit | undefined;
+  const exited = new Promise<QemuExit>((resolve) => {
+    child.on("exit", (code, signal) => {
+      exit = { code, signal };
+      resolve(exit);
+    });
+    child.on("error", (error) => {
+      tail.push(error.message);
+    });
+  });
+  // execa's own promise rejects on spawn errors; our `exited` carries the outcome instead.
+  child.catch(() => undefined);
+
+  return {
+    pid: child.pid ?? -1,
+    exited,
+    get exit() {
+      return exit;
+    },
+    stderrTail: () => tail.lines(),
+    kill: async () => {
+      if (!exit && child.pid) {
+        try {
+          process.kill(-child.pid, "SIGKILL");
+        } catch {
+          child.kill("SIGKILL");
+        }
+      }
+      return exited;
+    },
+  };
+}
+
+function readLines(stream: NodeJS.ReadableStream | null | undefined, onLine: (line: string) => void): void {
+  if (!stream) return;
+  let partial = "";
+  stream.setEncoding("utf8");
+  stream.on("data", (chunk: string) => {
+    const parts = (partial + chunk).split(/\r?\n/);
+    partial = parts.pop() ?? "";
+    for (const part of parts) if (part.trim()) onLine(part);
+  });
+  stream.on("end", () => {
+    if (partial.trim()) onLine(partial);
+  });
+}
+
+/** "exited with code 1" / "was killed by SIGKILL". */
+export function describeExit(exit: QemuExit): string {
+  return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+}

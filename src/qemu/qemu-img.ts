@@ -1,0 +1,29 @@
+// qemu-img, the disk tool: create the build disk and compact it at the end.
+import { execa } from "execa";
+import { TsimgError } from "../errors.js";
+
+/** Runs qemu-img with args; a failure becomes one readable error with qemu-img's own words. */
+export async function runQemuImg(args: string[], signal?: AbortSignal): Promise<string> {
+  const result = await execa("qemu-img", args, { reject: false, cancelSignal: signal, stdin: "ignore" });
+  if (result.isCanceled) throw new TsimgError("qemu-img was cancelled");
+  if (result.failed) {
+    const said = String(result.stderr || result.stdout || result.message).trim();
+    throw new TsimgError(`qemu-img ${args[0]} failed: ${said}`);
+  }
+  return String(result.stdout);
+}
+
+/** Creates an empty disk image of `size` (qemu-img size syntax, e.g. "40960M"). */
+export async function createDisk(path: string, format: string, size: string, extraArgs: string[] = []): Promise<void> {
+  await runQemuImg(["create", "-q", "-f", format, ...extraArgs, path, size]);
+}
+
+/** Copies `from` into a new, compacted image `to` (unused blocks dropped; optional compression). */
+export async function convertDisk(
+  from: string,
+  to: string,
+  options: { format: string; compress: boolean; signal?: AbortSignal },
+): Promise<void> {
+  const args = ["convert", "-O", options.format, ...(options.compress ? ["-c"] : []), from, to];
+  await runQemuImg(args, options.signal);
+}
