@@ -174,9 +174,10 @@ const KEY_ALIASES: ReadonlyMap<string, string> = new Map([
 function diagnoseUnknownKey(word: string): string | undefined {
   if (!/^[a-z0-9]{2,}$/i.test(word)) return undefined;
   const { base, suffix } = splitOnOff(word);
-  for (const [candidate, tail] of suffix ? [[word, ""], [base, suffix]] : [[word, ""]]) {
-    const lower = (candidate ?? "").toLowerCase();
-    const toggle = tail ? (isOn(tail) ? "On" : "Off") : "";
+  const readings = [{ name: word, toggle: "" }];
+  if (suffix) readings.push({ name: base, toggle: isOn(suffix) ? "On" : "Off" });
+  for (const { name, toggle } of readings) {
+    const lower = name.toLowerCase();
     if (/^f\d+$/.test(lower)) return "function keys go from <f1> to <f12>";
     const alias = KEY_ALIASES.get(lower);
     if (alias) return `did you mean "<${alias}${toggle}>"?`;

@@ -1,0 +1,41 @@
+// Sizes ("40G", "40960M") and durations ("1500s", "120m", "1h30m") as Packer writes them.
+
+const SIZE_UNITS: Record<string, number> = { K: 1 / 1024, M: 1, G: 1024, T: 1024 * 1024 };
+
+/** Parses a disk or memory size into MiB; a bare number means MiB (Packer's disk_size). Undefined if malformed. */
+export function parseSizeMiB(value: string | number): number | undefined {
+  if (typeof value === "number") return Number.isInteger(value) && value > 0 ? value : undefined;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([KMGT])(?:i?B)?\s*$/i.exec(value) ?? /^\s*(\d+)\s*$/.exec(value);
+  if (!match) return undefined;
+  const unit = SIZE_UNITS[(match[2] ?? "M").toUpperCase()] ?? 1;
+  const mib = Number(match[1]) * unit;
+  return mib > 0 ? Math.ceil(mib) : undefined;
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses a Go-style duration ("1h30m", "500ms", "10s") into milliseconds. Undefined if malformed. */
+export function parseDurationMs(value: string): number | undefined {
+  const text = value.trim();
+  if (text === "0") return 0;
+  const part = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
+  let total = 0;
+  let index = 0;
+  while (index < text.length) {
+    part.lastIndex = index;
+    const match = part.exec(text);
+    if (!match) return undefined;
+    total += Number(match[1]) * (DURATION_UNITS[match[2] as string] ?? 0);
+    index = part.lastIndex;
+  }
+  return index > 0 ? Math.round(total) : undefined;
+}
+
+/** "1m30s", "850ms": durations for humans. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const minutes = Math.floor(ms / 60_000);
+  const seconds = Math.round((ms % 60_000) / 1000);
+  return `${minutes}m${String(seconds).padStart(2, "0")}s`;
+}
