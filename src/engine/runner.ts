@@ -40,7 +40,7 @@ export async function runSteps<S>(steps: Step<S>[], state: S, ctx: StepContext):
   let failure: unknown;
   for (const step of steps) {
     if (ctx.signal.aborted) {
-      failure = new CancelledError();
+      failure = abortReason(ctx.signal);
       break;
     }
     started.push(step);
@@ -50,9 +50,10 @@ export async function runSteps<S>(steps: Step<S>[], state: S, ctx: StepContext):
       await step.run(ctx, state);
       ctx.events.emit({ type: "step-end", step: step.name, ms: Date.now() - t0, outcome: "ok" });
     } catch (error) {
-      const outcome = ctx.signal.aborted || error instanceof CancelledError ? "cancelled" : "failed";
+      // When the build's signal fired, its reason (a cancellation, or QEMU dying) is the real error.
+      failure = ctx.signal.aborted ? abortReason(ctx.signal) : error;
+      const outcome = failure instanceof CancelledError ? "cancelled" : "failed";
       ctx.events.emit({ type: "step-end", step: step.name, ms: Date.now() - t0, outcome });
-      failure = ctx.signal.aborted && !(error instanceof CancelledError) ? new CancelledError() : error;
       break;
     }
   }
@@ -76,4 +77,9 @@ async function runCleanups<S>(started: Step<S>[], state: S, ctx: StepContext, ou
       ctx.events.warn(`cleanup of step "${step.name}" failed: ${asTsimgError(error).message}`);
     }
   }
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error && reason.name !== "AbortError" ? reason : new CancelledError();
 }

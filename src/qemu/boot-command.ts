@@ -16,6 +16,7 @@
 //     letter names (`bs`, `up`, `end`) must match exactly, else `<is>` or `<and>` would be errors;
 //   - everything else stays literal like Packer: `a < b`, `<3`, `<foo>`, `<is>`, `<a|b>`, `<wait 5>`.
 import { TsimgError } from "../errors.js";
+import { editDistance } from "../util/did-you-mean.js";
 import { describeChar, findCharQcodes, findSpecialQcode } from "./keymap.js";
 
 /** One step of a boot command. Qcodes are QEMU QKeyCode names; `ms` may be fractional. */
@@ -190,26 +191,12 @@ function diagnoseUnknownKey(word: string): string | undefined {
 function findNearestKeyName(lower: string): string | undefined {
   let best: { name: string; distance: number } | undefined;
   for (const name of KEY_NAMES) {
-    const distance = measureEditDistance(lower, name.toLowerCase());
+    const distance = editDistance(lower, name.toLowerCase());
     // Short names are one edit away from ordinary words (<is> vs <bs>), so they must match exactly.
     const allowed = name.length <= 3 ? 0 : name.length <= 6 ? 1 : 2;
     if (distance <= allowed && (!best || distance < best.distance)) best = { name, distance };
   }
   return best?.name;
-}
-
-// Levenshtein distance, one row at a time.
-function measureEditDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
 }
 
 // Packer: `<wait>` is 1 s, `<waitN>` is N whole seconds, else a Go duration such as 1m30s.

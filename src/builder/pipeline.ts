@@ -1,0 +1,31 @@
+// The qemu builder's steps, top to bottom, as packer-plugin-qemu's Builder.Run lists them.
+import { when, type Step } from "../engine/runner.js";
+import type { QemuBuildState } from "./state.js";
+import { typeBootCommand } from "./steps/boot.js";
+import { compact } from "./steps/compact.js";
+import { createDisk } from "./steps/create-disk.js";
+import { httpServer } from "./steps/http-server.js";
+import { prepareOutput } from "./steps/prepare-output.js";
+import { provision } from "./steps/provision.js";
+import { shutdown, waitForPowerOff } from "./steps/shutdown.js";
+import { startQemu } from "./steps/start-qemu.js";
+import { waitForSsh } from "./steps/wait-ssh.js";
+import { verifyIso } from "./steps/verify-iso.js";
+import type { BuildPlan } from "../template/types.js";
+
+/** The steps for a plan. */
+export function qemuPipeline(plan: BuildPlan): Step<QemuBuildState>[] {
+  const ssh = plan.source.communicator === "ssh";
+  return [
+    verifyIso,
+    prepareOutput,
+    createDisk,
+    httpServer,
+    startQemu,
+    typeBootCommand,
+    ...when(ssh, waitForSsh),
+    ...when(ssh, provision),
+    ...(ssh ? [shutdown] : [waitForPowerOff]),
+    compact,
+  ];
+}

@@ -1,0 +1,48 @@
+// What the qemu builder's steps share. Each field is set by one step (named beside it)
+// and read by later ones; the compiler checks the types, not a string-keyed bag.
+import type { SshSession } from "../communicator/ssh.js";
+import type { RunningHttpServer } from "../http/server.js";
+import type { QemuProcess } from "../qemu/process.js";
+import type { QmpClient } from "../qemu/qmp.js";
+import type { SerialFollower } from "../qemu/serial.js";
+import type { BuildPlan } from "../template/types.js";
+
+export interface BuildOptions {
+  /** Replace an existing output_directory. */
+  force: boolean;
+  /** Keep output_directory (and the stopped VM's disk) when the build fails. */
+  keepOnError: boolean;
+}
+
+export interface QemuBuildState {
+  plan: BuildPlan;
+  options: BuildOptions;
+  /** Aborts the build with a reason; used when QEMU dies on its own. */
+  fail: (error: Error) => void;
+  /** prepare-output: private temp dir for the QMP socket. */
+  workDir?: string;
+  /** prepare-output: the disk while it is being built (not the artifact's name). */
+  diskPath?: string;
+  /** http-server */
+  http?: RunningHttpServer;
+  /** start-qemu */
+  accelerator?: string;
+  sshHostPort?: number;
+  qemu?: QemuProcess;
+  qmp?: QmpClient;
+  serial?: SerialFollower;
+  /** Set before tsimg asks the guest to power off, so QEMU's exit is not a failure. */
+  expectingExit?: boolean;
+  /** wait-ssh */
+  ssh?: SshSession;
+  /** compact: the finished artifact. */
+  artifactPath?: string;
+}
+
+/** {{ .HTTPIP }} and friends, as far as they are known in this state. */
+export function runtimeValues(state: QemuBuildState): Record<string, string> {
+  const values: Record<string, string> = { Name: state.plan.source.vm_name, OutputDir: state.plan.source.output_directory, HTTPIP: "10.0.2.2" };
+  if (state.http) values.HTTPPort = String(state.http.port);
+  if (state.sshHostPort !== undefined) values.SSHHostPort = String(state.sshHostPort);
+  return values;
+}

@@ -1,0 +1,66 @@
+import { QemuError } from "../../errors.js";
+import { raceAbort, withTimeout } from "../../engine/abort.js";
+import type { StepContext } from "../../engine/runner.js";
+import type { Step } from "../../engine/runner.js";
+import { describeExit } from "../../qemu/process.js";
+import { formatDuration } from "../../template/units.js";
+import type { QemuBuildState } from "../state.js";
+import { tails } from "./start-qemu.js";
+
+/**
+ * Powers the guest off: shutdown_command (or ACPI when there is none), then waits for
+ * QEMU to exit, event-driven, within shutdown_timeout. If it does not, an ACPI power
+ * button press gets another shutdown_timeout; if that fails too, QEMU is killed and the
+ * build fails, because a disk that was never cleanly unmounted is not an artifact.
+ */
+export const shutdown: Step<QemuBuildState> = {
+  name: "shutdown",
+  title: "Gracefully halting virtual machine...",
+  async run(ctx, state) {
+    const { shutdown_command, shutdown_timeout } = state.plan.source;
+    state.expectingExit = true;
+    if (shutdown_command && state.ssh) {
+      ctx.events.info(`running shutdown_command: ${shutdown_command}`);
+      // The command may never return: the guest powers off under it. QEMU's exit ends the wait too.
+      const command = state.ssh.exec(shutdown_command, (stream, line) => ctx.events.emit({ type: "output", source: "shutdown", stream, line }));
+      await withTimeout(Promise.race([command, state.qemu!.exited]), shutdown_timeout, "shutdown_command").catch(() => undefined);
+      state.ssh.close();
+      delete state.ssh;
+      if (await exitedWithin(state, shutdown_timeout, ctx)) return;
+      ctx.events.warn(`QEMU did not exit within ${formatDuration(shutdown_timeout)} (shutdown_timeout): pressing the ACPI power button`);
+    } else {
+      ctx.events.info("no shutdown_command: pressing the ACPI power button");
+    }
+    await state.qmp!.execute("system_powerdown").catch(() => undefined);
+    if (await exitedWithin(state, shutdown_timeout, ctx)) return;
+    await state.qemu!.kill();
+    throw new QemuError(`the guest did not power off within ${formatDuration(shutdown_timeout)} (shutdown_timeout), even after an ACPI power-button press; QEMU was killed`, {
+      details: tails(state),
+    });
+  },
+};
+
+/** Waits for the guest to power off on its own (communicator = "none"). */
+export const waitForPowerOff: Step<QemuBuildState> = {
+  name: "wait-poweroff",
+  title: "Waiting for the guest to power off...",
+  async run(ctx, state) {
+    state.expectingExit = true;
+    const { shutdown_timeout } = state.plan.source;
+    if (await exitedWithin(state, shutdown_timeout, ctx)) return;
+    throw new QemuError(`the guest did not power off by itself within ${formatDuration(shutdown_timeout)} (shutdown_timeout, communicator = "none")`, {
+      details: tails(state),
+    });
+  },
+};
+
+async function exitedWithin(state: QemuBuildState, ms: number, ctx: StepContext): Promise<boolean> {
+  try {
+    const exit = await raceAbort(withTimeout(state.qemu!.exited, ms, "shutdown"), ctx.signal);
+    ctx.events.info(`VM powered off (QEMU ${describeExit(exit)})`);
+    return true;
+  } catch (error) {
+    if (ctx.signal.aborted) throw error;
+    return false;
+  }
+}

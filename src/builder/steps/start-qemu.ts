@@ -1,0 +1,119 @@
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { QemuError, TsimgError } from "../../errors.js";
+import { raceAbort, sleep, withTimeout } from "../../engine/abort.js";
+import type { EventBus } from "../../engine/event-bus.js";
+import type { Step } from "../../engine/runner.js";
+import { findFreePort } from "../../net/ports.js";
+import { probeAccelerator } from "../../qemu/accel.js";
+import { buildQemuArgv, formatCommandLine } from "../../qemu/argv.js";
+import { describeExit, startQemu as spawnQemu, type QemuProcess } from "../../qemu/process.js";
+import { QmpClient } from "../../qemu/qmp.js";
+import { SerialFollower } from "../../qemu/serial.js";
+import { renderRuntime } from "../../template/runtime-vars.js";
+import type { SourceConfig } from "../../template/types.js";
+import { runtimeValues, type QemuBuildState } from "../state.js";
+
+const QMP_CONNECT_LIMIT_MS = 15_000;
+
+/** Starts QEMU with a QMP socket and user networking; QEMU dying later fails the build at once. */
+export const startQemu: Step<QemuBuildState> = {
+  name: "start-qemu",
+  title: "Starting VM...",
+  async run(ctx, state) {
+    const source = state.plan.source;
+    state.accelerator = await chooseAccelerator(source, ctx.events);
+    state.sshHostPort = await findFreePort(source.host_port_min, source.host_port_max, "127.0.0.1", "the SSH port forward (host_port_min..host_port_max)");
+    const values = runtimeValues(state);
+    const userArgs = source.qemuargs.map((arg) => arg.map((part) => renderRuntime(part, values, "qemuargs")));
+    const window = !source.headless && Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
+    if (!source.headless && !window) ctx.events.info("headless = false, but there is no display: running headless");
+    const qmpSocket = join(state.workDir!, "qmp.sock");
+    const argv = buildQemuArgv({
+      source,
+      accelerator: state.accelerator,
+      diskPath: state.diskPath!,
+      sshHostPort: state.sshHostPort,
+      qmpSocket,
+      serialLog: join(source.output_directory, "serial.log"),
+      window,
+      userArgs,
+    });
+    for (const line of argv.replaced) ctx.events.info(line);
+    ctx.events.debug(`QEMU command line: ${formatCommandLine(source.qemu_binary, argv.args)}`);
+
+    if (argv.serialPath) {
+      state.serial = new SerialFollower(resolve(argv.serialPath), (line) => ctx.events.emit({ type: "serial", line }));
+      state.serial.start();
+    } else {
+      ctx.events.warn("qemuargs -serial does not write to a file: tsimg cannot show the guest's console");
+    }
+    const qemu = spawnQemu({ binary: source.qemu_binary, args: argv.args, onOutput: (line) => ctx.events.debug(`qemu: ${line}`) });
+    state.qemu = qemu;
+    void qemu.exited.then((exit) => {
+      if (state.expectingExit) return;
+      const hint = exit.code === 0 ? " (the guest powered itself off: does the kickstart end with poweroff instead of reboot?)" : "";
+      state.fail(new QemuError(`QEMU ${describeExit(exit)} unexpectedly${hint}`, { details: tails(state) }));
+    });
+    state.qmp = await connectQmp(qmpSocket, qemu, state, ctx.signal);
+    state.qmp.on("event", (event: { event: string }) => {
+      if (event.event === "RESET") ctx.events.info("guest rebooted");
+      else if (event.event === "SHUTDOWN") ctx.events.debug("guest shut down");
+    });
+    ctx.events.info(`VM started (pid ${qemu.pid}, accelerator ${state.accelerator}, SSH forwarded from 127.0.0.1:${state.sshHostPort})`);
+  },
+  async cleanup(_ctx, state) {
+    state.expectingExit = true;
+    if (state.qemu && !state.qemu.exit) await stopQemu(state.qemu, state.qmp);
+    state.qmp?.close();
+    state.serial?.stop();
+  },
+};
+
+/** "stderr: ..." and "serial: ..." lines for error details. */
+export function tails(state: QemuBuildState): string[] {
+  const stderr = state.qemu?.stderrTail().slice(-10) ?? [];
+  const serial = state.serial?.lines(15) ?? [];
+  return [
+    ...(stderr.length ? ["QEMU said:", ...stderr.map((l) => `  ${l}`)] : []),
+    ...(serial.length ? ["last lines on the serial console:", ...serial.map((l) => `  ${l}`)] : []),
+  ];
+}
+
+async function chooseAccelerator(source: SourceConfig, events: EventBus): Promise<string> {
+  if (source.accelerator !== "auto" && source.accelerator !== "kvm") return source.accelerator;
+  const kvm = await probeAccelerator(source.qemu_binary, "kvm");
+  if (kvm.ok) return "kvm";
+  if (source.accelerator === "kvm") {
+    throw new TsimgError(`accelerator = "kvm", but KVM cannot run a guest on this host: ${kvm.reason}`, {
+      details: ['use accelerator = "auto" to fall back to TCG (much slower), or fix KVM on this host'],
+    });
+  }
+  events.warn(`KVM cannot run a guest on this host (${kvm.reason}): falling back to TCG, which is much slower`);
+  return "tcg";
+}
+
+async function connectQmp(path: string, qemu: QemuProcess, state: QemuBuildState, signal: AbortSignal): Promise<QmpClient> {
+  const deadline = Date.now() + QMP_CONNECT_LIMIT_MS;
+  for (;;) {
+    if (qemu.exit) throw new QemuError(`QEMU ${describeExit(qemu.exit)} at start`, { details: tails(state) });
+    if (existsSync(path)) {
+      try {
+        return await raceAbort(withTimeout(QmpClient.connect(path), 5000, "QMP did not answer"), signal);
+      } catch (error) {
+        if (signal.aborted) throw error;
+      }
+    }
+    if (Date.now() > deadline) throw new QemuError(`QEMU's QMP socket did not come up within ${QMP_CONNECT_LIMIT_MS / 1000} s`, { details: tails(state) });
+    await sleep(20, signal);
+  }
+}
+
+/** Asks QEMU to quit over QMP, then SIGKILLs its process group if it lingers. */
+export async function stopQemu(qemu: QemuProcess, qmp: QmpClient | undefined): Promise<void> {
+  if (qmp && !qmp.isClosed) {
+    await withTimeout(qmp.execute("quit"), 1000, "quit").catch(() => undefined);
+    await withTimeout(qemu.exited, 2000, "exit").catch(() => undefined);
+  }
+  if (!qemu.exit) await qemu.kill();
+}

@@ -1,0 +1,48 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { ConfigError } from "../../errors.js";
+import type { Step } from "../../engine/runner.js";
+import type { QemuBuildState } from "../state.js";
+
+const BY_LENGTH: Record<number, string> = { 32: "md5", 40: "sha1", 64: "sha256", 128: "sha512" };
+
+/** Checks the ISO against iso_checksum before anything else is created. */
+export const verifyIso: Step<QemuBuildState> = {
+  name: "verify-iso",
+  title: "Verifying the ISO checksum...",
+  async run(ctx, state) {
+    const { iso_url, iso_checksum } = state.plan.source;
+    if (iso_checksum === "none") {
+      ctx.events.warn('iso_checksum = "none": the ISO is not verified');
+      return;
+    }
+    const [type, expected] = parseChecksum(iso_checksum);
+    const actual = await hashFile(iso_url, type, ctx.signal);
+    if (actual !== expected) {
+      throw new ConfigError(`iso_checksum does not match ${iso_url}: expected ${type}:${expected}, got ${type}:${actual}`, { key: "source.iso_checksum" });
+    }
+    ctx.events.info(`${type} of ${iso_url} matches`);
+  },
+};
+
+/** "sha256:abc" or bare hex -> [algorithm, lower-case hex]. */
+export function parseChecksum(value: string): [string, string] {
+  const match = /^(?:(md5|sha1|sha256|sha512):)?([0-9a-fA-F]+)$/.exec(value.trim());
+  const type = match?.[1] ?? BY_LENGTH[match?.[2]?.length ?? 0];
+  if (!match || !type) {
+    throw new ConfigError(`iso_checksum "${value}" is not understood: use sha256:<hex>, sha512:<hex>, sha1:<hex>, md5:<hex>, bare hex, or none`, {
+      key: "source.iso_checksum",
+    });
+  }
+  return [type, (match[2] as string).toLowerCase()];
+}
+
+function hashFile(path: string, type: string, signal: AbortSignal): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash(type);
+    createReadStream(path, { signal })
+      .on("data", (chunk) => hash.update(chunk))
+      .on("end", () => resolve(hash.digest("hex")))
+      .on("error", reject);
+  });
+}

@@ -1,0 +1,44 @@
+import { SshSession } from "../../communicator/ssh.js";
+import { TimeoutError } from "../../errors.js";
+import type { Step } from "../../engine/runner.js";
+import { formatDuration } from "../../template/units.js";
+import type { QemuBuildState } from "../state.js";
+import { tails } from "./start-qemu.js";
+
+/** Waits for the guest's sshd and logs in (install and reboot happen meanwhile). */
+export const waitForSsh: Step<QemuBuildState> = {
+  name: "wait-ssh",
+  title: "Waiting for SSH...",
+  async run(ctx, state) {
+    state.ssh = await connectSsh(state, ctx.signal, (why) => ctx.events.info(why));
+    ctx.events.info("connected to SSH");
+  },
+  async cleanup(_ctx, state) {
+    state.ssh?.close();
+  },
+};
+
+/** Connects within ssh_timeout, racing the build's signal; a timeout shows the serial tail. */
+export async function connectSsh(state: QemuBuildState, signal: AbortSignal, onRetry: (why: string) => void): Promise<SshSession> {
+  const s = state.plan.source;
+  const timeout = AbortSignal.timeout(s.ssh_timeout);
+  try {
+    return await SshSession.connect(
+      {
+        host: "127.0.0.1",
+        port: state.sshHostPort!,
+        username: s.ssh_username ?? "root",
+        ...(s.ssh_password !== undefined ? { password: s.ssh_password } : {}),
+        ...(s.ssh_private_key_file ? { privateKeyFile: s.ssh_private_key_file } : {}),
+        handshakeAttempts: s.ssh_handshake_attempts,
+      },
+      AbortSignal.any([signal, timeout]),
+      onRetry,
+    );
+  } catch (error) {
+    if (timeout.aborted && !signal.aborted) {
+      throw new TimeoutError(`timed out after ${formatDuration(s.ssh_timeout)} waiting for SSH (ssh_timeout)`, { details: tails(state) });
+    }
+    throw error;
+  }
+}

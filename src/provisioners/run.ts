@@ -1,0 +1,14 @@
+import type { ProvisionerConfig } from "../template/types.js";
+import { runFile } from "./file.js";
+import type { ProvisionContext, ProvisionResult } from "./provisioner.js";
+import { runShell } from "./shell.js";
+
+/** Runs one provisioner of any type. */
+export function runProvisioner(config: ProvisionerConfig, ctx: ProvisionContext): Promise<ProvisionResult> {
+  switch (config.type) {
+    case "shell":
+      return runShell(config, ctx);
+    case "file":
+      return runFile(config, ctx);
+  }
+}

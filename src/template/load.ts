@@ -1,0 +1,200 @@
+// Template loading: TOML -> variables -> ${...} interpolation -> validation -> BuildPlan.
+// Every problem found is reported at once, each with file:line:col and key path.
+import TOML from "@iarna/toml";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { basename, dirname, relative, resolve } from "node:path";
+import { ConfigError, ConfigErrors } from "../errors.js";
+import { BootCommandError, parseBootCommand } from "../qemu/boot-command.js";
+import { closest } from "../util/did-you-mean.js";
+import { InterpolationError, interpolate, type InterpolationScope } from "./interpolate.js";
+import { locateKey } from "./locate.js";
+import { FILE_OPTIONS, SHELL_OPTIONS, SOURCE_OPTIONS } from "./schema.js";
+import type { BuildPlan, ImageMeta, ProvisionerConfig, SourceConfig } from "./types.js";
+import { checkTable, isPlainTable, type Problem } from "./validate.js";
+import { resolveVariables, type VariableInputs } from "./variables.js";
+
+export interface LoadOptions extends VariableInputs {
+  /** Fixed clock for ${timestamp()} (tests). */
+  now?: Date;
+}
+
+const TOP_LEVEL = ["image", "variables", "source", "provisioner"];
+
+/** Loads and validates a template. Throws ConfigErrors listing every problem. */
+export function loadTemplate(templatePath: string, options: LoadOptions = {}): BuildPlan {
+  const path = resolve(templatePath);
+  const shown = relative(process.cwd(), path) || path;
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new ConfigErrors([new ConfigError(`cannot read template: no such file ${shown}`, { file: shown })]);
+  }
+  let raw: Record<string, unknown>;
+  try {
+    raw = TOML.parse(text);
+  } catch (error) {
+    const e = error as Error & { line?: number; col?: number };
+    const message = e.message.split("\n")[0]?.replace(/ at row \d+, col \d+, pos \d+:?$/, "") ?? "invalid TOML";
+    throw new ConfigErrors([
+      new ConfigError(`TOML syntax: ${message}`, { file: shown, ...(e.line === undefined ? {} : { line: e.line + 1, column: (e.col ?? 0) + 1 }) }),
+    ]);
+  }
+  const problems: Problem[] = [];
+  const plan = buildPlan(raw, path, options, problems);
+  if (problems.length > 0 || !plan) {
+    throw new ConfigErrors(
+      problems.map((problem) => {
+        const at = locateKey(text, problem.path);
+        return new ConfigError(problem.message, {
+          file: shown,
+          ...(at ? { line: at.line, column: at.column } : {}),
+          key: problem.path.map((p) => (typeof p === "number" ? `[${p}]` : p)).join(".").replace(/\.\[/g, "["),
+          ...(problem.hint ? { hint: problem.hint } : {}),
+        });
+      }),
+    );
+  }
+  return plan;
+}
+
+function buildPlan(raw: Record<string, unknown>, path: string, options: LoadOptions, problems: Problem[]): BuildPlan | undefined {
+  const baseDir = dirname(path);
+  for (const key of Object.keys(raw)) {
+    if (TOP_LEVEL.includes(key)) continue;
+    const hint = closest(key, TOP_LEVEL);
+    problems.push({
+      path: [key],
+      message: key === "post_processor" ? `post_processor is not supported yet` : `unknown table "${key}"${hint ? `; did you mean "${hint}"?` : ""}`,
+    });
+  }
+  const variables = resolveVariables(raw.variables, options, baseDir, problems);
+  const scope: InterpolationScope = {
+    variables: new Map([...variables].map(([name, v]) => [name, v.value])),
+    baseDir,
+    env: options.env ?? process.env,
+    now: options.now ?? new Date(),
+  };
+  const resolved = (value: unknown, at: (string | number)[]) => interpolateDeep(value, at, scope, problems);
+
+  const image = resolved(raw.image ?? {}, ["image"]);
+  if (!isPlainTable(image)) problems.push({ path: ["image"], message: "image: expected a table [image]" });
+  const imageName = isPlainTable(image) && typeof image.name === "string" ? image.name : basename(path).replace(/\.toml$/, "");
+
+  const rawSource = resolved(raw.source, ["source"]);
+  if (!isPlainTable(rawSource)) {
+    problems.push({ path: [], message: "missing table [source] (the qemu builder's options)" });
+    return undefined;
+  }
+  const source = checkTable(rawSource, SOURCE_OPTIONS, ["source"], baseDir, problems) as unknown as SourceConfig;
+  source.output_directory = resolve(source.output_directory ?? `output-${imageName}`);
+  source.vm_name ??= `${imageName}.${source.format}`;
+  checkSource(source, rawSource, problems);
+
+  const provisioners = checkProvisioners(resolved(raw.provisioner ?? [], ["provisioner"]), baseDir, problems);
+  const secrets = [...variables.values()].filter((v) => v.sensitive).map((v) => v.value);
+  if (source.ssh_password) secrets.push(source.ssh_password);
+  return {
+    templatePath: path,
+    templateDir: baseDir,
+    image: { ...(isPlainTable(image) ? image : {}), name: imageName } as ImageMeta,
+    source,
+    provisioners,
+    variables: Object.fromEntries(variables),
+    secrets,
+  };
+}
+
+function interpolateDeep(value: unknown, path: (string | number)[], scope: InterpolationScope, problems: Problem[]): unknown {
+  if (typeof value === "string") {
+    try {
+      return interpolate(value, scope);
+    } catch (error) {
+      if (!(error instanceof InterpolationError)) throw error;
+      problems.push({ path, message: `${path.filter((p) => typeof p === "string").pop() ?? "value"}: ${error.message}` });
+      return value;
+    }
+  }
+  if (Array.isArray(value)) return value.map((item, i) => interpolateDeep(item, typeof item === "object" && isPlainTable(item) ? [...path, i] : path, scope, problems));
+  if (isPlainTable(value)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateDeep(v, [...path, k], scope, problems)]));
+  }
+  return value;
+}
+
+function checkSource(source: SourceConfig, raw: Record<string, unknown>, problems: Problem[]): void {
+  const at = (key: string) => ["source", key];
+  if (source.iso_url && !isFile(source.iso_url)) problems.push({ path: at("iso_url"), message: `iso_url: no such file ${source.iso_url}` });
+  if (raw.http_directory !== undefined && raw.http_content !== undefined) {
+    problems.push({ path: at("http_content"), message: "http_directory and http_content cannot both be set: pick one" });
+  }
+  if (source.http_directory && !isDirectory(source.http_directory)) {
+    problems.push({ path: at("http_directory"), message: `http_directory: no such directory ${source.http_directory}` });
+  }
+  if (source.ssh_private_key_file && !isFile(source.ssh_private_key_file)) {
+    problems.push({ path: at("ssh_private_key_file"), message: `ssh_private_key_file: no such file ${source.ssh_private_key_file}` });
+  }
+  if (source.communicator === "ssh" && !source.ssh_username) {
+    problems.push({ path: ["source"], message: 'missing required key "ssh_username" (needed with communicator = "ssh")' });
+  }
+  for (const [min, max] of [["http_port_min", "http_port_max"], ["host_port_min", "host_port_max"]] as const) {
+    if (source[min] > source[max]) problems.push({ path: at(min), message: `${min} (${source[min]}) is greater than ${max} (${source[max]})` });
+  }
+  try {
+    parseBootCommand(source.boot_command ?? []);
+  } catch (error) {
+    if (!(error instanceof BootCommandError)) throw error;
+    problems.push({ path: at("boot_command"), message: `boot_command: ${error.message}` });
+  }
+}
+
+function checkProvisioners(raw: unknown, baseDir: string, problems: Problem[]): ProvisionerConfig[] {
+  if (!Array.isArray(raw)) {
+    problems.push({ path: ["provisioner"], message: "provisioner: expected [[provisioner]] tables" });
+    return [];
+  }
+  const out: ProvisionerConfig[] = [];
+  raw.forEach((entry: unknown, index) => {
+    const path = ["provisioner", index];
+    if (!isPlainTable(entry)) return problems.push({ path, message: "provisioner: expected a table" });
+    if (entry.type === "shell") {
+      const shell = checkTable(entry, SHELL_OPTIONS, path, baseDir, problems);
+      const given = ["inline", "script", "scripts"].filter((k) => k in entry);
+      if (given.length !== 1) {
+        problems.push({ path, message: `shell provisioner needs exactly one of inline, script, scripts${given.length ? `; got ${given.join(" and ")}` : ""}` });
+      }
+      for (const script of [shell.script, ...((shell.scripts as string[] | undefined) ?? [])]) {
+        if (typeof script === "string" && !isFile(script)) problems.push({ path: [...path, shell.script ? "script" : "scripts"], message: `no such script ${script}` });
+      }
+      out.push(shell as unknown as ProvisionerConfig);
+    } else if (entry.type === "file") {
+      const file = checkTable(entry, FILE_OPTIONS, path, baseDir, problems);
+      if (typeof file.source === "string" && !existsSync(file.source)) problems.push({ path: [...path, "source"], message: `source: no such file or directory ${file.source}` });
+      if (typeof entry.source === "string" && entry.source.endsWith("/") && typeof file.source === "string") file.source += "/";
+      out.push(file as unknown as ProvisionerConfig);
+    } else {
+      const hint = typeof entry.type === "string" ? closest(entry.type, ["shell", "file"]) : undefined;
+      problems.push({
+        path: [...path, "type"],
+        message: `provisioner type ${JSON.stringify(entry.type)} is not known: use "shell" or "file"${hint ? ` (did you mean "${hint}"?)` : ""}`,
+      });
+    }
+  });
+  return out;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,87 @@
+// The resolved, validated form of a template: plain data the engine runs.
+
+/** `[image]`: the image's identity, copied into events and the manifest. */
+export interface ImageMeta {
+  name: string;
+  version?: string;
+  [key: string]: unknown;
+}
+
+export type Accelerator = "auto" | "kvm" | "tcg" | "xen" | "hax" | "hvf" | "whpx" | "none";
+
+/** `[source]` after defaults, unit parsing (MiB, ms) and path resolution (absolute). */
+export interface SourceConfig {
+  iso_url: string;
+  iso_checksum: string;
+  output_directory: string;
+  vm_name: string;
+  format: "qcow2" | "raw";
+  disk_size: number;
+  disk_interface: "virtio" | "ide" | "scsi";
+  disk_cache: string;
+  disk_discard: string;
+  memory: number;
+  cpus: number;
+  accelerator: Accelerator;
+  machine_type: string;
+  qemu_binary: string;
+  qemuargs: string[][];
+  headless: boolean;
+  net_device: string;
+  boot_wait: number;
+  boot_command: string[];
+  boot_key_interval: number;
+  http_directory?: string;
+  http_content?: Record<string, string>;
+  http_bind_address: string;
+  http_port_min: number;
+  http_port_max: number;
+  host_port_min: number;
+  host_port_max: number;
+  communicator: "ssh" | "none";
+  ssh_username?: string;
+  ssh_password?: string;
+  ssh_private_key_file?: string;
+  ssh_port: number;
+  ssh_timeout: number;
+  ssh_handshake_attempts: number;
+  shutdown_command: string;
+  shutdown_timeout: number;
+  skip_compaction: boolean;
+  disk_compression: boolean;
+}
+
+export interface ShellProvisionerConfig {
+  type: "shell";
+  inline?: string[];
+  inline_shebang: string;
+  script?: string;
+  scripts?: string[];
+  environment_vars: string[];
+  execute_command: string;
+  remote_folder: string;
+  valid_exit_codes: number[];
+  expect_disconnect: boolean;
+}
+
+export interface FileProvisionerConfig {
+  type: "file";
+  source: string;
+  destination: string;
+}
+
+export type ProvisionerConfig = ShellProvisionerConfig | FileProvisionerConfig;
+
+/** A loaded template: everything a build needs, with secrets listed for masking. */
+export interface BuildPlan {
+  /** Absolute path of the template file. */
+  templatePath: string;
+  templateDir: string;
+  image: ImageMeta;
+  source: SourceConfig;
+  provisioners: ProvisionerConfig[];
+  /** Resolved variable values. */
+  variables: Record<string, { value: string; sensitive: boolean }>;
+  /** Values to mask in every output (sensitive variables, ssh_password). */
+  secrets: string[];
+}

@@ -1,0 +1,127 @@
+// Checks one TOML table against an option table: unknown keys (with did-you-mean),
+// types, enums, required keys; converts sizes to MiB, durations to ms and paths to
+// absolute paths. Collects every problem instead of stopping at the first.
+import { isAbsolute, resolve } from "node:path";
+import { closest } from "../util/did-you-mean.js";
+import type { OptionSpec, OptionTable, OptionType } from "./schema.js";
+import { parseDurationMs, parseSizeMiB } from "./units.js";
+
+export interface Problem {
+  path: (string | number)[];
+  message: string;
+  hint?: string;
+}
+
+/** Validates `raw` against `specs`; returns the normalised table (defaults filled in). */
+export function checkTable(
+  raw: Record<string, unknown>,
+  specs: OptionTable,
+  path: (string | number)[],
+  baseDir: string,
+  problems: Problem[],
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const spec = specs[key];
+    if (!spec) {
+      const hint = closest(key, Object.keys(specs));
+      problems.push({ path: [...path, key], message: `unknown key "${key}"${hint ? `; did you mean "${hint}"?` : ""}` });
+      continue;
+    }
+    const converted = convert(value, spec, baseDir);
+    if ("error" in converted) problems.push({ path: [...path, key], message: `${key}: ${converted.error}` });
+    else out[key] = converted.value;
+  }
+  for (const [key, spec] of Object.entries(specs)) {
+    if (key in out || key in raw) continue;
+    if (spec.required) problems.push({ path: [...path], message: `missing required key "${key}"${spec.doc ? ` (${firstSentence(spec.doc)})` : ""}` });
+    else if (spec.default !== undefined) {
+      const converted = convert(spec.default, spec, baseDir);
+      if (!("error" in converted)) out[key] = converted.value;
+    }
+  }
+  return out;
+}
+
+type Converted = { value: unknown } | { error: string };
+
+function convert(value: unknown, spec: OptionSpec, baseDir: string): Converted {
+  return convertType(value, spec.type, baseDir);
+}
+
+function convertType(value: unknown, type: OptionType, baseDir: string): Converted {
+  const got = `got ${show(value)} (${describeType(value)})`;
+  if (typeof type === "object") {
+    return typeof value === "string" && type.enum.includes(value)
+      ? { value }
+      : { error: `expected one of ${type.enum.map((e) => `"${e}"`).join(", ")}, ${got}` };
+  }
+  switch (type) {
+    case "string":
+      return typeof value === "string" ? { value } : { error: `expected a string, ${got}` };
+    case "path":
+      return typeof value === "string" && value !== ""
+        ? { value: resolvePath(value, baseDir) }
+        : { error: `expected a path (string), ${got}` };
+    case "integer":
+      return Number.isInteger(value) ? { value } : { error: `expected a whole number, ${got}` };
+    case "boolean":
+      return typeof value === "boolean" ? { value } : { error: `expected true or false, ${got}` };
+    case "size": {
+      const mib = typeof value === "string" || typeof value === "number" ? parseSizeMiB(value) : undefined;
+      return mib === undefined ? { error: `expected a size like "40G", "512M" or a number of MiB, ${got}` } : { value: mib };
+    }
+    case "duration": {
+      const ms = typeof value === "string" ? parseDurationMs(value) : undefined;
+      return ms === undefined ? { error: `expected a duration like "30s", "5m" or "1h30m", ${got}` } : { value: ms };
+    }
+    case "string[]":
+    case "path[]":
+    case "integer[]": {
+      if (!Array.isArray(value)) return { error: `expected a list, ${got}` };
+      const itemType = type === "string[]" ? "string" : type === "path[]" ? "path" : "integer";
+      const items: unknown[] = [];
+      for (const [i, item] of value.entries()) {
+        const converted = convertType(item, itemType, baseDir);
+        if ("error" in converted) return { error: `item ${i + 1}: ${converted.error}` };
+        items.push(converted.value);
+      }
+      return { value: items };
+    }
+    case "string[][]": {
+      const ok = Array.isArray(value) && value.every((row) => Array.isArray(row) && row.every((cell) => typeof cell === "string"));
+      return ok ? { value } : { error: `expected a list of lists of strings like [["-m", "4096"]], ${got}` };
+    }
+    case "table": {
+      const ok = isPlainTable(value) && Object.values(value).every((v) => typeof v === "string");
+      return ok ? { value } : { error: `expected a table of strings, ${got}` };
+    }
+  }
+}
+
+export function resolvePath(value: string, baseDir: string): string {
+  const path = value.startsWith("file://") ? decodeURIComponent(new URL(value).pathname) : value;
+  return isAbsolute(path) ? path : resolve(baseDir, path);
+}
+
+export function isPlainTable(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
+function describeType(value: unknown): string {
+  if (Array.isArray(value)) return "list";
+  if (value instanceof Date) return "date";
+  if (isPlainTable(value)) return "table";
+  if (typeof value === "number") return Number.isInteger(value) ? "integer" : "float";
+  return typeof value;
+}
+
+function show(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text && text.length > 40 ? `${text.slice(0, 37)}...` : (text ?? String(value));
+}
+
+function firstSentence(text: string): string {
+  const end = text.indexOf(". ");
+  return (end > 0 ? text.slice(0, end) : text).replace(/\.$/, "");
+}

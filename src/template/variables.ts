@@ -1,0 +1,89 @@
+// Variable values, lowest precedence first: default, --var-file, environment
+// (TSIMG_VAR_name, or Packer's PKR_VAR_name), --var name=value.
+import TOML from "@iarna/toml";
+import { readFileSync } from "node:fs";
+import { closest } from "../util/did-you-mean.js";
+import { VARIABLE_OPTIONS } from "./schema.js";
+import { checkTable, isPlainTable, type Problem } from "./validate.js";
+
+export interface VariableInputs {
+  /** Paths of TOML files with name = value lines. */
+  varFiles?: string[];
+  /** --var name=value, already split. */
+  vars?: Record<string, string>;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ResolvedVariable {
+  value: string;
+  sensitive: boolean;
+}
+
+/** Resolves every declared variable; reports undeclared inputs and required variables without a value. */
+export function resolveVariables(
+  declared: unknown,
+  inputs: VariableInputs,
+  baseDir: string,
+  problems: Problem[],
+): Map<string, ResolvedVariable> {
+  const result = new Map<string, ResolvedVariable>();
+  if (declared !== undefined && !isPlainTable(declared)) {
+    problems.push({ path: ["variables"], message: "variables: expected tables like [variables.name]" });
+    return result;
+  }
+  const specs = new Map<string, { value?: string; sensitive: boolean; type: string }>();
+  for (const [name, raw] of Object.entries(declared ?? {})) {
+    if (!isPlainTable(raw)) {
+      problems.push({ path: ["variables", name], message: `variables.${name}: expected a table with default, type, description, sensitive` });
+      continue;
+    }
+    const table = checkTable({ ...raw, default: raw.default === undefined ? undefined : String(raw.default) }, VARIABLE_OPTIONS, ["variables", name], baseDir, problems);
+    if (raw.default === undefined) delete table.default;
+    specs.set(name, {
+      ...(table.default === undefined ? {} : { value: table.default as string }),
+      sensitive: table.sensitive === true,
+      type: (table.type as string | undefined) ?? "string",
+    });
+  }
+  const set = (name: string, value: string, from: string) => {
+    const spec = specs.get(name);
+    if (!spec) {
+      const hint = closest(name, specs.keys());
+      problems.push({ path: [], message: `${from} sets "${name}", which the template does not declare${hint ? `; did you mean "${hint}"?` : ""}` });
+      return;
+    }
+    spec.value = value;
+  };
+  for (const file of inputs.varFiles ?? []) {
+    for (const [name, value] of Object.entries(readVarFile(file, problems))) set(name, String(value), `--var-file ${file}`);
+  }
+  const env = inputs.env ?? {};
+  for (const name of specs.keys()) {
+    const value = env[`TSIMG_VAR_${name}`] ?? env[`PKR_VAR_${name}`];
+    if (value !== undefined) specs.get(name)!.value = value;
+  }
+  for (const [name, value] of Object.entries(inputs.vars ?? {})) set(name, value, `--var ${name}=...`);
+
+  for (const [name, spec] of specs) {
+    if (spec.value === undefined) {
+      problems.push({
+        path: ["variables", name],
+        message: `variable "${name}" has no value: give it a default, --var ${name}=..., or TSIMG_VAR_${name} in the environment`,
+      });
+      continue;
+    }
+    if (spec.type === "number" && !/^-?\d+(\.\d+)?$/.test(spec.value)) problems.push({ path: ["variables", name], message: `variable "${name}" must be a number, got "${spec.value}"` });
+    if (spec.type === "bool" && !/^(true|false)$/.test(spec.value)) problems.push({ path: ["variables", name], message: `variable "${name}" must be true or false, got "${spec.value}"` });
+    result.set(name, { value: spec.value, sensitive: spec.sensitive });
+  }
+  return result;
+}
+
+function readVarFile(file: string, problems: Problem[]): Record<string, unknown> {
+  try {
+    return TOML.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    problems.push({ path: [], message: `--var-file ${file}: ${(error as Error).message.split("\n")[0]}` });
+    return {};
+  }
+}
