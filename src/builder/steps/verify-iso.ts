@@ -1,5 +1,8 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { basename } from "node:path";
+import { resolvePath } from "../../template/validate.js";
 import { ConfigError } from "../../errors.js";
 import type { Step } from "../../engine/runner.js";
 import type { QemuBuildState } from "../state.js";
@@ -16,7 +19,9 @@ export const verifyIso: Step<QemuBuildState> = {
       ctx.events.warn('iso_checksum = "none": the ISO is not verified');
       return;
     }
-    const [type, expected] = parseChecksum(iso_checksum);
+    const [type, expected] = iso_checksum.startsWith("file:")
+      ? await readChecksumFile(resolvePath(iso_checksum.slice("file:".length), state.plan.templateDir), iso_url)
+      : parseChecksum(iso_checksum);
     const actual = await hashFile(iso_url, type, ctx.signal);
     if (actual !== expected) {
       throw new ConfigError(`iso_checksum does not match ${iso_url}: expected ${type}:${expected}, got ${type}:${actual}`, { key: "source.iso_checksum" });
@@ -35,6 +40,24 @@ export function parseChecksum(value: string): [string, string] {
     });
   }
   return [type, (match[2] as string).toLowerCase()];
+}
+
+/** Finds the ISO's line in a SHA256SUMS-style file ("<hex>  name" or BSD "SHA256 (name) = <hex>"). */
+async function readChecksumFile(path: string, iso: string): Promise<[string, string]> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    throw new ConfigError(`iso_checksum: cannot read checksum file ${path}`, { key: "source.iso_checksum" });
+  }
+  const name = basename(iso);
+  for (const line of text.split(/\r?\n/)) {
+    const gnu = /^([0-9a-fA-F]+)\s+\*?(.+)$/.exec(line.trim());
+    const bsd = /^(MD5|SHA1|SHA256|SHA512)\s*\((.+)\)\s*=\s*([0-9a-fA-F]+)$/.exec(line.trim());
+    if (gnu && basename(gnu[2] as string) === name) return parseChecksum(gnu[1] as string);
+    if (bsd && basename(bsd[2] as string) === name) return [(bsd[1] as string).toLowerCase(), (bsd[3] as string).toLowerCase()];
+  }
+  throw new ConfigError(`iso_checksum: ${path} has no line for ${name}`, { key: "source.iso_checksum" });
 }
 
 function hashFile(path: string, type: string, signal: AbortSignal): Promise<string> {
