@@ -23,7 +23,8 @@ const TOP_LEVEL = ["image", "variables", "source", "provisioner"];
 /** Loads and validates a template. Throws ConfigErrors listing every problem. */
 export function loadTemplate(templatePath: string, options: LoadOptions = {}): BuildPlan {
   const path = resolve(templatePath);
-  const shown = relative(process.cwd(), path) || path;
+  const fromCwd = relative(process.cwd(), path);
+  const shown = fromCwd && !fromCwd.startsWith("..") ? fromCwd : path;
   let text: string;
   try {
     text = readFileSync(path, "utf8");

@@ -38,7 +38,7 @@ export const SOURCE_OPTIONS = {
   iso_checksum: {
     type: "string",
     required: true,
-    doc: "Checksum of the ISO: `sha256:<hex>`, `sha512:<hex>`, `sha1:<hex>`, `md5:<hex>`, bare hex (type from its length), or `none` (warns).",
+    doc: "Checksum of the ISO: `sha256:<hex>`, `sha512:<hex>`, `sha1:<hex>`, `md5:<hex>`, bare hex (type from its length), `file:<path>` (a SHA256SUMS-style file, matched by the ISO's file name), or `none` (warns). Checked before anything else starts.",
     packer: "`iso_checksum` (same forms)",
   },
   output_directory: {
@@ -193,7 +193,7 @@ export const FILE_OPTIONS = {
 export const VARIABLE_OPTIONS = {
   type: { type: { enum: ["string", "number", "bool"] }, default: "string", doc: "The value's type.", packer: "`variable { type }`" },
   default: { type: "string", doc: "Value when nothing else sets it. Without one, the variable is required.", packer: "`default`" },
-  description: { type: "string", doc: "Free text, shown by `tsimg inspect`.", packer: "`description`" },
+  description: { type: "string", doc: "Free text for readers of the template.", packer: "`description`" },
   sensitive: { type: "boolean", default: false, doc: "Mask the value as `<sensitive>` in every output.", packer: "`sensitive`" },
 } satisfies OptionTable;
 

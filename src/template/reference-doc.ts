@@ -1,0 +1,48 @@
+// Renders docs/reference.md from the option tables in schema.ts, so the reference always
+// lists exactly what the code accepts. `npm run docs` writes it; a test checks it is current.
+import { FILE_OPTIONS, SHELL_OPTIONS, SOURCE_OPTIONS, VARIABLE_OPTIONS, type OptionTable, type OptionType } from "./schema.js";
+
+/** The whole reference page, as Markdown. */
+export function renderReference(): string {
+  return [
+    "# Template reference",
+    "",
+    "<!-- Generated from src/template/schema.ts by `npm run docs`. Edit the schema, not this file. -->",
+    "",
+    "A template is one TOML file per image. Paths inside it are relative to the template file; `output_directory` is relative to the current directory, as in Packer.",
+    "Strings may use `${var.name}`, `${env(\"NAME\")}`, `${file(\"path\")}` and `${timestamp()}` (resolved when the template loads).",
+    "`boot_command`, `qemuargs` and provisioner `environment_vars` may also use `{{ .HTTPIP }}`, `{{ .HTTPPort }}`, `{{ .Name }}`, `{{ .SSHHostPort }}` and `{{ .OutputDir }}` (resolved while the build runs).",
+    "",
+    "Sizes are MiB or a number with a unit (`512M`, `40G`). Durations are Go-style (`30s`, `5m`, `1h30m`, `500ms`).",
+    "",
+    "## `[image]`",
+    "",
+    "Free-form identity of the image: `name` (default: the template's file name without `.toml`), `version`, `os_type`, `os_version`, `purpose`, and any other keys. `name` names the build in every log line.",
+    "",
+    section("`[variables.NAME]`", VARIABLE_OPTIONS, "Values come from, lowest first: `default`, `--var-file`, the environment (`TSIMG_VAR_NAME`, or Packer's `PKR_VAR_NAME`), `--var NAME=value`."),
+    section("`[source]`: the qemu builder", SOURCE_OPTIONS),
+    section('`[[provisioner]]` with `type = "shell"`', SHELL_OPTIONS, "Scripts also get `PACKER_BUILD_NAME`, `PACKER_BUILDER_TYPE=qemu`, `PACKER_HTTP_ADDR` and `TSIMG_BUILD_NAME` in their environment."),
+    section('`[[provisioner]]` with `type = "file"`', FILE_OPTIONS),
+  ].join("\n");
+}
+
+function section(title: string, table: OptionTable, intro?: string): string {
+  const rows = Object.entries(table).map(
+    ([name, spec]) => `| \`${name}\` | ${typeName(spec.type)} | ${spec.required ? "**required**" : defaultText(spec.default, spec.defaultDoc)} | ${cell(spec.doc)} | ${cell(spec.packer)} |`,
+  );
+  return [`## ${title}`, "", ...(intro ? [intro, ""] : []), "| option | type | default | meaning | Packer |", "|---|---|---|---|---|", ...rows, ""].join("\n");
+}
+
+function typeName(type: OptionType): string {
+  return typeof type === "object" ? type.enum.map((e) => `\`${e}\``).join(" \\| ") : type;
+}
+
+function defaultText(value: unknown, doc: string | undefined): string {
+  if (doc) return doc;
+  if (value === undefined) return "none";
+  return `\`${JSON.stringify(value)}\``;
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
