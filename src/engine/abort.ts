@@ -33,11 +33,18 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<
 
 /** Waits ms milliseconds, or rejects at once when the signal fires. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  const wait = new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => clearTimeout(timer), { once: true });
+  if (signal?.aborted) return Promise.reject(cancelledFrom(signal));
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(cancelledFrom(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
   });
-  return signal ? raceAbort(wait, signal) : wait;
 }
 
 /** Resolves with the promise, or rejects with TimeoutError(message) after ms. */

@@ -33,9 +33,9 @@ export function parseDurationMs(value: string): number | undefined {
 
 /** "1m30s", "850ms": durations for humans. */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  const minutes = Math.floor(ms / 60_000);
-  const seconds = Math.round((ms % 60_000) / 1000);
-  return `${minutes}m${String(seconds).padStart(2, "0")}s`;
+  if (Math.round(ms) < 1000) return `${Math.round(ms)}ms`;
+  // Round before splitting, so 119.5 s is "2m00s", not "1m60s" (and 59.96 s not "60.0s").
+  if (Math.round(ms / 100) < 600) return `${(ms / 1000).toFixed(1)}s`;
+  const seconds = Math.round(ms / 1000);
+  return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, "0")}s`;
 }

@@ -56,8 +56,11 @@ export const startQemu: Step<QemuBuildState> = {
       state.fail(new QemuError(`QEMU ${describeExit(exit)} unexpectedly${hint}`, { details: tails(state) }));
     });
     state.qmp = await connectQmp(qmpSocket, qemu, state, ctx.signal);
+    let lastReset = 0;
     state.qmp.on("event", (event: { event: string }) => {
-      if (event.event === "RESET") ctx.events.info("guest rebooted");
+      // A guest reboot can raise RESET twice in a row; say it once.
+      if (event.event === "RESET" && Date.now() - lastReset > 2000) ctx.events.info("guest rebooted");
+      if (event.event === "RESET") lastReset = Date.now();
       else if (event.event === "SHUTDOWN") ctx.events.debug("guest shut down");
     });
     ctx.events.info(`VM started (pid ${qemu.pid}, accelerator ${state.accelerator}, SSH forwarded from 127.0.0.1:${state.sshHostPort})`);

@@ -1,0 +1,38 @@
+// Done-when 1 and 2 of the build issue: the bundled example builds through the CLI,
+// end to end (ISO, boot_command, kickstart over HTTP, install, reboot, SSH, file and
+// shell provisioners, shutdown, compaction), and the artifact boots alone.
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { bootAndRun, makeProject, requireFixture, runCli, waitNoQemu } from "./helpers.js";
+
+describe("tsimg build images/tinyos.toml", () => {
+  beforeAll(requireFixture);
+
+  it("produces a qcow2 that boots on its own and holds what the provisioners wrote", async () => {
+    const project = makeProject();
+    const { code, output } = await runCli(["build", project.template]).done;
+    expect(output, output).toContain(`Build 'tinyos' finished`);
+    expect(code).toBe(0);
+
+    // The step lines, Packer-style, with the kickstart served over HTTP and logged.
+    expect(output).toMatch(/\d\d:\d\d:\d\d ==> tinyos: Waiting for SSH\.\.\./);
+    expect(output).toMatch(/HTTP GET \/ks\/tinyos\.ks -> 200/);
+    expect(output).toContain("provisioning tinyos 1.0.0");
+    expect(output).toContain("steps: verify-iso");
+    // The password never reaches the console.
+    expect(output).not.toContain("tsimg-example");
+
+    // Only the finished artifact and the serial log: no working names left behind.
+    expect(readdirSync(project.output).sort()).toEqual([project.vmName, "serial.log"].sort());
+    const artifact = join(project.output, project.vmName);
+    expect(statSync(artifact).size).toBeGreaterThan(1024 * 1024);
+    expect(await waitNoQemu(project.vmName)).toEqual([]);
+
+    const seen = await bootAndRun(artifact, "tsimg-example", "cat /etc/tsimg-provisioned /etc/motd /etc/tsimg-install-stamp");
+    expect(seen).toContain("image=tinyos");
+    expect(seen).toContain("version=1.0.0");
+    expect(seen).toContain("Welcome to tinyos, built by tsimg.");
+    expect(seen).toContain("installed by kickstart");
+  }, 600_000);
+});

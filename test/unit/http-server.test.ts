@@ -1,0 +1,148 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, test } from "vitest";
+import { TsimgError } from "../../src/errors.js";
+import { startHttpServer, type HttpServerOptions, type RunningHttpServer } from "../../src/http/server.js";
+
+const HOST = "127.0.0.1";
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "tsimg-http-"));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A port the kernel just handed out, so probably free; the range starts there. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, HOST, () => resolve()));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function start(options: Partial<HttpServerOptions>): Promise<{ server: RunningHttpServer; requests: string[] }> {
+  const requests: string[] = [];
+  const portMin = options.portMin ?? (await freePort());
+  const server = await startHttpServer({ host: HOST, portMin, portMax: options.portMax ?? portMin, onRequest: (line) => requests.push(line), ...options });
+  cleanups.push(() => server.close());
+  return { server, requests };
+}
+
+async function get(server: RunningHttpServer, path: string): Promise<{ status: number; body: string }> {
+  const response = await fetch(`http://${HOST}:${server.port}${path}`);
+  return { status: response.status, body: await response.text() };
+}
+
+describe("startHttpServer", () => {
+  test.each([
+    ["a leading slash", "/ks/rocky9.ks"],
+    ["no leading slash", "ks/rocky9.ks"],
+  ])("serves http_content keyed with %s", async (_, key) => {
+    const { server, requests } = await start({ content: { [key]: "text\nrootpw x\n" } });
+    expect(await get(server, "/ks/rocky9.ks")).toEqual({ status: 200, body: "text\nrootpw x\n" });
+    expect(requests).toEqual(["HTTP GET /ks/rocky9.ks -> 200 (14 bytes)"]);
+  });
+
+  test("serves files from http_directory", async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, "ks"));
+    writeFileSync(join(dir, "ks", "rocky9.ks"), "install\n");
+    const { server, requests } = await start({ directory: dir });
+    expect(await get(server, "/ks/rocky9.ks")).toEqual({ status: 200, body: "install\n" });
+    expect(requests).toEqual(["HTTP GET /ks/rocky9.ks -> 200 (8 bytes)"]);
+  });
+
+  test("http_content wins over a file of the same path", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "a.txt"), "from the directory");
+    const { server } = await start({ directory: dir, content: { "/a.txt": "from http_content" } });
+    expect(await get(server, "/a.txt")).toEqual({ status: 200, body: "from http_content" });
+  });
+
+  test.each<[string, Partial<HttpServerOptions>]>([
+    ["http_content", { content: { "/ks.cfg": "x" } }],
+    ["an empty http_directory", { directory: "" }],
+    ["nothing to serve", {}],
+  ])("answers 404 for a missing path with %s", async (_, options) => {
+    const { server, requests } = await start(options);
+    const response = await get(server, "/missing.ks");
+    expect(response.status).toBe(404);
+    expect(requests).toHaveLength(1);
+    expect(requests[0]).toMatch(/^HTTP GET \/missing\.ks -> 404( \(\d+ bytes\))?$/);
+  });
+
+  test("answers 404 for a file missing from http_directory", async () => {
+    const { server, requests } = await start({ directory: tempDir() });
+    expect((await get(server, "/nope.ks")).status).toBe(404);
+    expect(requests[0]).toMatch(/^HTTP GET \/nope\.ks -> 404( \(\d+ bytes\))?$/);
+  });
+
+  test("does not serve files outside http_directory", async () => {
+    const parent = tempDir();
+    writeFileSync(join(parent, "secret.txt"), "secret");
+    const served = join(parent, "http");
+    mkdirSync(served);
+    const { server } = await start({ directory: served });
+    const response = await get(server, "/..%2fsecret.txt");
+    expect(response.status).not.toBe(200);
+    expect(response.body).not.toContain("secret");
+  });
+
+  test("listens on a port within the range", async () => {
+    const portMin = await freePort();
+    const portMax = portMin + 3;
+    const { server } = await start({ portMin, portMax, content: { "/x": "y" } });
+    expect(server.port).toBeGreaterThanOrEqual(portMin);
+    expect(server.port).toBeLessThanOrEqual(portMax);
+    expect((await get(server, "/x")).body).toBe("y");
+  });
+
+  test("skips ports in use", async () => {
+    const portMin = await freePort();
+    const blocker = await occupy(portMin);
+    cleanups.push(() => closeServer(blocker));
+    const { server } = await start({ portMin, portMax: portMin + 1 });
+    expect(server.port).toBe(portMin + 1);
+  });
+
+  test("fails with a message naming the range when every port is in use", async () => {
+    const portMin = await freePort();
+    for (const port of [portMin, portMin + 1]) {
+      const blocker = await occupy(port);
+      cleanups.push(() => closeServer(blocker));
+    }
+    const starting = startHttpServer({ host: HOST, portMin, portMax: portMin + 1, content: {} });
+    await expect(starting).rejects.toBeInstanceOf(TsimgError);
+    await expect(starting).rejects.toThrow(
+      new TsimgError(
+        `no free port for the HTTP server in ${portMin}..${portMin + 1} on 127.0.0.1 (http_port_min..http_port_max): every port is in use`,
+      ),
+    );
+  });
+
+  test("close() stops the server", async () => {
+    const { server } = await start({ content: { "/x": "y" } });
+    await server.close();
+    await expect(fetch(`http://${HOST}:${server.port}/x`)).rejects.toThrow();
+  });
+});
+
+async function occupy(port: number): Promise<net.Server> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ port, host: HOST, exclusive: true }, () => resolve());
+  });
+  return server;
+}
+
+function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}

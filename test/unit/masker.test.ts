@@ -1,0 +1,54 @@
+import { describe, expect, test } from "vitest";
+import { MASK, Masker } from "../../src/engine/masker.js";
+
+function masker(...secrets: (string | undefined)[]): Masker {
+  const m = new Masker();
+  for (const secret of secrets) m.add(secret);
+  return m;
+}
+
+describe("Masker", () => {
+  const secret = "p@ss w/rd";
+  test.each([
+    ["plain", `password is ${secret}.`, "password is <sensitive>."],
+    ["URL-encoded", `GET /ks?pw=${encodeURIComponent(secret)}&x=1`, "GET /ks?pw=<sensitive>&x=1"],
+    ["base64", `Authorization: Basic ${Buffer.from(secret).toString("base64")}`, "Authorization: Basic <sensitive>"],
+    ["several times", `${secret}${secret} and ${secret}`, "<sensitive><sensitive> and <sensitive>"],
+    ["absent", "nothing to hide", "nothing to hide"],
+  ])("masks a secret in %s form", (_, text, expected) => {
+    expect(masker(secret).mask(text)).toBe(expected);
+  });
+
+  test("masks each line of a multi-line secret on its own", () => {
+    const key = "-----BEGIN KEY-----\r\nAAAAB3NzaC1yc2E\nQ29tcGxldGVseQ==\n-----END KEY-----";
+    const m = masker(key);
+    expect(m.mask(`whole: ${key}`)).toBe("whole: <sensitive>");
+    expect(m.mask("line 2 alone: AAAAB3NzaC1yc2E")).toBe("line 2 alone: <sensitive>");
+    expect(m.mask("stderr: Q29tcGxldGVseQ== rejected\n-----END KEY-----")).toBe("stderr: <sensitive> rejected\n<sensitive>");
+  });
+
+  test("short lines of a multi-line secret are not masked on their own", () => {
+    expect(masker("ab\ncorrect-horse").mask("ab cd correct-horse")).toBe("ab cd <sensitive>");
+  });
+
+  test.each([
+    ["empty", ""],
+    ["undefined", undefined],
+    ["1 character", "a"],
+    ["2 characters", "ab"],
+  ])("ignores a secret that is %s", (_, short) => {
+    expect(masker(short).mask("a b ab abc")).toBe("a b ab abc");
+  });
+
+  test("masks a 3-character secret", () => {
+    expect(masker("abc").mask("a b ab abc")).toBe("a b ab <sensitive>");
+  });
+
+  test("masks a secret that contains another one whole", () => {
+    expect(masker("hunter", "hunter2-long").mask("pw=hunter2-long; old=hunter")).toBe("pw=<sensitive>; old=<sensitive>");
+  });
+
+  test("MASK is the text that replaces secrets", () => {
+    expect(MASK).toBe("<sensitive>");
+  });
+});
