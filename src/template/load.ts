@@ -69,9 +69,12 @@ function buildPlan(raw: Record<string, unknown>, path: string, options: LoadOpti
       message: key === "post_processor" ? `post_processor is not supported yet` : `unknown table "${key}"${hint ? `; did you mean "${hint}"?` : ""}`,
     });
   }
-  const variables = resolveVariables(raw.variables, options, baseDir, problems);
+  // TSIMG_VAR_x / PKR_VAR_x come from the real environment unless the caller gives one.
+  const variables = resolveVariables(raw.variables, { ...options, env: options.env ?? process.env }, baseDir, problems);
+  // A declared variable without a usable value is reported once, above; its uses interpolate to "".
+  const declared = isPlainTable(raw.variables) ? Object.keys(raw.variables) : [];
   const scope: InterpolationScope = {
-    variables: new Map([...variables].map(([name, v]) => [name, v.value])),
+    variables: new Map([...declared.map((name): [string, string] => [name, ""]), ...[...variables].map(([name, v]): [string, string] => [name, v.value])]),
     baseDir,
     env: options.env ?? process.env,
     now: options.now ?? new Date(),

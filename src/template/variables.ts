@@ -37,7 +37,8 @@ export function resolveVariables(
       problems.push({ path: ["variables", name], message: `variables.${name}: expected a table with default, type, description, sensitive` });
       continue;
     }
-    const table = checkTable({ ...raw, default: raw.default === undefined ? undefined : String(raw.default) }, VARIABLE_OPTIONS, ["variables", name], baseDir, problems);
+    // Without a default the key must stay absent: an `undefined` value would be reported as a wrong type.
+    const table = checkTable(raw.default === undefined ? raw : { ...raw, default: String(raw.default) }, VARIABLE_OPTIONS, ["variables", name], baseDir, problems);
     if (raw.default === undefined) delete table.default;
     specs.set(name, {
       ...(table.default === undefined ? {} : { value: table.default as string }),

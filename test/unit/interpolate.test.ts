@@ -14,7 +14,7 @@ const scope: InterpolationScope = {
     ["version", "1.2.3"],
   ]),
   baseDir: dir,
-  env: { HOME: "/home/builder", "ODD}NAME": "odd" },
+  env: { HOME: "/home/builder", "ODD}NAME": "odd", 'QUOTE"}NAME': "quoted" },
   now: new Date("2024-05-06T07:08:09.123Z"),
 };
 
@@ -27,6 +27,7 @@ describe("interpolate", () => {
     ["env()", '${env("HOME")}/.ssh', "/home/builder/.ssh"],
     ["env() of an unset variable", '[${env("NOT_SET")}]', "[]"],
     ["a } inside a quoted argument", '${env("ODD}NAME")}', "odd"],
+    ["an escaped quote inside a quoted argument", '${env("QUOTE\\"}NAME")}', "quoted"],
     ["file() relative to baseDir", '${file("ks.cfg")}', "rootpw secret\nreboot\n"],
     ["file() with an absolute path", `\${file("${join(dir, "ks.cfg")}")}`, "rootpw secret\nreboot\n"],
     ["timestamp(), without fractions of a second", "build-${timestamp()}", "build-2024-05-06T07:08:09Z"],

@@ -1,0 +1,429 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, afterEach, describe, expect, test, vi } from "vitest";
+import { ConfigError, ConfigErrors } from "../../src/errors.js";
+import { loadTemplate, type LoadOptions } from "../../src/template/load.js";
+import type { BuildPlan } from "../../src/template/types.js";
+
+const root = mkdtempSync(join(tmpdir(), "tsimg-load-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterEach(() => vi.unstubAllEnvs());
+
+let count = 0;
+/** A fresh directory with a dummy ISO and the given files; returns the template's path. */
+function template(toml: string, files: Record<string, string> = {}, name = "tpl"): string {
+  const dir = join(root, String(++count));
+  mkdirSync(dir);
+  writeFileSync(join(dir, "disk.iso"), "not really an ISO");
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, path, ".."), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  const path = join(dir, `${name}.toml`);
+  writeFileSync(path, toml);
+  return path;
+}
+
+const MINIMAL = `[source]
+iso_url = "disk.iso"
+iso_checksum = "none"
+ssh_username = "root"
+`;
+
+/** What loadTemplate threw, as plain data, so a mismatch shows every field. */
+function loadErrors(path: string, options: LoadOptions = {}): { message: string; key?: string; line?: number; column?: number; file?: string }[] {
+  try {
+    loadTemplate(path, options);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigErrors);
+    const errors = (error as ConfigErrors).errors;
+    expect((error as ConfigErrors).message).toBe(`${errors.length} error${errors.length === 1 ? "" : "s"} in template`);
+    return errors.map((e) => {
+      expect(e).toBeInstanceOf(ConfigError);
+      return {
+        message: e.message,
+        ...(e.key === undefined ? {} : { key: e.key }),
+        ...(e.line === undefined ? {} : { line: e.line }),
+        ...(e.column === undefined ? {} : { column: e.column }),
+        ...(e.file === undefined ? {} : { file: e.file }),
+      };
+    });
+  }
+  throw new Error("loadTemplate did not throw");
+}
+
+function messages(path: string, options: LoadOptions = {}): string[] {
+  return loadErrors(path, options).map((e) => e.message);
+}
+
+describe("loadTemplate", () => {
+  test("a minimal template loads with the defaults", () => {
+    const path = template(MINIMAL, {}, "rocky9");
+    const plan = loadTemplate(path, { env: {} });
+    const dir = join(path, "..");
+    expect(plan.templatePath).toBe(path);
+    expect(plan.templateDir).toBe(dir);
+    expect(plan.image).toEqual({ name: "rocky9" });
+    expect(plan.source).toMatchObject({
+      iso_url: join(dir, "disk.iso"),
+      iso_checksum: "none",
+      disk_size: 40_960,
+      memory: 512,
+      cpus: 1,
+      format: "qcow2",
+      boot_wait: 10_000,
+      boot_key_interval: 20,
+      ssh_timeout: 300_000,
+      shutdown_timeout: 300_000,
+      accelerator: "auto",
+      http_bind_address: "127.0.0.1",
+      http_port_min: 8000,
+      http_port_max: 9000,
+      host_port_min: 2222,
+      host_port_max: 4444,
+      communicator: "ssh",
+      ssh_port: 22,
+      qemuargs: [],
+      boot_command: [],
+      vm_name: "rocky9.qcow2",
+      output_directory: resolve(process.cwd(), "output-rocky9"),
+    });
+    expect(plan.provisioners).toEqual([]);
+    expect(plan.variables).toEqual({});
+    expect(plan.secrets).toEqual([]);
+  });
+
+  test("[image] name names the build; vm_name follows format", () => {
+    const path = template(`[image]\nname = "web"\nversion = "2.0"\n\n${MINIMAL}format = "raw"\n`);
+    const plan = loadTemplate(path, { env: {} });
+    expect(plan.image).toEqual({ name: "web", version: "2.0" });
+    expect(plan.source.vm_name).toBe("web.raw");
+    expect(plan.source.output_directory).toBe(resolve(process.cwd(), "output-web"));
+  });
+
+  test("units are converted: sizes to MiB, durations to ms", () => {
+    const plan = loadTemplate(template(`${MINIMAL}disk_size = "20G"\nmemory = "2G"\nboot_wait = "1m30s"\nssh_timeout = "45m"\n`), { env: {} });
+    expect(plan.source).toMatchObject({ disk_size: 20_480, memory: 2048, boot_wait: 90_000, ssh_timeout: 2_700_000 });
+  });
+
+  test("paths resolve relative to the template, not the current directory", () => {
+    const path = template(
+      `[source]
+iso_url = "isos/disk.iso"
+iso_checksum = "none"
+ssh_username = "root"
+ssh_private_key_file = "keys/id_ed25519"
+http_directory = "http"
+output_directory = "out/here"
+
+[[provisioner]]
+type = "shell"
+script = "scripts/setup.sh"
+
+[[provisioner]]
+type = "shell"
+scripts = ["scripts/a.sh", "scripts/b.sh"]
+
+[[provisioner]]
+type = "file"
+source = "files/"
+destination = "/etc/x"
+`,
+      { "isos/disk.iso": "", "keys/id_ed25519": "", "http/ks.cfg": "", "scripts/setup.sh": "", "scripts/a.sh": "", "scripts/b.sh": "", "files/motd": "" },
+    );
+    const dir = join(path, "..");
+    const plan = loadTemplate(path, { env: {} });
+    expect(plan.source).toMatchObject({
+      iso_url: join(dir, "isos/disk.iso"),
+      ssh_private_key_file: join(dir, "keys/id_ed25519"),
+      http_directory: join(dir, "http"),
+      // output_directory is relative to where tsimg runs, as in Packer.
+      output_directory: resolve(process.cwd(), "out/here"),
+    });
+    expect(plan.provisioners).toMatchObject([
+      { type: "shell", script: join(dir, "scripts/setup.sh") },
+      { type: "shell", scripts: [join(dir, "scripts/a.sh"), join(dir, "scripts/b.sh")] },
+      // A trailing slash (upload the contents) survives path resolution.
+      { type: "file", source: `${join(dir, "files")}/`, destination: "/etc/x" },
+    ]);
+  });
+
+  test("iso_url may be a file:// URL", () => {
+    const dir = join(root, "url-iso");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "my disk.iso"), "");
+    const path = template(MINIMAL.replace('"disk.iso"', JSON.stringify(`file://${encodeURI(join(dir, "my disk.iso"))}`)));
+    expect(loadTemplate(path, { env: {} }).source.iso_url).toBe(join(dir, "my disk.iso"));
+  });
+
+  test("${...} is interpolated before validation; run-time {{ }} placeholders are kept", () => {
+    const path = template(
+      `[variables.size]
+default = "8G"
+
+[source]
+iso_url = "disk.iso"
+iso_checksum = "none"
+ssh_username = "\${env(\\"BUILD_USER\\")}"
+disk_size = "\${var.size}"
+boot_command = ["ks=http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks.cfg<enter>"]
+
+[source.http_content]
+"/ks.cfg" = "\${file(\\"ks.cfg\\")}"
+`,
+      { "ks.cfg": "rootpw x\n" },
+    );
+    const plan = loadTemplate(path, { env: { BUILD_USER: "builder" } });
+    expect(plan.source).toMatchObject({
+      ssh_username: "builder",
+      disk_size: 8192,
+      boot_command: ["ks=http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks.cfg<enter>"],
+      http_content: { "/ks.cfg": "rootpw x\n" },
+    });
+  });
+
+  test("a TOML syntax error is one ConfigError with line and column", () => {
+    const path = template(`[source]\niso_url = "disk.iso"\ndisk_size = 40G\n`);
+    expect(loadErrors(path)).toEqual([
+      { message: "TOML syntax: Unexpected character, expected only whitespace or comments till end of line", line: 3, column: 15, file: path },
+    ]);
+  });
+
+  test("a missing template file", () => {
+    const path = join(root, "absent.toml");
+    expect(loadErrors(path)).toEqual([{ message: `cannot read template: no such file ${path}`, file: path }]);
+  });
+
+  test("every problem is reported at once, each with its key and line", () => {
+    const path = template(
+      `# several problems at once
+[image]
+name = "multi"
+
+[source]
+iso_url = "missing.iso"
+iso_checksum = "none"
+ssh_username = "root"
+qemuargs = [
+  ["-m", "4096"],
+  ["-serial", "file:serial.out"],
+]
+disk_size = "40 gigs"
+memroy = 1024
+cpus = "2"
+boot_wait = "5x"
+http_directory = "http"
+boot_command = ["<tab> text ", "<entr>"]
+
+[source.http_content]
+"/ks.cfg" = "text"
+
+[[provisioner]]
+type = "shell"
+inline = ["echo ok"]
+
+[[provisioner]]
+type = "shell"
+script = "missing.sh"
+
+[[provisioner]]
+type = "shell"
+inline = ["echo hi"]
+script = "setup.sh"
+`,
+      { "http/index.html": "", "setup.sh": "" },
+    );
+    const dir = join(path, "..");
+    const where = (key: string, line: number, column = 1) => ({ key, line, column, file: path });
+    expect(loadErrors(path, { env: {} })).toEqual([
+      { message: 'disk_size: expected a size like "40G", "512M" or a number of MiB, got "40 gigs" (string)', ...where("source.disk_size", 13) },
+      { message: 'unknown key "memroy"; did you mean "memory"?', ...where("source.memroy", 14) },
+      { message: 'cpus: expected a whole number, got "2" (string)', ...where("source.cpus", 15) },
+      { message: 'boot_wait: expected a duration like "30s", "5m" or "1h30m", got "5x" (string)', ...where("source.boot_wait", 16) },
+      { message: `iso_url: no such file ${join(dir, "missing.iso")}`, ...where("source.iso_url", 6) },
+      { message: "http_directory and http_content cannot both be set: pick one", ...where("source.http_content", 20) },
+      {
+        message: 'boot_command: unknown key "<entr>" at character 1 of boot_command[1]; did you mean "<enter>"?',
+        ...where("source.boot_command", 18),
+      },
+      { message: `no such script ${join(dir, "missing.sh")}`, ...where("provisioner[1].script", 29) },
+      { message: "shell provisioner needs exactly one of inline, script, scripts; got inline and script", ...where("provisioner[2]", 31) },
+    ]);
+  });
+
+  test.each<[string, string, { message: string; key: string; line?: number }[]]>([
+    [
+      "an unknown table",
+      `[imgae]\nname = "x"\n\n${MINIMAL}`,
+      [{ message: 'unknown table "imgae"; did you mean "image"?', key: "imgae", line: 1 }],
+    ],
+    ["post_processor", `${MINIMAL}\n[[post_processor]]\ntype = "manifest"\n`, [{ message: "post_processor is not supported yet", key: "post_processor", line: 6 }]],
+    ["no [source]", `[image]\nname = "x"\n`, [{ message: "missing table [source] (the qemu builder's options)", key: "" }]],
+    [
+      "a missing required key",
+      `[source]\niso_checksum = "none"\nssh_username = "root"\n`,
+      [{ message: 'missing required key "iso_url" (The installer ISO: a path relative to the template, or `file://`)', key: "source", line: 1 }],
+    ],
+    [
+      "ssh without ssh_username (not confused with a file provisioner's source)",
+      `[source]\niso_url = "disk.iso"\niso_checksum = "none"\n\n[[provisioner]]\ntype = "file"\nsource = "disk.iso"\ndestination = "/x"\n`,
+      [{ message: 'missing required key "ssh_username" (needed with communicator = "ssh")', key: "source", line: 1 }],
+    ],
+    ["an enum value", `${MINIMAL}format = "vmdk"\n`, [{ message: 'format: expected one of "qcow2", "raw", got "vmdk" (string)', key: "source.format", line: 5 }]],
+    [
+      "a port range upside down",
+      `${MINIMAL}http_port_min = 9000\nhttp_port_max = 8000\n`,
+      [{ message: "http_port_min (9000) is greater than http_port_max (8000)", key: "source.http_port_min", line: 5 }],
+    ],
+    [
+      "qemuargs that are not a list of lists",
+      `${MINIMAL}qemuargs = ["-m", "4096"]\n`,
+      [{ message: 'qemuargs: expected a list of lists of strings like [["-m", "4096"]], got ["-m","4096"] (list)', key: "source.qemuargs", line: 5 }],
+    ],
+    [
+      "a missing http_directory",
+      `${MINIMAL}http_directory = "nope"\n`,
+      [{ message: "http_directory: no such directory <dir>/nope", key: "source.http_directory", line: 5 }],
+    ],
+    [
+      "an unknown provisioner type",
+      `${MINIMAL}\n[[provisioner]]\ntype = "shel"\ninline = ["true"]\n`,
+      [{ message: 'provisioner type "shel" is not known: use "shell" or "file" (did you mean "shell"?)', key: "provisioner[0].type", line: 7 }],
+    ],
+    [
+      "a shell provisioner with nothing to run",
+      `${MINIMAL}\n[[provisioner]]\ntype = "shell"\n`,
+      [{ message: "shell provisioner needs exactly one of inline, script, scripts", key: "provisioner[0]", line: 6 }],
+    ],
+    [
+      "a file provisioner without a destination and a missing source",
+      `${MINIMAL}\n[[provisioner]]\ntype = "file"\nsource = "nope"\n`,
+      [
+        { message: 'missing required key "destination" (Remote path)', key: "provisioner[0]", line: 6 },
+        { message: "source: no such file or directory <dir>/nope", key: "provisioner[0].source", line: 8 },
+      ],
+    ],
+    [
+      "an unknown variable, with the key that uses it",
+      `[variables.root_password]\ndefault = "x"\n\n${MINIMAL}ssh_password = "\${var.root_pasword}"\n`,
+      [{ message: 'ssh_password: unknown variable "var.root_pasword"; did you mean "var.root_password"?', key: "source.ssh_password", line: 8 }],
+    ],
+    [
+      "an unknown key in a variable",
+      `[variables.v]\ndefualt = "x"\n\n${MINIMAL}`,
+      [
+        { message: 'unknown key "defualt"; did you mean "default"?', key: "variables.v.defualt", line: 2 },
+        { message: 'variable "v" has no value: give it a default, --var v=..., or TSIMG_VAR_v in the environment', key: "variables.v", line: 1 },
+      ],
+    ],
+    [
+      "a number variable that is not a number",
+      `[variables.n]\ntype = "number"\ndefault = "many"\n\n${MINIMAL}`,
+      [{ message: 'variable "n" must be a number, got "many"', key: "variables.n", line: 1 }],
+    ],
+  ])("reports %s", (_, toml, expected) => {
+    const path = template(toml);
+    const dir = join(path, "..");
+    const got = loadErrors(path, { env: {} }).map(({ message, key, line }) => ({ message, key, ...(line === undefined ? {} : { line }) }));
+    expect(got).toEqual(expected.map((e) => ({ ...e, message: e.message.replace("<dir>", dir) })));
+  });
+
+  describe("variables", () => {
+    const TOML = `[variables.v]
+default = "from-default"
+
+[source]
+iso_url = "disk.iso"
+iso_checksum = "none"
+ssh_username = "\${var.v}"
+`;
+    function valueOf(plan: BuildPlan): string | undefined {
+      expect(plan.source.ssh_username).toBe(plan.variables.v?.value);
+      return plan.variables.v?.value;
+    }
+
+    test.each<[string, { file?: boolean; env?: Record<string, string>; vars?: Record<string, string> }, string]>([
+      ["the default", {}, "from-default"],
+      ["--var-file over the default", { file: true }, "from-file"],
+      ["PKR_VAR_v over --var-file", { file: true, env: { PKR_VAR_v: "from-pkr" } }, "from-pkr"],
+      ["TSIMG_VAR_v over --var-file", { file: true, env: { TSIMG_VAR_v: "from-tsimg" } }, "from-tsimg"],
+      ["TSIMG_VAR_v over PKR_VAR_v", { env: { PKR_VAR_v: "from-pkr", TSIMG_VAR_v: "from-tsimg" } }, "from-tsimg"],
+      ["--var over everything", { file: true, env: { PKR_VAR_v: "from-pkr", TSIMG_VAR_v: "from-tsimg" }, vars: { v: "from-var" } }, "from-var"],
+      ["--var over the default", { vars: { v: "from-var" } }, "from-var"],
+    ])("precedence: %s", (_, given, expected) => {
+      const path = template(TOML, { "vars.toml": 'v = "from-file"\n' });
+      const options: LoadOptions = { env: given.env ?? {}, ...(given.vars ? { vars: given.vars } : {}) };
+      if (given.file) options.varFiles = [join(path, "..", "vars.toml")];
+      expect(valueOf(loadTemplate(path, options))).toBe(expected);
+    });
+
+    test.each([["TSIMG_VAR_v"], ["PKR_VAR_v"]])("%s is read from the process environment when no env is given", (name) => {
+      vi.stubEnv(name, "from-process-env");
+      expect(valueOf(loadTemplate(template(TOML)))).toBe("from-process-env");
+    });
+
+    test("a later --var-file wins over an earlier one", () => {
+      const path = template(TOML, { "a.toml": 'v = "from-a"\n', "b.toml": 'v = "from-b"\n' });
+      const dir = join(path, "..");
+      expect(valueOf(loadTemplate(path, { env: {}, varFiles: [join(dir, "a.toml"), join(dir, "b.toml")] }))).toBe("from-b");
+    });
+
+    test("a required variable without a value is named, once, at its table", () => {
+      const path = template(`[variables.root_password]\nsensitive = true\n\n${MINIMAL}ssh_password = "\${var.root_password}"\n`);
+      expect(loadErrors(path, { env: {} })).toEqual([
+        {
+          message: 'variable "root_password" has no value: give it a default, --var root_password=..., or TSIMG_VAR_root_password in the environment',
+          key: "variables.root_password",
+          line: 1,
+          column: 1,
+          file: path,
+        },
+      ]);
+    });
+
+    test("a variable without a default gets its value from --var", () => {
+      const path = template(`[variables.root_password]\nsensitive = true\n\n${MINIMAL}ssh_password = "\${var.root_password}"\n`);
+      const plan = loadTemplate(path, { env: {}, vars: { root_password: "given-pw" } });
+      expect(plan.source.ssh_password).toBe("given-pw");
+      expect(plan.secrets).toEqual(["given-pw", "given-pw"]);
+    });
+
+    test.each<[string, LoadOptions, string]>([
+      ["--var", { vars: { vv: "x" } }, '--var vv=... sets "vv", which the template does not declare; did you mean "v"?'],
+      ["--var-file", { varFiles: ["<dir>/extra.toml"] }, '--var-file <dir>/extra.toml sets "other", which the template does not declare'],
+    ])("%s setting an undeclared variable is an error", (_, options, message) => {
+      const path = template(TOML, { "extra.toml": 'other = "x"\n' });
+      const dir = join(path, "..");
+      const fixed: LoadOptions = { env: {}, ...options, ...(options.varFiles ? { varFiles: options.varFiles.map((f) => f.replace("<dir>", dir)) } : {}) };
+      expect(messages(path, fixed)).toEqual([message.replace("<dir>", dir)]);
+    });
+
+    test("secrets are the sensitive variables' values and ssh_password", () => {
+      const path = template(`[variables.root_password]
+default = "r00t-pw"
+sensitive = true
+
+[variables.api_token]
+default = "t0ken"
+sensitive = true
+
+[variables.version]
+default = "1.0.0"
+
+[source]
+iso_url = "disk.iso"
+iso_checksum = "none"
+ssh_username = "admin"
+ssh_password = "ssh-pw-\${var.version}"
+`);
+      const plan = loadTemplate(path, { env: {}, vars: { api_token: "t0ken-from-cli" } });
+      expect(plan.secrets).toEqual(["r00t-pw", "t0ken-from-cli", "ssh-pw-1.0.0"]);
+      expect(plan.variables).toEqual({
+        root_password: { value: "r00t-pw", sensitive: true },
+        api_token: { value: "t0ken-from-cli", sensitive: true },
+        version: { value: "1.0.0", sensitive: false },
+      });
+    });
+  });
+});
