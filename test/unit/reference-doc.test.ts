@@ -1,0 +1,23 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { renderReference } from "../../src/template/reference-doc.js";
+import { FILE_OPTIONS, SHELL_OPTIONS, SOURCE_OPTIONS, VARIABLE_OPTIONS } from "../../src/template/schema.js";
+
+describe("docs/reference.md", () => {
+  const committed = readFileSync(new URL("../../docs/reference.md", import.meta.url), "utf8");
+
+  it("is what `npm run docs` generates from the schema", () => {
+    expect(committed).toBe(renderReference());
+  });
+
+  it.each(Object.entries({ source: SOURCE_OPTIONS, shell: SHELL_OPTIONS, file: FILE_OPTIONS, variables: VARIABLE_OPTIONS }))(
+    "documents every %s option with a meaning and a Packer equivalent",
+    (_table, options) => {
+      for (const [name, spec] of Object.entries(options)) {
+        expect(committed).toContain(`| \`${name}\` |`);
+        expect(spec.doc.length, name).toBeGreaterThan(3);
+        expect(spec.packer.length, name).toBeGreaterThan(3);
+      }
+    },
+  );
+});
