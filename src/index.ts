@@ -1,6 +1,7 @@
 // tsimg's library API: load a template, build it, listen to its events.
 export { loadTemplate, type LoadOptions } from "./template/load.js";
 export { build, type BuildOptions, type BuildResult } from "./engine/build.js";
+export { previewQemuCommand, type QemuCommandPreview } from "./builder/inspect.js";
 export type { BuildEvent, BuildEventType, EventListener, LogLevel } from "./engine/events.js";
 export type { BuildPlan, ImageMeta, SourceConfig, ProvisionerConfig, ShellProvisionerConfig, FileProvisionerConfig } from "./template/types.js";
 export { TsimgError, ConfigError, ConfigErrors, QemuError, CancelledError, TimeoutError } from "./errors.js";

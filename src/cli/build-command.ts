@@ -1,60 +1,66 @@
-// `tsimg build`: load the template, run the build with a console renderer (or --json),
-// turn SIGINT/SIGTERM into a clean cancel (a second one exits at once; QEMU dies with
-// us through its parent-death signal).
-import { parseArgs } from "node:util";
-import { ConfigError, ConfigErrors } from "../errors.js";
-import { build } from "../engine/build.js";
+// `tsimg build`: load the templates, run the builds (up to --parallel at once) with a
+// console renderer or --json, an optional log file, and SIGINT/SIGTERM turned into a clean
+// cancel (a second signal exits at once; QEMU dies with us through its parent-death signal).
+import { appendFileSync, writeFileSync } from "node:fs";
+import { build, type BuildResult } from "../engine/build.js";
+import type { BuildEvent } from "../engine/events.js";
+import { ConfigErrors } from "../errors.js";
 import { loadTemplate } from "../template/load.js";
+import type { BuildPlan } from "../template/types.js";
 import { formatDuration } from "../template/units.js";
 import { formatError } from "./errors.js";
+import { HELP } from "./help.js";
+import { loadOptions, parseCommandArgs, UsageError } from "./options.js";
 import { createRenderer } from "./render.js";
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, config: 2, sigint: 130, sigterm: 143 } as const;
 
-/** ["a=b", "c=d=e"] -> { a: "b", c: "d=e" }. */
-export function parseVarFlags(flags: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const flag of flags) {
-    const eq = flag.indexOf("=");
-    if (eq <= 0) throw new ConfigErrors([new ConfigError(`--var "${flag}" is not name=value`)]);
-    out[flag.slice(0, eq)] = flag.slice(eq + 1);
-  }
-  return out;
-}
-
 export async function runBuild(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      var: { type: "string", multiple: true },
-      "var-file": { type: "string", multiple: true },
-      force: { type: "boolean" },
-      "on-error": { type: "string" },
-      json: { type: "boolean" },
-      debug: { type: "boolean" },
-    },
+  const { values, positionals } = parseCommandArgs("build", args, {
+    force: { type: "boolean" },
+    "on-error": { type: "string" },
+    parallel: { type: "string" },
+    json: { type: "boolean" },
+    "log-file": { type: "string" },
+    timestamp: { type: "boolean" },
   });
-  const debug = values.debug ?? false;
-  if (positionals.length !== 1) {
-    console.error("Error: tsimg build needs exactly one template, e.g. tsimg build images/tinyos.toml");
-    return EXIT.usage;
-  }
+  if (values.help) return printHelp();
+  if (positionals.length === 0) throw new UsageError('tsimg build needs a template, e.g. "tsimg build images/tinyos.toml"');
   const onError = values["on-error"] ?? "cleanup";
-  if (onError !== "cleanup" && onError !== "abort") {
-    console.error(`Error: --on-error must be "cleanup" or "abort", got "${onError}"`);
-    return EXIT.usage;
-  }
-  let plan;
-  try {
-    plan = loadTemplate(positionals[0]!, { vars: parseVarFlags(values.var ?? []), varFiles: values["var-file"] ?? [] });
-  } catch (error) {
-    for (const line of formatError(error, debug)) console.error(line);
-    return error instanceof ConfigErrors ? EXIT.config : EXIT.failed;
-  }
+  if (onError !== "cleanup" && onError !== "abort") throw new UsageError(`--on-error must be "cleanup" or "abort", got "${onError}"`);
+  const parallel = Number(values.parallel ?? "1");
+  if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel must be a whole number of at least 1, got "${values.parallel}"`);
+  const debug = values.debug ?? false;
 
-  const write = values.json ? () => undefined : (line: string) => console.log(line);
-  const renderer = createRenderer({ debug, write });
+  // Load every template first: nothing starts if any of them is broken.
+  const plans: BuildPlan[] = [];
+  let broken = false;
+  for (const path of positionals) {
+    try {
+      const plan = loadTemplate(path, loadOptions(values));
+      if (plan.missingInputs.length > 0) throw new ConfigErrors(plan.missingInputs);
+      plans.push(plan);
+    } catch (error) {
+      broken = true;
+      for (const line of formatError(error, debug)) console.error(line);
+    }
+  }
+  if (broken) return EXIT.config;
+
+  const logFile = values["log-file"];
+  if (logFile) writeFileSync(logFile, "");
+  const console_ = createRenderer({ debug, fullTimestamps: values.timestamp ?? false, write: (line) => console.log(line) });
+  const log = logFile ? createRenderer({ debug: true, fullTimestamps: true, write: (line) => appendFileSync(logFile, `${line}\n`) }) : undefined;
+  const onEvent = (event: BuildEvent) => {
+    if (values.json) process.stdout.write(`${JSON.stringify(event)}\n`);
+    else console_.onEvent(event);
+    log?.onEvent(event);
+  };
+  const report = (line: string, toError = false) => {
+    if (!values.json) (toError ? console.error : console.log)(line);
+    if (logFile) appendFileSync(logFile, `${line}\n`);
+  };
+
   const controller = new AbortController();
   let signalExit: number | undefined;
   const onSignal = (name: "SIGINT" | "SIGTERM") => {
@@ -68,26 +74,44 @@ export async function runBuild(args: string[]): Promise<number> {
   process.on("SIGINT", onInt);
   process.on("SIGTERM", onTerm);
   try {
-    const result = await build(plan, {
-      force: values.force ?? false,
-      keepOnError: onError === "abort",
-      signal: controller.signal,
-      onEvent: (event) => {
-        if (values.json) process.stdout.write(`${JSON.stringify(event)}\n`);
-        else renderer.onEvent(event);
-      },
+    const results = await runPool(plans, parallel, async (plan) => {
+      const result = await build(plan, { force: values.force ?? false, keepOnError: onError === "abort", signal: controller.signal, onEvent });
+      reportResult(result, debug, report, console_.summary(result.name));
+      return result;
     });
-    if (!values.json) console.log(`    steps: ${renderer.summary()}`);
-    if (result.ok) {
-      if (!values.json) console.log(`==> Build '${result.name}' finished in ${formatDuration(result.durationMs)}.\n--> ${result.name}: ${result.artifact}`);
-      return EXIT.ok;
-    }
-    const verb = result.cancelled ? "was cancelled" : "errored";
-    console.error(`==> Build '${result.name}' ${verb} after ${formatDuration(result.durationMs)}.`);
-    for (const line of formatError(result.error, debug)) console.error(line);
-    return signalExit ?? EXIT.failed;
+    if (signalExit !== undefined) return signalExit;
+    return results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
   } finally {
     process.off("SIGINT", onInt);
     process.off("SIGTERM", onTerm);
   }
+}
+
+function reportResult(result: BuildResult, debug: boolean, report: (line: string, toError?: boolean) => void, summary: string): void {
+  report(`    ${result.name}: steps: ${summary}`);
+  if (result.ok) {
+    report(`==> Build '${result.name}' finished in ${formatDuration(result.durationMs)}.\n--> ${result.name}: ${result.artifact}`);
+    return;
+  }
+  report(`==> Build '${result.name}' ${result.cancelled ? "was cancelled" : "errored"} after ${formatDuration(result.durationMs)}.`, true);
+  for (const line of formatError(result.error, debug)) report(line, true);
+}
+
+/** Runs `work` over items, at most `limit` at a time, keeping the input order in the results. */
+async function runPool<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+function printHelp(): number {
+  console.log(HELP.build);
+  return EXIT.ok;
 }

@@ -1,29 +1,73 @@
+// Help texts: `tsimg help`, `tsimg help <command>`, `tsimg <command> --help`.
 import { readFileSync } from "node:fs";
 
 /** tsimg's version, from package.json. */
 export const VERSION: string = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
-export const HELP = `tsimg ${VERSION}: build VM images with QEMU from TOML templates
+const VARIABLE_OPTIONS = `  --var name=value      set a variable (repeatable; wins over everything else)
+  --var-file file.toml  variables from a TOML file of name = value lines (repeatable)`;
+
+export const HELP: Record<string, string> = {
+  main: `tsimg ${VERSION}: build VM images with QEMU from TOML templates
 
 Usage:
-  tsimg build [options] <template.toml>    build an image
-  tsimg validate [options] <template...>   check templates, report every error
-  tsimg version                            print the version
-  tsimg help                               this text
-
-Build options:
-  --var name=value      set a variable (repeatable; wins over everything else)
-  --var-file file.toml  variables from a TOML file (repeatable)
-  --force               replace an existing output_directory
-  --on-error=cleanup    on failure remove the output (default)
-  --on-error=abort      on failure keep output_directory and the stopped VM's disk
-  --json                print one JSON event per line on stdout
-  --debug               show QEMU's command line, its output, the serial console and stack traces
+  tsimg build [options] <template...>     build images
+  tsimg validate [options] <template...>  check templates and report every error
+  tsimg inspect [options] <template>      show the resolved template and QEMU's command line
+  tsimg version                           print the version
+  tsimg help [command]                    this text, or a command's
 
 Exit codes:
-  0  success
-  1  the build failed
-  2  usage or template error (nothing was built)
-  130  interrupted by SIGINT (Ctrl-C);  143  terminated by SIGTERM
+  0    success
+  1    a build failed
+  2    usage or template error (nothing was built)
+  130  interrupted by SIGINT (Ctrl-C)
+  143  terminated by SIGTERM
 
-Documentation: docs/getting-started.md, docs/reference.md, docs/migrating-from-packer.md`;
+Documentation: docs/getting-started.md, docs/cli.md, docs/reference.md, docs/migrating-from-packer.md`,
+
+  build: `Usage: tsimg build [options] <template...>
+
+Builds each template's image. Lines are prefixed with the image's name.
+
+Options:
+${VARIABLE_OPTIONS}
+  --force               replace an existing output_directory
+  --on-error=cleanup    on failure, stop QEMU and remove the output (default)
+  --on-error=abort      on failure, keep output_directory and the stopped VM's disk for inspection
+  --parallel N          build up to N templates at once (default 1)
+  --json                one JSON event per line on stdout instead of text
+  --log-file PATH       also write every line, with debug detail, to PATH (secrets masked)
+  --timestamp           full date and milliseconds on every line instead of HH:MM:SS
+  --debug               show QEMU's command line and output, the serial console, and stack traces
+
+Ctrl-C or SIGTERM stops the builds cleanly (exit 130 / 143); a second one exits at once.`,
+
+  validate: `Usage: tsimg validate [options] <template...>
+
+Loads each template and reports every problem at once, each with file:line:column and the
+key. A missing ISO is a warning here (it often lives outside the repository) and an error
+for "tsimg build". Exits 0 when every template is valid, 2 otherwise.
+
+Options:
+${VARIABLE_OPTIONS}
+  --debug               stack traces`,
+
+  inspect: `Usage: tsimg inspect [options] <template>
+
+Prints the resolved template (variables, every [source] option with defaults filled in,
+provisioners) and the exact QEMU command line a build would run. Ports and temporary paths
+are decided at build time and shown as <placeholders>. Secrets show as <sensitive>.
+
+Options:
+${VARIABLE_OPTIONS}
+  --json                the same as one JSON object`,
+
+  version: `Usage: tsimg version
+
+Prints tsimg's version.`,
+
+  help: `Usage: tsimg help [command]
+
+Prints help for tsimg or one command.`,
+};

@@ -6,14 +6,16 @@ import { formatDuration } from "../template/units.js";
 
 export interface RenderOptions {
   debug: boolean;
+  /** Full ISO date and milliseconds instead of HH:MM:SS. */
+  fullTimestamps?: boolean;
   write: (line: string) => void;
 }
 
-/** A listener that prints events; `summary()` gives the per-step durations at the end. */
+/** A listener that prints events; `summary(build)` gives a build's per-step durations. */
 export function createRenderer(options: RenderOptions) {
-  const steps: { title: string; ms: number; outcome: string }[] = [];
+  const steps: { build: string; title: string; ms: number; outcome: string }[] = [];
   const titles = new Map<string, string>();
-  const stamp = (time: number) => new Date(time).toTimeString().slice(0, 8);
+  const stamp = (time: number) => (options.fullTimestamps ? new Date(time).toISOString() : new Date(time).toTimeString().slice(0, 8));
   const say = (event: BuildEvent, text: string, arrow = false) =>
     options.write(`${stamp(event.time)} ${arrow ? "==>" : "   "} ${event.build}: ${text}`);
 
@@ -23,7 +25,7 @@ export function createRenderer(options: RenderOptions) {
         titles.set(event.step, event.title);
         return say(event, event.title, true);
       case "step-end":
-        steps.push({ title: event.step, ms: event.ms, outcome: event.outcome });
+        steps.push({ build: event.build, title: event.step, ms: event.ms, outcome: event.outcome });
         if (event.outcome !== "ok") say(event, `${titles.get(event.step) ?? event.step} ${event.outcome} after ${formatDuration(event.ms)}`);
         return;
       case "log":
@@ -41,6 +43,10 @@ export function createRenderer(options: RenderOptions) {
         return;
     }
   };
-  const summary = (): string => steps.map((s) => `${s.title} ${formatDuration(s.ms)}${s.outcome === "ok" ? "" : ` (${s.outcome})`}`).join(", ");
+  const summary = (build: string): string =>
+    steps
+      .filter((s) => s.build === build)
+      .map((s) => `${s.title} ${formatDuration(s.ms)}${s.outcome === "ok" ? "" : ` (${s.outcome})`}`)
+      .join(", ");
   return { onEvent, summary };
 }

@@ -2,7 +2,7 @@
 // build has its own event bus, masker and abort controller.
 import { qemuPipeline } from "../builder/pipeline.js";
 import type { QemuBuildState } from "../builder/state.js";
-import { CancelledError, asTsimgError, type TsimgError } from "../errors.js";
+import { CancelledError, ConfigErrors, asTsimgError, type TsimgError } from "../errors.js";
 import type { BuildPlan } from "../template/types.js";
 import { EventBus } from "./event-bus.js";
 import type { EventListener } from "./events.js";
@@ -52,6 +52,7 @@ export async function build(plan: BuildPlan, options: BuildOptions = {}): Promis
   const t0 = Date.now();
   events.emit({ type: "build-start" });
   try {
+    if (plan.missingInputs.length > 0) throw new ConfigErrors(plan.missingInputs);
     await runSteps(qemuPipeline(plan), state, { signal: controller.signal, events });
     const durationMs = Date.now() - t0;
     events.emit({ type: "artifact", files: [state.artifactPath!], id: state.artifactPath! });

@@ -7,7 +7,8 @@ export interface ArgvInputs {
   source: SourceConfig;
   accelerator: string;
   diskPath: string;
-  sshHostPort: number;
+  /** A number at run time; a placeholder when previewing. */
+  sshHostPort: number | string;
   qmpSocket: string;
   /** Where the serial console goes when qemuargs has no -serial. */
   serialLog: string;

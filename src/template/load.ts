@@ -37,25 +37,24 @@ export function loadTemplate(templatePath: string, options: LoadOptions = {}): B
   } catch (error) {
     const e = error as Error & { line?: number; col?: number };
     const message = e.message.split("\n")[0]?.replace(/ at row \d+, col \d+, pos \d+:?$/, "") ?? "invalid TOML";
-    throw new ConfigErrors([
-      new ConfigError(`TOML syntax: ${message}`, { file: shown, ...(e.line === undefined ? {} : { line: e.line + 1, column: (e.col ?? 0) + 1 }) }),
-    ]);
+    const twice = message === "Can't redefine existing key" && e.line !== undefined ? describeRedefinition(text, e.line) : undefined;
+    const where = twice ?? (e.line === undefined ? {} : { line: e.line + 1, column: (e.col ?? 0) + 1 });
+    throw new ConfigErrors([new ConfigError(`TOML syntax: ${twice?.message ?? message}`, { file: shown, ...where })]);
   }
-  const problems: Problem[] = [];
-  const plan = buildPlan(raw, path, options, problems);
-  if (problems.length > 0 || !plan) {
-    throw new ConfigErrors(
-      problems.map((problem) => {
-        const at = locateKey(text, problem.path);
-        return new ConfigError(problem.message, {
-          file: shown,
-          ...(at ? { line: at.line, column: at.column } : {}),
-          key: problem.path.map((p) => (typeof p === "number" ? `[${p}]` : p)).join(".").replace(/\.\[/g, "["),
-          ...(problem.hint ? { hint: problem.hint } : {}),
-        });
-      }),
-    );
-  }
+  const found: Problem[] = [];
+  const plan = buildPlan(raw, path, options, found);
+  const toError = (problem: Problem) => {
+    const at = locateKey(text, problem.path);
+    return new ConfigError(problem.message, {
+      file: shown,
+      ...(at ? { line: at.line, column: at.column } : {}),
+      key: problem.path.map((p) => (typeof p === "number" ? `[${p}]` : p)).join(".").replace(/\.\[/g, "["),
+      ...(problem.hint ? { hint: problem.hint } : {}),
+    });
+  };
+  const errors = found.filter((p) => !p.missingInput);
+  if (errors.length > 0 || !plan) throw new ConfigErrors(errors.map(toError));
+  plan.missingInputs = found.filter((p) => p.missingInput).map(toError);
   return plan;
 }
 
@@ -64,9 +63,16 @@ function buildPlan(raw: Record<string, unknown>, path: string, options: LoadOpti
   for (const key of Object.keys(raw)) {
     if (TOP_LEVEL.includes(key)) continue;
     const hint = closest(key, TOP_LEVEL);
+    // A key above the first [table] header is top-level: usually a [source] header left out.
+    const kind = isPlainTable(raw[key]) || Array.isArray(raw[key]) ? "table" : "top-level key";
     problems.push({
       path: [key],
-      message: key === "post_processor" ? `post_processor is not supported yet` : `unknown table "${key}"${hint ? `; did you mean "${hint}"?` : ""}`,
+      message:
+        key === "post_processor"
+          ? `post_processor is not supported yet`
+          : kind === "top-level key" && key in SOURCE_OPTIONS
+            ? `"${key}" is outside any table: it belongs under [source]`
+            : `unknown ${kind} "${key}"${hint ? `; did you mean "${hint}"?` : ""}`,
     });
   }
   // TSIMG_VAR_x / PKR_VAR_x come from the real environment unless the caller gives one.
@@ -97,7 +103,7 @@ function buildPlan(raw: Record<string, unknown>, path: string, options: LoadOpti
 
   const provisioners = checkProvisioners(resolved(raw.provisioner ?? [], ["provisioner"]), baseDir, problems);
   const secrets = [...variables.values()].filter((v) => v.sensitive).map((v) => v.value);
-  if (source.ssh_password) secrets.push(source.ssh_password);
+  if (source.ssh_password && !secrets.includes(source.ssh_password)) secrets.push(source.ssh_password);
   return {
     templatePath: path,
     templateDir: baseDir,
@@ -106,6 +112,7 @@ function buildPlan(raw: Record<string, unknown>, path: string, options: LoadOpti
     provisioners,
     variables: Object.fromEntries(variables),
     secrets,
+    missingInputs: [],
   };
 }
 
@@ -128,7 +135,8 @@ function interpolateDeep(value: unknown, path: (string | number)[], scope: Inter
 
 function checkSource(source: SourceConfig, raw: Record<string, unknown>, problems: Problem[]): void {
   const at = (key: string) => ["source", key];
-  if (source.iso_url && !isFile(source.iso_url)) problems.push({ path: at("iso_url"), message: `iso_url: no such file ${source.iso_url}` });
+  // The ISO often lives outside the repo: validate only warns; a build refuses to start.
+  if (source.iso_url && !isFile(source.iso_url)) problems.push({ path: at("iso_url"), message: `iso_url: no such file ${source.iso_url}`, missingInput: true });
   if (raw.http_directory !== undefined && raw.http_content !== undefined) {
     problems.push({ path: at("http_content"), message: "http_directory and http_content cannot both be set: pick one" });
   }
@@ -138,7 +146,8 @@ function checkSource(source: SourceConfig, raw: Record<string, unknown>, problem
   if (source.ssh_private_key_file && !isFile(source.ssh_private_key_file)) {
     problems.push({ path: at("ssh_private_key_file"), message: `ssh_private_key_file: no such file ${source.ssh_private_key_file}` });
   }
-  if (source.communicator === "ssh" && !source.ssh_username) {
+  // Only an absent or literally empty ssh_username: a wrong type, or a variable without a value, is reported already.
+  if (source.communicator === "ssh" && (!("ssh_username" in raw) || raw.ssh_username === "")) {
     problems.push({ path: ["source"], message: 'missing required key "ssh_username" (needed with communicator = "ssh")' });
   }
   for (const [min, max] of [["http_port_min", "http_port_max"], ["host_port_min", "host_port_max"]] as const) {
@@ -176,6 +185,8 @@ function checkProvisioners(raw: unknown, baseDir: string, problems: Problem[]): 
       if (typeof file.source === "string" && !existsSync(file.source)) problems.push({ path: [...path, "source"], message: `source: no such file or directory ${file.source}` });
       if (typeof entry.source === "string" && entry.source.endsWith("/") && typeof file.source === "string") file.source += "/";
       out.push(file as unknown as ProvisionerConfig);
+    } else if (entry.type === undefined) {
+      problems.push({ path, message: 'missing required key "type" (use "shell" or "file")' });
     } else {
       const hint = typeof entry.type === "string" ? closest(entry.type, ["shell", "file"]) : undefined;
       problems.push({
@@ -185,6 +196,34 @@ function checkProvisioners(raw: unknown, baseDir: string, problems: Problem[]): 
     }
   });
   return out;
+}
+
+/**
+ * @iarna/toml reports "Can't redefine existing key" at the end of the second value, even for a
+ * table. Names the key or table instead, at its start, and where it was first set when that is plain.
+ */
+function describeRedefinition(text: string, errorLine: number): { message: string; line: number; column: number } | undefined {
+  const lines = text.split(/\r?\n/);
+  const header = (line: string) => /^(\s*)\[\[?\s*([^\]]+?)\s*\]/.exec(line);
+  const key = (line: string) => /^(\s*)(?:"([^"]*)"|'([^']*)'|([\w-]+))\s*=/.exec(line);
+  // The error sits at the end of the value, which may span lines: walk back to its key or header.
+  for (let i = Math.min(errorLine, lines.length - 1); i >= 0; i--) {
+    const table = header(lines[i] ?? "");
+    if (table) {
+      const first = lines.findIndex((line, j) => j < i && header(line)?.[2] === table[2]);
+      return { message: `duplicate table [${table[2]}]${first >= 0 ? ` (first defined on line ${first + 1})` : ""}`, line: i + 1, column: (table[1]?.length ?? 0) + 1 };
+    }
+    const assignment = key(lines[i] ?? "");
+    if (!assignment) continue;
+    const name = assignment[2] ?? assignment[3] ?? assignment[4] ?? "";
+    let first = -1;
+    for (let j = i - 1; j >= 0 && !header(lines[j] ?? ""); j--) {
+      const earlier = key(lines[j] ?? "");
+      if (earlier && (earlier[2] ?? earlier[3] ?? earlier[4]) === name) first = j;
+    }
+    return { message: `duplicate key "${name}"${first >= 0 ? ` (first set on line ${first + 1})` : ""}`, line: i + 1, column: (assignment[1]?.length ?? 0) + 1 };
+  }
+  return undefined;
 }
 
 function isFile(path: string): boolean {

@@ -84,4 +84,6 @@ export interface BuildPlan {
   variables: Record<string, { value: string; sensitive: boolean }>;
   /** Values to mask in every output (sensitive variables, ssh_password). */
   secrets: string[];
+  /** Inputs that do not exist yet (the ISO): `validate` warns, `build` refuses to start. */
+  missingInputs: import("../errors.js").ConfigError[];
 }

@@ -10,6 +10,8 @@ export interface Problem {
   path: (string | number)[];
   message: string;
   hint?: string;
+  /** A build input that is not there (yet): a warning for validate, fatal for build. */
+  missingInput?: boolean;
 }
 
 /** Validates `raw` against `specs`; returns the normalised table (defaults filled in). */

@@ -241,7 +241,6 @@ script = "setup.sh"
       { message: 'unknown key "memroy"; did you mean "memory"?', ...where("source.memroy", 14) },
       { message: 'cpus: expected a whole number, got "2" (string)', ...where("source.cpus", 15) },
       { message: 'boot_wait: expected a duration like "30s", "5m" or "1h30m", got "5x" (string)', ...where("source.boot_wait", 16) },
-      { message: `iso_url: no such file ${join(dir, "missing.iso")}`, ...where("source.iso_url", 6) },
       { message: "http_directory and http_content cannot both be set: pick one", ...where("source.http_content", 20) },
       {
         message: 'boot_command: unknown key "<entr>" at character 1 of boot_command[1]; did you mean "<enter>"?',
@@ -249,6 +248,14 @@ script = "setup.sh"
       },
       { message: `no such script ${join(dir, "missing.sh")}`, ...where("provisioner[1].script", 29) },
       { message: "shell provisioner needs exactly one of inline, script, scripts; got inline and script", ...where("provisioner[2]", 31) },
+    ]);
+  });
+
+  test("a missing ISO is not a template error but a missing input, with its position", () => {
+    const path = template(`[source]\niso_url = "nowhere.iso"\niso_checksum = "none"\nssh_username = "root"\n`);
+    const plan = loadTemplate(path, { env: {} });
+    expect(plan.missingInputs.map((e) => ({ message: e.message, key: e.key, line: e.line }))).toEqual([
+      { message: `iso_url: no such file ${join(path, "..", "nowhere.iso")}`, key: "source.iso_url", line: 2 },
     ]);
   });
 
@@ -386,7 +393,7 @@ ssh_username = "\${var.v}"
       const path = template(`[variables.root_password]\nsensitive = true\n\n${MINIMAL}ssh_password = "\${var.root_password}"\n`);
       const plan = loadTemplate(path, { env: {}, vars: { root_password: "given-pw" } });
       expect(plan.source.ssh_password).toBe("given-pw");
-      expect(plan.secrets).toEqual(["given-pw", "given-pw"]);
+      expect(plan.secrets).toEqual(["given-pw"]);
     });
 
     test.each<[string, LoadOptions, string]>([

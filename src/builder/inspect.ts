@@ -1,0 +1,33 @@
+// What a build would run, without running it: the QEMU command line with the run-time
+// values (ports, temp paths) shown as placeholders. Used by `tsimg inspect`.
+import { join } from "node:path";
+import { buildQemuArgv } from "../qemu/argv.js";
+import { renderRuntime } from "../template/runtime-vars.js";
+import type { BuildPlan } from "../template/types.js";
+
+export interface QemuCommandPreview {
+  binary: string;
+  args: string[];
+  /** One line per default that a qemuargs switch replaces. */
+  replaced: string[];
+  accelerator: string;
+}
+
+/** The QEMU argv a build of `plan` would start (ports and sockets as <placeholders>). */
+export function previewQemuCommand(plan: BuildPlan): QemuCommandPreview {
+  const source = plan.source;
+  // "auto" is decided by a probe at build time; show what a working KVM host gets.
+  const accelerator = source.accelerator === "auto" ? "kvm" : source.accelerator;
+  const values = { Name: source.vm_name, OutputDir: source.output_directory, HTTPIP: "10.0.2.2", HTTPPort: "<http-port>", SSHHostPort: "<ssh-host-port>" };
+  const argv = buildQemuArgv({
+    source,
+    accelerator,
+    diskPath: join(source.output_directory, `.${source.vm_name}.building`),
+    sshHostPort: "<ssh-host-port>",
+    qmpSocket: "<tmp>/qmp.sock",
+    serialLog: join(source.output_directory, "serial.log"),
+    window: !source.headless,
+    userArgs: source.qemuargs.map((arg) => arg.map((part) => renderRuntime(part, values, "qemuargs"))),
+  });
+  return { binary: source.qemu_binary, args: argv.args, replaced: argv.replaced, accelerator };
+}
