@@ -99,7 +99,8 @@ function buildPlan(raw: Record<string, unknown>, path: string, options: LoadOpti
   const source = checkTable(rawSource, SOURCE_OPTIONS, ["source"], baseDir, problems) as unknown as SourceConfig;
   source.output_directory = resolve(source.output_directory ?? `output-${imageName}`);
   source.vm_name ??= `${imageName}.${source.format}`;
-  checkSource(source, rawSource, problems);
+  // As written, before ${...}: an empty value from a variable without one is reported already.
+  checkSource(source, isPlainTable(raw.source) ? raw.source : rawSource, problems);
 
   const provisioners = checkProvisioners(resolved(raw.provisioner ?? [], ["provisioner"]), baseDir, problems);
   const secrets = [...variables.values()].filter((v) => v.sensitive).map((v) => v.value);
@@ -146,7 +147,7 @@ function checkSource(source: SourceConfig, raw: Record<string, unknown>, problem
   if (source.ssh_private_key_file && !isFile(source.ssh_private_key_file)) {
     problems.push({ path: at("ssh_private_key_file"), message: `ssh_private_key_file: no such file ${source.ssh_private_key_file}` });
   }
-  // Only an absent or literally empty ssh_username: a wrong type, or a variable without a value, is reported already.
+  // Only an absent or literally empty one: a wrong type, or a variable without a value, is reported already.
   if (source.communicator === "ssh" && (!("ssh_username" in raw) || raw.ssh_username === "")) {
     problems.push({ path: ["source"], message: 'missing required key "ssh_username" (needed with communicator = "ssh")' });
   }
@@ -204,7 +205,7 @@ function checkProvisioners(raw: unknown, baseDir: string, problems: Problem[]): 
  */
 function describeRedefinition(text: string, errorLine: number): { message: string; line: number; column: number } | undefined {
   const lines = text.split(/\r?\n/);
-  const header = (line: string) => /^(\s*)\[\[?\s*([^\]]+?)\s*\]/.exec(line);
+  const header = (line: string) => /^(\s*)\[\[?\s*([^[\],=]+?)\s*\]\]?\s*(#.*)?$/.exec(line);
   const key = (line: string) => /^(\s*)(?:"([^"]*)"|'([^']*)'|([\w-]+))\s*=/.exec(line);
   // The error sits at the end of the value, which may span lines: walk back to its key or header.
   for (let i = Math.min(errorLine, lines.length - 1); i >= 0; i--) {

@@ -34,7 +34,10 @@ export function resolveVariables(
   const specs = new Map<string, { value?: string; sensitive: boolean; type: string }>();
   for (const [name, raw] of Object.entries(declared ?? {})) {
     if (!isPlainTable(raw)) {
-      problems.push({ path: ["variables", name], message: `variables.${name}: expected a table with default, type, description, sensitive` });
+      // Packer JSON's "variables": {"name": "value"} written as [variables] name = "value".
+      const example = ["string", "number", "boolean"].includes(typeof raw) ? JSON.stringify(String(raw)) : "...";
+      const got = `${JSON.stringify(raw)} (${Array.isArray(raw) ? "list" : typeof raw})`;
+      problems.push({ path: ["variables", name], message: `variables.${name}: expected a table [variables.${name}] with default = ${example}, got ${got}` });
       continue;
     }
     // Without a default the key must stay absent: an `undefined` value would be reported as a wrong type.
