@@ -10,7 +10,7 @@ import { InterpolationError, interpolate, type InterpolationScope } from "./inte
 import { locateKey } from "./locate.js";
 import { FILE_OPTIONS, SHELL_OPTIONS, SOURCE_OPTIONS } from "./schema.js";
 import type { BuildPlan, ImageMeta, ProvisionerConfig, SourceConfig } from "./types.js";
-import { checkTable, isPlainTable, type Problem } from "./validate.js";
+import { checkTable, isPlainTable, resolvePath, type Problem } from "./validate.js";
 import { resolveVariables, type VariableInputs } from "./variables.js";
 
 export interface LoadOptions extends VariableInputs {
@@ -100,7 +100,7 @@ function buildPlan(raw: Record<string, unknown>, path: string, options: LoadOpti
   source.output_directory = resolve(source.output_directory ?? `output-${imageName}`);
   source.vm_name ??= `${imageName}.${source.format}`;
   // As written, before ${...}: an empty value from a variable without one is reported already.
-  checkSource(source, isPlainTable(raw.source) ? raw.source : rawSource, problems);
+  checkSource(source, isPlainTable(raw.source) ? raw.source : rawSource, baseDir, problems);
 
   const provisioners = checkProvisioners(resolved(raw.provisioner ?? [], ["provisioner"]), baseDir, problems);
   const secrets = [...variables.values()].filter((v) => v.sensitive).map((v) => v.value);
@@ -134,10 +134,9 @@ function interpolateDeep(value: unknown, path: (string | number)[], scope: Inter
   return value;
 }
 
-function checkSource(source: SourceConfig, raw: Record<string, unknown>, problems: Problem[]): void {
+function checkSource(source: SourceConfig, raw: Record<string, unknown>, baseDir: string, problems: Problem[]): void {
   const at = (key: string) => ["source", key];
-  // The ISO often lives outside the repo: validate only warns; a build refuses to start.
-  if (source.iso_url && !isFile(source.iso_url)) problems.push({ path: at("iso_url"), message: `iso_url: no such file ${source.iso_url}`, missingInput: true });
+  chooseIso(source, raw, baseDir, problems);
   if (raw.http_directory !== undefined && raw.http_content !== undefined) {
     problems.push({ path: at("http_content"), message: "http_directory and http_content cannot both be set: pick one" });
   }
@@ -225,6 +224,41 @@ function describeRedefinition(text: string, errorLine: number): { message: strin
     return { message: `duplicate key "${name}"${first >= 0 ? ` (first set on line ${first + 1})` : ""}`, line: i + 1, column: (assignment[1]?.length ?? 0) + 1 };
   }
   return undefined;
+}
+
+/**
+ * Settles source.iso_url from iso_url or iso_urls (tried in order: the first local file
+ * that exists). The ISO often lives outside the repo, so a missing one is a missing input:
+ * validate warns, build refuses to start.
+ */
+function chooseIso(source: SourceConfig, raw: Record<string, unknown>, baseDir: string, problems: Problem[]): void {
+  const at = (key: string) => ["source", key];
+  if (raw.iso_url !== undefined && raw.iso_urls !== undefined) {
+    problems.push({ path: at("iso_urls"), message: "iso_url and iso_urls cannot both be set: pick one" });
+    return;
+  }
+  const key = raw.iso_urls !== undefined ? "iso_urls" : "iso_url";
+  const given = raw.iso_urls !== undefined ? (source.iso_urls ?? []) : source.iso_url !== undefined ? [source.iso_url] : [];
+  if (raw.iso_url === undefined && raw.iso_urls === undefined) {
+    problems.push({ path: ["source"], message: 'missing required key "iso_url" (or "iso_urls"): the installer ISO' });
+    return;
+  }
+  if (given.length === 0) {
+    problems.push({ path: at(key), message: "iso_urls: give at least one path" });
+    return;
+  }
+  const remote = given.filter((url) => /^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !url.startsWith("file://"));
+  if (remote.length > 0) {
+    problems.push({
+      path: at(key),
+      message: `${key}: downloading ISOs is not supported yet (${remote[0]}); download it once and name the local file`,
+    });
+    return;
+  }
+  const local = given.map((url) => resolvePath(url, baseDir));
+  const found = local.find(isFile);
+  source.iso_url = found ?? local[0]!;
+  if (!found) problems.push({ path: at(key), message: `${key}: no such file ${local.join(", ")}`, missingInput: true });
 }
 
 function isFile(path: string): boolean {

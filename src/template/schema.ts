@@ -34,7 +34,16 @@ export const ACCELERATORS = ["auto", "kvm", "tcg", "xen", "hax", "hvf", "whpx", 
 
 /** `[source]`: the qemu builder. */
 export const SOURCE_OPTIONS = {
-  iso_url: { type: "path", required: true, doc: "The installer ISO: a path relative to the template, or `file://`.", packer: "`iso_url`" },
+  iso_url: {
+    type: "string",
+    doc: "The installer ISO: a path relative to the template, or `file://`. Required unless `iso_urls` is given. (Downloading over HTTP(S) is not supported yet.)",
+    packer: "`iso_url`",
+  },
+  iso_urls: {
+    type: "string[]",
+    doc: "Several places for the ISO, tried in order: the first that exists is used. Cannot be combined with `iso_url`.",
+    packer: "`iso_urls`",
+  },
   iso_checksum: {
     type: "string",
     required: true,

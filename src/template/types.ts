@@ -11,7 +11,9 @@ export type Accelerator = "auto" | "kvm" | "tcg" | "xen" | "hax" | "hvf" | "whpx
 
 /** `[source]` after defaults, unit parsing (MiB, ms) and path resolution (absolute). */
 export interface SourceConfig {
+  /** The ISO the build uses (from iso_url or the first existing iso_urls entry), absolute. */
   iso_url: string;
+  iso_urls?: string[];
   iso_checksum: string;
   output_directory: string;
   vm_name: string;

@@ -1,6 +1,6 @@
 // Done-when 3 of the build issue: each fault fails the build with one clear message
 // naming the cause, within its timeout, and leaves no QEMU process and no artifact.
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { build, loadTemplate, type BuildEvent } from "../../src/index.js";
 import { makeProject, qemuPids, requireFixture, runCli, waitNoQemu } from "./helpers.js";
@@ -67,6 +67,17 @@ describe("build faults", () => {
     expect(result.error?.message).toBe("inline script exited with code 3 (valid_exit_codes: 0)");
     expect(events.some((e) => e.type === "output" && e.line === "about to fail")).toBe(true);
     await expectCleanFailure(project);
+  }, 300_000);
+
+  it("--on-error=abort keeps the output directory and the stopped VM's disk", async () => {
+    const project = makeProject((t) => t.replace('script = "tinyos/provisioner.sh"', 'inline = ["exit 3"]'));
+    const { code, output } = await runCli(["build", "--on-error=abort", project.template]).done;
+    expect(code).toBe(1);
+    expect(output).toContain("Error: inline script exited with code 3 (valid_exit_codes: 0)");
+    expect(output).toContain(`--on-error=abort: keeping ${project.output} for inspection`);
+    expect(await waitNoQemu(project.vmName)).toEqual([]);
+    // The disk keeps its working name, so nothing looks like a finished artifact.
+    expect(readdirSync(project.output).sort()).toEqual([`.${project.vmName}.building`, "serial.log"]);
   }, 300_000);
 
   it("a missing ISO file is a template error before anything starts", async () => {

@@ -251,6 +251,13 @@ script = "setup.sh"
     ]);
   });
 
+  test("iso_urls: the first entry that exists is the ISO", () => {
+    const path = template(`[source]\niso_urls = ["gone.iso", "here.iso", "also.iso"]\niso_checksum = "none"\nssh_username = "root"\n`, { "here.iso": "x", "also.iso": "y" });
+    const plan = loadTemplate(path, { env: {} });
+    expect(plan.source.iso_url).toBe(join(path, "..", "here.iso"));
+    expect(plan.missingInputs).toEqual([]);
+  });
+
   test("a missing ISO is not a template error but a missing input, with its position", () => {
     const path = template(`[source]\niso_url = "nowhere.iso"\niso_checksum = "none"\nssh_username = "root"\n`);
     const plan = loadTemplate(path, { env: {} });
@@ -270,7 +277,7 @@ script = "setup.sh"
     [
       "a missing required key",
       `[source]\niso_checksum = "none"\nssh_username = "root"\n`,
-      [{ message: 'missing required key "iso_url" (The installer ISO: a path relative to the template, or `file://`)', key: "source", line: 1 }],
+      [{ message: 'missing required key "iso_url" (or "iso_urls"): the installer ISO', key: "source", line: 1 }],
     ],
     [
       "ssh without ssh_username (not confused with a file provisioner's source)",

@@ -1,0 +1,62 @@
+// Validates one `[[post_processor]]` table against its type's option table, plus the
+// rules a table cannot express. Problems are collected, not thrown (as checkTable does).
+import { closest } from "../util/did-you-mean.js";
+import { checkTable, type Problem } from "../template/validate.js";
+import { CHECKSUM_TYPES, POST_PROCESSOR_TABLES, type PostProcessorType } from "./schema.js";
+import type { PostProcessorConfig } from "./types.js";
+
+/** The normalised config, or undefined when the table has problems (pushed to `problems`). */
+export function checkPostProcessor(
+  raw: Record<string, unknown>,
+  path: (string | number)[],
+  baseDir: string,
+  problems: Problem[],
+): PostProcessorConfig | undefined {
+  const type = raw.type;
+  const types = Object.keys(POST_PROCESSOR_TABLES);
+  if (typeof type !== "string" || !(type in POST_PROCESSOR_TABLES)) {
+    const hint = typeof type === "string" ? closest(type, types) : undefined;
+    problems.push({
+      path: [...path, "type"],
+      message: `type: expected one of ${types.map((t) => `"${t}"`).join(", ")}, got ${JSON.stringify(type)}${hint ? `; did you mean "${hint}"?` : ""}`,
+    });
+    return undefined;
+  }
+  const before = problems.length;
+  const config = checkTable(raw, POST_PROCESSOR_TABLES[type as PostProcessorType], path, baseDir, problems);
+  for (const message of crossCheck(type as PostProcessorType, config)) problems.push({ path, message });
+  return problems.length === before ? (config as unknown as PostProcessorConfig) : undefined;
+}
+
+function crossCheck(type: PostProcessorType, c: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  if (type === "checksum") {
+    for (const t of (c.checksum_types as string[] | undefined) ?? []) {
+      if (!(CHECKSUM_TYPES as readonly string[]).includes(t)) out.push(`checksum_types: expected any of ${CHECKSUM_TYPES.join(", ")}, got "${t}"`);
+    }
+  }
+  if (type === "shell-local") {
+    const given = ["inline", "script", "scripts"].filter((k) => c[k] !== undefined);
+    if (given.length !== 1) out.push(`shell-local needs exactly one of inline, script, scripts; got ${given.length ? given.join(" and ") : "none"}`);
+  }
+  if (type === "upload" || type === "notify") {
+    const url = c.url;
+    if (typeof url === "string" && !/^https?:\/\//.test(url)) out.push(`url: expected an http:// or https:// URL, got "${url}"`);
+    if ((c.retries as number) < 1) out.push(`retries: expected at least 1 attempt, got ${String(c.retries)}`);
+  }
+  if (type === "upload") {
+    if (c.token !== undefined && c.username !== undefined) out.push("upload: use either token or username/password, not both");
+    if (c.password !== undefined && c.username === undefined) out.push("upload: password needs username");
+  }
+  return out;
+}
+
+/** Option values to mask in every output (passwords, tokens, HMAC secrets). */
+export function postProcessorSecrets(configs: PostProcessorConfig[]): string[] {
+  const out: string[] = [];
+  for (const c of configs) {
+    if (c.type === "upload") out.push(...[c.password, c.token].filter((v): v is string => !!v));
+    if (c.type === "notify" && c.secret) out.push(c.secret);
+  }
+  return out;
+}
