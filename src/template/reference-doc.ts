@@ -1,5 +1,13 @@
 // Renders docs/reference.md from the option tables in schema.ts, so the reference always
 // lists exactly what the code accepts. `npm run docs` writes it; a test checks it is current.
+import {
+  CHECKSUM_OPTIONS,
+  COMPRESS_OPTIONS,
+  MANIFEST_OPTIONS,
+  NOTIFY_OPTIONS,
+  SHELL_LOCAL_OPTIONS,
+  UPLOAD_OPTIONS,
+} from "../postprocessors/schema.js";
 import { FILE_OPTIONS, SHELL_OPTIONS, SOURCE_OPTIONS, VARIABLE_OPTIONS, type OptionTable, type OptionType } from "./schema.js";
 
 /** The whole reference page, as Markdown. */
@@ -23,6 +31,13 @@ export function renderReference(): string {
     section("`[source]`: the qemu builder", SOURCE_OPTIONS),
     section('`[[provisioner]]` with `type = "shell"`', SHELL_OPTIONS, "Scripts also get `PACKER_BUILD_NAME`, `PACKER_BUILDER_TYPE=qemu`, `PACKER_HTTP_ADDR` and `TSIMG_BUILD_NAME` in their environment."),
     section('`[[provisioner]]` with `type = "file"`', FILE_OPTIONS),
+    POST_PROCESSOR_INTRO,
+    section('`[[post_processor]]` with `type = "checksum"`', CHECKSUM_OPTIONS),
+    section('`[[post_processor]]` with `type = "compress"`', COMPRESS_OPTIONS, "Every compressed file is also hashed (sha256), so a later manifest or notify carries the checksum of what was uploaded."),
+    section('`[[post_processor]]` with `type = "manifest"`', MANIFEST_OPTIONS, MANIFEST_INTRO),
+    section('`[[post_processor]]` with `type = "shell-local"`', SHELL_LOCAL_OPTIONS),
+    section('`[[post_processor]]` with `type = "upload"`', UPLOAD_OPTIONS),
+    section('`[[post_processor]]` with `type = "notify"`', NOTIFY_OPTIONS),
   ].join("\n");
 }
 
@@ -46,3 +61,17 @@ function defaultText(value: unknown, doc: string | undefined): string {
 function cell(text: string): string {
   return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
+
+const POST_PROCESSOR_INTRO = [
+  "## Post-processors",
+  "",
+  "Post-processors run after a successful build, in chains: each takes the artifact the previous one returned (files, format, size, checksums, `[image]` metadata, ID, lineage) and returns a new one. Several independent chains may follow one build, as Packer's `post-processors` blocks. A failing post-processor fails the build and is named (`post-processor 2 (compress) failed: ...`); other chains still run. Every file is written as `<name>.partial` and renamed when complete, so a failed or cancelled chain leaves nothing that looks finished. Relative `output` paths are relative to the build's `output_directory`.",
+  "",
+  "### keep_input_artifact",
+  "",
+  "As in Packer (packer/build.go): after a post-processor other than the first of its chain succeeds, its input's files are deleted unless it keeps them (`keep_input_artifact`, else its default; checksum, manifest and notify always keep). The builder's disk is deleted at the end unless the first post-processor of some chain kept it, so a chain that starts with `compress` replaces the disk by the compressed file. tsimg never deletes record files (checksum lists, manifests), a file a later artifact still uses, or anything after a chain failed.",
+  "",
+].join("\n");
+
+const MANIFEST_INTRO =
+  "Each entry has Packer's fields (`name`, `builder_type`, `build_time`, `files[{name,size}]`, `artifact_id`, `packer_run_uuid`, `custom_data`) and tsimg's: `image` (the `[image]` table), `format`, `size`, `checksums`, `location`, `inputs` (what went into the image: ISO checksum, sha256 of the kickstart, http_content, scripts and template, git commit, tool versions; keys sorted, so equal inputs give byte-identical `inputs`) and `lineage` (the base image and its checksum for `disk_image` builds). The file's `last_run_uuid` is the latest run.";
