@@ -73,7 +73,7 @@ describe("loadTemplate", () => {
       cpus: 1,
       format: "qcow2",
       boot_wait: 10_000,
-      boot_key_interval: 20,
+      boot_key_interval: 7,
       ssh_timeout: 300_000,
       shutdown_timeout: 300_000,
       accelerator: "auto",
