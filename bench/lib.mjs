@@ -33,7 +33,8 @@ export function tempDir(prefix) {
 
 /** Runs a command; every stdout/stderr line is stamped with Date.now() on arrival. */
 export function runStamped(command, args, options = {}) {
-  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], ...options });
+  // Its own process group, so an interrupt reaches every process of the tool, as Ctrl-C would.
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], detached: true, ...options });
   const lines = [];
   const onData = (stream) => {
     let partial = "";
@@ -47,7 +48,12 @@ export function runStamped(command, args, options = {}) {
   onData(child.stdout);
   onData(child.stderr);
   const done = new Promise((resolve) => child.on("close", (code) => resolve(code)));
-  return { child, lines, done, start: Date.now() };
+  const interrupt = (signal = "SIGINT") => {
+    try {
+      process.kill(-child.pid, signal);
+    } catch {}
+  };
+  return { child, lines, done, interrupt, start: Date.now() };
 }
 
 /** Follows a file as it grows; every complete line is stamped on arrival (polled every 5 ms). */

@@ -68,8 +68,10 @@ async function packerRun() {
   const after = typing && run.lines.find((l) => l.t >= typing.t && l !== typing && /==> qemu:/.test(l.text));
   // The guest has the whole line once the kernel prints it: an upper bound if Packer prints nothing after typing.
   const end = after?.t ?? line.t;
-  run.child.kill("SIGINT");
+  run.interrupt("SIGINT");
+  const killer = setTimeout(() => run.interrupt("SIGKILL"), 10_000);
   await run.done;
+  clearTimeout(killer);
   follow.stop();
   return { ms: typing ? end - typing.t : NaN, received: line.text };
 }

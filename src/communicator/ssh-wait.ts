@@ -1,13 +1,16 @@
 // Waiting for the guest's sshd. With QEMU user networking the forwarded port accepts
 // TCP at once even when nothing listens in the guest, so only the server's "SSH-"
-// banner proves sshd is up. Probes are staggered (a new one every PROBE_EVERY_MS while
-// older ones still wait), so a probe stuck on a guest that has no network yet never
-// delays noticing the sshd that just started. Packer retries on a 5-7 s grid instead.
+// banner proves sshd is up. While the guest has no network stack a probe just hangs
+// (QEMU keeps retrying the guest), so probes overlap: a new one starts every
+// PROBE_EVERY_MS while fewer than MAX_PENDING wait, and a hung one is dropped after
+// BANNER_LIMIT_MS. Few probes, because every probe still open when sshd starts
+// becomes a connection sshd must fork for (and sshd drops connections beyond its
+// MaxStartups of 10). Packer retries on a 5-7 s grid instead.
 import net from "node:net";
 
-const PROBE_EVERY_MS = 150;
-const BANNER_LIMIT_MS = 3000;
-const MAX_PENDING = 8;
+const PROBE_EVERY_MS = 100;
+const BANNER_LIMIT_MS = 2000;
+const MAX_PENDING = 3;
 
 /**
  * Resolves with a connected socket whose first bytes (pushed back, unread) are an SSH

@@ -40,7 +40,11 @@ export function sendOnce(attempt: HttpAttempt, signal: AbortSignal): Promise<Htt
   const url = new URL(attempt.url);
   const send = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = send(url, { method: attempt.method, headers: attempt.headers, signal });
+    // A connection of its own (agent: false): a cancelled upload must cut its socket, not return it to a pool.
+    const req = send(url, { method: attempt.method, headers: attempt.headers, signal, agent: false });
+    const cut = () => req.socket?.destroy();
+    signal.addEventListener("abort", cut, { once: true });
+    req.once("close", () => signal.removeEventListener("abort", cut));
     req.setTimeout(attempt.idleTimeoutMs, () => req.destroy(new Error(`no progress for ${attempt.idleTimeoutMs / 1000} s`)));
     req.once("error", (error) => reject(signal.aborted ? new CancelledError() : error));
     req.once("response", (res) => {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, openSync } from "node:fs";
 import { readFile, readdir, rename, rm, stat } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -52,21 +52,29 @@ class Store {
       return;
     }
     const partial = `${file}.partial`;
-    const out = createWriteStream(partial);
+    // Opened synchronously, so a cancel cannot race the file's creation.
+    const out = createWriteStream(partial, { fd: openSync(partial, "w") });
     let seen = 0;
-    req.on("data", (chunk: Buffer) => {
-      seen += chunk.length;
-      if (this.stallAfter !== undefined && seen >= this.stallAfter) {
-        req.pause();
-        this.onStall?.();
-      }
-    });
-    req.pipe(out);
+    if (this.stallAfter !== undefined) {
+      // Hold the upload: keep the first bytes, never answer, and let the test cancel. (Reading
+      // goes on, discarding, because a paused socket would not notice the client hanging up.)
+      req.on("data", (chunk: Buffer) => {
+        if (seen >= this.stallAfter!) return;
+        out.write(chunk);
+        seen += chunk.length;
+        if (seen >= this.stallAfter!) this.onStall?.();
+      });
+    } else req.pipe(out);
     // A cut connection (the client cancelled) leaves nothing behind, not even the partial.
+    out.on("error", () => undefined);
     req.socket.once("close", () => {
-      if (req.complete) return;
+      if (req.complete && this.stallAfter === undefined) return;
+      req.unpipe(out);
       out.destroy();
-      out.once("close", () => void rm(partial, { force: true }).then(() => this.onCut?.()));
+      // Remove the partial once the stream has let go of it (close), or shortly after at the latest.
+      const cleanup = () => void rm(partial, { force: true }).then(() => this.onCut?.());
+      out.once("close", cleanup);
+      setTimeout(cleanup, 200);
     });
     out.on("finish", async () => {
       if (!req.complete) return;
@@ -159,6 +167,7 @@ describe("upload post-processor (http)", () => {
     const running = uploadPostProcessor.run(input, config(), makeCtx(t.dir, { signal: controller.signal }));
     await expect(running).rejects.toThrow("build cancelled");
     await cut;
+    for (let i = 0; i < 30 && (await readdir(remote.dir)).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
     expect(await readdir(remote.dir)).toEqual([]);
     expect((await readdir(t.dir)).filter((f) => f.endsWith(".partial"))).toEqual([]);
   });
