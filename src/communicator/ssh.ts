@@ -85,24 +85,15 @@ export class SshSession {
 
   /** Uploads a local file or directory (recursively) to a remote path. */
   async upload(localPath: string, remotePath: string): Promise<void> {
-    const sftp = await this.sftp();
-    try {
-      await uploadPath(sftp, localPath, remotePath);
-    } finally {
-      sftp.end();
-    }
+    await uploadPath(await this.sftp(), localPath, remotePath);
   }
 
   /** Writes a string to a remote file. */
   async writeFile(remotePath: string, content: string | Buffer, mode = 0o644): Promise<void> {
     const sftp = await this.sftp();
-    try {
-      await new Promise<void>((resolve, reject) =>
-        sftp.writeFile(remotePath, content, { mode }, (e) => (e ? reject(sftpError("write", remotePath, e)) : resolve())),
-      );
-    } finally {
-      sftp.end();
-    }
+    await new Promise<void>((resolve, reject) =>
+      sftp.writeFile(remotePath, content, { mode }, (e) => (e ? reject(sftpError("write", remotePath, e)) : resolve())),
+    );
   }
 
   close(): void {
@@ -110,10 +101,19 @@ export class SshSession {
     this.client.destroy();
   }
 
+  // One SFTP session per connection: each new one makes the guest start sftp-server again.
+  private sftpSession: Promise<SFTPWrapper> | undefined;
+
   private sftp(): Promise<SFTPWrapper> {
-    return new Promise((resolve, reject) =>
-      this.client.sftp((error, sftp) => (error ? reject(new TsimgError(`cannot open SFTP: ${error.message}`)) : resolve(sftp))),
+    this.sftpSession ??= new Promise<SFTPWrapper>((resolve, reject) =>
+      this.client.sftp((error, sftp) => {
+        if (error) return reject(new TsimgError(`cannot open SFTP: ${error.message}`));
+        sftp.once("close", () => (this.sftpSession = undefined));
+        resolve(sftp);
+      }),
     );
+    this.sftpSession.catch(() => (this.sftpSession = undefined));
+    return this.sftpSession;
   }
 }
 
