@@ -1,10 +1,13 @@
-// The qemu builder's steps, top to bottom, as packer-plugin-qemu's Builder.Run lists them.
+// The qemu builder's steps, top to bottom, as packer-plugin-qemu's Builder.Run lists them,
+// then the post-processor chains as one more step, so a failing or cancelled chain fails
+// the build with the same cleanup and --on-error handling as any other step.
 import { when, type Step } from "../engine/runner.js";
 import type { QemuBuildState } from "./state.js";
 import { typeBootCommand } from "./steps/boot.js";
 import { compact } from "./steps/compact.js";
 import { createDisk } from "./steps/create-disk.js";
 import { httpServer } from "./steps/http-server.js";
+import { postProcess } from "./steps/post-process.js";
 import { prepareOutput } from "./steps/prepare-output.js";
 import { provision } from "./steps/provision.js";
 import { shutdown, waitForPowerOff } from "./steps/shutdown.js";
@@ -27,5 +30,6 @@ export function qemuPipeline(plan: BuildPlan): Step<QemuBuildState>[] {
     ...when(ssh, provision),
     ...(ssh ? [shutdown] : [waitForPowerOff]),
     compact,
+    ...when(plan.postProcessors.length > 0, postProcess),
   ];
 }

@@ -1,6 +1,7 @@
 // What the qemu builder's steps share. Each field is set by one step (named beside it)
 // and read by later ones; the compiler checks the types, not a string-keyed bag.
 import type { SshSession } from "../communicator/ssh.js";
+import type { Artifact } from "../postprocessors/artifact.js";
 import type { RunningHttpServer } from "../http/server.js";
 import type { QemuProcess } from "../qemu/process.js";
 import type { QmpClient } from "../qemu/qmp.js";
@@ -12,6 +13,10 @@ export interface BuildOptions {
   force: boolean;
   /** Keep output_directory (and the stopped VM's disk) when the build fails. */
   keepOnError: boolean;
+  /** One per `tsimg build` run, shared by its parallel builds (Packer's PACKER_RUN_UUID). */
+  runUuid: string;
+  /** When the build started, ms since the epoch. */
+  startTime: number;
 }
 
 export interface QemuBuildState {
@@ -19,6 +24,8 @@ export interface QemuBuildState {
   options: BuildOptions;
   /** Aborts the build with a reason; used when QEMU dies on its own. */
   fail: (error: Error) => void;
+  /** verify-iso: the ISO's sha256 (hex), when it was hashed (not with iso_checksum = "none"). */
+  isoSha256?: string;
   /** prepare-output: private temp dir for the QMP socket. */
   workDir?: string;
   /** prepare-output: the disk while it is being built (not the artifact's name). */
@@ -37,6 +44,8 @@ export interface QemuBuildState {
   ssh?: SshSession;
   /** compact: the finished artifact. */
   artifactPath?: string;
+  /** post-process: the artifacts the build leaves (the kept disk, then each chain's last). */
+  artifacts?: Artifact[];
 }
 
 /** {{ .HTTPIP }} and friends, as far as they are known in this state. */

@@ -1,6 +1,7 @@
 // `tsimg build`: load the templates, run the builds (up to --parallel at once) with a
 // console renderer or --json, an optional log file, and SIGINT/SIGTERM turned into a clean
 // cancel (a second signal exits at once; QEMU dies with us through its parent-death signal).
+import { randomUUID } from "node:crypto";
 import { appendFileSync, writeFileSync } from "node:fs";
 import { build, type BuildResult } from "../engine/build.js";
 import type { BuildEvent } from "../engine/events.js";
@@ -51,7 +52,10 @@ export async function runBuild(args: string[]): Promise<number> {
   if (logFile) writeFileSync(logFile, "");
   const console_ = createRenderer({ debug, fullTimestamps: values.timestamp ?? false, write: (line) => console.log(line) });
   const log = logFile ? createRenderer({ debug: true, fullTimestamps: true, write: (line) => appendFileSync(logFile, `${line}\n`) }) : undefined;
+  // The artifacts each build reported, secrets masked, for the closing "-->" lines.
+  const artifacts = new Map<string, Extract<BuildEvent, { type: "artifact" }>[]>();
   const onEvent = (event: BuildEvent) => {
+    if (event.type === "artifact") artifacts.set(event.build, [...(artifacts.get(event.build) ?? []), event]);
     if (values.json) process.stdout.write(`${JSON.stringify(event)}\n`);
     else console_.onEvent(event);
     log?.onEvent(event);
@@ -74,9 +78,11 @@ export async function runBuild(args: string[]): Promise<number> {
   process.on("SIGINT", onInt);
   process.on("SIGTERM", onTerm);
   try {
+    // One run UUID for every build of this run, as Packer's PACKER_RUN_UUID (manifest last_run_uuid).
+    const runUuid = randomUUID();
     const results = await runPool(plans, parallel, async (plan) => {
-      const result = await build(plan, { force: values.force ?? false, keepOnError: onError === "abort", signal: controller.signal, onEvent });
-      reportResult(result, debug, report, console_.summary(result.name));
+      const result = await build(plan, { force: values.force ?? false, keepOnError: onError === "abort", signal: controller.signal, onEvent, runUuid });
+      reportResult(result, artifacts.get(result.name) ?? [], debug, report, console_.summary(result.name));
       return result;
     });
     if (signalExit !== undefined) return signalExit;
@@ -87,10 +93,18 @@ export async function runBuild(args: string[]): Promise<number> {
   }
 }
 
-function reportResult(result: BuildResult, debug: boolean, report: (line: string, toError?: boolean) => void, summary: string): void {
+function reportResult(
+  result: BuildResult,
+  artifacts: Extract<BuildEvent, { type: "artifact" }>[],
+  debug: boolean,
+  report: (line: string, toError?: boolean) => void,
+  summary: string,
+): void {
   report(`    ${result.name}: steps: ${summary}`);
   if (result.ok) {
-    report(`==> Build '${result.name}' finished in ${formatDuration(result.durationMs)}.\n--> ${result.name}: ${result.artifact}`);
+    // Packer's closing lines: one per artifact, the post-processor's name beside the build's.
+    const lines = artifacts.map((a) => `--> ${result.name}${a.producer && a.producer !== "qemu" ? ` (${a.producer})` : ""}: ${a.id}`);
+    report([`==> Build '${result.name}' finished in ${formatDuration(result.durationMs)}.`, ...lines].join("\n"));
     return;
   }
   report(`==> Build '${result.name}' ${result.cancelled ? "was cancelled" : "errored"} after ${formatDuration(result.durationMs)}.`, true);

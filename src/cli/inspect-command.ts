@@ -34,6 +34,7 @@ function inspectJson(plan: BuildPlan, qemu: ReturnType<typeof previewQemuCommand
     variables: Object.fromEntries(Object.entries(plan.variables).map(([name, v]) => [name, { value: v.value, sensitive: v.sensitive }])),
     source: plan.source,
     provisioners: plan.provisioners,
+    post_processors: plan.postProcessors,
     qemu: { binary: qemu.binary, args: qemu.args, replaced: qemu.replaced },
   };
 }
@@ -55,6 +56,15 @@ function inspectText(plan: BuildPlan, qemu: ReturnType<typeof previewQemuCommand
     const { type, ...rest } = p;
     lines.push(`  ${i + 1}. ${type}: ${Object.entries(rest).map(([k, v]) => `${k}=${show(v)}`).join(" ")}`);
   });
+  if (plan.postProcessors.length > 0) {
+    lines.push("", "Post-processor chains:");
+    plan.postProcessors.forEach((chain, c) => {
+      chain.forEach((p, i) => {
+        const { type, ...rest } = p;
+        lines.push(`  ${c + 1}.${i + 1} ${type}: ${Object.entries(rest).map(([k, v]) => `${k}=${show(v)}`).join(" ")}`);
+      });
+    });
+  }
   lines.push("", `QEMU command line (accelerator ${plan.source.accelerator === "auto" ? "auto: KVM where it works, else TCG" : qemu.accelerator}):`);
   lines.push(`  ${formatCommandLine(qemu.binary, qemu.args)}`);
   for (const line of qemu.replaced) lines.push(`  note: ${line}`);

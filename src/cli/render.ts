@@ -37,7 +37,11 @@ export function createRenderer(options: RenderOptions) {
       case "output":
         return say(event, event.line);
       case "artifact":
-        return say(event, `artifact: ${event.files.join(", ")}`, true);
+        return say(
+          event,
+          `artifact${event.producer && event.producer !== "qemu" ? ` (${event.producer})` : ""}: ${event.files.join(", ")}${event.id !== event.files[0] ? ` -> ${event.id}` : ""}`,
+          true,
+        );
       case "build-start":
       case "build-end":
         return;

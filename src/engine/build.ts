@@ -1,8 +1,10 @@
 // One build: a plan in, a result out, events along the way. No global state: every
 // build has its own event bus, masker and abort controller.
+import { randomUUID } from "node:crypto";
 import { qemuPipeline } from "../builder/pipeline.js";
 import type { QemuBuildState } from "../builder/state.js";
 import { CancelledError, ConfigErrors, asTsimgError, type TsimgError } from "../errors.js";
+import { builderArtifact, type Artifact } from "../postprocessors/artifact.js";
 import type { BuildPlan } from "../template/types.js";
 import { EventBus } from "./event-bus.js";
 import type { EventListener } from "./events.js";
@@ -18,6 +20,8 @@ export interface BuildOptions {
   signal?: AbortSignal;
   /** Receives every event, secrets already masked. */
   onEvent?: EventListener;
+  /** Packer's PACKER_RUN_UUID: one per run, shared by its parallel builds (manifest `last_run_uuid`). Default: a new one. */
+  runUuid?: string;
 }
 
 export interface BuildResult {
@@ -25,8 +29,14 @@ export interface BuildResult {
   ok: boolean;
   cancelled: boolean;
   durationMs: number;
-  /** The finished disk image. */
+  /** The finished disk image (a post-processor chain may have replaced it: see `artifacts`). */
   artifact?: string;
+  /**
+   * What the build leaves, as Packer lists it: the disk unless every chain's first
+   * post-processor let it go (keep_input_artifact), then the last artifact of each
+   * post-processor chain, whose `id` is the upload URL after an upload. Empty when the build failed.
+   */
+  artifacts: Artifact[];
   error?: TsimgError;
 }
 
@@ -42,22 +52,32 @@ export async function build(plan: BuildPlan, options: BuildOptions = {}): Promis
   if (options.signal?.aborted) onCancel();
   options.signal?.addEventListener("abort", onCancel, { once: true });
 
+  const t0 = Date.now();
   const state: QemuBuildState = {
     plan,
-    options: { force: options.force ?? false, keepOnError: options.keepOnError ?? false },
+    options: { force: options.force ?? false, keepOnError: options.keepOnError ?? false, runUuid: options.runUuid ?? randomUUID(), startTime: t0 },
     fail: (error) => {
       if (!controller.signal.aborted) controller.abort(error);
     },
   };
-  const t0 = Date.now();
   events.emit({ type: "build-start" });
   try {
     if (plan.missingInputs.length > 0) throw new ConfigErrors(plan.missingInputs);
     await runSteps(qemuPipeline(plan), state, { signal: controller.signal, events });
+    const artifacts = state.artifacts ?? [builderArtifact({ file: state.artifactPath!, format: plan.source.format, image: plan.image })];
+    for (const a of artifacts) {
+      events.emit({
+        type: "artifact",
+        files: [...a.files],
+        id: a.id,
+        producer: a.producer,
+        ...(a.location === undefined ? {} : { location: a.location }),
+        checksums: { ...a.checksums },
+      });
+    }
     const durationMs = Date.now() - t0;
-    events.emit({ type: "artifact", files: [state.artifactPath!], id: state.artifactPath! });
     events.emit({ type: "build-end", ok: true, ms: durationMs });
-    return { name: plan.image.name, ok: true, cancelled: false, durationMs, artifact: state.artifactPath! };
+    return { name: plan.image.name, ok: true, cancelled: false, durationMs, artifact: state.artifactPath!, artifacts };
   } catch (thrown) {
     const error = asTsimgError(thrown);
     error.message = masker.mask(error.message);
@@ -65,7 +85,7 @@ export async function build(plan: BuildPlan, options: BuildOptions = {}): Promis
     const cancelled = error instanceof CancelledError;
     const durationMs = Date.now() - t0;
     events.emit({ type: "build-end", ok: false, ms: durationMs, error: error.message, cancelled });
-    return { name: plan.image.name, ok: false, cancelled, durationMs, error };
+    return { name: plan.image.name, ok: false, cancelled, durationMs, artifacts: [], error };
   } finally {
     options.signal?.removeEventListener("abort", onCancel);
   }

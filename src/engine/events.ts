@@ -20,7 +20,21 @@ export type BuildEvent = EventBase &
     | { type: "serial"; line: string }
     /** A line a provisioner's command printed. */
     | { type: "output"; source: string; stream: "stdout" | "stderr"; line: string }
-    | { type: "artifact"; files: string[]; id: string }
+    /**
+     * Something the build leaves: the disk, or the last artifact of a post-processor chain.
+     * `id` is Packer's artifact ID: the main file's path, or the URL it was uploaded to.
+     */
+    | {
+        type: "artifact";
+        files: string[];
+        id: string;
+        /** "qemu" for the disk, else the post-processor that made it ("compress", "upload"...). */
+        producer?: string;
+        /** Where it was uploaded, when it was. */
+        location?: string;
+        /** Of files[0]: type -> hex. */
+        checksums?: Record<string, string>;
+      }
     | { type: "build-end"; ok: boolean; ms: number; error?: string; cancelled?: boolean }
   );
 

@@ -64,16 +64,30 @@ function runScript(argv: string[], label: string, env: NodeJS.ProcessEnv, config
   ctx.events.info(`shell-local: running ${label}`);
   const [command, ...args] = argv as [string, ...string[]];
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, cwd: ctx.outputDir, stdio: ["ignore", "pipe", "pipe"] });
+    // Its own process group, so a cancel reaches the commands the script started too (a
+    // `sleep` child would otherwise hold the output pipes open until it ends on its own).
+    const child = spawn(command, args, { env, cwd: ctx.outputDir, stdio: ["ignore", "pipe", "pipe"], detached: true });
     const source = basename(label);
     for (const stream of ["stdout", "stderr"] as const) {
       createInterface({ input: child[stream] }).on("line", (line) => ctx.events.emit({ type: "output", source, stream, line }));
     }
-    const onAbort = () => child.kill("SIGTERM");
+    let killTimer: NodeJS.Timeout | undefined;
+    const killGroup = (signal: NodeJS.Signals) => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, signal);
+      } catch {
+        child.kill(signal);
+      }
+    };
+    const onAbort = () => {
+      killGroup("SIGTERM");
+      killTimer = setTimeout(() => killGroup("SIGKILL"), 5000).unref();
+    };
     ctx.signal.addEventListener("abort", onAbort, { once: true });
     child.once("error", (error) => reject(new TsimgError(`shell-local: cannot run ${label}: ${error.message}`)));
     child.once("close", (code, signal) => {
       ctx.signal.removeEventListener("abort", onAbort);
+      clearTimeout(killTimer);
       if (ctx.signal.aborted) reject(new CancelledError());
       else if (code !== null && config.valid_exit_codes.includes(code)) resolve();
       else reject(new TsimgError(`shell-local: ${label} ${signal ? `was killed by ${signal}` : `exited with code ${code}`} (valid_exit_codes: ${config.valid_exit_codes.join(", ")})`));

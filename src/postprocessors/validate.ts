@@ -24,29 +24,30 @@ export function checkPostProcessor(
   }
   const before = problems.length;
   const config = checkTable(raw, POST_PROCESSOR_TABLES[type as PostProcessorType], path, baseDir, problems);
-  for (const message of crossCheck(type as PostProcessorType, config)) problems.push({ path, message });
+  for (const [key, message] of crossCheck(type as PostProcessorType, config)) problems.push({ path: key ? [...path, key] : path, message });
   return problems.length === before ? (config as unknown as PostProcessorConfig) : undefined;
 }
 
-function crossCheck(type: PostProcessorType, c: Record<string, unknown>): string[] {
-  const out: string[] = [];
+/** [the key it is about (none: the whole table), message]. */
+function crossCheck(type: PostProcessorType, c: Record<string, unknown>): Array<[string | undefined, string]> {
+  const out: Array<[string | undefined, string]> = [];
   if (type === "checksum") {
     for (const t of (c.checksum_types as string[] | undefined) ?? []) {
-      if (!(CHECKSUM_TYPES as readonly string[]).includes(t)) out.push(`checksum_types: expected any of ${CHECKSUM_TYPES.join(", ")}, got "${t}"`);
+      if (!(CHECKSUM_TYPES as readonly string[]).includes(t)) out.push(["checksum_types", `checksum_types: expected any of ${CHECKSUM_TYPES.join(", ")}, got "${t}"`]);
     }
   }
   if (type === "shell-local") {
     const given = ["inline", "script", "scripts"].filter((k) => c[k] !== undefined);
-    if (given.length !== 1) out.push(`shell-local needs exactly one of inline, script, scripts; got ${given.length ? given.join(" and ") : "none"}`);
+    if (given.length !== 1) out.push([undefined, `shell-local needs exactly one of inline, script, scripts; got ${given.length ? given.join(" and ") : "none"}`]);
   }
   if (type === "upload" || type === "notify") {
     const url = c.url;
-    if (typeof url === "string" && !/^https?:\/\//.test(url)) out.push(`url: expected an http:// or https:// URL, got "${url}"`);
-    if ((c.retries as number) < 1) out.push(`retries: expected at least 1 attempt, got ${String(c.retries)}`);
+    if (typeof url === "string" && !/^https?:\/\//.test(url)) out.push(["url", `url: expected an http:// or https:// URL, got "${url}"`]);
+    if ((c.retries as number) < 1) out.push(["retries", `retries: expected at least 1 attempt, got ${String(c.retries)}`]);
   }
   if (type === "upload") {
-    if (c.token !== undefined && c.username !== undefined) out.push("upload: use either token or username/password, not both");
-    if (c.password !== undefined && c.username === undefined) out.push("upload: password needs username");
+    if (c.token !== undefined && c.username !== undefined) out.push(["token", "upload: use either token or username/password, not both"]);
+    if (c.password !== undefined && c.username === undefined) out.push(["password", "upload: password needs username"]);
   }
   return out;
 }
@@ -57,6 +58,19 @@ export function postProcessorSecrets(configs: PostProcessorConfig[]): string[] {
   for (const c of configs) {
     if (c.type === "upload") out.push(...[c.password, c.token].filter((v): v is string => !!v));
     if (c.type === "notify" && c.secret) out.push(c.secret);
+    if (c.type === "upload" || c.type === "notify") {
+      const password = urlPassword(c.url);
+      if (password) out.push(password);
+    }
   }
   return out;
+}
+
+/** The password in `https://user:password@host/...`, decoded; the artifact ID is that URL. */
+function urlPassword(url: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
 }

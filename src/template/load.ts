@@ -4,6 +4,9 @@ import TOML from "@iarna/toml";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, relative, resolve } from "node:path";
 import { ConfigError, ConfigErrors } from "../errors.js";
+import { checkPostProcessor, postProcessorSecrets } from "../postprocessors/validate.js";
+import { POST_PROCESSOR_TABLES } from "../postprocessors/schema.js";
+import type { PostProcessorConfig } from "../postprocessors/types.js";
 import { BootCommandError, parseBootCommand } from "../qemu/boot-command.js";
 import { closest } from "../util/did-you-mean.js";
 import { InterpolationError, interpolate, type InterpolationScope } from "./interpolate.js";
@@ -18,7 +21,7 @@ export interface LoadOptions extends VariableInputs {
   now?: Date;
 }
 
-const TOP_LEVEL = ["image", "variables", "source", "provisioner"];
+const TOP_LEVEL = ["image", "variables", "source", "provisioner", "post_processor"];
 
 /** Loads and validates a template. Throws ConfigErrors listing every problem. */
 export function loadTemplate(templatePath: string, options: LoadOptions = {}): BuildPlan {
@@ -68,11 +71,9 @@ function buildPlan(raw: Record<string, unknown>, path: string, options: LoadOpti
     problems.push({
       path: [key],
       message:
-        key === "post_processor"
-          ? `post_processor is not supported yet`
-          : kind === "top-level key" && key in SOURCE_OPTIONS
-            ? `"${key}" is outside any table: it belongs under [source]`
-            : `unknown ${kind} "${key}"${hint ? `; did you mean "${hint}"?` : ""}`,
+        kind === "top-level key" && key in SOURCE_OPTIONS
+          ? `"${key}" is outside any table: it belongs under [source]`
+          : `unknown ${kind} "${key}"${hint ? `; did you mean "${hint}"?` : ""}`,
     });
   }
   // TSIMG_VAR_x / PKR_VAR_x come from the real environment unless the caller gives one.
@@ -103,14 +104,18 @@ function buildPlan(raw: Record<string, unknown>, path: string, options: LoadOpti
   checkSource(source, isPlainTable(raw.source) ? raw.source : rawSource, baseDir, problems);
 
   const provisioners = checkProvisioners(resolved(raw.provisioner ?? [], ["provisioner"]), baseDir, problems);
+  const postProcessors = checkPostProcessors(resolved(raw.post_processor ?? [], ["post_processor"]), baseDir, problems);
   const secrets = [...variables.values()].filter((v) => v.sensitive).map((v) => v.value);
-  if (source.ssh_password && !secrets.includes(source.ssh_password)) secrets.push(source.ssh_password);
+  for (const secret of [source.ssh_password, ...postProcessorSecrets(postProcessors.flat())]) {
+    if (secret && !secrets.includes(secret)) secrets.push(secret);
+  }
   return {
     templatePath: path,
     templateDir: baseDir,
     image: { ...(isPlainTable(image) ? image : {}), name: imageName } as ImageMeta,
     source,
     provisioners,
+    postProcessors,
     variables: Object.fromEntries(variables),
     secrets,
     missingInputs: [],
@@ -196,6 +201,44 @@ function checkProvisioners(raw: unknown, baseDir: string, problems: Problem[]): 
     }
   });
   return out;
+}
+
+/**
+ * `[[post_processor]]` tables -> chains. Each table is a chain of one, except that tables
+ * sharing a `chain = "name"` form one chain, in the order written; chains keep the order
+ * in which each first appears.
+ */
+function checkPostProcessors(raw: unknown, baseDir: string, problems: Problem[]): PostProcessorConfig[][] {
+  if (!Array.isArray(raw)) {
+    problems.push({ path: ["post_processor"], message: "post_processor: expected [[post_processor]] tables" });
+    return [];
+  }
+  const chains = new Map<string, PostProcessorConfig[]>();
+  raw.forEach((entry: unknown, index) => {
+    const path = ["post_processor", index];
+    if (!isPlainTable(entry)) return problems.push({ path, message: "post_processor: expected a table" });
+    const { chain, ...table } = entry;
+    let key = `#${index}`;
+    if (chain !== undefined) {
+      if (typeof chain === "string" && chain.trim() !== "") key = `chain ${chain}`;
+      else problems.push({ path: [...path, "chain"], message: `chain: expected the chain's name, a non-empty string, got ${JSON.stringify(chain)}` });
+    }
+    if (table.type === undefined) {
+      const types = Object.keys(POST_PROCESSOR_TABLES).map((t) => `"${t}"`);
+      return problems.push({ path, message: `missing required key "type" (one of ${types.join(", ")})` });
+    }
+    const config = checkPostProcessor(table, path, baseDir, problems);
+    if (config?.type === "shell-local") {
+      for (const [name, script] of [["script", config.script], ...(config.scripts ?? []).map((s) => ["scripts", s])] as const) {
+        if (script !== undefined && !isFile(script)) problems.push({ path: [...path, name], message: `no such script ${script}` });
+      }
+    }
+    if (!config) return;
+    const list = chains.get(key) ?? [];
+    list.push(config);
+    chains.set(key, list);
+  });
+  return [...chains.values()];
 }
 
 /**

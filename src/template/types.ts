@@ -1,4 +1,5 @@
 // The resolved, validated form of a template: plain data the engine runs.
+import type { PostProcessorConfig } from "../postprocessors/types.js";
 
 /** `[image]`: the image's identity, copied into events and the manifest. */
 export interface ImageMeta {
@@ -82,9 +83,14 @@ export interface BuildPlan {
   image: ImageMeta;
   source: SourceConfig;
   provisioners: ProvisionerConfig[];
+  /**
+   * Post-processor chains, in template order: each `[[post_processor]]` is a chain of one,
+   * except that entries sharing a `chain = "name"` form one chain, in the order written.
+   */
+  postProcessors: PostProcessorConfig[][];
   /** Resolved variable values. */
   variables: Record<string, { value: string; sensitive: boolean }>;
-  /** Values to mask in every output (sensitive variables, ssh_password). */
+  /** Values to mask in every output (sensitive variables, ssh_password, post-processor passwords, tokens and secrets). */
   secrets: string[];
   /** Inputs that do not exist yet (the ISO): `validate` warns, `build` refuses to start. */
   missingInputs: import("../errors.js").ConfigError[];

@@ -21,7 +21,11 @@ const FORBIDDEN: Record<string, string[]> = {
   http: ["cli", "builder", "engine", "template", "qemu"],
   communicator: ["cli", "builder", "template", "qemu"],
   provisioners: ["cli", "builder"],
+  // Artifact in, artifact out: the post-processors know nothing of the builder or of how a build runs.
+  postprocessors: ["cli", "builder", "engine/build", "engine/runner"],
   util: ["cli", "engine", "builder", "template", "qemu"],
+  // serve builds on the public library API (src/index.ts) and its own files only.
+  serve: ["cli", "builder", "engine", "template", "qemu", "http", "communicator", "provisioners", "postprocessors", "util", "net", "errors"],
 };
 
 describe("layering", () => {

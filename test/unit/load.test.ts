@@ -272,7 +272,35 @@ script = "setup.sh"
       `[imgae]\nname = "x"\n\n${MINIMAL}`,
       [{ message: 'unknown table "imgae"; did you mean "image"?', key: "imgae", line: 1 }],
     ],
-    ["post_processor", `${MINIMAL}\n[[post_processor]]\ntype = "manifest"\n`, [{ message: "post_processor is not supported yet", key: "post_processor", line: 6 }]],
+    [
+      "an unknown post-processor type",
+      `${MINIMAL}\n[[post_processor]]\ntype = "checksums"\n`,
+      [
+        {
+          message: 'type: expected one of "checksum", "compress", "manifest", "shell-local", "upload", "notify", got "checksums"; did you mean "checksum"?',
+          key: "post_processor[0].type",
+          line: 7,
+        },
+      ],
+    ],
+    [
+      "[post_processor] with single brackets",
+      `${MINIMAL}\n[post_processor]\ntype = "checksum"\n`,
+      [{ message: "post_processor: expected [[post_processor]] tables", key: "post_processor", line: 6 }],
+    ],
+    [
+      "Packer's plural post_processors",
+      `${MINIMAL}\n[[post_processors]]\ntype = "checksum"\n`,
+      [{ message: 'unknown table "post_processors"; did you mean "post_processor"?', key: "post_processors", line: 6 }],
+    ],
+    [
+      "a post-processor option of the wrong type, and a shell-local script that does not exist",
+      `${MINIMAL}\n[[post_processor]]\ntype = "compress"\ncompression_level = "max"\n\n[[post_processor]]\ntype = "shell-local"\nscript = "post.sh"\n`,
+      [
+        { message: 'compression_level: expected a whole number, got "max" (string)', key: "post_processor[0].compression_level", line: 8 },
+        { message: "no such script <dir>/post.sh", key: "post_processor[1].script", line: 12 },
+      ],
+    ],
     ["no [source]", `[image]\nname = "x"\n`, [{ message: "missing table [source] (the qemu builder's options)", key: "" }]],
     [
       "a missing required key",
@@ -341,6 +369,71 @@ script = "setup.sh"
     const dir = join(path, "..");
     const got = loadErrors(path, { env: {} }).map(({ message, key, line }) => ({ message, key, ...(line === undefined ? {} : { line }) }));
     expect(got).toEqual(expected.map((e) => ({ ...e, message: e.message.replace("<dir>", dir) })));
+  });
+
+  describe("post-processors", () => {
+    test("each [[post_processor]] is a chain of one; tables sharing chain = \"name\" form one chain, in order", () => {
+      const path = template(
+        `${MINIMAL}
+[[post_processor]]
+chain = "release"
+type = "checksum"
+
+[[post_processor]]
+type = "manifest"
+output = "all.json"
+
+[[post_processor]]
+chain = "release"
+type = "compress"
+format = "zst"
+
+[[post_processor]]
+chain = "release"
+type = "upload"
+url = "https://nexus.example/repo/{{ .Name }}/{{ .FileName }}"
+timeout = "10s"
+`,
+      );
+      const plan = loadTemplate(path, { env: {} });
+      expect(plan.postProcessors.map((chain) => chain.map((p) => p.type))).toEqual([["checksum", "compress", "upload"], ["manifest"]]);
+      expect(plan.postProcessors[0]?.[2]).toEqual({
+        type: "upload",
+        target: "http",
+        url: "https://nexus.example/repo/{{ .Name }}/{{ .FileName }}",
+        retries: 4,
+        retry_delay: 2000,
+        timeout: 10_000,
+      });
+      expect(plan.postProcessors[1]).toEqual([{ type: "manifest", output: "all.json", strip_path: false, strip_time: false }]);
+    });
+
+    test("a template without post-processors has no chains", () => {
+      expect(loadTemplate(template(MINIMAL), { env: {} }).postProcessors).toEqual([]);
+    });
+
+    test("passwords, tokens, HMAC secrets and URL passwords are masked; ${...} works in post-processor options", () => {
+      const path = template(
+        `[variables.hmac]\nsensitive = true\ndefault = "hm4c"\n\n${MINIMAL}
+[[post_processor]]
+type = "upload"
+url = "https://u:url%2Fpw@store.example/x"
+
+[[post_processor]]
+type = "upload"
+url = "https://store.example/x"
+token = '\${env("UPLOAD_TOKEN")}'
+
+[[post_processor]]
+type = "notify"
+url = "https://devops.example/hook"
+secret = "\${var.hmac}"
+`,
+      );
+      const plan = loadTemplate(path, { env: { UPLOAD_TOKEN: "t0ken" } });
+      expect(plan.secrets.sort()).toEqual(["hm4c", "t0ken", "url/pw"]);
+      expect(plan.postProcessors[2]?.[0]).toMatchObject({ type: "notify", secret: "hm4c" });
+    });
   });
 
   describe("variables", () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { renderReference } from "../../src/template/reference-doc.js";
+import { POST_PROCESSOR_TABLES } from "../../src/postprocessors/schema.js";
 import { FILE_OPTIONS, SHELL_OPTIONS, SOURCE_OPTIONS, VARIABLE_OPTIONS } from "../../src/template/schema.js";
 
 describe("docs/reference.md", () => {
@@ -20,4 +21,21 @@ describe("docs/reference.md", () => {
       }
     },
   );
+
+  it.each(Object.entries(POST_PROCESSOR_TABLES))("documents every option of the %s post-processor, in its own section", (type, options) => {
+    const start = committed.indexOf(`## \`[[post_processor]]\` with \`type = "${type}"\``);
+    expect(start, `no section for ${type}`).toBeGreaterThan(0);
+    const end = committed.indexOf("\n## ", start + 1);
+    const section = committed.slice(start, end < 0 ? undefined : end);
+    for (const [name, spec] of Object.entries(options)) {
+      expect(section, `${type}.${name}`).toContain(`| \`${name}\` |`);
+      expect(spec.doc.length, name).toBeGreaterThan(3);
+      expect(spec.packer.length, name).toBeGreaterThan(3);
+    }
+  });
+
+  it("explains how [[post_processor]] tables form chains", () => {
+    expect(committed).toContain("### Chains: `[[post_processor]]` and `chain`");
+    expect(committed).toContain('chain = "release"');
+  });
 });

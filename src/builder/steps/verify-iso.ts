@@ -22,7 +22,11 @@ export const verifyIso: Step<QemuBuildState> = {
     const [type, expected] = iso_checksum.startsWith("file:")
       ? await readChecksumFile(resolvePath(iso_checksum.slice("file:".length), state.plan.templateDir), iso_url)
       : parseChecksum(iso_checksum);
-    const actual = await hashFile(iso_url, type, ctx.signal);
+    // With post-processors, the manifest records the ISO's sha256: computed in the same read.
+    const types = type !== "sha256" && state.plan.postProcessors.length > 0 ? [type, "sha256"] : [type];
+    const digests = await hashFile(iso_url, types, ctx.signal);
+    const actual = digests[type];
+    if (digests.sha256 !== undefined && actual === expected) state.isoSha256 = digests.sha256;
     if (actual !== expected) {
       throw new ConfigError(`iso_checksum does not match ${iso_url}: expected ${type}:${expected}, got ${type}:${actual}`, { key: "source.iso_checksum" });
     }
@@ -60,12 +64,13 @@ async function readChecksumFile(path: string, iso: string): Promise<[string, str
   throw new ConfigError(`iso_checksum: ${path} has no line for ${name}`, { key: "source.iso_checksum" });
 }
 
-function hashFile(path: string, type: string, signal: AbortSignal): Promise<string> {
+/** Hex digests of `path` for each type, in one read. */
+function hashFile(path: string, types: string[], signal: AbortSignal): Promise<Record<string, string>> {
   return new Promise((resolve, reject) => {
-    const hash = createHash(type);
+    const hashes = types.map((type) => [type, createHash(type)] as const);
     createReadStream(path, { signal })
-      .on("data", (chunk) => hash.update(chunk))
-      .on("end", () => resolve(hash.digest("hex")))
+      .on("data", (chunk) => hashes.forEach(([, hash]) => hash.update(chunk)))
+      .on("end", () => resolve(Object.fromEntries(hashes.map(([type, hash]) => [type, hash.digest("hex")]))))
       .on("error", reject);
   });
 }

@@ -1,0 +1,136 @@
+// What went into an image, for the manifest's `inputs`: the ISO, the template, what the
+// guest fetched over HTTP, every provisioner script and file, the template repo's git
+// commit, and the tools' versions. Paths are relative to the template's directory and
+// keys are sorted, so two builds from the same inputs give byte-identical JSON wherever
+// the checkout lives.
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { basename, join, relative, sep } from "node:path";
+import { execa } from "execa";
+import { sortKeys } from "../postprocessors/manifest.js";
+import type { BuildPlan } from "../template/types.js";
+
+export interface InputsOptions {
+  /** The ISO's sha256 (hex) when verify-iso already computed it; otherwise the ISO is read here. */
+  isoSha256?: string;
+  signal?: AbortSignal;
+  /** The qemu-img program; default "qemu-img" (tests use a stand-in). */
+  qemuImg?: string;
+  /** Told about inputs that could not be described (a git repository git cannot read). */
+  warn?: (message: string) => void;
+}
+
+/** One file of a directory input: its path inside the directory, `/`-separated, and sha256. */
+export interface DirectoryEntry {
+  path: string;
+  sha256: string;
+}
+
+/** The manifest's `inputs` for a plan, keys sorted at every level. */
+export async function collectInputs(plan: BuildPlan, options: InputsOptions = {}): Promise<Record<string, unknown>> {
+  const { source, templateDir } = plan;
+  const signal = options.signal;
+  const rel = (path: string) => relative(templateDir, path).split(sep).join("/") || ".";
+  const inputs: Record<string, unknown> = {
+    template: { file: basename(plan.templatePath), sha256: await sha256File(plan.templatePath, signal) },
+    iso: { file: basename(source.iso_url), sha256: options.isoSha256 ?? (await sha256File(source.iso_url, signal)) },
+    variables: Object.fromEntries(Object.entries(plan.variables).map(([name, v]) => [name, v.sensitive ? "<sensitive>" : v.value])),
+    provisioners: await Promise.all(
+      plan.provisioners.map(async (p) => {
+        if (p.type === "file") {
+          const shown = rel(p.source) + (p.source.endsWith("/") ? "/" : "");
+          const info = await stat(p.source);
+          return info.isDirectory()
+            ? { type: "file", source: shown, destination: p.destination, files: await hashDirectory(p.source, signal) }
+            : { type: "file", source: shown, destination: p.destination, sha256: await sha256File(p.source, signal) };
+        }
+        const scripts = [...(p.script ? [p.script] : []), ...(p.scripts ?? [])];
+        if (scripts.length === 0) return { type: "shell", inline_sha256: sha256Text((p.inline ?? []).join("\n")) };
+        return { type: "shell", scripts: await Promise.all(scripts.map(async (s) => ({ path: rel(s), sha256: await sha256File(s, signal) }))) };
+      }),
+    ),
+    tools: {
+      tsimg: await tsimgVersion(),
+      qemu: await firstLineOf(source.qemu_binary, signal),
+      "qemu-img": await firstLineOf(options.qemuImg ?? "qemu-img", signal),
+    },
+  };
+  if (source.http_content) {
+    inputs.http_content = Object.fromEntries(Object.entries(source.http_content).map(([path, body]) => [path.startsWith("/") ? path : `/${path}`, sha256Text(body)]));
+  }
+  if (source.http_directory) {
+    inputs.http_directory = { path: rel(source.http_directory), files: await hashDirectory(source.http_directory, signal) };
+  }
+  const git = await gitState(templateDir, options.warn);
+  if (git) inputs.git = git;
+  return sortKeys(inputs) as Record<string, unknown>;
+}
+
+/** Every file under `dir`, sorted by path, with its sha256. Symlinks to files count as files. */
+export async function hashDirectory(dir: string, signal?: AbortSignal): Promise<DirectoryEntry[]> {
+  const out: DirectoryEntry[] = [];
+  const walk = async (sub: string): Promise<void> => {
+    const entries = await readdir(join(dir, sub), { withFileTypes: true });
+    for (const entry of entries) {
+      const path = sub ? `${sub}/${entry.name}` : entry.name;
+      const full = join(dir, path);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile() || (entry.isSymbolicLink() && (await stat(full).then((s) => s.isFile(), () => false)))) {
+        out.push({ path, sha256: await sha256File(full, signal) });
+      }
+    }
+  };
+  await walk("");
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+export function sha256File(path: string, signal?: AbortSignal): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash("sha256");
+    createReadStream(path, signal ? { signal } : {})
+      .on("data", (chunk) => hash.update(chunk))
+      .on("end", () => resolve(hash.digest("hex")))
+      .on("error", reject);
+  });
+}
+
+function sha256Text(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** tsimg's version, from its package.json (one level above src/ and dist/). */
+async function tsimgVersion(): Promise<string> {
+  try {
+    const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
+    return pkg.version ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/** The first line `<program> --version` prints, e.g. "QEMU emulator version 7.2.11 (Debian 1:7.2+dfsg-7+deb12u12)". */
+async function firstLineOf(program: string, signal?: AbortSignal): Promise<string> {
+  const result = await execa(program, ["--version"], { reject: false, stdin: "ignore", timeout: 30_000, ...(signal ? { cancelSignal: signal } : {}) });
+  const line = String(result.stdout).split("\n")[0]?.trim();
+  if (result.failed || !line) return `unknown (${program} --version failed)`;
+  return line;
+}
+
+/** HEAD of the git repository holding `dir`, and whether its tree differs from it; undefined outside a repository. */
+async function gitState(dir: string, warn?: (message: string) => void): Promise<{ commit: string; dirty: boolean } | undefined> {
+  const git = (args: string[]) => execa("git", ["--no-optional-locks", "-C", dir, ...args], { reject: false, stdin: "ignore", timeout: 30_000 });
+  const head = await git(["rev-parse", "HEAD"]);
+  if (head.failed) {
+    const said = String(head.stderr || head.message).trim();
+    // Not a repository (or no git at all) is normal; anything else deserves a word.
+    if ((head as { code?: string }).code !== "ENOENT" && !/not a git repository/i.test(said)) warn?.(`inputs: no git commit recorded for ${dir}: ${said.split("\n")[0]}`);
+    return undefined;
+  }
+  const status = await git(["status", "--porcelain"]);
+  if (status.failed) {
+    warn?.(`inputs: git status failed in ${dir}: ${String(status.stderr).trim().split("\n")[0]}`);
+    return { commit: String(head.stdout).trim(), dirty: true };
+  }
+  return { commit: String(head.stdout).trim(), dirty: String(status.stdout).trim() !== "" };
+}
