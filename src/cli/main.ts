@@ -6,6 +6,7 @@ import { EXIT, runBuild } from "./build-command.js";
 import { formatError } from "./errors.js";
 import { HELP, VERSION } from "./help.js";
 import { runInspect } from "./inspect-command.js";
+import { runServe } from "./serve-command.js";
 import { UsageError } from "./options.js";
 import { runValidate } from "./validate-command.js";
 
@@ -18,6 +19,8 @@ async function main(argv: string[]): Promise<number> {
       return runValidate(rest);
     case "inspect":
       return runInspect(rest);
+    case "serve":
+      return runServe(rest);
     case "version":
     case "--version":
       console.log(`tsimg ${VERSION}`);

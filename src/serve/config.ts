@@ -1,0 +1,134 @@
+// serve.toml: the service's settings. Secrets never come from the file, only from the
+// environment variables named in docs/serve.md, so the file can be committed.
+import TOML from "@iarna/toml";
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { TsimgError } from "../index.js";
+
+/** The environment variables serve reads its secrets from. */
+export const SECRET_ENV = {
+  gitlabToken: "TSIMG_GITLAB_TOKEN",
+  webhookSecret: "TSIMG_WEBHOOK_SECRET",
+  dashboardToken: "TSIMG_DASHBOARD_TOKEN",
+} as const;
+
+/** Validated settings; every path absolute. */
+export interface ServeConfig {
+  host: string;
+  port: number;
+  /** Base URL of the dashboard as GitLab users reach it (target_url of statuses, note links). */
+  publicUrl: string;
+  gitlabUrl: string;
+  /** Project ids ("42") or paths ("group/project") allowed to trigger builds. */
+  allowedProjects: string[];
+  minAccessLevel: number;
+  /** Folder of templates inside the repository. */
+  imagesDir: string;
+  stateDir: string;
+  concurrency: number;
+  allowForks: boolean;
+  autobuild: boolean;
+  secrets: { gitlabToken: string; webhookSecret: string; dashboardToken?: string };
+}
+
+/** A problem in serve.toml or the environment; the message names the key and the value received. */
+export class ServeConfigError extends TsimgError {}
+
+const KEYS = ["listen", "public_url", "gitlab_url", "allowed_projects", "min_access_level", "images_dir", "state_dir", "concurrency", "allow_forks", "autobuild"];
+const NAME_SAFE = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9._-]+)*$/;
+
+/** Reads and validates serve.toml; every problem is listed at once. */
+export function loadServeConfig(path: string, env: NodeJS.ProcessEnv = process.env): ServeConfig {
+  let raw: Record<string, unknown>;
+  try {
+    raw = TOML.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new ServeConfigError(`cannot read ${path}: ${(error as Error).message.split("\n")[0]}`);
+  }
+  return parseServeConfig(raw, dirname(resolve(path)), env, path);
+}
+
+/** Validates already-parsed settings; relative paths resolve against baseDir. */
+export function parseServeConfig(raw: Record<string, unknown>, baseDir: string, env: NodeJS.ProcessEnv, file = "serve.toml"): ServeConfig {
+  const problems: string[] = [];
+  const got = (value: unknown) => `got ${JSON.stringify(value)} (${Array.isArray(value) ? "array" : typeof value})`;
+  for (const key of Object.keys(raw)) if (!KEYS.includes(key)) problems.push(`unknown key "${key}"; known keys are ${KEYS.join(", ")}`);
+  if (raw.secret !== undefined || raw.token !== undefined || raw.gitlab_token !== undefined || raw.webhook_secret !== undefined)
+    problems.push(`secrets are not read from ${file}: set ${SECRET_ENV.gitlabToken} and ${SECRET_ENV.webhookSecret} in the environment`);
+
+  const str = (key: string, fallback?: string): string => {
+    const value = raw[key] ?? fallback;
+    if (typeof value === "string" && value.length > 0) return value;
+    problems.push(value === undefined ? `missing "${key}"` : `expected "${key}" to be a non-empty string, ${got(value)}`);
+    return "";
+  };
+  const int = (key: string, fallback: number, min: number, max: number): number => {
+    const value = raw[key] ?? fallback;
+    if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) return value;
+    problems.push(`expected "${key}" to be a whole number from ${min} to ${max}, ${got(value)}`);
+    return fallback;
+  };
+  const bool = (key: string): boolean => {
+    const value = raw[key] ?? false;
+    if (typeof value === "boolean") return value;
+    problems.push(`expected "${key}" to be true or false, ${got(value)}`);
+    return false;
+  };
+  const url = (key: string, fallback?: string): string => {
+    const value = str(key, fallback);
+    if (value && !/^https?:\/\/[^\s/]+/.test(value)) problems.push(`expected "${key}" to be an http(s) URL like https://gitlab.example.com, got ${JSON.stringify(value)}`);
+    return value.replace(/\/+$/, "");
+  };
+
+  const listen = str("listen", "127.0.0.1:8080");
+  const match = /^(.*):(\d{1,5})$/.exec(listen);
+  const port = match ? Number(match[2]) : NaN;
+  if (listen && (!match || port > 65535)) problems.push(`expected "listen" like 127.0.0.1:8080 or 0.0.0.0:8080, got ${JSON.stringify(listen)}`);
+  const host = (match?.[1] ?? "127.0.0.1").replace(/^\[(.*)\]$/, "$1");
+
+  const projects = raw.allowed_projects;
+  const allowedProjects: string[] = [];
+  if (!Array.isArray(projects) || projects.length === 0) problems.push(`expected "allowed_projects" to be a non-empty list of project ids or paths, ${got(projects)}`);
+  else
+    for (const p of projects) {
+      if ((typeof p === "number" && Number.isInteger(p) && p > 0) || (typeof p === "string" && NAME_SAFE.test(p))) allowedProjects.push(String(p));
+      else problems.push(`expected each of "allowed_projects" to be a project id or a path like "group/project", ${got(p)}`);
+    }
+
+  const imagesDir = str("images_dir", "images");
+  if (imagesDir && (imagesDir.startsWith("/") || imagesDir.split("/").includes("..") || !NAME_SAFE.test(imagesDir)))
+    problems.push(`expected "images_dir" to be a folder inside the repository like "images", got ${JSON.stringify(imagesDir)}`);
+
+  const secret = (name: string, required: boolean): string | undefined => {
+    const value = env[name];
+    if (value === undefined || value === "") {
+      if (required) problems.push(`environment variable ${name} is not set`);
+      return undefined;
+    }
+    if (value.length < 8) problems.push(`environment variable ${name} is too short (at least 8 characters)`);
+    return value;
+  };
+  const gitlabToken = secret(SECRET_ENV.gitlabToken, true) ?? "";
+  const webhookSecret = secret(SECRET_ENV.webhookSecret, true) ?? "";
+  const dashboardToken = secret(SECRET_ENV.dashboardToken, false);
+
+  const config: ServeConfig = {
+    host,
+    port,
+    publicUrl: url("public_url", `http://${listen}`),
+    gitlabUrl: url("gitlab_url"),
+    allowedProjects,
+    minAccessLevel: int("min_access_level", 30, 10, 50),
+    imagesDir,
+    stateDir: resolve(baseDir, str("state_dir", "tsimg-state")),
+    concurrency: int("concurrency", 1, 1, 64),
+    allowForks: bool("allow_forks"),
+    autobuild: bool("autobuild"),
+    secrets: { gitlabToken, webhookSecret, ...(dashboardToken ? { dashboardToken } : {}) },
+  };
+  if (problems.length > 0) {
+    const head = `${problems.length} error${problems.length === 1 ? "" : "s"} in ${file}`;
+    throw new ServeConfigError(`${head}:\n  ${problems.join("\n  ")}`, { details: problems });
+  }
+  return config;
+}

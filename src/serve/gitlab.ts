@@ -1,0 +1,134 @@
+// A small GitLab REST v4 client: only the calls serve makes. The token travels in the
+// PRIVATE-TOKEN header, never in a URL, so it cannot leak through an error message.
+import { TsimgError } from "../index.js";
+
+/** GitLab answered with an error status (or could not be reached). */
+export class GitLabError extends TsimgError {
+  constructor(message: string, readonly status: number) {
+    super(message);
+  }
+}
+
+export type CommitState = "pending" | "running" | "success" | "failed" | "canceled";
+
+/** The parts of a merge request serve looks at. */
+export interface MergeRequestInfo {
+  iid: number;
+  state: string;
+  sha: string;
+  sourceProjectId: number;
+  targetProjectId: number;
+  webUrl?: string;
+}
+
+/** The GitLab calls serve makes; tests give a stand-in server, not a fake of this. */
+export class GitLabClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: string,
+    private readonly fetchImpl: typeof fetch = fetch,
+  ) {}
+
+  /** The bot's own account (to ignore its notes). */
+  async currentUser(): Promise<{ id: number; username: string }> {
+    return (await this.call("GET", "/user")) as { id: number; username: string };
+  }
+
+  /** The user's access level in the project, counting inherited membership; 0 when not a member. */
+  async accessLevel(projectId: number, userId: number): Promise<number> {
+    try {
+      const member = (await this.call("GET", `/projects/${projectId}/members/all/${userId}`)) as { access_level?: number; state?: string };
+      return member.state === undefined || member.state === "active" ? (member.access_level ?? 0) : 0;
+    } catch (error) {
+      if (error instanceof GitLabError && error.status === 404) return 0;
+      throw error;
+    }
+  }
+
+  async mergeRequest(projectId: number, iid: number): Promise<MergeRequestInfo> {
+    const mr = (await this.call("GET", `/projects/${projectId}/merge_requests/${iid}`)) as Record<string, unknown>;
+    return {
+      iid: mr.iid as number,
+      state: mr.state as string,
+      sha: mr.sha as string,
+      sourceProjectId: mr.source_project_id as number,
+      targetProjectId: mr.target_project_id as number,
+      ...(typeof mr.web_url === "string" ? { webUrl: mr.web_url } : {}),
+    };
+  }
+
+  /** Base names of `<dir>/*.toml` at a commit, from the repository tree API. */
+  async templateNames(projectId: number, sha: string, dir: string): Promise<string[]> {
+    const query = new URLSearchParams({ path: dir, ref: sha, per_page: "100" });
+    let entries: { type: string; name: string }[];
+    try {
+      entries = (await this.call("GET", `/projects/${projectId}/repository/tree?${query}`)) as { type: string; name: string }[];
+    } catch (error) {
+      if (error instanceof GitLabError && error.status === 404) return [];
+      throw error;
+    }
+    return entries.filter((e) => e.type === "blob" && e.name.endsWith(".toml")).map((e) => e.name.slice(0, -".toml".length));
+  }
+
+  /** Paths a merge request changes (new and old), from the MR diffs API. */
+  async changedPaths(projectId: number, iid: number): Promise<string[]> {
+    const diffs = (await this.call("GET", `/projects/${projectId}/merge_requests/${iid}/diffs?per_page=100`)) as { old_path: string; new_path: string }[];
+    return [...new Set(diffs.flatMap((d) => [d.old_path, d.new_path]))];
+  }
+
+  /** Sets a commit status. GitLab refuses repeating a state ("Cannot transition status"): that is not an error here. */
+  async setStatus(projectId: number, sha: string, status: { name: string; state: CommitState; targetUrl: string; description: string }): Promise<void> {
+    try {
+      await this.call("POST", `/projects/${projectId}/statuses/${sha}`, {
+        state: status.state,
+        name: status.name,
+        target_url: status.targetUrl,
+        description: status.description.slice(0, 255),
+      });
+    } catch (error) {
+      if (error instanceof GitLabError && error.status === 400 && /Cannot transition status/i.test(error.message)) return;
+      throw error;
+    }
+  }
+
+  /** Adds an award emoji to a note on a merge request. */
+  async awardEmoji(projectId: number, iid: number, noteId: number, name: string): Promise<void> {
+    await this.call("POST", `/projects/${projectId}/merge_requests/${iid}/notes/${noteId}/award_emoji`, { name });
+  }
+
+  async createNote(projectId: number, iid: number, body: string): Promise<number> {
+    const note = (await this.call("POST", `/projects/${projectId}/merge_requests/${iid}/notes`, { body })) as { id: number };
+    return note.id;
+  }
+
+  async editNote(projectId: number, iid: number, noteId: number, body: string): Promise<void> {
+    await this.call("PUT", `/projects/${projectId}/merge_requests/${iid}/notes/${noteId}`, { body });
+  }
+
+  private async call(method: string, path: string, body?: unknown): Promise<unknown> {
+    const what = `GitLab ${method} ${path.split("?")[0]}`;
+    let response: Response;
+    try {
+      response = await this.fetchImpl(`${this.baseUrl}/api/v4${path}`, {
+        method,
+        headers: { "PRIVATE-TOKEN": this.token, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (error) {
+      throw new GitLabError(`${what}: ${(error as Error).message}`, 0);
+    }
+    const text = await response.text();
+    if (!response.ok) {
+      let message = text.slice(0, 300);
+      try {
+        const parsed = JSON.parse(text) as { message?: unknown; error?: unknown };
+        message = JSON.stringify(parsed.message ?? parsed.error ?? parsed);
+      } catch {
+        // not JSON: keep the text
+      }
+      throw new GitLabError(`${what}: ${response.status} ${message}`, response.status);
+    }
+    return text ? JSON.parse(text) : undefined;
+  }
+}

@@ -1,0 +1,186 @@
+// One build, start to end: re-check the MR head, fetch the repository at exactly that
+// commit into a fresh work dir, run the build function, and say what happened. It throws
+// nothing: the outcome is data the service records and reports.
+import { execa } from "execa";
+import { createHash } from "node:crypto";
+import { createReadStream, mkdirSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { build, loadTemplate, Masker, type BuildEvent } from "../index.js";
+import type { GitLabClient } from "./gitlab.js";
+import type { ArtifactInfo, BuildRecord } from "./store.js";
+
+/** What a build function is given. */
+export interface BuildInput {
+  /** Absolute path of images/<image>.toml inside the work dir. */
+  templatePath: string;
+  workDir: string;
+  signal: AbortSignal;
+  /** Receives the build's events (already masked by the library). */
+  onEvent: (event: BuildEvent) => void;
+  /** Registers more values to mask in everything serve writes (the plan's secrets). */
+  addSecrets: (secrets: readonly string[]) => void;
+}
+
+/** What a build function returns; it never throws for a failed build. */
+export interface BuildOutput {
+  ok: boolean;
+  cancelled: boolean;
+  error?: string;
+  artifacts: ArtifactInfo[];
+}
+
+/** Runs one template's build. The default is the library's loadTemplate + build. */
+export type BuildFunction = (input: BuildInput) => Promise<BuildOutput>;
+
+/** The outcome of one build as serve records it. */
+export interface RunOutcome {
+  state: "success" | "failed" | "canceled";
+  reason?: string;
+  failingStep?: string;
+  artifacts: ArtifactInfo[];
+}
+
+/** What runOne needs. */
+export interface RunnerDeps {
+  gitlab: GitLabClient;
+  buildFunction: BuildFunction;
+  imagesDir: string;
+  /** Extra environment for git (credentials as http.extraHeader, never in argv or a URL). */
+  gitEnv: (repoUrl: string) => Record<string, string>;
+  /** Writes one log line (the caller masks it). */
+  log: (text: string) => void;
+  masker: Masker;
+}
+
+/** Runs a queued build in workDir; cancelled through signal (reason: signal.reason). */
+export async function runOne(record: BuildRecord, workDir: string, deps: RunnerDeps, signal: AbortSignal): Promise<RunOutcome> {
+  let currentStep: string | undefined;
+  let failedStep: string | undefined;
+  const cancelled = (): RunOutcome => ({ state: "canceled", reason: reasonOf(signal), artifacts: [] });
+  try {
+    currentStep = "check merge request";
+    const mr = await deps.gitlab.mergeRequest(record.projectId, record.mrIid);
+    if (mr.state !== "opened") return { state: "failed", reason: `merge request is ${mr.state}`, failingStep: currentStep, artifacts: [] };
+    if (mr.sha !== record.sha)
+      return { state: "failed", reason: `the merge request head moved from ${record.sha.slice(0, 8)} to ${mr.sha.slice(0, 8)}; not building`, failingStep: currentStep, artifacts: [] };
+    if (signal.aborted) return cancelled();
+
+    currentStep = "fetch repository";
+    deps.log(`fetching ${record.repoUrl} at ${record.sha}`);
+    await fetchCommit(record, workDir, deps, signal);
+    if (signal.aborted) return cancelled();
+
+    const templatePath = join(workDir, "repo", deps.imagesDir, `${record.image}.toml`);
+    currentStep = "build";
+    const output = await deps.buildFunction({
+      templatePath,
+      workDir,
+      signal,
+      addSecrets: (secrets) => secrets.forEach((s) => deps.masker.add(s)),
+      onEvent: (event) => {
+        if (event.type === "step-start") currentStep = event.step;
+        if (event.type === "step-end" && event.outcome === "failed") failedStep ??= event.step;
+        const line = formatEvent(event);
+        if (line !== undefined) deps.log(line);
+      },
+    });
+    if (output.ok) return { state: "success", artifacts: output.artifacts };
+    if (output.cancelled || signal.aborted) return cancelled();
+    return { state: "failed", reason: output.error ?? "build failed", failingStep: failedStep ?? currentStep, artifacts: [] };
+  } catch (error) {
+    if (signal.aborted) return cancelled();
+    return { state: "failed", reason: (error as Error).message, failingStep: failedStep ?? currentStep ?? "start", artifacts: [] };
+  }
+}
+
+/** Clones the repository and checks out exactly the build's commit (arg arrays, no shell). */
+async function fetchCommit(record: BuildRecord, workDir: string, deps: RunnerDeps, signal: AbortSignal): Promise<void> {
+  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(record.sha)) throw new Error(`not a commit sha: ${record.sha}`);
+  const repo = join(workDir, "repo");
+  mkdirSync(workDir, { recursive: true });
+  const env = { GIT_TERMINAL_PROMPT: "0", ...deps.gitEnv(record.repoUrl) };
+  const git = (args: string[], cwd?: string) => execa("git", args, { cwd, env, cancelSignal: signal, stdin: "ignore", all: true });
+  try {
+    await git(["clone", "--quiet", "--no-checkout", "--", record.repoUrl, repo]);
+    // The MR head may live only under refs/merge-requests (a fork's commit): fetch it when missing.
+    const has = await git(["cat-file", "-e", `${record.sha}^{commit}`], repo).then(() => true, () => false);
+    if (!has) await git(["fetch", "--quiet", "origin", `refs/merge-requests/${record.mrIid}/head`], repo);
+    await git(["-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", record.sha], repo);
+  } catch (error) {
+    if (signal.aborted) throw error;
+    const e = error as { all?: string; shortMessage?: string; message: string };
+    const detail = (e.all ?? "").trim().split("\n").slice(-3).join(" / ");
+    throw new Error(`git could not fetch ${record.sha.slice(0, 8)}: ${detail || e.shortMessage || e.message}`);
+  }
+}
+
+/** The default build function: the library's loadTemplate + build, with every output inside workDir. */
+export const libraryBuild: BuildFunction = async (input) => {
+  const plan = loadTemplate(input.templatePath);
+  input.addSecrets(plan.secrets);
+  // Outputs stay in the build's own work dir, whatever the template says.
+  plan.source.output_directory = join(input.workDir, "output");
+  const result = await build(plan, { signal: input.signal, onEvent: input.onEvent, force: true });
+  if (!result.ok) return { ok: false, cancelled: result.cancelled, ...(result.error ? { error: result.error.message } : {}), artifacts: [] };
+  const listed = ((result as { artifacts?: LibraryArtifact[] }).artifacts ?? []).filter((a) => a.files[0] !== undefined);
+  const artifacts = listed.length > 0 ? listed : result.artifact ? [{ files: [result.artifact], id: result.artifact, checksums: {} }] : [];
+  return { ok: true, cancelled: false, artifacts: await Promise.all(artifacts.map(describeArtifact)) };
+};
+
+interface LibraryArtifact {
+  files: readonly string[];
+  id: string;
+  size?: number;
+  checksums?: Readonly<Record<string, string>>;
+}
+
+async function describeArtifact(a: LibraryArtifact): Promise<ArtifactInfo> {
+  const file = a.files[0] as string;
+  const size = a.size ?? statSync(file, { throwIfNoEntry: false })?.size;
+  const sha256 = a.checksums?.sha256 ?? (await sha256File(file).catch(() => undefined));
+  return { file, ...(size === undefined ? {} : { size }), ...(sha256 ? { sha256 } : {}), ...(/^[a-z][a-z0-9+.-]*:\/\//.test(a.id) ? { uploadedTo: a.id } : {}) };
+}
+
+/** Hex sha256 of a file, streamed. */
+export function sha256File(path: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const hash = createHash("sha256");
+    createReadStream(path)
+      .on("data", (chunk) => hash.update(chunk))
+      .on("error", reject)
+      .on("end", () => resolvePromise(hash.digest("hex")));
+  });
+}
+
+/** One log line for an event, or undefined for events not worth a line. */
+export function formatEvent(event: BuildEvent): string | undefined {
+  const t = new Date(event.time).toISOString().slice(11, 19);
+  switch (event.type) {
+    case "build-start":
+      return `${t} build started`;
+    case "step-start":
+      return `${t} ==> ${event.title}`;
+    case "step-end":
+      return `${t} <== ${event.step} ${event.outcome} (${(event.ms / 1000).toFixed(1)} s)`;
+    case "log":
+      return `${t} ${event.level === "info" ? "" : `${event.level}: `}${event.message}`;
+    case "serial":
+      return `${t} [serial] ${event.line}`;
+    case "output":
+      return `${t} [${event.source}${event.stream === "stderr" ? " stderr" : ""}] ${event.line}`;
+    case "artifact":
+      return `${t} artifact: ${event.files.join(", ")}`;
+    case "build-end":
+      return `${t} build ${event.ok ? "succeeded" : event.cancelled ? "cancelled" : `failed: ${event.error ?? ""}`} after ${(event.ms / 1000).toFixed(1)} s`;
+  }
+}
+
+function reasonOf(signal: AbortSignal): string {
+  const r: unknown = signal.reason;
+  return typeof r === "string" ? r : r instanceof Error && r.name !== "AbortError" ? r.message : "cancelled";
+}
+
+/** Removes a work dir, ignoring what is already gone. */
+export function removeWorkDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}

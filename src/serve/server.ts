@@ -1,0 +1,88 @@
+// startServer: the store, the log directory, the GitLab client, the build service and the
+// koa app, wired together and listening. One process, nothing else to run.
+import { existsSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Masker } from "../index.js";
+import { createApp } from "./app.js";
+import type { ServeConfig } from "./config.js";
+import { GitLabClient } from "./gitlab.js";
+import { LogStore } from "./logs.js";
+import { libraryBuild, type BuildFunction } from "./runner.js";
+import { BuildService, killProcessesUsing } from "./service.js";
+import { Store } from "./store.js";
+
+/** Collaborators a caller may replace (tests: a fake build, a fixed clock). */
+export interface ServerDeps {
+  buildFunction?: BuildFunction;
+  fetch?: typeof fetch;
+  now?: () => number;
+  onError?: (error: unknown) => void;
+  /** Kills what a killed service left running in a build's work dir (default: scan /proc). */
+  killLeftovers?: (workDir: string) => void;
+}
+
+/** A running service. */
+export interface RunningServer {
+  url: string;
+  service: BuildService;
+  store: Store;
+  /** Stops listening, cancels running builds, and closes the database. */
+  close(): Promise<void>;
+}
+
+/** Starts the service: recovers unfinished builds, then listens. */
+export async function startServer(config: ServeConfig, deps: ServerDeps = {}): Promise<RunningServer> {
+  const now = deps.now ?? Date.now;
+  const masker = new Masker();
+  for (const s of Object.values(config.secrets)) masker.add(s);
+  const onError = deps.onError ?? ((e: unknown) => console.error(`tsimg serve: ${masker.mask(e instanceof Error ? e.message : String(e))}`));
+  const store = new Store(config.stateDir, now);
+  const logs = new LogStore(join(config.stateDir, "logs"));
+  const gitlab = new GitLabClient(config.gitlabUrl, config.secrets.gitlabToken, deps.fetch ?? fetch);
+  const service = new BuildService({ config, store, logs, gitlab, buildFunction: deps.buildFunction ?? libraryBuild, now, onError });
+  await service.recover(deps.killLeftovers ?? ((dir) => void killProcessesUsing(dir)));
+
+  const app = createApp({
+    webhook: {
+      secret: config.secrets.webhookSecret,
+      remember: (key) => store.rememberDelivery(key),
+      dispatch: (event, payload) => service.dispatch(() => (event === "note" ? service.handleNote(payload) : service.handleMergeRequest(payload))),
+    },
+    store,
+    logs,
+    now,
+    pagesDir: pagesDir(),
+    ...(config.secrets.dashboardToken ? { dashboardToken: config.secrets.dashboardToken } : {}),
+    masker,
+    onError,
+  });
+  const server: Server = createServer(app.callback());
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host === "0.0.0.0" ? "127.0.0.1" : config.host;
+  return {
+    url: `http://${host}:${port}`,
+    service,
+    store,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await service.close();
+      await closed;
+      store.close();
+    },
+  };
+}
+
+/** The static pages: beside the compiled file, or in src/ when running from a checkout. */
+function pagesDir(): string {
+  const here = fileURLToPath(new URL("./public/", import.meta.url));
+  return existsSync(here) ? here : fileURLToPath(new URL("../../src/serve/public/", import.meta.url));
+}

@@ -1,0 +1,258 @@
+// What serve does with a delivery once it has been acknowledged: filter, authorize,
+// parse the command, queue builds (superseding older ones), and report. Webhook intake
+// calls handle*() after answering GitLab, so nothing here is on the response path.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Masker } from "../index.js";
+import { helpText, parseCommand, resolveImages } from "./commands.js";
+import type { ServeConfig } from "./config.js";
+import type { GitLabClient } from "./gitlab.js";
+import type { LogStore } from "./logs.js";
+import { JobQueue } from "./queue.js";
+import { Reporter } from "./report.js";
+import { removeWorkDir, runOne, type BuildFunction } from "./runner.js";
+import type { BuildRecord, RequestRecord, Store } from "./store.js";
+
+/** Collaborators of the service, injected. */
+export interface ServiceDeps {
+  config: ServeConfig;
+  store: Store;
+  logs: LogStore;
+  gitlab: GitLabClient;
+  buildFunction: BuildFunction;
+  now: () => number;
+  /** Where unexpected errors go (default: stderr). */
+  onError?: (error: unknown) => void;
+}
+
+const ROLE: Record<number, string> = { 0: "no access", 5: "Minimal Access", 10: "Guest", 15: "Planner", 20: "Reporter", 30: "Developer", 40: "Maintainer", 50: "Owner" };
+type Payload = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** The build service: intake decisions, the queue, and reporting. */
+export class BuildService {
+  readonly queue: JobQueue;
+  readonly reporter: Reporter;
+  private readonly masker = new Masker();
+  private botId: Promise<number | undefined> | undefined;
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(private readonly deps: ServiceDeps) {
+    const { config, store, logs, gitlab } = deps;
+    for (const s of Object.values(config.secrets)) this.masker.add(s);
+    this.queue = new JobQueue(config.concurrency);
+    this.reporter = new Reporter({
+      gitlab,
+      masker: this.masker,
+      publicUrl: config.publicUrl,
+      now: deps.now,
+      getRequest: (id) => store.getRequest(id),
+      buildsOf: (id) => store.buildsOfRequest(id),
+      getBuild: (id) => store.getBuild(id),
+      tail: (id) => logs.tail(id, 30),
+      setResultNote: (r, n) => store.setResultNote(r, n),
+      onError: (e) => this.error(e),
+    });
+  }
+
+  /** Runs a handler in the background, tracked so close() and tests can wait for it. */
+  dispatch(work: () => Promise<void>): void {
+    const p = work().catch((e) => this.error(e));
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /** Waits until every dispatched handler and report has finished (builds may still run). */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all(this.pending);
+    await this.reporter.idle();
+  }
+
+  /** A Note Hook delivery. */
+  async handleNote(p: Payload): Promise<void> {
+    const note = p.object_attributes ?? {};
+    const projectId = Number(p.project?.id ?? p.project_id);
+    const iid = Number(p.merge_request?.iid);
+    if (note.noteable_type !== "MergeRequest" || !Number.isInteger(iid) || !this.allowed(p.project, projectId)) return;
+    // object_attributes.action exists since GitLab 16.11; before it, an edit has updated_at != created_at.
+    const created = note.action === undefined ? note.created_at === note.updated_at || note.updated_at === undefined : note.action === "create";
+    if (!created || note.system === true || typeof note.note !== "string") return;
+    const command = parseCommand(note.note);
+    if (command.kind === "none") return;
+    const userId = Number(p.user?.id ?? note.author_id);
+    if (userId === (await this.botUserId())) return;
+    const { gitlab, config } = this.deps;
+    const reply = (body: string) => gitlab.createNote(projectId, iid, this.masker.mask(body));
+    await gitlab.awardEmoji(projectId, iid, Number(note.id), "eyes").catch((e) => this.error(e));
+
+    const level = await gitlab.accessLevel(projectId, userId);
+    if (level < config.minAccessLevel) {
+      await reply(`Sorry, only project members with ${ROLE[config.minAccessLevel] ?? `level ${config.minAccessLevel}`} access or higher can run tsimg commands; you have ${ROLE[level] ?? `level ${level}`} access. No build was started.`);
+      return;
+    }
+    const mr = await gitlab.mergeRequest(projectId, iid);
+    if (mr.state !== "opened") return void (await reply(`This merge request is ${mr.state}: tsimg only builds open merge requests.`));
+    if (mr.sourceProjectId !== mr.targetProjectId && !config.allowForks)
+      return void (await reply("This merge request comes from a fork: tsimg does not build fork merge requests here (`allow_forks` is off)."));
+    const available = await gitlab.templateNames(mr.sourceProjectId, mr.sha, config.imagesDir);
+
+    if (command.kind === "help") return void (await reply(helpText(available, config.imagesDir, command.problem)));
+    if (command.kind === "cancel") {
+      const n = this.cancelMr(projectId, iid, `cancelled by ${p.user?.username ?? "a user"}`);
+      return void (await reply(n === 0 ? "Nothing to cancel: no build of this merge request is queued or running." : `Cancelled ${n} build${n === 1 ? "" : "s"}.`));
+    }
+    const resolved = resolveImages(command.images, available);
+    if ("problem" in resolved) return void (await reply(helpText(available, config.imagesDir, resolved.problem)));
+    const request = this.deps.store.addRequest({ projectId, mrIid: iid, noteId: Number(note.id), requestedBy: String(p.user?.username ?? userId) });
+    const repoUrl = String(p.merge_request?.source?.git_http_url ?? p.project?.git_http_url ?? p.project?.http_url);
+    for (const image of resolved.images) this.enqueue(request, image, mr.sha, repoUrl);
+  }
+
+  /** A Merge Request Hook delivery: new commits supersede the MR's builds; closing cancels them. */
+  async handleMergeRequest(p: Payload): Promise<void> {
+    const attrs = p.object_attributes ?? {};
+    const projectId = Number(p.project?.id ?? attrs.target_project_id);
+    const iid = Number(attrs.iid);
+    if (!Number.isInteger(iid) || !this.allowed(p.project, projectId)) return;
+    if (attrs.action === "close" || attrs.action === "merge") {
+      this.cancelMr(projectId, iid, `merge request ${attrs.action === "merge" ? "merged" : "closed"}`);
+      return;
+    }
+    const sha = String(attrs.last_commit?.id ?? "");
+    if (!attrs.oldrev || !/^[0-9a-f]{40}$/.test(sha)) return;
+    const repoUrl = String(attrs.source?.git_http_url ?? p.project?.git_http_url);
+    const rebuilt = new Set<string>();
+    for (const old of this.deps.store.activeBuilds(projectId, iid)) {
+      if (old.sha === sha) continue;
+      const request = this.deps.store.getRequest(old.requestId);
+      if (request) this.enqueue(request, old.image, sha, repoUrl, `superseded by a push of ${sha.slice(0, 8)}`);
+      rebuilt.add(old.image);
+    }
+    const { config, gitlab } = this.deps;
+    if (!config.autobuild || (attrs.source_project_id !== attrs.target_project_id && !config.allowForks)) return;
+    const available = await gitlab.templateNames(Number(attrs.source_project_id ?? projectId), sha, config.imagesDir);
+    const changed = await gitlab.changedPaths(projectId, iid);
+    const images = available.filter((name) => !rebuilt.has(name) && changed.some((path) => path === `${config.imagesDir}/${name}.toml` || path.startsWith(`${config.imagesDir}/${name}/`)));
+    if (images.length === 0) return;
+    const request = this.deps.store.addRequest({ projectId, mrIid: iid, noteId: null, requestedBy: "autobuild" });
+    for (const image of images) this.enqueue(request, image, sha, repoUrl);
+  }
+
+  /** Queues a build, superseding the MR's active build of the same image. */
+  enqueue(request: RequestRecord, image: string, sha: string, repoUrl: string, supersedeReason?: string): BuildRecord {
+    const { store } = this.deps;
+    const build = store.addBuild({ requestId: request.id, projectId: request.projectId, mrIid: request.mrIid, image, sha, repoUrl, requestedBy: request.requestedBy });
+    for (const old of store.activeBuilds(request.projectId, request.mrIid, image)) if (old.id !== build.id) this.cancel(old.id, supersedeReason ?? `superseded by build #${build.id}`);
+    void this.reporter.update(build.id);
+    this.queue.push({ id: build.id, run: (signal) => this.run(build.id, signal), dropped: (reason) => this.finish(build.id, "canceled", { reason }) });
+    return build;
+  }
+
+  /** Cancels a queued or running build. */
+  cancel(buildId: number, reason: string): void {
+    if (this.queue.cancel(buildId, reason) === undefined) this.finish(buildId, "canceled", { reason });
+  }
+
+  /** Cancels every active build of an MR; returns how many. */
+  cancelMr(projectId: number, iid: number, reason: string): number {
+    const active = this.deps.store.activeBuilds(projectId, iid);
+    for (const b of active) this.cancel(b.id, reason);
+    return active.length;
+  }
+
+  /** Marks builds a previous process left unfinished as failed, and reports them. */
+  async recover(killLeftovers: (workDir: string) => void): Promise<void> {
+    for (const b of this.deps.store.unfinishedBuilds()) {
+      if (b.workDir) {
+        killLeftovers(b.workDir);
+        removeWorkDir(b.workDir);
+      }
+      const reason = b.state === "running" ? "service restarted while the build was running" : "service restarted before the build started";
+      this.deps.logs.append(b.id, `${new Date(this.deps.now()).toISOString().slice(11, 19)} ${reason}`);
+      this.finish(b.id, "failed", { reason });
+    }
+    await this.reporter.idle();
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close("the service stopped");
+    await this.idle();
+  }
+
+  private async run(buildId: number, signal: AbortSignal): Promise<void> {
+    const { store, logs, config } = this.deps;
+    const build = store.getBuild(buildId);
+    if (!build || build.state !== "queued") return;
+    const workDir = join(config.stateDir, "work", String(buildId));
+    store.markRunning(buildId, workDir);
+    logs.publishState(buildId, "running");
+    void this.reporter.update(buildId);
+    const masker = new Masker();
+    for (const s of Object.values(config.secrets)) masker.add(s);
+    const outcome = await runOne(build, workDir, {
+      gitlab: this.deps.gitlab,
+      buildFunction: this.deps.buildFunction,
+      imagesDir: config.imagesDir,
+      gitEnv: (url) => this.gitEnv(url),
+      log: (text) => logs.append(buildId, masker.mask(text)),
+      masker,
+    }, signal);
+    if (outcome.state !== "success") removeWorkDir(workDir);
+    else removeWorkDir(join(workDir, "repo"));
+    const reason = outcome.reason === undefined ? undefined : masker.mask(outcome.reason);
+    if (reason !== undefined) logs.append(buildId, `${new Date(this.deps.now()).toISOString().slice(11, 19)} ${outcome.state}: ${reason}`);
+    this.finish(buildId, outcome.state, { ...(reason ? { reason } : {}), ...(outcome.failingStep ? { failingStep: outcome.failingStep } : {}), artifacts: outcome.artifacts });
+  }
+
+  private finish(buildId: number, state: "success" | "failed" | "canceled", fields: Parameters<Store["finish"]>[2]): void {
+    if (!this.deps.store.finish(buildId, state, fields)) return;
+    this.deps.logs.publishState(buildId, state);
+    void this.reporter.update(buildId);
+  }
+
+  /** GitLab credentials for git over HTTP, as a header in the environment (never in argv or the URL). */
+  private gitEnv(url: string): Record<string, string> {
+    const base = { GIT_ALLOW_PROTOCOL: "https:http:file" };
+    if (!url.startsWith(`${this.deps.config.gitlabUrl}/`)) return base;
+    const basic = Buffer.from(`oauth2:${this.deps.config.secrets.gitlabToken}`).toString("base64");
+    return { ...base, GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "http.extraHeader", GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}` };
+  }
+
+  private allowed(project: Payload | undefined, projectId: number): boolean {
+    const list = this.deps.config.allowedProjects;
+    return list.includes(String(projectId)) || (typeof project?.path_with_namespace === "string" && list.includes(project.path_with_namespace));
+  }
+
+  private botUserId(): Promise<number | undefined> {
+    this.botId ??= this.deps.gitlab.currentUser().then((u) => u.id, (e) => {
+      this.botId = undefined;
+      this.error(e);
+      return undefined;
+    });
+    return this.botId;
+  }
+
+  private error(error: unknown): void {
+    (this.deps.onError ?? ((e) => console.error(`tsimg serve: ${this.masker.mask((e as Error).message ?? String(e))}`)))(error);
+  }
+}
+
+/** Kills processes (a QEMU left by a killed service) whose command line mentions dir; Linux /proc only. */
+export function killProcessesUsing(dir: string): number[] {
+  const killed: number[] = [];
+  let pids: string[] = [];
+  try {
+    pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid);
+  } catch {
+    return killed;
+  }
+  for (const pid of pids) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(`${dir}/`)) continue;
+      process.kill(Number(pid), "SIGKILL");
+      killed.push(Number(pid));
+    } catch {
+      // gone already, or not ours
+    }
+  }
+  return killed;
+}

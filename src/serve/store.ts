@@ -1,0 +1,189 @@
+// Build records and delivery keys in SQLite (one file under state_dir): they survive a
+// restart of the service. Every write is synchronous, so a record is on disk before the
+// webhook is answered.
+import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+/** A build's life: queued -> running -> success | failed | canceled. */
+export type BuildState = "queued" | "running" | "success" | "failed" | "canceled";
+
+/** What a finished build left: the main file, its size and sha256, and where it was uploaded. */
+export interface ArtifactInfo {
+  file: string;
+  size?: number;
+  sha256?: string;
+  uploadedTo?: string;
+}
+
+/** One image built at one commit for one request. */
+export interface BuildRecord {
+  id: number;
+  requestId: number;
+  projectId: number;
+  mrIid: number;
+  image: string;
+  sha: string;
+  repoUrl: string;
+  requestedBy: string;
+  state: BuildState;
+  reason: string | null;
+  failingStep: string | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  artifacts: ArtifactInfo[];
+  workDir: string | null;
+}
+
+/** One `/tsimg build` comment (or push/autobuild) and its single result note. */
+export interface RequestRecord {
+  id: number;
+  projectId: number;
+  mrIid: number;
+  noteId: number | null;
+  requestedBy: string;
+  resultNoteId: number | null;
+  createdAt: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS deliveries (key TEXT PRIMARY KEY, received_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS requests (
+  id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, mr_iid INTEGER NOT NULL, note_id INTEGER,
+  requested_by TEXT NOT NULL, result_note_id INTEGER, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS builds (
+  id INTEGER PRIMARY KEY, request_id INTEGER NOT NULL REFERENCES requests(id), project_id INTEGER NOT NULL,
+  mr_iid INTEGER NOT NULL, image TEXT NOT NULL, sha TEXT NOT NULL, repo_url TEXT NOT NULL, requested_by TEXT NOT NULL,
+  state TEXT NOT NULL, reason TEXT, failing_step TEXT, created_at INTEGER NOT NULL, started_at INTEGER,
+  finished_at INTEGER, artifacts TEXT NOT NULL DEFAULT '[]', work_dir TEXT);
+CREATE INDEX IF NOT EXISTS builds_mr ON builds (project_id, mr_iid, image, state);
+`;
+
+type Row = Record<string, unknown>;
+
+/** The service's database. */
+export class Store {
+  private readonly db: Database.Database;
+
+  constructor(stateDir: string, private readonly now: () => number = Date.now) {
+    mkdirSync(stateDir, { recursive: true });
+    this.db = new Database(join(stateDir, "tsimg.db"));
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.exec(SCHEMA);
+  }
+
+  /** Records a delivery key; false when it was seen before (a duplicate delivery). */
+  rememberDelivery(key: string): boolean {
+    return this.db.prepare("INSERT OR IGNORE INTO deliveries (key, received_at) VALUES (?, ?)").run(key, this.now()).changes === 1;
+  }
+
+  /** Creates a request record. */
+  addRequest(r: { projectId: number; mrIid: number; noteId: number | null; requestedBy: string }): RequestRecord {
+    const info = this.db
+      .prepare("INSERT INTO requests (project_id, mr_iid, note_id, requested_by, created_at) VALUES (?, ?, ?, ?, ?)")
+      .run(r.projectId, r.mrIid, r.noteId, r.requestedBy, this.now());
+    return this.getRequest(Number(info.lastInsertRowid))!;
+  }
+
+  getRequest(id: number): RequestRecord | undefined {
+    const row = this.db.prepare("SELECT * FROM requests WHERE id = ?").get(id) as Row | undefined;
+    return row && {
+      id: row.id as number,
+      projectId: row.project_id as number,
+      mrIid: row.mr_iid as number,
+      noteId: row.note_id as number | null,
+      requestedBy: row.requested_by as string,
+      resultNoteId: row.result_note_id as number | null,
+      createdAt: row.created_at as number,
+    };
+  }
+
+  setResultNote(requestId: number, noteId: number): void {
+    this.db.prepare("UPDATE requests SET result_note_id = ? WHERE id = ?").run(noteId, requestId);
+  }
+
+  /** Creates a queued build. */
+  addBuild(b: Pick<BuildRecord, "requestId" | "projectId" | "mrIid" | "image" | "sha" | "repoUrl" | "requestedBy">): BuildRecord {
+    const info = this.db
+      .prepare(
+        "INSERT INTO builds (request_id, project_id, mr_iid, image, sha, repo_url, requested_by, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)",
+      )
+      .run(b.requestId, b.projectId, b.mrIid, b.image, b.sha, b.repoUrl, b.requestedBy, this.now());
+    return this.getBuild(Number(info.lastInsertRowid))!;
+  }
+
+  getBuild(id: number): BuildRecord | undefined {
+    const row = this.db.prepare("SELECT * FROM builds WHERE id = ?").get(id) as Row | undefined;
+    return row && toBuild(row);
+  }
+
+  /** Newest first. */
+  listBuilds(limit = 200): BuildRecord[] {
+    return (this.db.prepare("SELECT * FROM builds ORDER BY id DESC LIMIT ?").all(limit) as Row[]).map(toBuild);
+  }
+
+  buildsOfRequest(requestId: number): BuildRecord[] {
+    return (this.db.prepare("SELECT * FROM builds WHERE request_id = ? ORDER BY id").all(requestId) as Row[]).map(toBuild);
+  }
+
+  /** Queued and running builds of an MR (optionally of one image). */
+  activeBuilds(projectId: number, mrIid: number, image?: string): BuildRecord[] {
+    const rows = this.db
+      .prepare("SELECT * FROM builds WHERE project_id = ? AND mr_iid = ? AND state IN ('queued', 'running') AND (? IS NULL OR image = ?) ORDER BY id")
+      .all(projectId, mrIid, image ?? null, image ?? null) as Row[];
+    return rows.map(toBuild);
+  }
+
+  /** Builds a previous process left queued or running. */
+  unfinishedBuilds(): BuildRecord[] {
+    return (this.db.prepare("SELECT * FROM builds WHERE state IN ('queued', 'running') ORDER BY id").all() as Row[]).map(toBuild);
+  }
+
+  markRunning(id: number, workDir: string): void {
+    this.db.prepare("UPDATE builds SET state = 'running', started_at = ?, work_dir = ? WHERE id = ? AND state = 'queued'").run(this.now(), workDir, id);
+  }
+
+  /** Moves a build to a final state; a build already final keeps its state (returns false). */
+  finish(id: number, state: Exclude<BuildState, "queued" | "running">, fields: { reason?: string; failingStep?: string; artifacts?: ArtifactInfo[] } = {}): boolean {
+    return (
+      this.db
+        .prepare(
+          "UPDATE builds SET state = ?, reason = ?, failing_step = ?, artifacts = ?, finished_at = ? WHERE id = ? AND state IN ('queued', 'running')",
+        )
+        .run(state, fields.reason ?? null, fields.failingStep ?? null, JSON.stringify(fields.artifacts ?? []), this.now(), id).changes === 1
+    );
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function toBuild(row: Row): BuildRecord {
+  return {
+    id: row.id as number,
+    requestId: row.request_id as number,
+    projectId: row.project_id as number,
+    mrIid: row.mr_iid as number,
+    image: row.image as string,
+    sha: row.sha as string,
+    repoUrl: row.repo_url as string,
+    requestedBy: row.requested_by as string,
+    state: row.state as BuildState,
+    reason: row.reason as string | null,
+    failingStep: row.failing_step as string | null,
+    createdAt: row.created_at as number,
+    startedAt: row.started_at as number | null,
+    finishedAt: row.finished_at as number | null,
+    artifacts: JSON.parse(row.artifacts as string) as ArtifactInfo[],
+    workDir: row.work_dir as string | null,
+  };
+}
+
+/** Milliseconds a build ran (or has been running), or undefined before it started. */
+export function buildDuration(build: BuildRecord, now: number): number | undefined {
+  if (build.startedAt === null) return undefined;
+  return (build.finishedAt ?? now) - build.startedAt;
+}

@@ -1,0 +1,58 @@
+// Done-when 1: the whole serve flow with the REAL tinyos build under QEMU, against a GitLab
+// API stand-in written to GitLab's documented endpoints and payloads. GitLab itself cannot
+// run on these machines, so the stand-in (test/unit/serve-helpers.ts) plays it.
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdirSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer, type RunningServer } from "../../src/serve/server.js";
+import { GitLabStandIn, PROJECT_ID, deliver, makeRepo, notePayload, testConfig, until } from "../unit/serve-helpers.js";
+import { ISO, ROOT, requireFixture } from "./helpers.js";
+
+let gitlab: GitLabStandIn;
+let server: RunningServer;
+let repo: { dir: string; sha: string };
+
+beforeAll(async () => {
+  requireFixture();
+  gitlab = await new GitLabStandIn().start();
+  const base = makeRepo();
+  for (const sub of ["images", "kickstart", "resources"]) cpSync(join(ROOT, sub), join(base.dir, sub), { recursive: true });
+  mkdirSync(join(base.dir, "iso"), { recursive: true });
+  symlinkSync(ISO, join(base.dir, "iso/tinyos.iso"));
+  cpSync(join(ROOT, "iso/SHA256SUMS"), join(base.dir, "iso/SHA256SUMS"));
+  const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: base.dir, encoding: "utf8" }).trim();
+  git("add", "-A");
+  git("commit", "--quiet", "-m", "tinyos example");
+  repo = { dir: base.dir, sha: git("rev-parse", "HEAD") };
+  gitlab.mrs.set(3, { state: "opened", sha: repo.sha, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
+  server = await startServer(testConfig(gitlab.url)); // default BuildFunction: loadTemplate + build
+}, 60_000);
+
+afterAll(async () => {
+  await server?.close();
+  await gitlab?.close();
+});
+
+describe("tsimg serve e2e", () => {
+  it("/tsimg build tinyos on an MR: fast 2xx, real build, statuses pending -> running -> success, emoji, one note with sha256 and duration", async () => {
+    await fetch(`${server.url}/api/builds`);
+    const response = await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
+    expect(response.status).toBe(202);
+    expect(response.ms).toBeLessThan(100);
+    await until(() => ["success", "failed", "canceled"].includes(server.store.getBuild(1)?.state ?? ""), 25 * 60_000, "build finished");
+    await server.service.idle();
+    const build = server.store.getBuild(1)!;
+    expect(build.reason).toBeNull();
+    expect(build.state).toBe("success");
+    expect(gitlab.statuses.filter((s) => s.sha === repo.sha && s.name === "tsimg/tinyos").map((s) => s.state)).toEqual(["pending", "running", "success"]);
+    expect(gitlab.emojis).toEqual([{ noteId: 1001, name: "eyes" }]);
+    expect(gitlab.notes).toHaveLength(1);
+    const note = gitlab.notes[0]!;
+    expect(note.edits.length).toBeGreaterThan(0);
+    expect(note.body).toMatch(/`[0-9a-f]{64}`/);
+    expect(note.body).toContain(build.artifacts[0]!.sha256!);
+    expect(note.body).toMatch(/\| tinyos \| :white_check_mark: success \| \d+ (min \d\d )?s \|/);
+    expect(note.body).not.toContain("tsimg-example"); // the template's sensitive root password
+  }, 30 * 60_000);
+});

@@ -1,0 +1,251 @@
+// Test collaborators for serve: a GitLab API stand-in (node:http, GitLab's documented
+// endpoints and payload shapes), a local git repository, a fake build function, and
+// webhook payloads shaped like GitLab's.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ServeConfig } from "../../src/serve/config.js";
+import type { BuildFunction } from "../../src/serve/runner.js";
+
+export const TOKEN = "glpat-test-token-123456";
+export const SECRET = "webhook-secret-abcdef";
+export const BOT_ID = 99;
+export const PROJECT_ID = 7;
+
+export interface RecordedCall { method: string; path: string; body: any; token: string | undefined }
+
+/** GitLab's REST API, as much of it as serve calls; records every request. */
+export class GitLabStandIn {
+  calls: RecordedCall[] = [];
+  members = new Map<number, number>([[1, 30], [2, 10]]);
+  mrs = new Map<number, { state: string; sha: string; source_project_id: number; target_project_id: number }>();
+  images: string[] = ["tinyos"];
+  /** When set, the MR's head becomes this sha right after the MR is first read (a push in between). */
+  moveHeadAfterRead: string | undefined;
+  notes: { id: number; body: string; edits: string[] }[] = [];
+  statuses: { sha: string; name: string; state: string; target_url: string; description: string }[] = [];
+  emojis: { noteId: number; name: string }[] = [];
+  private server: Server | undefined;
+  url = "";
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => void this.handle(req).then(([status, body]) => {
+      res.writeHead(status, { "Content-Type": "application/json" });
+      res.end(JSON.stringify(body));
+    }));
+    await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
+    this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  close(): Promise<void> {
+    this.server?.closeAllConnections();
+    return new Promise((r) => this.server?.close(() => r()) ?? r());
+  }
+
+  statusesOf(name = "tsimg/tinyos"): string[] {
+    return this.statuses.filter((s) => s.name === name).map((s) => `${s.state}@${s.sha.slice(0, 7)}`);
+  }
+
+  private async handle(req: IncomingMessage): Promise<[number, unknown]> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString();
+    const body = text ? JSON.parse(text) : undefined;
+    const url = new URL(req.url ?? "/", "http://x");
+    const path = url.pathname.replace(/^\/api\/v4/, "");
+    this.calls.push({ method: req.method ?? "", path: `${path}${url.search}`, body, token: req.headers["private-token"] as string | undefined });
+    if (req.headers["private-token"] !== TOKEN) return [401, { message: "401 Unauthorized" }];
+    let m: RegExpExecArray | null;
+    if (path === "/user") return [200, { id: BOT_ID, username: "tsimg-bot" }];
+    if ((m = /^\/projects\/(\d+)\/members\/all\/(\d+)$/.exec(path))) {
+      const level = this.members.get(Number(m[2]));
+      return level === undefined ? [404, { message: "404 Not found" }] : [200, { id: Number(m[2]), access_level: level, state: "active" }];
+    }
+    if ((m = /^\/projects\/(\d+)\/merge_requests\/(\d+)$/.exec(path))) {
+      const mr = this.mrs.get(Number(m[2]));
+      if (!mr) return [404, { message: "404 Not found" }];
+      const answer = { iid: Number(m[2]), ...mr };
+      if (this.moveHeadAfterRead) [mr.sha, this.moveHeadAfterRead] = [this.moveHeadAfterRead, undefined];
+      return [200, answer];
+    }
+    if ((m = /^\/projects\/(\d+)\/repository\/tree$/.exec(path)))
+      return [200, this.images.map((name) => ({ type: "blob", name: `${name}.toml`, path: `images/${name}.toml` }))];
+    if ((m = /^\/projects\/(\d+)\/merge_requests\/(\d+)\/diffs$/.exec(path))) return [200, [{ old_path: "images/tinyos.toml", new_path: "images/tinyos.toml" }]];
+    if (req.method === "POST" && (m = /^\/projects\/(\d+)\/statuses\/([0-9a-f]+)$/.exec(path))) {
+      const last = this.statuses.filter((s) => s.sha === m![2] && s.name === body.name).at(-1);
+      if (last?.state === body.state) return [400, { message: `Cannot transition status via :${body.state} from :${last?.state}` }];
+      this.statuses.push({ sha: m[2] as string, ...body });
+      return [201, { id: this.statuses.length, ...body }];
+    }
+    if (req.method === "POST" && (m = /^\/projects\/(\d+)\/merge_requests\/(\d+)\/notes\/(\d+)\/award_emoji$/.exec(path))) {
+      this.emojis.push({ noteId: Number(m[3]), name: body.name });
+      return [201, { id: this.emojis.length, name: body.name }];
+    }
+    if (req.method === "POST" && /^\/projects\/(\d+)\/merge_requests\/(\d+)\/notes$/.test(path)) {
+      const note = { id: 5000 + this.notes.length, body: body.body as string, edits: [] as string[] };
+      this.notes.push(note);
+      return [201, { id: note.id, body: note.body }];
+    }
+    if (req.method === "PUT" && (m = /^\/projects\/(\d+)\/merge_requests\/(\d+)\/notes\/(\d+)$/.exec(path))) {
+      const note = this.notes.find((n) => n.id === Number(m![3]));
+      if (!note) return [404, { message: "404 Note Not Found" }];
+      note.edits.push(body.body);
+      note.body = body.body;
+      return [200, { id: note.id, body: note.body }];
+    }
+    return [404, { message: `404 ${path} not in the stand-in` }];
+  }
+}
+
+/** A git repository with images/tinyos.toml committed; returns its path and head sha. */
+export function makeRepo(): { dir: string; sha: string; commit: (file: string, text: string) => string } {
+  const dir = mkdtempSync(join(tmpdir(), "tsimg-serve-repo-"));
+  const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: dir, encoding: "utf8" }).trim();
+  git("init", "--quiet", "-b", "main");
+  const commit = (file: string, text: string) => {
+    mkdirSync(join(dir, file, ".."), { recursive: true });
+    writeFileSync(join(dir, file), text);
+    git("add", "-A");
+    git("commit", "--quiet", "-m", `change ${file}`);
+    return git("rev-parse", "HEAD");
+  };
+  const sha = commit("images/tinyos.toml", '[image]\nname = "tinyos"\n');
+  return { dir, sha, commit };
+}
+
+/** serve settings for a test. */
+export function testConfig(gitlabUrl: string, stateDir = mkdtempSync(join(tmpdir(), "tsimg-serve-state-")), extra: Partial<ServeConfig> = {}): ServeConfig {
+  return {
+    host: "127.0.0.1",
+    port: 0,
+    publicUrl: "https://tsimg.example.com",
+    gitlabUrl,
+    allowedProjects: [String(PROJECT_ID)],
+    minAccessLevel: 30,
+    imagesDir: "images",
+    stateDir,
+    concurrency: 1,
+    allowForks: false,
+    autobuild: false,
+    secrets: { gitlabToken: TOKEN, webhookSecret: SECRET },
+    ...extra,
+  };
+}
+
+/** A build function that logs a few lines, then either finishes with a small artifact or waits for its abort. */
+export function fakeBuild(options: { hold?: boolean; fail?: boolean; lines?: number; gate?: Promise<void> } = {}): BuildFunction & { started: string[] } {
+  const started: string[] = [];
+  const fn = async (input: Parameters<BuildFunction>[0]) => {
+    started.push(input.templatePath);
+    const emit = (e: any) => input.onEvent({ build: "tinyos", time: Date.now(), ...e });
+    emit({ type: "build-start" });
+    emit({ type: "step-start", step: "boot", title: "Booting the VM" });
+    for (let i = 1; i <= (options.lines ?? 3); i++) emit({ type: "log", level: "info", message: `line ${i}` });
+    if (options.gate) await options.gate;
+    if (options.hold || input.signal.aborted) {
+      await new Promise<void>((resolve) => (input.signal.aborted ? resolve() : input.signal.addEventListener("abort", () => resolve(), { once: true })));
+      emit({ type: "step-end", step: "boot", ms: 5, outcome: "cancelled" });
+      return { ok: false, cancelled: true, error: "build cancelled", artifacts: [] };
+    }
+    if (options.fail) {
+      emit({ type: "step-end", step: "boot", ms: 5, outcome: "failed" });
+      return { ok: false, cancelled: false, error: "ssh: handshake failed", artifacts: [] };
+    }
+    emit({ type: "step-end", step: "boot", ms: 5, outcome: "ok" });
+    return { ok: true, cancelled: false, artifacts: [{ file: join(input.workDir, "output/tinyos.qcow2"), size: 1536, sha256: "a".repeat(64) }] };
+  };
+  return Object.assign(fn, { started });
+}
+
+/** A Note Hook payload as GitLab sends it for a comment on a merge request. */
+export function notePayload(o: { note: string; noteId?: number; userId?: number; action?: string; system?: boolean; iid?: number; repo: string; sha: string }): Record<string, unknown> {
+  const userId = o.userId ?? 1;
+  return {
+    object_kind: "note",
+    event_type: "note",
+    user: { id: userId, name: `User ${userId}`, username: `user${userId}`, avatar_url: "", email: "[REDACTED]" },
+    project_id: PROJECT_ID,
+    project: { id: PROJECT_ID, name: "images", path_with_namespace: "infra/images", web_url: "https://gitlab.example.com/infra/images", git_http_url: o.repo, git_ssh_url: "git@gitlab.example.com:infra/images.git", default_branch: "main" },
+    object_attributes: {
+      id: o.noteId ?? 1001,
+      note: o.note,
+      noteable_type: "MergeRequest",
+      author_id: userId,
+      created_at: "2024-05-01 10:00:00 UTC",
+      updated_at: "2024-05-01 10:00:00 UTC",
+      project_id: PROJECT_ID,
+      system: o.system ?? false,
+      noteable_id: 300,
+      discussion_id: "d1",
+      url: "https://gitlab.example.com/infra/images/-/merge_requests/3#note_1001",
+      action: o.action ?? "create",
+    },
+    repository: { name: "images", url: "git@gitlab.example.com:infra/images.git", homepage: "https://gitlab.example.com/infra/images" },
+    merge_request: {
+      id: 300,
+      iid: o.iid ?? 3,
+      title: "Update tinyos",
+      state: "opened",
+      source_project_id: PROJECT_ID,
+      target_project_id: PROJECT_ID,
+      source_branch: "tinyos-update",
+      target_branch: "main",
+      last_commit: { id: o.sha, message: "change", url: "" },
+      source: { name: "images", git_http_url: o.repo, path_with_namespace: "infra/images" },
+      target: { name: "images", git_http_url: o.repo, path_with_namespace: "infra/images" },
+    },
+  };
+}
+
+/** A Merge Request Hook payload for a push of new commits (oldrev set). */
+export function pushPayload(o: { iid?: number; oldrev: string; sha: string; repo: string; action?: string }): Record<string, unknown> {
+  return {
+    object_kind: "merge_request",
+    event_type: "merge_request",
+    user: { id: 1, name: "User 1", username: "user1" },
+    project: { id: PROJECT_ID, path_with_namespace: "infra/images", git_http_url: o.repo },
+    object_attributes: {
+      iid: o.iid ?? 3,
+      action: o.action ?? "update",
+      oldrev: o.oldrev,
+      state: "opened",
+      source_project_id: PROJECT_ID,
+      target_project_id: PROJECT_ID,
+      last_commit: { id: o.sha },
+      source: { git_http_url: o.repo },
+      updated_at: "2024-05-01 10:05:00 UTC",
+    },
+  };
+}
+
+/** Posts a delivery to serve. */
+export async function deliver(url: string, payload: unknown, options: { event?: string; token?: string | null; key?: string } = {}): Promise<{ status: number; body: any; ms: number }> {
+  const t0 = performance.now();
+  const response = await fetch(`${url}/hooks/gitlab`, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/json",
+      "X-Gitlab-Event": options.event ?? "Note Hook",
+      ...(options.token === null ? {} : { "X-Gitlab-Token": options.token ?? SECRET }),
+      ...(options.key ? { "Idempotency-Key": options.key } : {}),
+    },
+    body: JSON.stringify(payload),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined, ms: performance.now() - t0 };
+}
+
+/** Polls until check() is truthy. */
+export async function until<T>(check: () => T | undefined | false, ms = 5000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
