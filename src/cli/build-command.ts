@@ -50,14 +50,16 @@ export async function runBuild(args: string[]): Promise<number> {
 
   const logFile = values["log-file"];
   if (logFile) writeFileSync(logFile, "");
-  const console_ = createRenderer({ debug, fullTimestamps: values.timestamp ?? false, write: (line) => console.log(line) });
+  // The console renderer also keeps the per-step timings for the summary, so it sees every
+  // event; with --json it just prints nothing.
+  const console_ = createRenderer({ debug, fullTimestamps: values.timestamp ?? false, write: values.json ? () => undefined : (line) => console.log(line) });
   const log = logFile ? createRenderer({ debug: true, fullTimestamps: true, write: (line) => appendFileSync(logFile, `${line}\n`) }) : undefined;
   // The artifacts each build reported, secrets masked, for the closing "-->" lines.
   const artifacts = new Map<string, Extract<BuildEvent, { type: "artifact" }>[]>();
   const onEvent = (event: BuildEvent) => {
     if (event.type === "artifact") artifacts.set(event.build, [...(artifacts.get(event.build) ?? []), event]);
     if (values.json) process.stdout.write(`${JSON.stringify(event)}\n`);
-    else console_.onEvent(event);
+    console_.onEvent(event);
     log?.onEvent(event);
   };
   const report = (line: string, toError = false) => {
