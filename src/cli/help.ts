@@ -14,6 +14,7 @@ Usage:
   tsimg build [options] <template...>     build images
   tsimg validate [options] <template...>  check templates and report every error
   tsimg inspect [options] <template>      show the resolved template and QEMU's command line
+  tsimg serve --config serve.toml         the GitOps service: builds from GitLab merge-request comments
   tsimg version                           print the version
   tsimg help [command]                    this text, or a command's
 
@@ -24,7 +25,7 @@ Exit codes:
   130  interrupted by SIGINT (Ctrl-C)
   143  terminated by SIGTERM
 
-Documentation: docs/getting-started.md, docs/cli.md, docs/reference.md, docs/migrating-from-packer.md`,
+Documentation: docs/getting-started.md, docs/cli.md, docs/reference.md, docs/migrating-from-packer.md, docs/serve.md`,
 
   build: `Usage: tsimg build [options] <template...>
 
@@ -62,6 +63,17 @@ are decided at build time and shown as <placeholders>. Secrets show as <sensitiv
 Options:
 ${VARIABLE_OPTIONS}
   --json                the same as one JSON object`,
+
+  serve: `Usage: tsimg serve --config serve.toml
+
+Runs the GitOps service (docs/serve.md): GitLab webhooks at POST /hooks/gitlab, builds
+from "/tsimg build <image>" comments on merge requests, commit statuses and a result note
+on the MR, and a dashboard with live logs. Secrets come from the environment only:
+TSIMG_GITLAB_TOKEN, TSIMG_WEBHOOK_SECRET and TSIMG_DASHBOARD_TOKEN (optional).
+SIGINT or SIGTERM stops it; running builds are cancelled cleanly.
+
+Options:
+  --config PATH         the service's TOML configuration (see serve.example.toml)`,
 
   version: `Usage: tsimg version
 

@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { loadServeConfig, SECRET_ENV } from "../serve/config.js";
 import { startServer } from "../serve/server.js";
+import { HELP } from "./help.js";
 import { UsageError } from "./options.js";
 
 /** Runs the service; resolves with the exit code after a signal. */
@@ -13,7 +14,7 @@ export async function runServe(argv: string[]): Promise<number> {
     throw new UsageError(`${(error as Error).message}. Run "tsimg serve --help".`);
   }
   if (values.help) {
-    console.log("Usage: tsimg serve --config serve.toml\n\nRuns the GitOps service (docs/serve.md). Secrets come from TSIMG_GITLAB_TOKEN, TSIMG_WEBHOOK_SECRET and TSIMG_DASHBOARD_TOKEN.");
+    console.log(HELP.serve);
     return 0;
   }
   if (!values.config) throw new UsageError('missing --config serve.toml. Run "tsimg serve --help".');

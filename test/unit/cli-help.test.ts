@@ -15,7 +15,7 @@ describe("CLI help", () => {
     execFileSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: ROOT });
   }, 60_000);
 
-  it.each(["build", "validate", "inspect"])("tsimg %s --help prints its help and exits 0", (command) => {
+  it.each(["build", "validate", "inspect", "serve"])("tsimg %s --help prints its help and exits 0", (command) => {
     const result = run(command, "--help");
     expect(result.status).toBe(0);
     expect(result.stdout.trim()).toBe(HELP[command]);
@@ -41,7 +41,7 @@ describe("CLI help", () => {
 
   it("tsimg --help lists every command, and tsimg version prints the package version", () => {
     const main = run("--help").stdout;
-    for (const command of ["build", "validate", "inspect", "version", "help"]) expect(main).toContain(`tsimg ${command}`);
+    for (const command of ["build", "validate", "inspect", "serve", "version", "help"]) expect(main).toContain(`tsimg ${command}`);
     const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, "utf8")) as { version: string };
     expect(run("version").stdout.trim()).toBe(`tsimg ${pkg.version}`);
   });
