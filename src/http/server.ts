@@ -26,6 +26,8 @@ export interface RunningHttpServer {
 /** Starts the server on a free port in the range; fails with a message naming the range. */
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const app = new Koa();
+  // Koa prints errors to stderr by default; a guest that drops a connection is not news.
+  app.silent = true;
   app.use(async (ctx, next) => {
     await next();
     const size = ctx.response.length === undefined ? "" : ` (${ctx.response.length} bytes)`;
