@@ -39,6 +39,10 @@ export async function runShell(config: ShellProvisionerConfig, ctx: ProvisionCon
     if (!config.valid_exit_codes.includes(result.code)) {
       throw new TsimgError(`${script.label} exited with code ${result.code} (valid_exit_codes: ${config.valid_exit_codes.join(", ")})`);
     }
+    // A script that starts a reboot often exits 0 before the connection drops; going on
+    // over the dying session would fail the next command. expect_disconnect means "this
+    // script may take the connection down", so the session ends here either way.
+    if (config.expect_disconnect) return { disconnected: true };
     await ctx.ssh.exec(`rm -f ${remotePath}`, () => undefined).catch(() => undefined);
   }
   return { disconnected: false };

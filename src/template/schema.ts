@@ -181,7 +181,7 @@ export const SHELL_OPTIONS = {
   expect_disconnect: {
     type: "boolean",
     default: false,
-    doc: "A script that drops the connection (reboot) succeeds instead of failing. tsimg then waits for SSH again.",
+    doc: "The script may take the connection down (a reboot, an sshd restart): that is not a failure. After such a script tsimg ends the SSH session, waits up to 15 s for QEMU to report the guest's reboot, then waits for SSH again, so the next provisioner runs on the new boot, never on the dying one.",
     packer: "`expect_disconnect`",
   },
 } satisfies OptionTable;

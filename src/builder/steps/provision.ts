@@ -2,6 +2,21 @@ import type { Step } from "../../engine/runner.js";
 import { runProvisioner } from "../../provisioners/run.js";
 import { runtimeValues, type QemuBuildState } from "../state.js";
 import { connectSsh } from "./wait-ssh.js";
+import { sleep } from "../../engine/abort.js";
+
+const REBOOT_GRACE_MS = 15_000;
+
+/**
+ * After a provisioner dropped the connection on purpose: if the guest is rebooting, the
+ * old sshd may still answer for a moment, and a session opened on it dies mid-script. So
+ * wait (briefly) for QEMU to report the guest's reset before reconnecting; a script that
+ * only restarted sshd gets no reset, and we reconnect after the grace period.
+ */
+async function waitForReboot(state: QemuBuildState, resetsBefore: number, signal: AbortSignal, say: (line: string) => void): Promise<void> {
+  const deadline = Date.now() + REBOOT_GRACE_MS;
+  while ((state.resets ?? 0) === resetsBefore && Date.now() < deadline) await sleep(50, signal);
+  say((state.resets ?? 0) > resetsBefore ? "the guest rebooted; waiting for SSH again" : "no reboot seen; reconnecting");
+}
 
 /** Runs the provisioners in order over the SSH session; reconnects after an expected disconnect. */
 export const provision: Step<QemuBuildState> = {
@@ -13,10 +28,12 @@ export const provision: Step<QemuBuildState> = {
     for (const [index, config] of plan.provisioners.entries()) {
       ctx.events.info(`provisioner ${index + 1}/${plan.provisioners.length}: ${config.type}`);
       if (!state.ssh) state.ssh = await connectSsh(state, ctx.signal, (why) => ctx.events.info(why));
+      const resetsBefore = state.resets ?? 0;
       const result = await runProvisioner(config, { ssh: state.ssh, events: ctx.events, signal: ctx.signal, runtime: runtimeValues(state), buildEnv });
       if (result.disconnected) {
         state.ssh.close();
         delete state.ssh;
+        await waitForReboot(state, resetsBefore, ctx.signal, (line) => ctx.events.info(line));
       }
     }
   },

@@ -60,7 +60,10 @@ export const startQemu: Step<QemuBuildState> = {
     state.qmp.on("event", (event: { event: string }) => {
       // A guest reboot can raise RESET twice in a row; say it once.
       if (event.event === "RESET" && Date.now() - lastReset > 2000) ctx.events.info("guest rebooted");
-      if (event.event === "RESET") lastReset = Date.now();
+      if (event.event === "RESET") {
+        lastReset = Date.now();
+        state.resets = (state.resets ?? 0) + 1;
+      }
       else if (event.event === "SHUTDOWN") ctx.events.debug("guest shut down");
     });
     ctx.events.info(`VM started (pid ${qemu.pid}, accelerator ${state.accelerator}, SSH forwarded from 127.0.0.1:${state.sshHostPort})`);
