@@ -4,6 +4,7 @@
 import { execa } from "execa";
 import { createHash } from "node:crypto";
 import { createReadStream, mkdirSync, rmSync, statSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { build, loadTemplate, Masker, type BuildEvent } from "../index.js";
 import type { GitLabClient } from "./gitlab.js";
@@ -102,10 +103,14 @@ async function fetchCommit(record: BuildRecord, workDir: string, deps: RunnerDep
   const git = (args: string[], cwd?: string) => execa("git", args, { cwd, env, cancelSignal: signal, stdin: "ignore", all: true });
   try {
     await git(["clone", "--quiet", "--no-checkout", "--", record.repoUrl, repo]);
-    // The MR head may live only under refs/merge-requests (a fork's commit): fetch it when missing.
-    const has = await git(["cat-file", "-e", `${record.sha}^{commit}`], repo).then(() => true, () => false);
-    if (!has) await git(["fetch", "--quiet", "origin", `refs/merge-requests/${record.mrIid}/head`], repo);
-    await git(["-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", record.sha], repo);
+    const checkout = () => git(["-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", record.sha], repo);
+    // The MR head may live only under refs/merge-requests (a fork's commit): fetch it when the
+    // checkout does not find it. (Two git processes in the usual case: each spawn forks serve.)
+    const found = await checkout().then(() => true, () => false);
+    if (!found) {
+      await git(["fetch", "--quiet", "origin", `refs/merge-requests/${record.mrIid}/head`], repo);
+      await checkout();
+    }
   } catch (error) {
     if (signal.aborted) throw error;
     const e = error as { all?: string; shortMessage?: string; message: string };
@@ -183,4 +188,9 @@ function reasonOf(signal: AbortSignal): string {
 /** Removes a work dir, ignoring what is already gone. */
 export function removeWorkDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Removes a work dir without blocking the event loop (a clone is thousands of unlinks). */
+export function removeWorkDirLater(dir: string): Promise<void> {
+  return rm(dir, { recursive: true, force: true, maxRetries: 2 });
 }

@@ -44,12 +44,13 @@ export async function startServer(config: ServeConfig, deps: ServerDeps = {}): P
   const gitlab = new GitLabClient(config.gitlabUrl, config.secrets.gitlabToken, deps.fetch ?? fetch);
   const service = new BuildService({ config, store, logs, gitlab, buildFunction: deps.buildFunction ?? libraryBuild, now, onError });
   await service.recover(deps.killLeftovers ?? ((dir) => void killProcessesUsing(dir)));
+  service.resumeDeliveries();
 
   const app = createApp({
     webhook: {
       secret: config.secrets.webhookSecret,
-      remember: (key) => store.rememberDelivery(key),
-      dispatch: (event, payload) => service.dispatch(() => (event === "note" ? service.handleNote(payload) : service.handleMergeRequest(payload))),
+      accept: (key, event, body) => store.acceptDeliveryWork(key, event, body),
+      dispatch: (key, event, payload) => service.deliver(key, event, payload),
     },
     store,
     logs,

@@ -10,8 +10,9 @@ import type { GitLabClient } from "./gitlab.js";
 import type { LogStore } from "./logs.js";
 import { JobQueue } from "./queue.js";
 import { Reporter } from "./report.js";
-import { removeWorkDir, runOne, type BuildFunction } from "./runner.js";
+import { removeWorkDir, removeWorkDirLater, runOne, type BuildFunction } from "./runner.js";
 import type { BuildRecord, RequestRecord, Store } from "./store.js";
+import type { WebhookEvent } from "./webhook.js";
 
 /** Collaborators of the service, injected. */
 export interface ServiceDeps {
@@ -25,6 +26,11 @@ export interface ServiceDeps {
   onError?: (error: unknown) => void;
 }
 
+/** Deliveries handled at once: enough to keep GitLab calls flowing, few enough that a burst of deliveries does not starve the intake. */
+const HANDLERS = 8;
+/** Intake first: while deliveries keep arriving (one in the last QUIET_MS), handling waits, but never longer than MAX_DEFER_MS. */
+const QUIET_MS = 25;
+const MAX_DEFER_MS = 2_000;
 const ROLE: Record<number, string> = { 0: "no access", 5: "Minimal Access", 10: "Guest", 15: "Planner", 20: "Reporter", 30: "Developer", 40: "Maintainer", 50: "Owner" };
 type Payload = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -35,6 +41,10 @@ export class BuildService {
   private readonly masker = new Masker();
   private botId: Promise<number | undefined> | undefined;
   private readonly pending = new Set<Promise<unknown>>();
+  private readonly deliveries: { key: string; event: WebhookEvent; payload: Payload; at: number }[] = [];
+  private handling = 0;
+  private lastArrival = -Infinity;
+  private deferTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: ServiceDeps) {
     const { config, store, logs, gitlab } = deps;
@@ -61,9 +71,71 @@ export class BuildService {
     void p.finally(() => this.pending.delete(p));
   }
 
-  /** Waits until every dispatched handler and report has finished (builds may still run). */
+  /**
+   * A delivery the intake acknowledged (and recorded): handled in order of arrival, a few at
+   * a time, each started on its own turn of the event loop so waiting requests are read
+   * first. Once handled, its record is dropped; a restart handles what is left
+   * (resumeDeliveries).
+   */
+  deliver(key: string, event: WebhookEvent, payload: Payload): void {
+    this.lastArrival = performance.now();
+    this.deliveries.push({ key, event, payload, at: this.lastArrival });
+    this.pumpDeliveries();
+  }
+
+  /** Handles the deliveries a previous process acknowledged but did not handle. */
+  resumeDeliveries(): number {
+    const left = this.deps.store.pendingDeliveries();
+    for (const d of left) {
+      let payload: unknown;
+      try {
+        payload = JSON.parse(d.payload);
+      } catch {
+        payload = undefined;
+      }
+      if ((d.event === "note" || d.event === "merge_request") && payload && typeof payload === "object")
+        this.deliveries.push({ key: d.key, event: d.event, payload: payload as Payload, at: -Infinity });
+      else this.deps.store.deliveryDone(d.key);
+    }
+    this.pumpDeliveries();
+    return left.length;
+  }
+
+  private pumpDeliveries(): void {
+    while (this.handling < HANDLERS && this.deliveries.length > 0) {
+      // During a burst every cycle of the event loop goes to answering GitLab (the work is on
+      // disk already); the handlers catch up once it is quiet, or after MAX_DEFER_MS at most.
+      const now = performance.now();
+      const wait = Math.min(this.lastArrival + QUIET_MS - now, this.deliveries[0]!.at + MAX_DEFER_MS - now);
+      if (wait > 0) {
+        this.deferTimer ??= setTimeout(() => {
+          this.deferTimer = undefined;
+          this.pumpDeliveries();
+        }, Math.ceil(wait));
+        return;
+      }
+      const d = this.deliveries.shift()!;
+      this.handling += 1;
+      this.dispatch(async () => {
+        await new Promise((resolve) => setImmediate(resolve));
+        try {
+          await (d.event === "note" ? this.handleNote(d.payload) : this.handleMergeRequest(d.payload));
+        } finally {
+          // Handled, or failed (reported through onError): either way not handled again.
+          this.deps.store.deliveryDone(d.key);
+          this.handling -= 1;
+          this.pumpDeliveries();
+        }
+      });
+    }
+  }
+
+  /** Waits until every delivery, dispatched handler and report has finished (builds may still run). */
   async idle(): Promise<void> {
-    while (this.pending.size > 0) await Promise.all(this.pending);
+    while (this.pending.size > 0 || this.deliveries.length > 0) {
+      if (this.pending.size > 0) await Promise.all(this.pending);
+      else await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     await this.reporter.idle();
   }
 
@@ -102,6 +174,8 @@ export class BuildService {
     }
     const resolved = resolveImages(command.images, available);
     if ("problem" in resolved) return void (await reply(helpText(available, config.imagesDir, resolved.problem)));
+    // A delivery handled again after a restart, or the same note under another delivery key: one request per note.
+    if (this.deps.store.requestOfNote(projectId, Number(note.id))) return;
     const request = this.deps.store.addRequest({ projectId, mrIid: iid, noteId: Number(note.id), requestedBy: String(p.user?.username ?? userId) });
     const repoUrl = String(p.merge_request?.source?.git_http_url ?? p.project?.git_http_url ?? p.project?.http_url);
     for (const image of resolved.images) this.enqueue(request, image, mr.sha, repoUrl);
@@ -174,6 +248,10 @@ export class BuildService {
   }
 
   async close(): Promise<void> {
+    // Deliveries not handled yet stay on disk: the next start handles them.
+    this.deliveries.splice(0);
+    clearTimeout(this.deferTimer);
+    this.deferTimer = undefined;
     await this.queue.close("the service stopped");
     await this.idle();
   }
@@ -196,8 +274,7 @@ export class BuildService {
       log: (text) => logs.append(buildId, masker.mask(text)),
       masker,
     }, signal);
-    if (outcome.state !== "success") removeWorkDir(workDir);
-    else removeWorkDir(join(workDir, "repo"));
+    await removeWorkDirLater(outcome.state === "success" ? join(workDir, "repo") : workDir).catch((e) => this.error(e));
     const reason = outcome.reason === undefined ? undefined : masker.mask(outcome.reason);
     if (reason !== undefined) logs.append(buildId, `${new Date(this.deps.now()).toISOString().slice(11, 19)} ${outcome.state}: ${reason}`);
     this.finish(buildId, outcome.state, { ...(reason ? { reason } : {}), ...(outcome.failingStep ? { failingStep: outcome.failingStep } : {}), artifacts: outcome.artifacts });

@@ -223,7 +223,7 @@ export function pushPayload(o: { iid?: number; oldrev: string; sha: string; repo
 }
 
 /** Posts a delivery to serve. */
-export async function deliver(url: string, payload: unknown, options: { event?: string; token?: string | null; key?: string } = {}): Promise<{ status: number; body: any; ms: number }> {
+export async function deliver(url: string, payload: unknown, options: { event?: string; token?: string | null; key?: string } = {}): Promise<{ status: number; body: any; ms: number; serverMs?: number }> {
   const t0 = performance.now();
   const response = await fetch(`${url}/hooks/gitlab`, {
     method: "POST",
@@ -236,7 +236,9 @@ export async function deliver(url: string, payload: unknown, options: { event?: 
     body: JSON.stringify(payload),
   });
   const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined, ms: performance.now() - t0 };
+  const ms = performance.now() - t0;
+  const timing = /(?:^|,)\s*intake;dur=([\d.]+)/.exec(response.headers.get("Server-Timing") ?? "");
+  return { status: response.status, body: text ? JSON.parse(text) : undefined, ms, ...(timing ? { serverMs: Number(timing[1]) } : {}) };
 }
 
 /** Polls until check() is truthy. */

@@ -123,6 +123,30 @@ describe("serve lifecycle", () => {
     // The webhook keeps its own secret, not the dashboard's.
     expect((await deliver(server.url, { object_kind: "push" }, { event: "Push Hook" })).status).toBe(202);
   });
+
+  it("a delivery acknowledged but not yet handled when the service stopped is handled after the restart, once", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), "tsimg-serve-state-"));
+    const config = testConfig(gitlab.url, stateDir);
+    server = await startServer(config, { buildFunction: fakeBuild(), onError: () => {} });
+    server.service.deliver = () => {}; // the process "dies" between the answer and the handling
+    const payload = notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha });
+    const first = await deliver(server.url, payload, { key: "delivery-1" });
+    expect(first.status).toBe(202);
+    expect(first.serverMs).toBeLessThan(100);
+    await server.close();
+    expect(gitlab.statuses).toEqual([]);
+
+    const fake = fakeBuild();
+    server = await startServer(config, { buildFunction: fake, onError: () => {} });
+    await until(() => server!.store.getBuild(1)?.state === "success", 10_000, "the resumed delivery's build");
+    // GitLab retrying the same delivery, or sending the same note under another key, builds nothing more.
+    expect((await deliver(server.url, payload, { key: "delivery-1" })).body).toEqual({ status: "duplicate" });
+    expect((await deliver(server.url, payload, { key: "delivery-2" })).body).toEqual({ status: "accepted" });
+    await server.service.idle();
+    expect(server.store.listBuilds()).toHaveLength(1);
+    expect(fake.started).toHaveLength(1);
+    expect(server.store.pendingDeliveries()).toEqual([]);
+  });
 });
 
 /** Reads an SSE stream until done(events) holds. */

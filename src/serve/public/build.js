@@ -13,11 +13,12 @@ async function loadMeta() {
     const dt = document.createElement("dt"); dt.textContent = k;
     const dd = document.createElement("dd"); dd.textContent = v;
     if (k === "State") dd.className = v;
+    if (k === "Commit") dd.classList.add("mono");
     meta.append(dt, dd);
   }
   document.querySelector("#artifacts tbody").replaceChildren(...b.artifacts.map((a) => {
     const tr = document.createElement("tr");
-    cell(tr, a.name); cell(tr, size(a.size)); cell(tr, a.sha256 ?? ""); cell(tr, a.uploadedTo ?? "");
+    cell(tr, a.name, "mono"); cell(tr, size(a.size), "num"); cell(tr, a.sha256 ?? "", "mono"); cell(tr, a.uploadedTo ?? "", "mono");
     return tr;
   }));
 }
@@ -30,11 +31,18 @@ function follow() {
     log.append(`${e.data}\n`);
     if (atBottom) log.scrollTop = log.scrollHeight;
   };
+  let ticking;
   events.addEventListener("state", (e) => {
     const { state } = JSON.parse(e.data);
-    live.textContent = state === "running" || state === "queued" ? "(live)" : "";
+    const active = state === "running" || state === "queued";
+    live.textContent = active ? "(live)" : "";
     loadMeta();
-    if (!["queued", "running"].includes(state)) events.close();
+    // While it runs, the duration keeps counting.
+    if (active) ticking ??= setInterval(loadMeta, 5000);
+    else {
+      clearInterval(ticking);
+      events.close();
+    }
   });
   events.onerror = () => { live.textContent = "(reconnecting)"; };
 }

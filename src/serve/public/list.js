@@ -10,10 +10,10 @@ async function refresh() {
     cell(tr, "").append(a);
     cell(tr, b.image);
     cell(tr, `!${b.mrIid}`);
-    cell(tr, b.sha.slice(0, 8));
+    cell(tr, b.sha.slice(0, 8), "mono");
     cell(tr, b.requestedBy);
     cell(tr, b.state, b.state);
-    cell(tr, duration(b.durationMs));
+    cell(tr, duration(b.durationMs), "num");
     return tr;
   }));
 }

@@ -1,0 +1,122 @@
+// The dashboard in a real browser (done-when 5, as far as it goes without console
+// screenshots): playwright-core drives Debian's chromium, headless, never a downloaded
+// browser. A fake build writes a log line every 200 ms, then succeeds; the build page must
+// show the log growing and then the final state and checksum, all without a reload.
+// Skipped only when /usr/bin/chromium is missing and CI is not set (scripts/setup.sh
+// installs it; under CI a missing browser fails the test).
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BuildFunction } from "../../src/serve/runner.js";
+import { startServer, type RunningServer } from "../../src/serve/server.js";
+import { deliver, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, testConfig, until } from "./serve-helpers.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const available = existsSync(CHROMIUM);
+const runIt = available || Boolean(process.env.CI);
+if (!runIt) console.warn(`serve dashboard browser test skipped: ${CHROMIUM} is missing (apt-get install chromium, or run scripts/setup.sh); it never skips when CI is set`);
+
+const LINES = 15;
+const LINE_MS = 200;
+const SHA256 = "5f3c8e0b9d2a71c4e6f8a0b2c4d6e8f0a1b3c5d7e9f1a3b5c7d9e1f3a5b7c9d1";
+
+/** A build that logs one line every LINE_MS, then succeeds with one artifact. */
+const slowBuild: BuildFunction = async (input) => {
+  const emit = (e: Record<string, unknown>) => input.onEvent({ build: "tinyos", time: Date.now(), ...e } as never);
+  emit({ type: "build-start" });
+  emit({ type: "step-start", step: "boot", title: "Booting the VM" });
+  for (let i = 1; i <= LINES; i++) {
+    await new Promise((r) => setTimeout(r, LINE_MS));
+    if (input.signal.aborted) return { ok: false, cancelled: true, artifacts: [] };
+    emit({ type: "serial", line: `tinyos boot message ${i} of ${LINES}` });
+  }
+  emit({ type: "step-end", step: "boot", ms: LINES * LINE_MS, outcome: "ok" });
+  return { ok: true, cancelled: false, artifacts: [{ file: join(input.workDir, "output/tinyos.qcow2"), size: 48 * 1024 * 1024 + 123_456, sha256: SHA256, uploadedTo: "https://dav.example.com/images/tinyos.qcow2" }] };
+};
+
+describe.runIf(runIt)("serve dashboard in chromium", () => {
+  let gitlab: GitLabStandIn;
+  let server: RunningServer;
+  let context: BrowserContext;
+  let page: Page;
+  const tmp = mkdtempSync(join(tmpdir(), "tsimg-serve-browser-"));
+
+  beforeAll(async () => {
+    gitlab = await new GitLabStandIn().start();
+    const repo = makeRepo();
+    gitlab.mrs.set(3, { state: "opened", sha: repo.sha, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
+    server = await startServer(testConfig(gitlab.url), { buildFunction: slowBuild, onError: () => {} });
+    // A fresh profile, no network chatter of the browser's own, no GPU, no sandbox (root in CI).
+    context = await chromium.launchPersistentContext(join(tmp, "profile"), {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1100, height: 800 },
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
+    await until(() => server.store.getBuild(1)?.state === "running", 10_000, "build running");
+  }, 60_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await server?.close();
+    await gitlab?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("the build page follows the log live, then shows the final state and checksum without reloading", async () => {
+    let navigations = 0;
+    page.on("framenavigated", (frame) => void (frame === page.mainFrame() && (navigations += 1)));
+    await page.goto(`${server.url}/builds/1`);
+    expect(navigations).toBe(1);
+    await page.evaluate(() => ((window as unknown as { loadedOnce: number }).loadedOnce = 42));
+    const logLines = () => page.$eval("#log", (el) => el.textContent!.split("\n").filter((l) => l.includes("tinyos boot message")).length);
+
+    // Mid-build: the page says it is live and the log grows between two looks.
+    await page.waitForFunction(() => document.querySelector("#meta dd.running") !== null, undefined, { timeout: 10_000 });
+    await expect.poll(() => page.textContent("#live"), { timeout: 5_000 }).toBe("(live)");
+    await page.waitForFunction(() => (document.getElementById("log")!.textContent!.match(/tinyos boot message/g) ?? []).length >= 2, undefined, { timeout: 10_000 });
+    const first = await logLines();
+    expect(first).toBeLessThan(LINES);
+    await page.waitForTimeout(3 * LINE_MS + 100);
+    const second = await logLines();
+    expect(second).toBeGreaterThan(first);
+
+    // The end: state, duration and the artifact with its checksum, pushed over the event stream.
+    await page.waitForFunction(() => document.querySelector("#meta dd.success") !== null, undefined, { timeout: 15_000 });
+    await expect.poll(() => page.textContent("#artifacts tbody"), { timeout: 5_000 }).toContain(SHA256);
+    expect(await logLines()).toBe(LINES);
+    expect(await page.textContent("#artifacts tbody")).toContain("48.1 MiB");
+    expect(await page.textContent("#artifacts tbody")).toContain("https://dav.example.com/images/tinyos.qcow2");
+    expect(await page.textContent("#live")).toBe("");
+    expect(await page.textContent("#title")).toBe("Build #1: tinyos");
+    // Same document all along: no navigation, and the marker set after the first load is still there.
+    expect(navigations).toBe(1);
+    expect(await page.evaluate(() => (window as unknown as { loadedOnce?: number }).loadedOnce)).toBe(42);
+
+    const png = join(tmp, "build-page.png");
+    await page.screenshot({ path: png, fullPage: true });
+    const bytes = readFileSync(png);
+    expect(bytes.length).toBeGreaterThan(1000);
+    expect(bytes.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect(bytes.subarray(12, 16).toString("latin1")).toBe("IHDR");
+    expect(bytes.readUInt32BE(16)).toBeGreaterThan(0); // width
+    expect(bytes.readUInt32BE(20)).toBeGreaterThan(0); // height
+    // TSIMG_KEEP_SCREENSHOT=<file>: keep a copy to look at (the temp dir is removed).
+    if (process.env.TSIMG_KEEP_SCREENSHOT) copyFileSync(png, process.env.TSIMG_KEEP_SCREENSHOT);
+  }, 60_000);
+
+  it("the build list shows the build with its image, MR, commit, requester, state and duration", async () => {
+    await page.goto(server.url);
+    const row = page.locator("#builds tbody tr", { hasText: "#1" });
+    await row.waitFor({ timeout: 10_000 });
+    const cells = await row.locator("td").allTextContents();
+    const build = server.store.getBuild(1)!;
+    expect(cells.slice(0, 6)).toEqual(["#1", "tinyos", "!3", build.sha.slice(0, 8), "user1", "success"]);
+    expect(cells[6]).toMatch(/^\d+ s$/);
+    expect(await row.locator("a").getAttribute("href")).toBe("/builds/1");
+  }, 30_000);
+});
