@@ -76,15 +76,22 @@ async function compressStream(
   const level = checkLevel(codec, config.compression_level);
   const compressor = await compressorArgv(codec, level);
   const first = mainFile(input);
-  const argv = tar
-    ? ["tar", "-c", "-f", "-", "-I", compressor.join(" "), ...input.files.flatMap((f) => ["-C", dirname(f), `./${basename(f)}`])]
-    : [...compressor, "-c", "--", first];
-  ctx.events.info(`compress: ${argv.slice(0, tar ? 6 : -2).join(" ")} -> ${basename(output)}`);
+  // zstd writes its output file itself (-o), measured faster than through stdout; gzip, pigz
+  // and xz have no -o, and tar writes the archive to stdout.
+  const writesOutput = !tar && codec === "zst";
+  const argvFor = (partial: string) =>
+    tar
+      ? ["tar", "-c", "-f", "-", "-I", compressor.join(" "), ...input.files.flatMap((f) => ["-C", dirname(f), `./${basename(f)}`])]
+      : writesOutput
+        ? [...compressor, "-f", "-o", partial, "--", first]
+        : [...compressor, "-c", "--", first];
+  ctx.events.info(`compress: ${tar ? argvFor("").slice(0, 6).join(" ") : compressor.join(" ")} -> ${basename(output)}`);
   const progress = new ProgressLog(ctx, `compress ${basename(output)}`, tar ? undefined : inputSize);
   const result = await writeAtomically(output, (partial) =>
-    spawnToFile(argv, partial, {
+    spawnToFile(argvFor(partial), partial, {
       signal: ctx.signal,
       inputPath: tar ? undefined : first,
+      writesOutput,
       onProgress: (written, read) => progress.set(read ?? written),
     }),
   );

@@ -134,6 +134,6 @@ export function displayUrl(url: string): string {
   }
 }
 
-function formatWait(ms: number): string {
+export function formatWait(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
 }

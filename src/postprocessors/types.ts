@@ -85,12 +85,28 @@ export interface ShellLocalConfig extends CommonConfig {
 
 export interface UploadConfig extends CommonConfig {
   type: "upload";
-  target: "http";
-  url: string;
+  target: "http" | "s3";
+  /** http: where each file goes (required for http). */
+  url?: string;
   headers?: Record<string, string>;
   username?: string;
   password?: string;
   token?: string;
+  /** s3: the bucket (required for s3). */
+  bucket?: string;
+  /** s3: the object key template. */
+  key?: string;
+  /** s3: the store's URL; unset = AWS itself. */
+  endpoint?: string;
+  region?: string;
+  /** s3: unset = true with an endpoint, false without. */
+  force_path_style?: boolean;
+  access_key?: string;
+  secret_key?: string;
+  session_token?: string;
+  /** s3: MiB (a "size" option). */
+  part_size?: number;
+  queue_size?: number;
   retries: number;
   /** ms */
   retry_delay: number;

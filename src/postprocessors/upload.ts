@@ -1,5 +1,6 @@
 // upload (target = "http"): an HTTP(S) PUT of each file, streamed from disk (never held in
 // memory), retried on 5xx and network errors, its size checked with HEAD afterwards.
+// target = "s3" is in upload-s3.ts.
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
@@ -10,27 +11,30 @@ import { deriveArtifact, type Artifact } from "./artifact.js";
 import { commonValues } from "./files.js";
 import { displayUrl, sendOnce, sendWithRetries } from "./http-retry.js";
 import { ProgressLog } from "./progress.js";
+import { uploadS3 } from "./upload-s3.js";
 import type { PostProcessor, PostProcessorContext, UploadConfig } from "./types.js";
 
 async function run(input: Artifact, config: UploadConfig, ctx: PostProcessorContext): Promise<Artifact> {
+  if (config.target === "s3") return uploadS3(input, config, ctx);
+  if (config.url === undefined) throw new TsimgError('upload: target "http" needs url');
   if (input.files.length > 1 && !/\{\{\s*\.FileName\s*\}\}/.test(config.url)) {
     throw new TsimgError(`upload: the artifact has ${input.files.length} files, so url needs {{ .FileName }} to give each its own URL`);
   }
   const urls: string[] = [];
-  for (const file of input.files) urls.push(await uploadFile(file, input, config, ctx));
+  for (const file of input.files) urls.push(await uploadFile(file, input, config, config.url, ctx));
   const id = urls[0] ?? "";
   return deriveArtifact(input, "upload", { id, location: id, data: { upload_urls: urls } });
 }
 
 /** PUTs one file; returns its URL. */
-async function uploadFile(file: string, input: Artifact, config: UploadConfig, ctx: PostProcessorContext): Promise<string> {
+async function uploadFile(file: string, input: Artifact, config: UploadConfig, urlTemplate: string, ctx: PostProcessorContext): Promise<string> {
   const values = {
     ...commonValues(ctx),
     Name: String(input.image.name),
     Version: input.image.version === undefined ? "" : String(input.image.version),
     FileName: basename(file),
   };
-  const url = renderRuntime(config.url, values, "upload url");
+  const url = renderRuntime(urlTemplate, values, "upload url");
   const shown = displayUrl(url);
   const size = (await stat(file)).size;
   const headers: OutgoingHttpHeaders = { ...config.headers, ...authHeader(config, url), "content-length": size, "content-type": "application/octet-stream" };

@@ -24,12 +24,12 @@ export function checkPostProcessor(
   }
   const before = problems.length;
   const config = checkTable(raw, POST_PROCESSOR_TABLES[type as PostProcessorType], path, baseDir, problems);
-  for (const [key, message] of crossCheck(type as PostProcessorType, config)) problems.push({ path: key ? [...path, key] : path, message });
+  for (const [key, message] of crossCheck(type as PostProcessorType, config, raw)) problems.push({ path: key ? [...path, key] : path, message });
   return problems.length === before ? (config as unknown as PostProcessorConfig) : undefined;
 }
 
 /** [the key it is about (none: the whole table), message]. */
-function crossCheck(type: PostProcessorType, c: Record<string, unknown>): Array<[string | undefined, string]> {
+function crossCheck(type: PostProcessorType, c: Record<string, unknown>, raw: Record<string, unknown>): Array<[string | undefined, string]> {
   const out: Array<[string | undefined, string]> = [];
   if (type === "checksum") {
     for (const t of (c.checksum_types as string[] | undefined) ?? []) {
@@ -42,13 +42,40 @@ function crossCheck(type: PostProcessorType, c: Record<string, unknown>): Array<
   }
   if (type === "upload" || type === "notify") {
     const url = c.url;
+    if (type === "upload" && c.target === "http" && url === undefined) out.push(["url", 'upload: target "http" needs url (where each file goes)']);
     if (typeof url === "string" && !/^https?:\/\//.test(url)) out.push(["url", `url: expected an http:// or https:// URL, got "${url}"`]);
     if ((c.retries as number) < 1) out.push(["retries", `retries: expected at least 1 attempt, got ${String(c.retries)}`]);
   }
   if (type === "upload") {
     if (c.token !== undefined && c.username !== undefined) out.push(["token", "upload: use either token or username/password, not both"]);
     if (c.password !== undefined && c.username === undefined) out.push(["password", "upload: password needs username"]);
+    out.push(...(c.target === "s3" ? checkS3(c, raw) : wrongTarget(raw, S3_KEYS, "http")));
   }
+  return out;
+}
+
+const S3_KEYS = ["bucket", "key", "endpoint", "region", "force_path_style", "access_key", "secret_key", "session_token", "part_size", "queue_size"];
+const HTTP_KEYS = ["url", "headers", "username", "password", "token"];
+const MIN_PART_MIB = 5;
+const MAX_PART_MIB = 5 * 1024;
+
+/** Keys of the other target, named so a typo in `target` or a stray key is not silently ignored. */
+function wrongTarget(raw: Record<string, unknown>, keys: string[], target: string): Array<[string, string]> {
+  return keys.filter((k) => raw[k] !== undefined).map((k) => [k, `upload: ${k} is not used with target = "${target}"`]);
+}
+
+function checkS3(c: Record<string, unknown>, raw: Record<string, unknown>): Array<[string | undefined, string]> {
+  const out: Array<[string | undefined, string]> = wrongTarget(raw, HTTP_KEYS, "s3");
+  if (typeof c.bucket !== "string" || c.bucket === "") out.push(["bucket", 'upload: target "s3" needs bucket']);
+  const part = c.part_size as number | undefined;
+  if (part !== undefined && part < MIN_PART_MIB) out.push(["part_size", `upload: part_size must be at least 5M (S3's smallest part), got ${part}M`]);
+  if (part !== undefined && part > MAX_PART_MIB) out.push(["part_size", `upload: part_size must be at most 5G (S3's largest part), got ${part}M`]);
+  const queue = c.queue_size as number | undefined;
+  if (queue !== undefined && queue < 1) out.push(["queue_size", `upload: queue_size must be at least 1, got ${queue}`]);
+  const endpoint = c.endpoint;
+  if (typeof endpoint === "string" && !/^https?:\/\/[^/]/.test(endpoint)) out.push(["endpoint", `upload: endpoint: expected an http:// or https:// URL, got "${endpoint}"`]);
+  if ((c.access_key === undefined) !== (c.secret_key === undefined)) out.push([c.access_key === undefined ? "access_key" : "secret_key", "upload: access_key and secret_key go together"]);
+  if (c.session_token !== undefined && c.access_key === undefined) out.push(["session_token", "upload: session_token needs access_key and secret_key"]);
   return out;
 }
 
@@ -56,9 +83,13 @@ function crossCheck(type: PostProcessorType, c: Record<string, unknown>): Array<
 export function postProcessorSecrets(configs: PostProcessorConfig[]): string[] {
   const out: string[] = [];
   for (const c of configs) {
-    if (c.type === "upload") out.push(...[c.password, c.token].filter((v): v is string => !!v));
+    if (c.type === "upload") out.push(...[c.password, c.token, c.secret_key, c.session_token].filter((v): v is string => !!v));
+    // Keys taken from the environment at upload time are masked too.
+    if (c.type === "upload" && c.target === "s3" && c.secret_key === undefined) {
+      out.push(...[process.env.AWS_SECRET_ACCESS_KEY, process.env.AWS_SESSION_TOKEN].filter((v): v is string => !!v));
+    }
     if (c.type === "notify" && c.secret) out.push(c.secret);
-    if (c.type === "upload" || c.type === "notify") {
+    if ((c.type === "upload" || c.type === "notify") && c.url !== undefined) {
       const password = urlPassword(c.url);
       if (password) out.push(password);
     }

@@ -97,7 +97,7 @@ const POST_PROCESSOR_INTRO = [
   "secret = \"${var.notify_secret}\"",
   "```",
   "",
-  "`password`, `token`, `secret` and a password inside an upload or notify `url` are masked as `<sensitive>` in every output, as sensitive variables are. The build's result (and `--json`'s `artifact` events) lists the disk unless no chain kept it, then the last artifact of each chain; after an upload, its ID is the URL.",
+  "`password`, `token`, `secret`, S3 `secret_key` and `session_token` (also when read from `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`), and a password inside an upload or notify `url` are masked as `<sensitive>` in every output, as sensitive variables are. The build's result (and `--json`'s `artifact` events) lists the disk unless no chain kept it, then the last artifact of each chain; after an upload, its ID is the URL (or `s3://bucket/key`).",
   "",
   "### keep_input_artifact",
   "",

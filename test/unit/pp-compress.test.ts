@@ -5,6 +5,7 @@ import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { deriveArtifact } from "../../src/postprocessors/artifact.js";
 import { compressPostProcessor, formatFromOutput } from "../../src/postprocessors/compress.js";
+import { spawnToFile } from "../../src/postprocessors/spawn-to-file.js";
 import type { CompressConfig, CompressFormat } from "../../src/postprocessors/types.js";
 import { diskArtifact, makeCtx, semiCompressible, tempDir } from "./pp-helpers.js";
 
@@ -96,7 +97,25 @@ describe("compress post-processor", () => {
     controller.abort();
     await expect(running).rejects.toThrow("build cancelled");
     expect((await readdir(t.dir)).sort()).toEqual(["tiny.qcow2"]);
-    const left = await execa("pgrep", ["-f", `zstd -T0 -19 -q -c -- ${input.files[0]}`], { reject: false });
+    const left = await execa("pgrep", ["-f", `zstd -T0 -19 -q -f -o ${join(t.dir, "tiny.qcow2.zst.partial")} -- ${input.files[0]}`], { reject: false });
     expect(left.stdout).toBe("");
+  });
+
+  it("spawnToFile: hashes the output while the program writes it (stdout or -o), and names a failed write", async () => {
+    const input = await diskArtifact(t.dir, 24 * 1024 * 1024);
+    const signal = new AbortController().signal;
+    const viaStdout = join(t.dir, "stdout.zst");
+    const viaOption = join(t.dir, "option.zst");
+    await writeFile(viaOption, "a stale file of an earlier run, longer than nothing");
+    const a = await spawnToFile(["zstd", "-T0", "-1", "-q", "-c", "--", input.files[0]!], viaStdout, { signal });
+    const b = await spawnToFile(["zstd", "-T0", "-1", "-q", "-f", "-o", viaOption, "--", input.files[0]!], viaOption, { signal, writesOutput: true });
+    for (const [result, file] of [[a, viaStdout], [b, viaOption]] as const) {
+      const written = await readFile(file);
+      expect(result).toEqual({ bytes: written.length, sha256: createHash("sha256").update(written).digest("hex") });
+    }
+    await expect(spawnToFile(["zstd", "-T0", "-1", "-q", "-c", "--", input.files[0]!], "/dev/full", { signal })).rejects.toThrow(
+      /^zstd failed \(exit code \d+\): .*No space left on device/,
+    );
+    await expect(spawnToFile(["zstd", "-q", "-c", "--", join(t.dir, "missing")], viaStdout, { signal })).rejects.toThrow(/^zstd failed \(exit code 1\): .*missing/);
   });
 });
