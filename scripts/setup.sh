@@ -29,7 +29,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 log "compiling"
-npx tsc -p tsconfig.json
+npm run --silent build
 
 # 3. The fixture ISO (a no-op when the cached one matches the fixture scripts).
 fixture_dir=$(bash test/fixtures/tinyos/build.sh | tail -n 1)
