@@ -38,6 +38,8 @@ export interface QemuBuildState {
   qemu?: QemuProcess;
   qmp?: QmpClient;
   serial?: SerialFollower;
+  /** start-qemu cleanup: PNG of the console when the build failed while QEMU ran. */
+  failureScreenshot?: string;
   /** start-qemu: how many times the guest has reset (rebooted), from QMP RESET events. */
   resets?: number;
   /** Set before tsimg asks the guest to power off, so QEMU's exit is not a failure. */

@@ -31,6 +31,8 @@ export function createRenderer(options: RenderOptions) {
       case "log":
         if (event.level === "debug" && !options.debug) return;
         return say(event, event.level === "warn" ? `WARNING: ${event.message}` : event.level === "error" ? `ERROR: ${event.message}` : event.message);
+      case "screenshot":
+        return say(event, `console screenshot: ${event.path}`);
       case "serial":
         if (options.debug) say(event, `[serial] ${event.line}`);
         return;

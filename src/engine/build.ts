@@ -38,6 +38,8 @@ export interface BuildResult {
    */
   artifacts: Artifact[];
   error?: TsimgError;
+  /** PNG of the guest's console when the build failed while the VM ran. */
+  screenshot?: string;
 }
 
 /** Runs the plan's build. Never throws for a failed build: the result says what happened. */
@@ -82,10 +84,19 @@ export async function build(plan: BuildPlan, options: BuildOptions = {}): Promis
     const error = asTsimgError(thrown);
     error.message = masker.mask(error.message);
     error.details.splice(0, error.details.length, ...error.details.map((d) => masker.mask(d)));
+    if (state.failureScreenshot) error.details.push(`screenshot of the console: ${state.failureScreenshot}`);
     const cancelled = error instanceof CancelledError;
     const durationMs = Date.now() - t0;
     events.emit({ type: "build-end", ok: false, ms: durationMs, error: error.message, cancelled });
-    return { name: plan.image.name, ok: false, cancelled, durationMs, artifacts: [], error };
+    return {
+      name: plan.image.name,
+      ok: false,
+      cancelled,
+      durationMs,
+      artifacts: [],
+      error,
+      ...(state.failureScreenshot ? { screenshot: state.failureScreenshot } : {}),
+    };
   } finally {
     options.signal?.removeEventListener("abort", onCancel);
   }

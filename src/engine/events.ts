@@ -18,6 +18,8 @@ export type BuildEvent = EventBase &
     | { type: "log"; level: LogLevel; message: string }
     /** A line the guest printed on its serial console. */
     | { type: "serial"; line: string }
+    /** A PNG of the guest's console (taken with QMP screendump). */
+    | { type: "screenshot"; path: string }
     /** A line a provisioner's command printed. */
     | { type: "output"; source: string; stream: "stdout" | "stderr"; line: string }
     /**

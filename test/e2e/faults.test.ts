@@ -1,6 +1,6 @@
 // Done-when 3 of the build issue: each fault fails the build with one clear message
 // naming the cause, within its timeout, and leaves no QEMU process and no artifact.
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { build, loadTemplate, type BuildEvent } from "../../src/index.js";
 import { makeProject, qemuPids, requireFixture, runCli, waitNoQemu } from "./helpers.js";
@@ -31,6 +31,14 @@ describe("build faults", () => {
     expect(result.error?.message).toBe("timed out after 1m00s waiting for SSH (ssh_timeout)");
     expect(result.error?.details.join("\n")).toMatch(/cannot fetch kickstart http:\/\/10\.0\.2\.2:\d+\/ks\/tinyos\.ks/);
     expect(events.some((e) => e.type === "log" && /HTTP GET \/ks\/tinyos\.ks -> 404/.test(e.message))).toBe(true);
+    // The console as it was when the build gave up, as a PNG beside the (removed) output.
+    expect(result.screenshot).toBe(`${project.output}.failure.png`);
+    expect(result.error?.details).toContain(`screenshot of the console: ${project.output}.failure.png`);
+    const png = readFileSync(result.screenshot!);
+    expect(png.subarray(0, 8).toString("hex")).toBe("89504e470d0a1a0a");
+    expect(png.subarray(12, 16).toString("latin1")).toBe("IHDR");
+    // VGA text mode, 80x25 cells of 9x16 pixels: the screen the installer's console is on.
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([720, 400]);
     await expectCleanFailure(project);
   }, 300_000);
 

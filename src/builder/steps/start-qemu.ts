@@ -68,8 +68,20 @@ export const startQemu: Step<QemuBuildState> = {
     });
     ctx.events.info(`VM started (pid ${qemu.pid}, accelerator ${state.accelerator}, SSH forwarded from 127.0.0.1:${state.sshHostPort})`);
   },
-  async cleanup(_ctx, state) {
+  async cleanup(ctx, state, outcome) {
     state.expectingExit = true;
+    // A failed build's last screen often says why (an installer's error dialog): keep it
+    // beside the output directory, which the cleanup removes.
+    if (outcome === "failed" && state.qemu && !state.qemu.exit && state.qmp && !state.qmp.isClosed) {
+      const path = `${state.plan.source.output_directory}.failure.png`;
+      try {
+        await withTimeout(state.qmp.execute("screendump", { filename: path, format: "png" }), 5000, "screendump");
+        state.failureScreenshot = path;
+        ctx.events.emit({ type: "screenshot", path });
+      } catch (error) {
+        ctx.events.debug(`no console screenshot: ${(error as Error).message}`);
+      }
+    }
     if (state.qemu && !state.qemu.exit) await stopQemu(state.qemu, state.qmp);
     state.qmp?.close();
     state.serial?.stop();
