@@ -4,7 +4,7 @@
 // keys are sorted, so two builds from the same inputs give byte-identical JSON wherever
 // the checkout lives.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { sha256File } from "../util/hash-file.js";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, join, relative, sep } from "node:path";
 import { execa } from "execa";
@@ -85,15 +85,6 @@ export async function hashDirectory(dir: string, signal?: AbortSignal): Promise<
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-export function sha256File(path: string, signal?: AbortSignal): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash("sha256");
-    createReadStream(path, signal ? { signal } : {})
-      .on("data", (chunk) => hash.update(chunk))
-      .on("end", () => resolve(hash.digest("hex")))
-      .on("error", reject);
-  });
-}
 
 function sha256Text(text: string): string {
   return createHash("sha256").update(text).digest("hex");

@@ -3,10 +3,11 @@ import { CancelledError, TimeoutError } from "../errors.js";
 
 /** Throws CancelledError if the signal has fired. */
 export function throwIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw cancelledFrom(signal);
+  if (signal.aborted) throw abortReason(signal);
 }
 
-function cancelledFrom(signal: AbortSignal): Error {
+/** Why a signal fired: its reason when that is a real error (QEMU died), else a CancelledError. */
+export function abortReason(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   if (reason instanceof Error && !(reason.name === "AbortError")) return reason;
   return new CancelledError(typeof reason === "string" ? reason : "build cancelled");
@@ -14,9 +15,9 @@ function cancelledFrom(signal: AbortSignal): Error {
 
 /** Resolves with the promise, or rejects with CancelledError as soon as the signal fires. */
 export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(cancelledFrom(signal));
+  if (signal.aborted) return Promise.reject(abortReason(signal));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(cancelledFrom(signal));
+    const onAbort = () => reject(abortReason(signal));
     signal.addEventListener("abort", onAbort, { once: true });
     promise.then(
       (value) => {
@@ -33,11 +34,11 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<
 
 /** Waits ms milliseconds, or rejects at once when the signal fires. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(cancelledFrom(signal));
+  if (signal?.aborted) return Promise.reject(abortReason(signal));
   return new Promise<void>((resolve, reject) => {
     const onAbort = () => {
       clearTimeout(timer);
-      reject(cancelledFrom(signal!));
+      reject(abortReason(signal!));
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener("abort", onAbort);

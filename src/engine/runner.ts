@@ -2,7 +2,7 @@
 // reverse order, with the outcome. A failing cleanup is reported but never hides the
 // build's real error (STYLE §1-§4, after packer-plugin-sdk's multistep).
 import { CancelledError, asTsimgError } from "../errors.js";
-import { withTimeout } from "./abort.js";
+import { abortReason, withTimeout } from "./abort.js";
 import type { EventBus } from "./event-bus.js";
 
 export type Outcome = "ok" | "failed" | "cancelled";
@@ -77,9 +77,4 @@ async function runCleanups<S>(started: Step<S>[], state: S, ctx: StepContext, ou
       ctx.events.warn(`cleanup of step "${step.name}" failed: ${asTsimgError(error).message}`);
     }
   }
-}
-
-function abortReason(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error && reason.name !== "AbortError" ? reason : new CancelledError();
 }

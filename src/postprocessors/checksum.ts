@@ -1,32 +1,15 @@
 // checksum: every requested hash of every file in one read, written as Packer's
 // `<hex>\t<name>` lines, plus a SHA256SUMS that `sha256sum -c` checks.
-import { createHash, type Hash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { throwIfAborted } from "../engine/abort.js";
 import { deriveArtifact, type Artifact } from "./artifact.js";
 import { commonValues, nameFrom, resolveOutput, writeFileAtomically } from "./files.js";
 import { ProgressLog } from "./progress.js";
+import { hashFile } from "../util/hash-file.js";
 import type { ChecksumConfig, ChecksumType, PostProcessor, PostProcessorContext } from "./types.js";
 
-/** Read size: large reads keep the hash, not the syscalls, the bottleneck. */
-const CHUNK = 4 * 1024 * 1024;
-
-/** Hashes `path` with every type in one read; returns type -> lowercase hex. */
-export async function hashFile(
-  path: string,
-  types: readonly string[],
-  options: { signal?: AbortSignal; progress?: ProgressLog } = {},
-): Promise<Record<string, string>> {
-  const hashes = new Map<string, Hash>(types.map((t) => [t, createHash(t)]));
-  const stream = createReadStream(path, { highWaterMark: CHUNK, signal: options.signal });
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    for (const hash of hashes.values()) hash.update(chunk);
-    options.progress?.add(chunk.length);
-  }
-  return Object.fromEntries([...hashes].map(([t, h]) => [t, h.digest("hex")]));
-}
+export { hashFile };
 
 async function run(input: Artifact, config: ChecksumConfig, ctx: PostProcessorContext): Promise<Artifact> {
   const types = [...new Set<string>([...config.checksum_types, ...(config.sha256sums ? ["sha256"] : [])])];

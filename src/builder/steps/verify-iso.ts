@@ -1,8 +1,7 @@
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { resolvePath } from "../../template/validate.js";
+import { hashFile } from "../../util/hash-file.js";
 import { ConfigError } from "../../errors.js";
 import type { Step } from "../../engine/runner.js";
 import type { QemuBuildState } from "../state.js";
@@ -24,7 +23,7 @@ export const verifyIso: Step<QemuBuildState> = {
       : parseChecksum(iso_checksum);
     // With post-processors, the manifest records the ISO's sha256: computed in the same read.
     const types = type !== "sha256" && state.plan.postProcessors.length > 0 ? [type, "sha256"] : [type];
-    const digests = await hashFile(iso_url, types, ctx.signal);
+    const digests = await hashFile(iso_url, types, { signal: ctx.signal });
     const actual = digests[type];
     if (digests.sha256 !== undefined && actual === expected) state.isoSha256 = digests.sha256;
     if (actual !== expected) {
@@ -64,13 +63,3 @@ async function readChecksumFile(path: string, iso: string): Promise<[string, str
   throw new ConfigError(`iso_checksum: ${path} has no line for ${name}`, { key: "source.iso_checksum" });
 }
 
-/** Hex digests of `path` for each type, in one read. */
-function hashFile(path: string, types: string[], signal: AbortSignal): Promise<Record<string, string>> {
-  return new Promise((resolve, reject) => {
-    const hashes = types.map((type) => [type, createHash(type)] as const);
-    createReadStream(path, { signal })
-      .on("data", (chunk) => hashes.forEach(([, hash]) => hash.update(chunk)))
-      .on("end", () => resolve(Object.fromEntries(hashes.map(([type, hash]) => [type, hash.digest("hex")]))))
-      .on("error", reject);
-  });
-}
