@@ -12,7 +12,9 @@ import { sortKeys } from "../postprocessors/manifest.js";
 import type { BuildPlan } from "../template/types.js";
 
 export interface InputsOptions {
-  /** The ISO's sha256 (hex) when verify-iso already computed it; otherwise the ISO is read here. */
+  /** The ISO the build used (fetch-iso's choice among iso_urls, maybe a download); default iso_url. */
+  isoPath?: string;
+  /** The ISO's sha256 (hex) when fetch-iso already computed it; otherwise the ISO is read here. */
   isoSha256?: string;
   signal?: AbortSignal;
   /** The qemu-img program; default "qemu-img" (tests use a stand-in). */
@@ -34,7 +36,7 @@ export async function collectInputs(plan: BuildPlan, options: InputsOptions = {}
   const rel = (path: string) => relative(templateDir, path).split(sep).join("/") || ".";
   const inputs: Record<string, unknown> = {
     template: { file: basename(plan.templatePath), sha256: await sha256File(plan.templatePath, signal) },
-    iso: { file: basename(source.iso_url), sha256: options.isoSha256 ?? (await sha256File(source.iso_url, signal)) },
+    iso: { file: basename(options.isoPath ?? source.iso_url), sha256: options.isoSha256 ?? (await sha256File(options.isoPath ?? source.iso_url, signal)) },
     variables: Object.fromEntries(Object.entries(plan.variables).map(([name, v]) => [name, v.sensitive ? "<sensitive>" : v.value])),
     provisioners: await Promise.all(
       plan.provisioners.map(async (p) => {

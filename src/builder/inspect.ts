@@ -23,11 +23,17 @@ export function previewQemuCommand(plan: BuildPlan): QemuCommandPreview {
     source,
     accelerator,
     diskPath: join(source.output_directory, `.${source.vm_name}.building`),
+    additionalDisks: source.disk_additional_size.map((_, i) => join(source.output_directory, `.${source.vm_name}.building-${i + 1}`)),
+    ...(source.disk_image ? {} : { isoPath: source.iso_url }),
+    ...(source.cd_files.length > 0 || source.cd_content ? { seedCdPath: "<tmp>/cd.iso" } : {}),
+    ...(source.efi_boot ? { efiVarsPath: join(source.output_directory, "efivars.fd") } : {}),
+    ...(source.vnc_bind_address ? { vncPort: "<vnc-display>" } : {}),
     sshHostPort: "<ssh-host-port>",
     qmpSocket: "<tmp>/qmp.sock",
     serialLog: join(source.output_directory, "serial.log"),
     window: !source.headless,
     userArgs: source.qemuargs.map((arg) => arg.map((part) => renderRuntime(part, values, "qemuargs"))),
+    appendArgs: source.qemuargs_append.map((arg) => arg.map((part) => renderRuntime(part, values, "qemuargs_append"))),
   });
   return { binary: source.qemu_binary, args: argv.args, replaced: argv.replaced, accelerator };
 }

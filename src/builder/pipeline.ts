@@ -5,7 +5,11 @@ import { when, type Step } from "../engine/runner.js";
 import type { QemuBuildState } from "./state.js";
 import { typeBootCommand } from "./steps/boot.js";
 import { compact } from "./steps/compact.js";
+import { createCd } from "./steps/create-cd.js";
 import { createDisk } from "./steps/create-disk.js";
+import { createEfiVars } from "./steps/create-efivars.js";
+import { sshKey } from "./steps/ssh-key.js";
+import { fetchIso } from "./steps/fetch-iso.js";
 import { httpServer } from "./steps/http-server.js";
 import { postProcess } from "./steps/post-process.js";
 import { prepareOutput } from "./steps/prepare-output.js";
@@ -13,17 +17,19 @@ import { provision } from "./steps/provision.js";
 import { shutdown, waitForPowerOff } from "./steps/shutdown.js";
 import { startQemu } from "./steps/start-qemu.js";
 import { waitForSsh } from "./steps/wait-ssh.js";
-import { verifyIso } from "./steps/verify-iso.js";
 import type { BuildPlan } from "../template/types.js";
 
 /** The steps for a plan. */
 export function qemuPipeline(plan: BuildPlan): Step<QemuBuildState>[] {
   const ssh = plan.source.communicator === "ssh";
   return [
-    verifyIso,
+    fetchIso,
+    ...when(ssh && !plan.source.ssh_password && !plan.source.ssh_private_key_file, sshKey),
     prepareOutput,
     createDisk,
+    ...when(plan.source.efi_boot, createEfiVars),
     httpServer,
+    ...when(plan.source.cd_files.length > 0 || plan.source.cd_content !== undefined, createCd),
     startQemu,
     typeBootCommand,
     ...when(ssh, waitForSsh),

@@ -17,6 +17,8 @@ export interface BuildOptions {
   runUuid: string;
   /** When the build started, ms since the epoch. */
   startTime: number;
+  /** Where downloads and verification records are kept (TSIMG_CACHE_DIR). */
+  cacheDir: string;
 }
 
 export interface QemuBuildState {
@@ -24,12 +26,24 @@ export interface QemuBuildState {
   options: BuildOptions;
   /** Aborts the build with a reason; used when QEMU dies on its own. */
   fail: (error: Error) => void;
-  /** verify-iso: the ISO's sha256 (hex), when it was hashed (not with iso_checksum = "none"). */
+  /** fetch-iso: the ISO (or base disk) to use: a local file or the cache's verified download. */
+  isoPath?: string;
+  /** fetch-iso: the ISO's sha256 (hex), when it was computed. */
   isoSha256?: string;
   /** prepare-output: private temp dir for the QMP socket. */
   workDir?: string;
   /** prepare-output: the disk while it is being built (not the artifact's name). */
   diskPath?: string;
+  /** create-disk: disk_additional_size disks while they are being built, in order. */
+  additionalDisks?: string[];
+  /** create-disk: the base image of a disk_image build (lineage for the manifest). */
+  baseImage?: { path: string; format: string; sha256?: string };
+  /** create-cd: the cd_files/cd_content CD. */
+  seedCdPath?: string;
+  /** create-efivars: the build's copy of the OVMF variable store. */
+  efiVarsPath?: string;
+  /** ssh-key: the temporary key pair, when neither ssh_password nor ssh_private_key_file is set. */
+  tempKey?: { privateKey: string; publicKey: string };
   /** http-server */
   http?: RunningHttpServer;
   /** start-qemu */
@@ -48,6 +62,8 @@ export interface QemuBuildState {
   ssh?: SshSession;
   /** compact: the finished artifact. */
   artifactPath?: string;
+  /** compact: the finished disk_additional_size disks. */
+  additionalArtifacts?: string[];
   /** post-process: the artifacts the build leaves (the kept disk, then each chain's last). */
   artifacts?: Artifact[];
 }
@@ -57,5 +73,6 @@ export function runtimeValues(state: QemuBuildState): Record<string, string> {
   const values: Record<string, string> = { Name: state.plan.source.vm_name, OutputDir: state.plan.source.output_directory, HTTPIP: "10.0.2.2" };
   if (state.http) values.HTTPPort = String(state.http.port);
   if (state.sshHostPort !== undefined) values.SSHHostPort = String(state.sshHostPort);
+  if (state.tempKey) values.SSHPublicKey = state.tempKey.publicKey;
   return values;
 }

@@ -14,6 +14,12 @@ export interface SshOptions {
   username: string;
   password?: string;
   privateKeyFile?: string;
+  /** A private key's text (the build's temporary key). */
+  privateKey?: string;
+  /** SSH keepalive interval in ms; 0 turns keepalives off. Default 5000. */
+  keepAliveIntervalMs?: number;
+  /** A remote command that prints nothing for this long fails (0: no limit). */
+  readWriteTimeoutMs?: number;
   /** How many failed handshakes (after sshd answered) before giving up; Packer's ssh_handshake_attempts. */
   handshakeAttempts: number;
 }
@@ -26,21 +32,24 @@ export interface ExecResult {
 
 /** A connected SSH session. */
 export class SshSession {
-  private constructor(private readonly client: Client) {}
+  private constructor(
+    private readonly client: Client,
+    private readonly readWriteTimeoutMs = 0,
+  ) {}
 
   /**
    * Waits until sshd answers and a login succeeds. Rejects when `signal` fires (the caller
    * aborts it on ssh_timeout or when QEMU dies) or after `handshakeAttempts` failed logins.
    */
   static async connect(options: SshOptions, signal: AbortSignal, onRetry?: (why: string) => void): Promise<SshSession> {
-    const privateKey = options.privateKeyFile ? readFileSync(options.privateKeyFile) : undefined;
+    const privateKey = options.privateKeyFile ? readFileSync(options.privateKeyFile) : options.privateKey !== undefined ? Buffer.from(options.privateKey) : undefined;
     let failures = 0;
     let lastError = "";
     for (;;) {
       const socket = await waitForBanner(options.host, options.port, signal);
       try {
         const client = await raceAbort(handshake(socket, options, privateKey), signal);
-        return new SshSession(client);
+        return new SshSession(client, options.readWriteTimeoutMs);
       } catch (error) {
         socket.destroy();
         if (signal.aborted) throw error;
@@ -66,12 +75,24 @@ export class SshSession {
         let result: ExecResult = { code: undefined };
         const flushOut = lineSplitter((line) => onLine("stdout", line));
         const flushErr = lineSplitter((line) => onLine("stderr", line));
-        channel.on("data", (chunk: Buffer) => flushOut.push(chunk));
-        channel.stderr.on("data", (chunk: Buffer) => flushErr.push(chunk));
+        // ssh_read_write_timeout: silence for that long ends the command as failed.
+        let silentTimer: NodeJS.Timeout | undefined;
+        const heard = () => {
+          if (!this.readWriteTimeoutMs) return;
+          clearTimeout(silentTimer);
+          silentTimer = setTimeout(() => {
+            channel.close();
+            reject(new TsimgError(`remote command printed nothing for ${this.readWriteTimeoutMs / 1000} s (ssh_read_write_timeout): stopped`));
+          }, this.readWriteTimeoutMs);
+        };
+        heard();
+        channel.on("data", (chunk: Buffer) => (heard(), flushOut.push(chunk)));
+        channel.stderr.on("data", (chunk: Buffer) => (heard(), flushErr.push(chunk)));
         channel.on("exit", (code: number | null, signalName?: string) => {
           result = code === null ? { code: undefined, ...(signalName ? { signal: signalName } : {}) } : { code };
         });
         const finish = () => {
+          clearTimeout(silentTimer);
           flushOut.end();
           flushErr.end();
           resolve(result);
@@ -124,7 +145,7 @@ function handshake(socket: import("node:net").Socket, options: SshOptions, priva
       sock: socket,
       username: options.username,
       readyTimeout: 60_000,
-      keepaliveInterval: 5000,
+      keepaliveInterval: options.keepAliveIntervalMs ?? 5000,
       keepaliveCountMax: 6,
       ...(options.password !== undefined ? { password: options.password } : {}),
       ...(privateKey ? { privateKey } : {}),

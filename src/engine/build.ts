@@ -2,9 +2,11 @@
 // build has its own event bus, masker and abort controller.
 import { randomUUID } from "node:crypto";
 import { qemuPipeline } from "../builder/pipeline.js";
+import { cacheDirFromEnvironment } from "../builder/steps/fetch-iso.js";
 import type { QemuBuildState } from "../builder/state.js";
 import { CancelledError, ConfigErrors, asTsimgError, type TsimgError } from "../errors.js";
-import { builderArtifact, type Artifact } from "../postprocessors/artifact.js";
+import type { Artifact } from "../postprocessors/artifact.js";
+import { diskArtifact } from "../builder/steps/post-process.js";
 import type { BuildPlan } from "../template/types.js";
 import { EventBus } from "./event-bus.js";
 import type { EventListener } from "./events.js";
@@ -20,6 +22,8 @@ export interface BuildOptions {
   signal?: AbortSignal;
   /** Receives every event, secrets already masked. */
   onEvent?: EventListener;
+  /** Where ISO downloads and verification records are kept. Default: $TSIMG_CACHE_DIR, else ~/.cache/tsimg. */
+  cacheDir?: string;
   /** Packer's PACKER_RUN_UUID: one per run, shared by its parallel builds (manifest `last_run_uuid`). Default: a new one. */
   runUuid?: string;
 }
@@ -57,7 +61,10 @@ export async function build(plan: BuildPlan, options: BuildOptions = {}): Promis
   const t0 = Date.now();
   const state: QemuBuildState = {
     plan,
-    options: { force: options.force ?? false, keepOnError: options.keepOnError ?? false, runUuid: options.runUuid ?? randomUUID(), startTime: t0 },
+    options: { force: options.force ?? false, keepOnError: options.keepOnError ?? false, runUuid: options.runUuid ?? randomUUID(),
+      startTime: t0,
+      cacheDir: options.cacheDir ?? cacheDirFromEnvironment(),
+    },
     fail: (error) => {
       if (!controller.signal.aborted) controller.abort(error);
     },
@@ -66,7 +73,7 @@ export async function build(plan: BuildPlan, options: BuildOptions = {}): Promis
   try {
     if (plan.missingInputs.length > 0) throw new ConfigErrors(plan.missingInputs);
     await runSteps(qemuPipeline(plan), state, { signal: controller.signal, events });
-    const artifacts = state.artifacts ?? [builderArtifact({ file: state.artifactPath!, format: plan.source.format, image: plan.image })];
+    const artifacts = state.artifacts ?? [diskArtifact(state)];
     for (const a of artifacts) {
       events.emit({
         type: "artifact",

@@ -20,6 +20,8 @@ export interface HttpServerOptions {
 
 export interface RunningHttpServer {
   port: number;
+  /** Replaces the served content, e.g. once placeholders naming the port could be filled in. */
+  setContent(content: Record<string, string>): void;
   close(): Promise<void>;
 }
 
@@ -33,7 +35,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     const size = ctx.response.length === undefined ? "" : ` (${ctx.response.length} bytes)`;
     options.onRequest?.(`HTTP ${ctx.method} ${ctx.path} -> ${ctx.status}${size}`);
   });
-  const content = new Map(Object.entries(options.content ?? {}).map(([path, body]) => [normalizePath(path), body]));
+  let content = toMap(options.content ?? {});
   app.use(async (ctx, next) => {
     const body = content.get(ctx.path);
     if (body === undefined || (ctx.method !== "GET" && ctx.method !== "HEAD")) return next();
@@ -46,12 +48,19 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const port = (server.address() as { port: number }).port;
   return {
     port,
+    setContent: (next) => {
+      content = toMap(next);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+}
+
+function toMap(content: Record<string, string>): Map<string, string> {
+  return new Map(Object.entries(content).map(([path, body]) => [normalizePath(path), body]));
 }
 
 function normalizePath(path: string): string {

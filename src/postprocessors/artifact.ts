@@ -35,16 +35,18 @@ export interface Artifact {
   readonly lineage?: Readonly<Lineage>;
 }
 
-/** The builder's artifact: one disk image file. */
+/** The builder's artifact: the disk image file, then any additional disks. */
 export function builderArtifact(input: {
   file: string;
+  /** disk_additional_size disks. */
+  moreFiles?: string[];
   format: string;
   size?: number;
   image: ImageMeta;
   lineage?: Lineage;
 }): Artifact {
   return freeze({
-    files: [input.file],
+    files: [input.file, ...(input.moreFiles ?? [])],
     records: [],
     format: input.format,
     size: input.size,

@@ -5,7 +5,7 @@ import { basename, dirname } from "node:path";
 import { throwIfAborted } from "../engine/abort.js";
 import { deriveArtifact, type Artifact } from "./artifact.js";
 import { commonValues, nameFrom, resolveOutput, writeFileAtomically } from "./files.js";
-import { ProgressLog } from "./progress.js";
+import { ProgressLog } from "../util/progress.js";
 import { hashFile } from "../util/hash-file.js";
 import type { ChecksumConfig, ChecksumType, PostProcessor, PostProcessorContext } from "./types.js";
 

@@ -9,7 +9,7 @@ import { TailBuffer } from "../util/tail-buffer.js";
 import { deriveArtifact, mainFile, type Artifact } from "./artifact.js";
 import { hashFile } from "./checksum.js";
 import { commonValues, resolveOutput, writeAtomically } from "./files.js";
-import { ProgressLog, formatBytes } from "./progress.js";
+import { ProgressLog, formatBytes } from "../util/progress.js";
 import { spawnToFile } from "./spawn-to-file.js";
 import type { CompressConfig, CompressFormat, PostProcessor, PostProcessorContext } from "./types.js";
 import { findProgram } from "./which.js";

@@ -30,7 +30,7 @@ import { renderRuntime } from "../template/runtime-vars.js";
 import { deriveArtifact, type Artifact } from "./artifact.js";
 import { commonValues } from "./files.js";
 import { HttpError, bodyText, formatWait } from "./http-retry.js";
-import { ProgressLog, formatBytes } from "./progress.js";
+import { ProgressLog, formatBytes } from "../util/progress.js";
 import type { PostProcessorContext, UploadConfig } from "./types.js";
 
 const MIB = 1024 * 1024;

@@ -10,7 +10,7 @@ import { renderRuntime } from "../template/runtime-vars.js";
 import { deriveArtifact, type Artifact } from "./artifact.js";
 import { commonValues } from "./files.js";
 import { displayUrl, sendOnce, sendWithRetries } from "./http-retry.js";
-import { ProgressLog } from "./progress.js";
+import { ProgressLog } from "../util/progress.js";
 import { uploadS3 } from "./upload-s3.js";
 import type { PostProcessor, PostProcessorContext, UploadConfig } from "./types.js";
 

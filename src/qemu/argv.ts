@@ -7,6 +7,16 @@ export interface ArgvInputs {
   source: SourceConfig;
   accelerator: string;
   diskPath: string;
+  /** disk_additional_size disks, in order. */
+  additionalDisks?: string[];
+  /** The installer ISO; absent for a disk_image build, which boots its disk. */
+  isoPath?: string;
+  /** The cd_files/cd_content CD. */
+  seedCdPath?: string;
+  /** The build's copy of the OVMF variable store (efi_boot). */
+  efiVarsPath?: string;
+  /** VNC port (vnc_bind_address set); a placeholder when previewing. */
+  vncPort?: number | string;
   /** A number at run time; a placeholder when previewing. */
   sshHostPort: number | string;
   qmpSocket: string;
@@ -16,6 +26,8 @@ export interface ArgvInputs {
   window: boolean;
   /** qemuargs with run-time placeholders already filled in. */
   userArgs: string[][];
+  /** qemuargs_append with run-time placeholders already filled in. */
+  appendArgs?: string[][];
 }
 
 export interface QemuArgv {
@@ -31,26 +43,34 @@ type Entry = { flag: string; value?: string; what: string };
 /** Assembles QEMU's argv: defaults, minus those the user replaced, plus the user's switches. */
 export function buildQemuArgv(inputs: ArgvInputs): QemuArgv {
   const { source } = inputs;
+  const cpuModel = source.cpu_model ?? (inputs.accelerator === "kvm" ? "host" : undefined);
   const defaults: Entry[] = [
     { flag: "-name", value: source.vm_name, what: "VM name" },
     { flag: "-machine", value: `type=${source.machine_type},accel=${inputs.accelerator}`, what: "machine type and accelerator" },
+    ...(cpuModel ? [{ flag: "-cpu", value: cpuModel, what: "CPU model" }] : []),
     { flag: "-m", value: `${source.memory}M`, what: "memory" },
-    { flag: "-smp", value: String(source.cpus), what: "CPU count" },
+    { flag: "-smp", value: smp(source), what: "CPU count" },
     {
       flag: "-netdev",
       value: `user,id=user.0,hostfwd=tcp:127.0.0.1:${inputs.sshHostPort}-:${source.ssh_port}`,
       what: "user network with the SSH port forward",
     },
     { flag: "-device", value: `${source.net_device},netdev=user.0`, what: "network card" },
-    {
-      flag: "-drive",
-      value: `file=${inputs.diskPath},if=${source.disk_interface},cache=${source.disk_cache},discard=${source.disk_discard},format=${source.format}`,
-      what: "disk drive",
-    },
-    { flag: "-drive", value: `file=${source.iso_url},media=cdrom`, what: "cdrom drive" },
-    { flag: "-boot", value: "once=d", what: "boot order (cdrom first, then disk)" },
+    ...diskEntries(source, [inputs.diskPath, ...(inputs.additionalDisks ?? [])]),
+    ...(inputs.isoPath ? [{ flag: "-drive", value: `file=${inputs.isoPath},media=cdrom`, what: "cdrom drive" }] : []),
+    ...(inputs.seedCdPath ? [{ flag: "-drive", value: `file=${inputs.seedCdPath},media=cdrom`, what: "cd_files/cd_content CD" }] : []),
+    ...(inputs.efiVarsPath
+      ? [
+          { flag: "-drive", value: `if=pflash,unit=0,format=raw,readonly=on,file=${source.efi_firmware_code}`, what: "UEFI firmware" },
+          { flag: "-drive", value: `if=pflash,unit=1,format=raw,file=${inputs.efiVarsPath}`, what: "UEFI variable store" },
+        ]
+      : []),
+    // An installer boots from its cdrom once; the reboot after the install boots the disk.
+    { flag: "-boot", value: inputs.isoPath ? "once=d" : "c", what: inputs.isoPath ? "boot order (cdrom first, then disk)" : "boot order (disk)" },
     { flag: "-serial", value: `file:${inputs.serialLog}`, what: "serial console capture" },
-    ...(inputs.window ? [] : [{ flag: "-display", value: "none", what: "display (headless)" }]),
+    ...displayEntries(source, inputs.window),
+    ...(source.vga ? [{ flag: "-vga", value: source.vga, what: "display adapter" }] : []),
+    ...(inputs.vncPort !== undefined ? [{ flag: "-vnc", value: vncValue(source.vnc_bind_address ?? "127.0.0.1", inputs.vncPort), what: "VNC server" }] : []),
   ];
   const userFlags = new Set(inputs.userArgs.map((arg) => arg[0]).filter((flag): flag is string => Boolean(flag)));
   const replaced: string[] = [];
@@ -61,9 +81,57 @@ export function buildQemuArgv(inputs: ArgvInputs): QemuArgv {
   }
   const args = kept.flatMap((entry) => (entry.value === undefined ? [entry.flag] : [entry.flag, entry.value]));
   for (const userArg of inputs.userArgs) args.push(...userArg);
+  for (const appended of inputs.appendArgs ?? []) args.push(...appended);
   // QMP is how tsimg drives QEMU; it is never replaced.
   args.push("-qmp", `unix:${inputs.qmpSocket},server=on,wait=off`);
-  return { args, replaced, serialPath: findSerialFile(inputs.userArgs) ?? (userFlags.has("-serial") ? undefined : inputs.serialLog) };
+  const allUserArgs = [...inputs.userArgs, ...(inputs.appendArgs ?? [])];
+  return { args, replaced, serialPath: findSerialFile(allUserArgs) ?? (allUserArgs.some((a) => a[0] === "-serial") ? undefined : inputs.serialLog) };
+}
+
+/** "-smp 2" or "-smp 4,sockets=1,cores=2,threads=2". */
+function smp(source: SourceConfig): string {
+  const topology = (["sockets", "cores", "threads"] as const).filter((k) => source[k] > 0).map((k) => `${k}=${source[k]}`);
+  return [String(source.cpus), ...topology].join(",");
+}
+
+/** The disks on their bus: virtio-blk and IDE take -drive if=...; SCSI and SATA need a controller and a -device per disk. */
+function diskEntries(source: SourceConfig, paths: string[]): Entry[] {
+  const zeroes = source.disk_detect_zeroes !== "off" ? `,detect-zeroes=${source.disk_detect_zeroes}` : "";
+  const options = `cache=${source.disk_cache},discard=${source.disk_discard}${zeroes},format=${source.format}`;
+  const what = (i: number) => (i === 0 ? "disk drive" : `additional disk ${i}`);
+  switch (source.disk_interface) {
+    case "virtio":
+    case "ide":
+      return paths.map((path, i) => ({ flag: "-drive", value: `file=${path},if=${source.disk_interface},${options}`, what: what(i) }));
+    case "virtio-scsi":
+    case "scsi":
+      return [
+        { flag: "-device", value: "virtio-scsi-pci,id=scsi0", what: "SCSI controller" },
+        ...paths.flatMap((path, i) => [
+          { flag: "-drive", value: `file=${path},if=none,id=drive${i},${options}`, what: what(i) },
+          { flag: "-device", value: `scsi-hd,bus=scsi0.0,drive=drive${i}`, what: `${what(i)} (SCSI device)` },
+        ]),
+      ];
+    case "sata":
+      return [
+        { flag: "-device", value: "ahci,id=ahci0", what: "SATA controller" },
+        ...paths.flatMap((path, i) => [
+          { flag: "-drive", value: `file=${path},if=none,id=drive${i},${options}`, what: what(i) },
+          { flag: "-device", value: `ide-hd,bus=ahci0.${i},drive=drive${i}`, what: `${what(i)} (SATA device)` },
+        ]),
+      ];
+  }
+}
+
+function displayEntries(source: SourceConfig, window: boolean): Entry[] {
+  if (source.use_default_display) return [];
+  if (!window) return [{ flag: "-display", value: "none", what: "display (headless)" }];
+  return source.display ? [{ flag: "-display", value: source.display, what: "display" }] : [];
+}
+
+/** QEMU's -vnc takes a display number (port - 5900). */
+function vncValue(address: string, port: number | string): string {
+  return `${address}:${typeof port === "number" ? port - 5900 : port}`;
 }
 
 /** The file behind a user's `-serial file:PATH`, if any. */

@@ -8,6 +8,8 @@ import { checkPostProcessor, postProcessorSecrets } from "../postprocessors/vali
 import { POST_PROCESSOR_TABLES } from "../postprocessors/schema.js";
 import type { PostProcessorConfig } from "../postprocessors/types.js";
 import { BootCommandError, parseBootCommand } from "../qemu/boot-command.js";
+import { parseChecksum } from "../sources/checksum.js";
+import { matchCdFiles } from "../sources/seed-cd.js";
 import { closest } from "../util/did-you-mean.js";
 import { InterpolationError, interpolate, type InterpolationScope } from "./interpolate.js";
 import { locateKey } from "./locate.js";
@@ -142,6 +144,9 @@ function interpolateDeep(value: unknown, path: (string | number)[], scope: Inter
 function checkSource(source: SourceConfig, raw: Record<string, unknown>, baseDir: string, problems: Problem[]): void {
   const at = (key: string) => ["source", key];
   chooseIso(source, raw, baseDir, problems);
+  checkChecksum(source.iso_checksum, problems);
+  checkDisks(source, raw, problems);
+  checkMedia(source, baseDir, problems);
   if (raw.http_directory !== undefined && raw.http_content !== undefined) {
     problems.push({ path: at("http_content"), message: "http_directory and http_content cannot both be set: pick one" });
   }
@@ -155,7 +160,7 @@ function checkSource(source: SourceConfig, raw: Record<string, unknown>, baseDir
   if (source.communicator === "ssh" && (!("ssh_username" in raw) || raw.ssh_username === "")) {
     problems.push({ path: ["source"], message: 'missing required key "ssh_username" (needed with communicator = "ssh")' });
   }
-  for (const [min, max] of [["http_port_min", "http_port_max"], ["host_port_min", "host_port_max"]] as const) {
+  for (const [min, max] of [["http_port_min", "http_port_max"], ["host_port_min", "host_port_max"], ["vnc_port_min", "vnc_port_max"]] as const) {
     if (source[min] > source[max]) problems.push({ path: at(min), message: `${min} (${source[min]}) is greater than ${max} (${source[max]})` });
   }
   try {
@@ -290,18 +295,65 @@ function chooseIso(source: SourceConfig, raw: Record<string, unknown>, baseDir: 
     problems.push({ path: at(key), message: "iso_urls: give at least one path" });
     return;
   }
-  const remote = given.filter((url) => /^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !url.startsWith("file://"));
-  if (remote.length > 0) {
-    problems.push({
-      path: at(key),
-      message: `${key}: downloading ISOs is not supported yet (${remote[0]}); download it once and name the local file`,
-    });
+  const unsupported = given.find((url) => /^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^(file|https?):\/\//i.test(url));
+  if (unsupported) {
+    problems.push({ path: at(key), message: `${key}: ${unsupported}: only local paths, file://, http:// and https:// are supported` });
     return;
   }
-  const local = given.map((url) => resolvePath(url, baseDir));
-  const found = local.find(isFile);
-  source.iso_url = found ?? local[0]!;
-  if (!found) problems.push({ path: at(key), message: `${key}: no such file ${local.join(", ")}`, missingInput: true });
+  const sources = given.map((url) => (/^https?:\/\//i.test(url) ? url : resolvePath(url, baseDir)));
+  source.iso_urls = sources;
+  source.iso_url = sources.find(isFile) ?? sources[0]!;
+  // Only local files can be checked now; a URL is tried at build time.
+  if (sources.every((s) => !/^https?:\/\//i.test(s) && !isFile(s))) {
+    problems.push({ path: at(key), message: `${key}: no such file ${sources.join(", ")}`, missingInput: true });
+  }
+}
+
+function checkChecksum(value: string | undefined, problems: Problem[]): void {
+  if (value === undefined || value === "none" || value.startsWith("file:")) return;
+  try {
+    parseChecksum(value);
+  } catch (error) {
+    problems.push({ path: ["source", "iso_checksum"], message: (error as Error).message });
+  }
+}
+
+const QEMU_IMG_COMMANDS = ["create", "convert", "resize"];
+
+/** disk_image and its companions, qemu_img_args, and -drive options QEMU would refuse. */
+function checkDisks(source: SourceConfig, raw: Record<string, unknown>, problems: Problem[]): void {
+  const at = (key: string) => ["source", key];
+  for (const key of ["use_backing_file", "skip_resize_disk"] as const) {
+    if (source[key] && !source.disk_image) problems.push({ path: at(key), message: `${key} needs disk_image = true (it applies to a base disk image)` });
+  }
+  if (source.use_backing_file && source.format !== "qcow2") {
+    problems.push({ path: at("use_backing_file"), message: `use_backing_file needs format = "qcow2" (an overlay is a qcow2 feature), not "${source.format}"` });
+  }
+  if (source.disk_detect_zeroes === "unmap" && source.disk_discard !== "unmap") {
+    problems.push({ path: at("disk_detect_zeroes"), message: 'disk_detect_zeroes = "unmap" needs disk_discard = "unmap" (QEMU refuses it otherwise)' });
+  }
+  const imgArgs = (source.qemu_img_args ?? {}) as Record<string, string[]>;
+  for (const key of Object.keys(imgArgs)) {
+    if (!QEMU_IMG_COMMANDS.includes(key)) {
+      const hint = closest(key, QEMU_IMG_COMMANDS);
+      problems.push({ path: ["source", "qemu_img_args", key], message: `qemu_img_args: unknown command "${key}"; use create, convert or resize${hint ? ` (did you mean "${hint}"?)` : ""}` });
+    }
+  }
+  source.qemu_img_args = { create: imgArgs.create ?? [], convert: imgArgs.convert ?? [], resize: imgArgs.resize ?? [] };
+  if (source.efi_boot) {
+    for (const key of ["efi_firmware_code", "efi_firmware_vars"] as const) {
+      if (!isFile(source[key])) {
+        problems.push({ path: at(key), message: `${key}: no such file ${source[key]} (install Debian's ovmf package, or name the firmware)`, missingInput: !(key in raw) });
+      }
+    }
+  }
+}
+
+/** cd_files patterns must match something: an empty seed CD is almost always a typo. */
+function checkMedia(source: SourceConfig, baseDir: string, problems: Problem[]): void {
+  (source.cd_files ?? []).forEach((pattern, i) => {
+    if (matchCdFiles([pattern], baseDir).length === 0) problems.push({ path: ["source", "cd_files"], message: `cd_files item ${i + 1}: "${pattern}" matches no file or directory` });
+  });
 }
 
 function isFile(path: string): boolean {

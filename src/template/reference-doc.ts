@@ -113,7 +113,7 @@ const MANIFEST_INTRO = [
   "| key | what |",
   "|---|---|",
   "| `template` | `{ file, sha256 }` of the template file |",
-  "| `iso` | `{ file, sha256 }` of the ISO: the hash `verify-iso` computed in its one read (with an md5/sha1/sha512 `iso_checksum`, sha256 is computed alongside); with `iso_checksum = \"none\"`, the ISO is read once more |",
+  "| `iso` | `{ file, sha256 }` of the ISO: the hash `fetch-iso` computed in its one read (with an md5/sha1/sha512 `iso_checksum`, sha256 is computed alongside); with `iso_checksum = \"none\"`, the ISO is read once more |",
   "| `http_content` | URL path -> sha256 of what was served (the rendered kickstart) |",
   "| `http_directory` | `{ path, files: [{ path, sha256 }] }`, every file under it, sorted |",
   "| `provisioners` | in order: `file` -> `{ source, destination, sha256 }`, or `files: [{ path, sha256 }]` for a directory; `shell` -> `scripts: [{ path, sha256 }]`, or `inline_sha256` |",

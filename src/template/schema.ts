@@ -12,8 +12,11 @@ export type OptionType =
   | "string[]"
   | "path[]"
   | "integer[]"
+  | "size[]"
   | "string[][]"
   | "table"
+  /** A table whose values are lists of strings (qemu_img_args). */
+  | "table of string[]"
   | { enum: readonly string[] };
 
 export interface OptionSpec {
@@ -36,18 +39,18 @@ export const ACCELERATORS = ["auto", "kvm", "tcg", "xen", "hax", "hvf", "whpx", 
 export const SOURCE_OPTIONS = {
   iso_url: {
     type: "string",
-    doc: "The installer ISO: a path relative to the template, or `file://`. Required unless `iso_urls` is given. (Downloading over HTTP(S) is not supported yet.)",
-    packer: "`iso_url`",
+    doc: "The installer ISO (with `disk_image`, the base disk): a path relative to the template, `file://...`, or `http(s)://...`. A URL is downloaded once into the cache (`$TSIMG_CACHE_DIR`, default `~/.cache/tsimg`), keyed by `iso_checksum`, resumed with HTTP ranges when interrupted, verified, and only then used. A later build finds it there without any request and without hashing it again unless its size or mtime changed. Required unless `iso_urls` is given.",
+    packer: "`iso_url` (Packer's cache is `./packer_cache`, and it re-hashes the ISO on every build)",
   },
   iso_urls: {
     type: "string[]",
-    doc: "Several places for the ISO, tried in order: the first that exists is used. Cannot be combined with `iso_url`.",
+    doc: "Several places for the ISO, tried in order: the first local file that exists or URL that downloads is used. Cannot be combined with `iso_url`.",
     packer: "`iso_urls`",
   },
   iso_checksum: {
     type: "string",
     required: true,
-    doc: "Checksum of the ISO: `sha256:<hex>`, `sha512:<hex>`, `sha1:<hex>`, `md5:<hex>`, bare hex (type from its length), `file:<path>` (a SHA256SUMS-style file, matched by the ISO's file name), or `none` (warns). Checked before anything else starts.",
+    doc: "Checksum of the ISO: `sha256:<hex>`, `sha512:<hex>`, `sha1:<hex>`, `md5:<hex>`, bare hex (type from its length), `file:<path or URL>` (a SHA256SUMS-style file, matched by the ISO's file name; a URL is fetched on every build), or `none` (warns). Checked before anything else starts; a mismatch shows both sums, and deletes nothing but a download in tsimg's cache.",
     packer: "`iso_checksum` (same forms)",
   },
   output_directory: {
@@ -63,17 +66,84 @@ export const SOURCE_OPTIONS = {
     packer: "`vm_name` (Packer's default `packer-<build name>` has no extension)",
   },
   format: { type: { enum: ["qcow2", "raw"] }, default: "qcow2", doc: "Disk image format.", packer: "`format`" },
+  disk_image: {
+    type: "boolean",
+    default: false,
+    doc: "`iso_url` is a bootable disk image (a cloud image), not an installer: it is copied (`qemu-img convert`) into the build disk, resized to `disk_size` and booted; no cdrom is attached. Pair it with a NoCloud seed (`cd_content`, `cd_label = \"cidata\"`).",
+    packer: "`disk_image`",
+  },
+  use_backing_file: {
+    type: "boolean",
+    default: false,
+    doc: "With `disk_image`: the output is a thin qcow2 overlay whose backing file is the base image (by absolute path), instead of a full copy. The overlay is not compacted (that would flatten it); the manifest's `custom_data.backing_file` names the base. Needs `format = \"qcow2\"`.",
+    packer: "`use_backing_file`",
+  },
+  skip_resize_disk: {
+    type: "boolean",
+    default: false,
+    doc: "With `disk_image`: keep the base image's size instead of growing it to `disk_size`.",
+    packer: "`skip_resize_disk`",
+  },
+  disk_additional_size: {
+    type: "size[]",
+    default: [],
+    doc: "Sizes of extra empty disks (`[\"10G\", \"512M\"]`), attached after the main disk on the same interface. They are written beside the main one as `<name>-1.<format>`, `<name>-2.<format>`, ... (`<vm_name>-1` when vm_name has no extension) and compacted like it.",
+    packer: "`disk_additional_size` (Packer names them `<vm_name>-1`)",
+  },
+  qemu_img_args: {
+    type: "table of string[]",
+    doc: "Extra arguments for qemu-img, by command: `{ create = [\"-o\", \"preallocation=metadata\"], convert = [...], resize = [...] }`. They go right after the subcommand's own options.",
+    packer: "`qemu_img_args`",
+  },
   disk_size: { type: "size", default: "40960M", doc: "Virtual disk size: a number of MiB, or with a unit (`512M`, `40G`).", packer: "`disk_size`" },
   disk_interface: {
-    type: { enum: ["virtio", "ide", "scsi"] },
+    type: { enum: ["virtio", "virtio-scsi", "scsi", "ide", "sata"] },
     default: "virtio",
-    doc: "Bus the disk is attached to (`if=` of `-drive`).",
-    packer: "`disk_interface` (more choices arrive with issue 4)",
+    doc: "Bus the disks are attached to: `virtio` (virtio-blk), `virtio-scsi` and `scsi` (a virtio-scsi controller with scsi-hd disks), `ide`, or `sata` (an AHCI controller with ide-hd disks).",
+    packer: "`disk_interface` (same choices)",
   },
   disk_cache: { type: "string", default: "writeback", doc: "`cache=` of the disk's `-drive`.", packer: "`disk_cache`" },
-  disk_discard: { type: "string", default: "ignore", doc: "`discard=` of the disk's `-drive`.", packer: "`disk_discard`" },
+  disk_discard: { type: { enum: ["ignore", "unmap"] }, default: "ignore", doc: "`discard=` of the disk's `-drive`: `unmap` passes the guest's TRIM through, so deleted blocks leave the image.", packer: "`disk_discard`" },
+  disk_detect_zeroes: {
+    type: { enum: ["off", "on", "unmap"] },
+    default: "off",
+    doc: "`detect-zeroes=` of the disk's `-drive`: `unmap` (needs `disk_discard = \"unmap\"`) turns zeroed blocks into holes as the guest writes them.",
+    packer: "`disk_detect_zeroes`",
+  },
   memory: { type: "size", default: 512, doc: "Guest memory in MiB (or with a unit). Ignored when `qemuargs` has `-m`.", packer: "`memory`" },
   cpus: { type: "integer", default: 1, doc: "Virtual CPUs (`-smp`). Ignored when `qemuargs` has `-smp`.", packer: "`cpus`" },
+  sockets: { type: "integer", default: 0, doc: "CPU sockets in `-smp` (0: QEMU works it out from `cpus`).", packer: "`sockets`" },
+  cores: { type: "integer", default: 0, doc: "Cores per socket in `-smp` (0: QEMU works it out).", packer: "`cores`" },
+  threads: { type: "integer", default: 0, doc: "Threads per core in `-smp` (0: QEMU works it out).", packer: "`threads`" },
+  cpu_model: {
+    type: "string",
+    defaultDoc: "`host` under KVM, QEMU's default otherwise",
+    doc: "`-cpu` model. Under TCG, `host` does not exist, so tsimg leaves QEMU's default unless you name one.",
+    packer: "`cpu_model` (same default)",
+  },
+  vga: { type: "string", doc: "Display adapter (`-vga std|virtio|qxl|cirrus|none`). Default: QEMU's (`std`).", packer: "`vga`" },
+  display: {
+    type: "string",
+    doc: "QEMU's `-display` when there is a window (`headless = false`): `gtk`, `sdl`, `vnc=...`, `none`. Default: QEMU's choice.",
+    packer: "`display`",
+  },
+  use_default_display: { type: "boolean", default: false, doc: "Pass no `-display` at all, even when headless, and let QEMU pick.", packer: "`use_default_display`" },
+  efi_boot: {
+    type: "boolean",
+    default: false,
+    doc: "Boot with UEFI firmware (OVMF) instead of BIOS. The variable store is copied into the output directory as `efivars.fd`, beside the disk, so the image boots later with the same NVRAM.",
+    packer: "`efi_boot`",
+  },
+  efi_firmware_code: { type: "path", default: "/usr/share/OVMF/OVMF_CODE_4M.fd", doc: "The OVMF code image (read-only pflash). Debian's `ovmf` package provides the default.", packer: "`efi_firmware_code`" },
+  efi_firmware_vars: { type: "path", default: "/usr/share/OVMF/OVMF_VARS_4M.fd", doc: "The OVMF variable store template; copied, never written.", packer: "`efi_firmware_vars`" },
+  efi_drop_efivars: { type: "boolean", default: false, doc: "Do not keep `efivars.fd` in the output directory.", packer: "`efi_drop_efivars`" },
+  vnc_bind_address: {
+    type: "string",
+    doc: "Start a VNC server on this address, for people who want to watch (tsimg types through QMP and needs no VNC). Unset: no VNC server. The port is the first free one in `vnc_port_min`..`vnc_port_max` and is logged.",
+    packer: "`vnc_bind_address` (Packer always starts VNC, on 127.0.0.1)",
+  },
+  vnc_port_min: { type: "integer", default: 5900, doc: "Lowest VNC port (TCP).", packer: "`vnc_port_min`" },
+  vnc_port_max: { type: "integer", default: 6000, doc: "Highest VNC port (TCP).", packer: "`vnc_port_max`" },
   accelerator: {
     type: { enum: ACCELERATORS },
     default: "auto",
@@ -87,6 +157,30 @@ export const SOURCE_OPTIONS = {
     default: [],
     doc: "Extra switches, e.g. `[[\"-m\", \"4096\"], [\"-serial\", \"file:serial.out\"]]`. A switch given here replaces tsimg's default for that switch, as in Packer, and tsimg logs one line per replaced default. `{{ .HTTPIP }}`, `{{ .HTTPPort }}`, `{{ .Name }}`, `{{ .SSHHostPort }}`, `{{ .OutputDir }}` are filled in.",
     packer: "`qemuargs` (same meaning; Packer does not tell you what it replaced)",
+  },
+  qemuargs_append: {
+    type: "string[][]",
+    default: [],
+    doc: "Extra switches added after tsimg's own, replacing nothing: `[[\"-device\", \"virtio-rng-pci\"]]`. Same placeholders as `qemuargs`.",
+    packer: "none (what packer-plugin-qemu#58 and #221 ask for)",
+  },
+  cd_files: {
+    type: "string[]",
+    default: [],
+    doc: "Files for a CD attached to the VM, relative to the template; globs allowed (`seed/*`). A file goes to the CD's root; a directory is copied with its name, or its contents when written with a trailing `/`. Built with xorriso (Rock Ridge and Joliet).",
+    packer: "`cd_files`",
+  },
+  cd_content: {
+    type: "table",
+    doc: "CD path -> file content, added to the same CD: `{ \"meta-data\" = \"\", \"user-data\" = \"\"\"#cloud-config ...\"\"\" }`. `{{ .SSHPublicKey }}`, `{{ .HTTPIP }}` and `{{ .HTTPPort }}` are filled in.",
+    packer: "`cd_content`",
+  },
+  cd_label: { type: "string", doc: "Volume label of the CD: `cidata` for a cloud-init NoCloud seed. Default: xorriso's.", packer: "`cd_label`" },
+  boot_screenshots: {
+    type: "boolean",
+    default: false,
+    doc: "Save a PNG of the console after each `boot_command` entry is typed, as `<output_directory>/boot-<n>.png` (a `screenshot` event names each).",
+    packer: "none",
   },
   headless: {
     type: "boolean",
@@ -131,9 +225,32 @@ export const SOURCE_OPTIONS = {
     packer: "`communicator`",
   },
   ssh_username: { type: "string", doc: "User to log in as. Required with `communicator = \"ssh\"`.", packer: "`ssh_username`" },
-  ssh_password: { type: "string", doc: "Password; masked as `<sensitive>` everywhere tsimg writes.", packer: "`ssh_password`" },
+  ssh_password: {
+    type: "string",
+    doc: "Password; masked as `<sensitive>` everywhere tsimg writes. With neither a password nor `ssh_private_key_file`, tsimg makes a temporary ed25519 key pair for the build and offers the public key as `{{ .SSHPublicKey }}` (boot_command, http_content, cd_content).",
+    packer: "`ssh_password` (Packer also makes a temporary key then)",
+  },
   ssh_private_key_file: { type: "path", doc: "Private key file, relative to the template.", packer: "`ssh_private_key_file`" },
   ssh_port: { type: "integer", default: 22, doc: "The guest's SSH port.", packer: "`ssh_port`" },
+  ssh_clear_authorized_keys: {
+    type: "boolean",
+    default: false,
+    doc: "With the temporary key (no `ssh_password` and no `ssh_private_key_file`): remove its line from the user's `~/.ssh/authorized_keys` after provisioning, so the image does not trust a key nobody has.",
+    packer: "`ssh_clear_authorized_keys`",
+  },
+  pause_before_connecting: {
+    type: "duration",
+    default: "0s",
+    doc: "Wait this long after the first successful login, then log in again before provisioning (for systems that start sshd early and restart it, e.g. cloud-init).",
+    packer: "`pause_before_connecting`",
+  },
+  ssh_keep_alive_interval: { type: "duration", default: "5s", doc: "Send an SSH keepalive this often; `0s` turns them off.", packer: "`ssh_keep_alive_interval`" },
+  ssh_read_write_timeout: {
+    type: "duration",
+    default: "0s",
+    doc: "Fail a remote command that produces no output and does not finish within this time (0: no limit).",
+    packer: "`ssh_read_write_timeout`",
+  },
   ssh_timeout: {
     type: "duration",
     default: "5m",

@@ -12,19 +12,46 @@ export type Accelerator = "auto" | "kvm" | "tcg" | "xen" | "hax" | "hvf" | "whpx
 
 /** `[source]` after defaults, unit parsing (MiB, ms) and path resolution (absolute). */
 export interface SourceConfig {
-  /** The ISO the build uses (from iso_url or the first existing iso_urls entry), absolute. */
+  /** The ISO as written in iso_url, or the first of iso_urls: an absolute path or an http(s) URL. */
   iso_url: string;
+  /** Every place to try, in order: absolute paths and http(s) URLs. */
   iso_urls?: string[];
   iso_checksum: string;
   output_directory: string;
   vm_name: string;
   format: "qcow2" | "raw";
+  disk_image: boolean;
+  use_backing_file: boolean;
+  skip_resize_disk: boolean;
   disk_size: number;
-  disk_interface: "virtio" | "ide" | "scsi";
+  /** MiB each. */
+  disk_additional_size: number[];
+  qemu_img_args: { create: string[]; convert: string[]; resize: string[] };
+  disk_interface: "virtio" | "virtio-scsi" | "scsi" | "ide" | "sata";
   disk_cache: string;
-  disk_discard: string;
+  disk_discard: "ignore" | "unmap";
+  disk_detect_zeroes: "off" | "on" | "unmap";
   memory: number;
   cpus: number;
+  sockets: number;
+  cores: number;
+  threads: number;
+  cpu_model?: string;
+  vga?: string;
+  display?: string;
+  use_default_display: boolean;
+  efi_boot: boolean;
+  efi_firmware_code: string;
+  efi_firmware_vars: string;
+  efi_drop_efivars: boolean;
+  vnc_bind_address?: string;
+  vnc_port_min: number;
+  vnc_port_max: number;
+  qemuargs_append: string[][];
+  cd_files: string[];
+  cd_content?: Record<string, string>;
+  cd_label?: string;
+  boot_screenshots: boolean;
   accelerator: Accelerator;
   machine_type: string;
   qemu_binary: string;
@@ -46,6 +73,10 @@ export interface SourceConfig {
   ssh_password?: string;
   ssh_private_key_file?: string;
   ssh_port: number;
+  ssh_clear_authorized_keys: boolean;
+  pause_before_connecting: number;
+  ssh_keep_alive_interval: number;
+  ssh_read_write_timeout: number;
   ssh_timeout: number;
   ssh_handshake_attempts: number;
   shutdown_command: string;

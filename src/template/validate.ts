@@ -79,9 +79,10 @@ function convertType(value: unknown, type: OptionType, baseDir: string): Convert
     }
     case "string[]":
     case "path[]":
-    case "integer[]": {
+    case "integer[]":
+    case "size[]": {
       if (!Array.isArray(value)) return { error: `expected a list, ${got}` };
-      const itemType = type === "string[]" ? "string" : type === "path[]" ? "path" : "integer";
+      const itemType = type.slice(0, -2) as "string" | "path" | "integer" | "size";
       const items: unknown[] = [];
       for (const [i, item] of value.entries()) {
         const converted = convertType(item, itemType, baseDir);
@@ -97,6 +98,10 @@ function convertType(value: unknown, type: OptionType, baseDir: string): Convert
     case "table": {
       const ok = isPlainTable(value) && Object.values(value).every((v) => typeof v === "string");
       return ok ? { value } : { error: `expected a table of strings, ${got}` };
+    }
+    case "table of string[]": {
+      const ok = isPlainTable(value) && Object.values(value).every((v) => Array.isArray(v) && v.every((s) => typeof s === "string"));
+      return ok ? { value } : { error: `expected a table of lists of strings like { convert = ["-o", "cluster_size=2M"] }, ${got}` };
     }
   }
 }

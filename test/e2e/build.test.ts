@@ -19,7 +19,7 @@ describe("tsimg build images/tinyos.toml", () => {
     expect(output).toMatch(/\d\d:\d\d:\d\d ==> tinyos: Waiting for SSH\.\.\./);
     expect(output).toMatch(/HTTP GET \/ks\/tinyos\.ks -> 200/);
     expect(output).toContain("provisioning tinyos 1.0.0");
-    expect(output).toContain("steps: verify-iso");
+    expect(output).toContain("steps: fetch-iso");
     // The password never reaches the console.
     expect(output).not.toContain("tsimg-example");
 

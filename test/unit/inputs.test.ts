@@ -1,5 +1,5 @@
 // The manifest's `inputs`: equal inputs give identical JSON; a changed script changes only
-// its own entry; verify-iso's hash of the ISO is reused.
+// its own entry; fetch-iso's hash of the ISO is reused.
 import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,7 +8,7 @@ import { execa } from "execa";
 import { afterAll, describe, expect, test } from "vitest";
 import { collectInputs } from "../../src/builder/inputs.js";
 import type { QemuBuildState } from "../../src/builder/state.js";
-import { verifyIso } from "../../src/builder/steps/verify-iso.js";
+import { fetchIso } from "../../src/builder/steps/fetch-iso.js";
 import { EventBus } from "../../src/engine/event-bus.js";
 import { Masker } from "../../src/engine/masker.js";
 import { loadTemplate } from "../../src/template/load.js";
@@ -173,11 +173,11 @@ describe("collectInputs", () => {
   });
 });
 
-describe("verify-iso", () => {
+describe("fetch-iso", () => {
   const run = async (template: string) => {
     const plan = loadTemplate(template, { env: {} });
-    const state = { plan, options: { force: false, keepOnError: false, runUuid: "u", startTime: 0 }, fail: () => undefined } as QemuBuildState;
-    await verifyIso.run({ signal: new AbortController().signal, events: new EventBus("os", new Masker()) }, state);
+    const state = { plan, options: { force: false, keepOnError: false, runUuid: "u", startTime: 0, cacheDir: mkdtempSync(join(tmpdir(), "tsimg-cache-")) }, fail: () => undefined } as QemuBuildState;
+    await fetchIso.run({ signal: new AbortController().signal, events: new EventBus("os", new Masker()) }, state);
     return state;
   };
 

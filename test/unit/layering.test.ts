@@ -24,6 +24,8 @@ const FORBIDDEN: Record<string, string[]> = {
   // Artifact in, artifact out: the post-processors know nothing of the builder or of how a build runs.
   postprocessors: ["cli", "builder", "engine/build", "engine/runner"],
   util: ["cli", "engine", "builder", "template", "qemu"],
+  // Getting the build's inputs (ISO downloads, the cache, seed CDs) knows nothing of how a build runs.
+  sources: ["cli", "engine", "builder", "template", "qemu", "provisioners", "postprocessors"],
   // serve builds on the public library API (src/index.ts) and its own files only.
   serve: ["cli", "builder", "engine", "template", "qemu", "http", "communicator", "provisioners", "postprocessors", "util", "net", "errors"],
 };

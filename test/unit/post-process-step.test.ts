@@ -45,7 +45,7 @@ function setup(postProcessors: string): { state: QemuBuildState; disk: string; o
   writeFileSync(disk, Buffer.alloc(64 * 1024, 7));
   const state: QemuBuildState = {
     plan,
-    options: { force: false, keepOnError: false, runUuid: randomUUID(), startTime: Date.now() },
+    options: { force: false, keepOnError: false, runUuid: randomUUID(), startTime: Date.now(), cacheDir: tmpdir() },
     fail: () => undefined,
     artifactPath: disk,
   };

@@ -88,6 +88,7 @@ describe("images/rocky9.toml", () => {
     expect(preview.replaced).toEqual([
       "qemuargs -m replaces tsimg's default memory",
       "qemuargs -smp replaces tsimg's default CPU count",
+      "qemuargs -cpu replaces tsimg's default CPU model",
       "qemuargs -serial replaces tsimg's default serial console capture",
     ]);
   });

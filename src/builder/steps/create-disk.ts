@@ -1,14 +1,54 @@
+import { formatBytes } from "../../util/progress.js";
+import { TsimgError } from "../../errors.js";
 import type { Step } from "../../engine/runner.js";
-import { createDisk as createDiskImage } from "../../qemu/qemu-img.js";
+import { convertDisk, createDisk as createDiskImage, diskInfo, resizeDisk } from "../../qemu/qemu-img.js";
 import type { QemuBuildState } from "../state.js";
 
-/** Creates the empty build disk with qemu-img (disk_size, format). */
+/**
+ * The build's disks: an empty one of disk_size, or with disk_image a copy of the base (or a
+ * thin overlay on it) grown to disk_size; then one empty disk per disk_additional_size.
+ */
 export const createDisk: Step<QemuBuildState> = {
   name: "create-disk",
   title: "Creating disk image...",
   async run(ctx, state) {
-    const { format, disk_size } = state.plan.source;
-    await createDiskImage(state.diskPath!, format, `${disk_size}M`);
-    ctx.events.info(`created ${format} disk of ${disk_size} MiB`);
+    const source = state.plan.source;
+    const { format, disk_size, qemu_img_args: img } = source;
+    const disk = state.diskPath!;
+    if (!source.disk_image) {
+      await createDiskImage(disk, format, `${disk_size}M`, img.create);
+      ctx.events.info(`created ${format} disk of ${disk_size} MiB`);
+    } else {
+      const base = state.isoPath!;
+      const info = await diskInfo(base, ctx.signal);
+      state.baseImage = { path: base, format: info.format, ...(state.isoSha256 ? { sha256: state.isoSha256 } : {}) };
+      if (source.use_backing_file) {
+        await createDiskImage(disk, "qcow2", source.skip_resize_disk ? "" : `${disk_size}M`, ["-b", base, "-F", info.format, ...img.create]);
+        ctx.events.info(`created a qcow2 overlay on ${base} (${info.format}, ${formatBytes(info.virtualSize)})`);
+      } else {
+        await convertDisk(base, disk, { format, compress: false, extraArgs: img.convert, signal: ctx.signal });
+        ctx.events.info(`copied ${base} (${info.format}, ${formatBytes(info.virtualSize)}) into a ${format} disk`);
+      }
+      const wanted = disk_size * 1024 * 1024;
+      if (!source.skip_resize_disk && !source.use_backing_file) {
+        if (wanted < info.virtualSize) {
+          throw new TsimgError(`disk_size (${disk_size} MiB) is smaller than the base image (${formatBytes(info.virtualSize)}); raise disk_size or set skip_resize_disk`, {
+            details: ["shrinking a disk would cut off the end of its file system"],
+          });
+        }
+        if (wanted > info.virtualSize) {
+          await resizeDisk(disk, format, `${disk_size}M`, img.resize, ctx.signal);
+          ctx.events.info(`resized the disk to ${disk_size} MiB`);
+        }
+      }
+    }
+    // Failed builds lose them with output_directory (prepare-output's cleanup).
+    state.additionalDisks = [];
+    for (const [i, size] of source.disk_additional_size.entries()) {
+      const path = `${disk}-${i + 1}`;
+      await createDiskImage(path, format, `${size}M`, img.create);
+      state.additionalDisks.push(path);
+      ctx.events.info(`created additional ${format} disk ${i + 1} of ${size} MiB`);
+    }
   },
 };

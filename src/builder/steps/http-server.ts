@@ -1,6 +1,7 @@
 import type { Step } from "../../engine/runner.js";
 import { startHttpServer } from "../../http/server.js";
-import type { QemuBuildState } from "../state.js";
+import { renderRuntime } from "../../template/runtime-vars.js";
+import { runtimeValues, type QemuBuildState } from "../state.js";
 
 /** Serves http_directory / http_content to the guest while the build runs. */
 export const httpServer: Step<QemuBuildState> = {
@@ -10,12 +11,16 @@ export const httpServer: Step<QemuBuildState> = {
     const s = state.plan.source;
     state.http = await startHttpServer({
       ...(s.http_directory ? { directory: s.http_directory } : {}),
-      ...(s.http_content ? { content: s.http_content } : {}),
+
       host: s.http_bind_address,
       portMin: s.http_port_min,
       portMax: s.http_port_max,
       onRequest: (line) => ctx.events.info(line),
     });
+    // {{ .HTTPPort }} and {{ .SSHPublicKey }} are known only now.
+    const values = runtimeValues(state);
+    const content = Object.entries(s.http_content ?? {}).map(([path, body]) => [path, renderRuntime(body, values, `http_content "${path}"`)]);
+    state.http.setContent(Object.fromEntries(content));
     ctx.events.info(`HTTP server on http://${s.http_bind_address}:${state.http.port} (the guest sees http://10.0.2.2:${state.http.port})`);
   },
   async cleanup(_ctx, state) {

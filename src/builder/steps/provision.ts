@@ -1,4 +1,5 @@
-import type { Step } from "../../engine/runner.js";
+import type { Step, StepContext } from "../../engine/runner.js";
+import { TsimgError } from "../../errors.js";
 import { runProvisioner } from "../../provisioners/run.js";
 import { runtimeValues, type QemuBuildState } from "../state.js";
 import { connectSsh } from "./wait-ssh.js";
@@ -36,5 +37,17 @@ export const provision: Step<QemuBuildState> = {
         await waitForReboot(state, resetsBefore, ctx.signal, (line) => ctx.events.info(line));
       }
     }
+    if (state.tempKey && plan.source.ssh_clear_authorized_keys) await clearTemporaryKey(state, ctx);
   },
 };
+
+/** ssh_clear_authorized_keys: removes the temporary key's line, so the image trusts no key nobody holds. */
+async function clearTemporaryKey(state: QemuBuildState, ctx: StepContext): Promise<void> {
+  state.ssh ??= await connectSsh(state, ctx.signal, (why) => ctx.events.info(why));
+  const key = state.tempKey!.publicKey.split(" ")[1]!;
+  // grep -F: the base64 key is a fixed string. grep -v exits 1 when no line is left, which is fine.
+  const command = `f=~/.ssh/authorized_keys; if [ -f "$f" ]; then grep -vF '${key}' "$f" > "$f.tsimg"; cat "$f.tsimg" > "$f"; rm -f "$f.tsimg"; fi`;
+  const result = await state.ssh.exec(command, (stream, line) => ctx.events.emit({ type: "output", source: "ssh_clear_authorized_keys", stream, line }));
+  if (result.code !== 0) throw new TsimgError(`ssh_clear_authorized_keys: removing the temporary key failed (exit ${result.code ?? "none"})`);
+  ctx.events.info("ssh_clear_authorized_keys: removed the temporary key from ~/.ssh/authorized_keys");
+}

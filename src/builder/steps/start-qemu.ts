@@ -26,6 +26,10 @@ export const startQemu: Step<QemuBuildState> = {
     state.sshHostPort = await findFreePort(source.host_port_min, source.host_port_max, "127.0.0.1", "the SSH port forward (host_port_min..host_port_max)");
     const values = runtimeValues(state);
     const userArgs = source.qemuargs.map((arg) => arg.map((part) => renderRuntime(part, values, "qemuargs")));
+    const appendArgs = source.qemuargs_append.map((arg) => arg.map((part) => renderRuntime(part, values, "qemuargs_append")));
+    const vncPort = source.vnc_bind_address
+      ? await findFreePort(source.vnc_port_min, source.vnc_port_max, source.vnc_bind_address, "VNC (vnc_port_min..vnc_port_max)")
+      : undefined;
     const window = !source.headless && Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
     if (!source.headless && !window) ctx.events.info("headless = false, but there is no display: running headless");
     const qmpSocket = join(state.workDir!, "qmp.sock");
@@ -33,13 +37,20 @@ export const startQemu: Step<QemuBuildState> = {
       source,
       accelerator: state.accelerator,
       diskPath: state.diskPath!,
+      additionalDisks: state.additionalDisks ?? [],
+      ...(source.disk_image ? {} : { isoPath: state.isoPath! }),
+      ...(state.seedCdPath ? { seedCdPath: state.seedCdPath } : {}),
+      ...(state.efiVarsPath ? { efiVarsPath: state.efiVarsPath } : {}),
+      ...(vncPort === undefined ? {} : { vncPort }),
       sshHostPort: state.sshHostPort,
       qmpSocket,
       serialLog: join(source.output_directory, "serial.log"),
       window,
       userArgs,
+      appendArgs,
     });
     for (const line of argv.replaced) ctx.events.info(line);
+    if (vncPort !== undefined) ctx.events.info(`VNC: watch the console at ${source.vnc_bind_address}:${vncPort} (display :${vncPort - 5900})`);
     ctx.events.debug(`QEMU command line: ${formatCommandLine(source.qemu_binary, argv.args)}`);
 
     if (argv.serialPath) {

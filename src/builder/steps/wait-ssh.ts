@@ -1,5 +1,6 @@
 import { SshSession } from "../../communicator/ssh.js";
 import { TimeoutError } from "../../errors.js";
+import { sleep } from "../../engine/abort.js";
 import type { Step } from "../../engine/runner.js";
 import { formatDuration } from "../../template/units.js";
 import type { QemuBuildState } from "../state.js";
@@ -12,6 +13,15 @@ export const waitForSsh: Step<QemuBuildState> = {
   async run(ctx, state) {
     state.ssh = await connectSsh(state, ctx.signal, (why) => ctx.events.info(why));
     ctx.events.info("connected to SSH");
+    const pause = state.plan.source.pause_before_connecting;
+    if (pause > 0) {
+      // Some systems (cloud-init) restart sshd right after it first answers: log in again after the pause.
+      ctx.events.info(`pause_before_connecting: waiting ${formatDuration(pause)}, then connecting again`);
+      state.ssh.close();
+      await sleep(pause, ctx.signal);
+      state.ssh = await connectSsh(state, ctx.signal, (why) => ctx.events.info(why));
+      ctx.events.info("connected to SSH");
+    }
   },
   async cleanup(_ctx, state) {
     state.ssh?.close();
@@ -30,6 +40,9 @@ export async function connectSsh(state: QemuBuildState, signal: AbortSignal, onR
         username: s.ssh_username ?? "root",
         ...(s.ssh_password !== undefined ? { password: s.ssh_password } : {}),
         ...(s.ssh_private_key_file ? { privateKeyFile: s.ssh_private_key_file } : {}),
+        ...(state.tempKey ? { privateKey: state.tempKey.privateKey } : {}),
+        keepAliveIntervalMs: s.ssh_keep_alive_interval,
+        readWriteTimeoutMs: s.ssh_read_write_timeout,
         handshakeAttempts: s.ssh_handshake_attempts,
       },
       AbortSignal.any([signal, timeout]),

@@ -1,5 +1,11 @@
 // Progress of long operations as log lines, at most one every few seconds, plus one at the end.
-import type { PostProcessorContext } from "./types.js";
+
+/** Where progress lines go: a post-processor's or a build step's context. */
+export interface ProgressSink {
+  events: { info(message: string): void };
+  /** Default 5000. */
+  progressIntervalMs?: number;
+}
 
 /** Counts bytes and logs `<what>: 512.0 MiB of 2.0 GiB (25%), 180 MB/s` every interval. */
 export class ProgressLog {
@@ -9,7 +15,7 @@ export class ProgressLog {
   private readonly intervalMs: number;
 
   constructor(
-    private readonly ctx: PostProcessorContext,
+    private readonly ctx: ProgressSink,
     private readonly what: string,
     private readonly total?: number,
   ) {

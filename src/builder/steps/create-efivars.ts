@@ -1,0 +1,20 @@
+import { copyFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Step } from "../../engine/runner.js";
+import type { QemuBuildState } from "../state.js";
+
+/**
+ * Copies OVMF's variable store template into the output directory: the guest writes its
+ * boot entries there, and the image needs the same NVRAM to boot later (efi_drop_efivars
+ * removes it at the end). The template itself is never written.
+ */
+export const createEfiVars: Step<QemuBuildState> = {
+  name: "create-efivars",
+  title: "Preparing the UEFI variable store...",
+  async run(ctx, state) {
+    const { efi_firmware_vars, output_directory } = state.plan.source;
+    state.efiVarsPath = join(output_directory, "efivars.fd");
+    await copyFile(efi_firmware_vars, state.efiVarsPath);
+    ctx.events.info(`UEFI variables: copied ${efi_firmware_vars} to ${state.efiVarsPath}`);
+  },
+};

@@ -1,0 +1,35 @@
+import { homedir } from "node:os";
+import type { Step } from "../../engine/runner.js";
+import { defaultCacheDir, fetchIso as fetch } from "../../sources/iso.js";
+import { resolvePath } from "../../template/validate.js";
+import type { QemuBuildState } from "../state.js";
+
+/**
+ * Settles the ISO (or, with disk_image, the base disk): the first of iso_url / iso_urls that
+ * exists locally or downloads into the cache, verified against iso_checksum before anything
+ * else is created. A template naming only local files makes no network request.
+ */
+export const fetchIso: Step<QemuBuildState> = {
+  name: "fetch-iso",
+  title: "Fetching and verifying the ISO...",
+  async run(ctx, state) {
+    const { source, templateDir, postProcessors } = state.plan;
+    const fetched = await fetch({
+      sources: source.iso_urls ?? [source.iso_url],
+      checksum: source.iso_checksum,
+      resolveLocal: (path) => resolvePath(path, templateDir),
+      cacheDir: state.options.cacheDir,
+      // The manifest records the ISO's sha256; lineage needs it for a base disk too.
+      alsoHash: postProcessors.length > 0 || source.disk_image ? ["sha256"] : [],
+      signal: ctx.signal,
+      events: ctx.events,
+    });
+    state.isoPath = fetched.path;
+    if (fetched.digests.sha256) state.isoSha256 = fetched.digests.sha256;
+  },
+};
+
+/** TSIMG_CACHE_DIR or the XDG default, for builds that do not name one. */
+export function cacheDirFromEnvironment(): string {
+  return defaultCacheDir(process.env, homedir());
+}

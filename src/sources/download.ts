@@ -1,0 +1,94 @@
+// HTTP(S) downloads that resume: the body goes to "<dest>.part", an interrupted transfer
+// continues with a Range request, and the file gets its final name only when complete.
+import { createWriteStream } from "node:fs";
+import { rename, stat } from "node:fs/promises";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { TsimgError } from "../errors.js";
+import { ProgressLog, type ProgressSink } from "../util/progress.js";
+
+export interface DownloadOptions {
+  signal?: AbortSignal;
+  progress: ProgressSink;
+  /** Transfers tried (the first plus resumptions). Default 4. */
+  attempts?: number;
+}
+
+/** Downloads `url` to `dest`. Throws a TsimgError naming the URL when it cannot get all of it. */
+export async function download(url: string, dest: string, options: DownloadOptions): Promise<void> {
+  const part = `${dest}.part`;
+  const attempts = options.attempts ?? 4;
+  let lastProblem = "";
+  let done = false;
+  for (let attempt = 1; attempt <= attempts && !done; attempt++) {
+    const have = await sizeOf(part);
+    if (have > 0) options.progress.events.info(`${url}: resuming at ${have} bytes`);
+    let response: Response;
+    try {
+      response = await fetch(url, { headers: have > 0 ? { Range: `bytes=${have}-` } : {}, ...(options.signal ? { signal: options.signal } : {}) });
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      lastProblem = describe(error);
+      continue;
+    }
+    if (response.status === 416 && have > 0) {
+      // The .part already holds everything (a crash after the last byte): the checksum decides.
+      await response.body?.cancel();
+      done = true;
+      continue;
+    }
+    if (!response.ok || !response.body) {
+      await response.body?.cancel();
+      const problem = `HTTP ${response.status} ${response.statusText}`.trim();
+      if (response.status >= 400 && response.status < 500) throw new TsimgError(`cannot download ${url}: ${problem}`);
+      lastProblem = problem;
+      continue;
+    }
+    const resumed = response.status === 206 && have > 0;
+    const start = resumed ? have : 0;
+    const length = Number(response.headers.get("content-length") ?? NaN);
+    const total = Number.isFinite(length) ? start + length : undefined;
+    const progress = new ProgressLog(options.progress, `downloading ${url}`, total);
+    progress.set(start);
+    let received = start;
+    const count = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        received += chunk.length;
+        progress.set(received);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(Readable.fromWeb(response.body as import("node:stream/web").ReadableStream), count, createWriteStream(part, { flags: resumed ? "a" : "w" }), {
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      lastProblem = `the transfer broke off after ${received} of ${total ?? "?"} bytes (${describe(error)})`;
+      continue;
+    }
+    if (total !== undefined && received !== total) {
+      lastProblem = `got ${received} of ${total} bytes`;
+      continue;
+    }
+    progress.finish();
+    done = true;
+  }
+  if (!done) {
+    throw new TsimgError(`cannot download ${url}: ${lastProblem} (gave up after ${attempts} attempts; the partial file stays in the cache to resume next time)`);
+  }
+  await rename(part, dest);
+}
+
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return 0;
+  }
+}
+
+function describe(error: unknown): string {
+  const e = error as Error & { cause?: Error & { code?: string } };
+  return e.cause?.code ?? e.cause?.message ?? e.message;
+}
