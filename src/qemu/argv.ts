@@ -44,6 +44,9 @@ type Entry = { flag: string; value?: string; what: string };
 export function buildQemuArgv(inputs: ArgvInputs): QemuArgv {
   const { source } = inputs;
   const cpuModel = source.cpu_model ?? (inputs.accelerator === "kvm" ? "host" : undefined);
+  // OVMF ignores -boot once=d; it follows bootindex: the disk first (empty, so it falls
+  // through to the installer CD), and after the install the disk boots.
+  const uefi = inputs.efiVarsPath !== undefined;
   const defaults: Entry[] = [
     { flag: "-name", value: source.vm_name, what: "VM name" },
     { flag: "-machine", value: `type=${source.machine_type},accel=${inputs.accelerator}`, what: "machine type and accelerator" },
@@ -56,8 +59,8 @@ export function buildQemuArgv(inputs: ArgvInputs): QemuArgv {
       what: "user network with the SSH port forward",
     },
     { flag: "-device", value: `${source.net_device},netdev=user.0`, what: "network card" },
-    ...diskEntries(source, [inputs.diskPath, ...(inputs.additionalDisks ?? [])]),
-    ...(inputs.isoPath ? [{ flag: "-drive", value: `file=${inputs.isoPath},media=cdrom`, what: "cdrom drive" }] : []),
+    ...diskEntries(source, [inputs.diskPath, ...(inputs.additionalDisks ?? [])], uefi),
+    ...(inputs.isoPath ? cdromEntries(inputs.isoPath, uefi) : []),
     ...(inputs.seedCdPath ? [{ flag: "-drive", value: `file=${inputs.seedCdPath},media=cdrom`, what: "cd_files/cd_content CD" }] : []),
     ...(inputs.efiVarsPath
       ? [
@@ -94,22 +97,38 @@ function smp(source: SourceConfig): string {
   return [String(source.cpus), ...topology].join(",");
 }
 
-/** The disks on their bus: virtio-blk and IDE take -drive if=...; SCSI and SATA need a controller and a -device per disk. */
-function diskEntries(source: SourceConfig, paths: string[]): Entry[] {
+function cdromEntries(isoPath: string, bootIndex: boolean): Entry[] {
+  if (!bootIndex) return [{ flag: "-drive", value: `file=${isoPath},media=cdrom`, what: "cdrom drive" }];
+  return [
+    { flag: "-drive", value: `file=${isoPath},media=cdrom,if=none,id=cdrom0`, what: "cdrom drive" },
+    { flag: "-device", value: "ide-cd,drive=cdrom0,bootindex=1", what: "cdrom device" },
+  ];
+}
+
+/**
+ * The disks on their bus: virtio-blk and IDE take -drive if=...; SCSI and SATA need a
+ * controller and a -device per disk, and so does any disk that needs a bootindex (UEFI).
+ */
+function diskEntries(source: SourceConfig, paths: string[], bootIndex: boolean): Entry[] {
   const zeroes = source.disk_detect_zeroes !== "off" ? `,detect-zeroes=${source.disk_detect_zeroes}` : "";
   const options = `cache=${source.disk_cache},discard=${source.disk_discard}${zeroes},format=${source.format}`;
   const what = (i: number) => (i === 0 ? "disk drive" : `additional disk ${i}`);
+  const boot = (i: number) => (bootIndex && i === 0 ? ",bootindex=0" : "");
   switch (source.disk_interface) {
     case "virtio":
     case "ide":
-      return paths.map((path, i) => ({ flag: "-drive", value: `file=${path},if=${source.disk_interface},${options}`, what: what(i) }));
+      if (!bootIndex) return paths.map((path, i) => ({ flag: "-drive", value: `file=${path},if=${source.disk_interface},${options}`, what: what(i) }));
+      return paths.flatMap((path, i) => [
+        { flag: "-drive", value: `file=${path},if=none,id=drive${i},${options}`, what: what(i) },
+        { flag: "-device", value: `${source.disk_interface === "virtio" ? "virtio-blk-pci" : "ide-hd"},drive=drive${i}${boot(i)}`, what: `${what(i)} (device)` },
+      ]);
     case "virtio-scsi":
     case "scsi":
       return [
         { flag: "-device", value: "virtio-scsi-pci,id=scsi0", what: "SCSI controller" },
         ...paths.flatMap((path, i) => [
           { flag: "-drive", value: `file=${path},if=none,id=drive${i},${options}`, what: what(i) },
-          { flag: "-device", value: `scsi-hd,bus=scsi0.0,drive=drive${i}`, what: `${what(i)} (SCSI device)` },
+          { flag: "-device", value: `scsi-hd,bus=scsi0.0,drive=drive${i}${boot(i)}`, what: `${what(i)} (SCSI device)` },
         ]),
       ];
     case "sata":
@@ -117,7 +136,7 @@ function diskEntries(source: SourceConfig, paths: string[]): Entry[] {
         { flag: "-device", value: "ahci,id=ahci0", what: "SATA controller" },
         ...paths.flatMap((path, i) => [
           { flag: "-drive", value: `file=${path},if=none,id=drive${i},${options}`, what: what(i) },
-          { flag: "-device", value: `ide-hd,bus=ahci0.${i},drive=drive${i}`, what: `${what(i)} (SATA device)` },
+          { flag: "-device", value: `ide-hd,bus=ahci0.${i},drive=drive${i}${boot(i)}`, what: `${what(i)} (SATA device)` },
         ]),
       ];
   }

@@ -276,12 +276,15 @@ describe("buildQemuArgv: disks, media, machine", () => {
     expect(get(argv.args, "-boot")).toEqual(["c"]);
   });
 
-  test("efi_boot: read-only firmware code and the build's writable copy of the variables", () => {
+  test("efi_boot: read-only firmware code, the build's copy of the variables, and a bootindex for disk then CD", () => {
     const argv = buildQemuArgv(inputs({ efiVarsPath: "/o/efivars.fd" }));
-    expect(get(argv.args, "-drive").slice(2)).toEqual([
+    expect(get(argv.args, "-drive")).toEqual([
+      "file=/work/output-rocky9/rocky9.qcow2,if=none,id=drive0,cache=writeback,discard=ignore,format=qcow2",
+      "file=/isos/rocky9.iso,media=cdrom,if=none,id=cdrom0",
       "if=pflash,unit=0,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
       "if=pflash,unit=1,format=raw,file=/o/efivars.fd",
     ]);
+    expect(get(argv.args, "-device").slice(1)).toEqual(["virtio-blk-pci,drive=drive0,bootindex=0", "ide-cd,drive=cdrom0,bootindex=1"]);
   });
 
   test("cpu topology, cpu_model, vga, vnc", () => {
