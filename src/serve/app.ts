@@ -14,6 +14,8 @@ export interface AppDeps {
   logs: LogStore;
   now: () => number;
   pagesDir: string;
+  /** A PNG of a build's console (live while its VM runs, else its failure screenshot). */
+  screenshot: (id: number) => Promise<Buffer | undefined>;
   dashboardToken?: string;
   masker: Masker;
   onError: (error: unknown) => void;

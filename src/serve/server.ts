@@ -56,6 +56,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps = {}): P
     logs,
     now,
     pagesDir: pagesDir(),
+    screenshot: (id) => service.screens.get(id),
     ...(config.secrets.dashboardToken ? { dashboardToken: config.secrets.dashboardToken } : {}),
     masker,
     onError,

@@ -11,6 +11,7 @@ import type { LogStore } from "./logs.js";
 import { JobQueue } from "./queue.js";
 import { Reporter } from "./report.js";
 import { removeWorkDir, removeWorkDirLater, runOne, type BuildFunction } from "./runner.js";
+import { Screens } from "./screens.js";
 import type { BuildRecord, RequestRecord, Store } from "./store.js";
 import type { WebhookEvent } from "./webhook.js";
 
@@ -38,6 +39,8 @@ type Payload = Record<string, any>; // eslint-disable-line @typescript-eslint/no
 export class BuildService {
   readonly queue: JobQueue;
   readonly reporter: Reporter;
+  /** Console screenshots of running builds (and failed builds' last screens) for the dashboard. */
+  readonly screens: Screens;
   private readonly masker = new Masker();
   private botId: Promise<number | undefined> | undefined;
   private readonly pending = new Set<Promise<unknown>>();
@@ -50,6 +53,7 @@ export class BuildService {
     const { config, store, logs, gitlab } = deps;
     for (const s of Object.values(config.secrets)) this.masker.add(s);
     this.queue = new JobQueue(config.concurrency);
+    this.screens = new Screens(join(config.stateDir, "screenshots"), deps.now);
     this.reporter = new Reporter({
       gitlab,
       masker: this.masker,
@@ -273,7 +277,11 @@ export class BuildService {
       gitEnv: (url) => this.gitEnv(url),
       log: (text) => logs.append(buildId, masker.mask(text)),
       masker,
+      setScreenshotSource: (take) => this.screens.attach(buildId, take),
     }, signal);
+    this.screens.detach(buildId);
+    // Kept before the work dir (where the build wrote it) goes.
+    if (outcome.failureScreenshot) await this.screens.keepFailure(buildId, outcome.failureScreenshot).catch((e) => this.error(e));
     await removeWorkDirLater(outcome.state === "success" ? join(workDir, "repo") : workDir).catch((e) => this.error(e));
     const reason = outcome.reason === undefined ? undefined : masker.mask(outcome.reason);
     if (reason !== undefined) logs.append(buildId, `${new Date(this.deps.now()).toISOString().slice(11, 19)} ${outcome.state}: ${reason}`);
