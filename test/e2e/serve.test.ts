@@ -1,13 +1,11 @@
 // Done-when 1: the whole serve flow with the REAL tinyos build under QEMU, against a GitLab
 // API stand-in written to GitLab's documented endpoints and payloads. GitLab itself cannot
 // run on these machines, so the stand-in (test/unit/serve-helpers.ts) plays it.
-import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, symlinkSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../src/serve/server.js";
-import { GitLabStandIn, PROJECT_ID, deliver, makeRepo, notePayload, testConfig, until } from "../unit/serve-helpers.js";
-import { ISO, pngSize, ROOT, requireFixture } from "./helpers.js";
+import { GitLabStandIn, PROJECT_ID, deliver, notePayload, testConfig, until } from "../unit/serve-helpers.js";
+import { pngSize, requireFixture } from "./helpers.js";
+import { makeTinyosRepo } from "./serve-repo.js";
 
 let gitlab: GitLabStandIn;
 let server: RunningServer;
@@ -16,15 +14,7 @@ let repo: { dir: string; sha: string };
 beforeAll(async () => {
   requireFixture();
   gitlab = await new GitLabStandIn().start();
-  const base = makeRepo();
-  for (const sub of ["images", "kickstart", "resources"]) cpSync(join(ROOT, sub), join(base.dir, sub), { recursive: true });
-  mkdirSync(join(base.dir, "iso"), { recursive: true });
-  symlinkSync(ISO, join(base.dir, "iso/tinyos.iso"));
-  cpSync(join(ROOT, "iso/SHA256SUMS"), join(base.dir, "iso/SHA256SUMS"));
-  const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: base.dir, encoding: "utf8" }).trim();
-  git("add", "-A");
-  git("commit", "--quiet", "-m", "tinyos example");
-  repo = { dir: base.dir, sha: git("rev-parse", "HEAD") };
+  repo = makeTinyosRepo();
   gitlab.mrs.set(3, { state: "opened", sha: repo.sha, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
   server = await startServer(testConfig(gitlab.url)); // default BuildFunction: loadTemplate + build
 }, 60_000);
