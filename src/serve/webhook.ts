@@ -19,8 +19,8 @@ export interface WebhookDeps {
   secret: string;
   /** Records deliveries (key, event, raw body) durably, in one transaction; false for each duplicate. The only I/O before the answer. */
   accept: (deliveries: readonly Delivery[]) => boolean[];
-  /** Called after the response with each new delivery; only queues its handling, must not throw. */
-  dispatch: (key: string, event: WebhookEvent, payload: Record<string, unknown>) => void;
+  /** Called after the response with each new delivery and its raw body; only queues its handling, must not throw. */
+  dispatch: (key: string, event: WebhookEvent, body: string) => void;
   /** An unexpected error (the delivery was answered 500). */
   onError: (error: unknown) => void;
 }
@@ -32,9 +32,8 @@ export interface Delivery {
   payload: string;
 }
 
-/** A delivery read and parsed, waiting for its batch to be recorded. */
+/** A delivery read, waiting for its batch to be recorded. */
 interface Waiting extends Delivery {
-  parsed: Record<string, unknown>;
   send: (a: Answer) => void;
 }
 
@@ -95,7 +94,7 @@ export function webhookHandler(deps: WebhookDeps): (req: IncomingMessage, res: S
     }
     waiting.forEach((d, i) => d.send(fresh[i] ? ANSWERS.accepted : ANSWERS.duplicate));
     // Answered first; dispatch only queues the work (the service handles it later).
-    waiting.forEach((d, i) => fresh[i] && deps.dispatch(d.key, d.event, d.parsed));
+    waiting.forEach((d, i) => fresh[i] && deps.dispatch(d.key, d.event, d.payload));
   };
 
   return (req, res) => {
@@ -127,11 +126,16 @@ export function webhookHandler(deps: WebhookDeps): (req: IncomingMessage, res: S
     }
     readBody(req, (raw) => {
       if (raw === undefined) return send(ANSWERS.tooLarge);
-      const parsed = parseObject(raw);
-      if (!parsed) return send(ANSWERS.notJson);
-      const key = String(req.headers["idempotency-key"] ?? "") || fallbackKey(event, parsed);
+      // GitLab's Idempotency-Key is the dedupe key: then the body is not even parsed before
+      // the answer (the handler parses it, and ignores one that is not a JSON object).
+      let key = req.headers["idempotency-key"];
+      if (typeof key !== "string" || key === "") {
+        const parsed = parseObject(raw);
+        if (!parsed) return send(ANSWERS.notJson);
+        key = fallbackKey(event, parsed);
+      }
       // setImmediate runs once the poll phase has read every request that was ready.
-      if (batch.push({ key, event, payload: raw, parsed, send }) === 1) setImmediate(record);
+      if (batch.push({ key, event, payload: raw, send }) === 1) setImmediate(record);
     });
   };
 }
