@@ -38,21 +38,25 @@ export async function publishControl(outputDirectory: string, name: string, runn
   await new Promise<void>((done, fail) => server.once("error", fail).listen(socket, done));
   const own: ControlFile = { pid: process.pid, socket, build: name };
   const published = claim(file, own);
-  // A second Ctrl-C exits at once (process.exit): the file must not outlive us even then.
   const removeFile = () => {
     if (published && readControl(file)?.socket === socket) rmSync(file, { force: true });
   };
-  process.once("exit", removeFile);
+  atExit.add(removeFile);
   return {
     published,
     async close() {
-      process.off("exit", removeFile);
+      atExit.delete(removeFile);
       removeFile();
       await new Promise<void>((done) => server.close(() => done()));
       await rm(dir, { recursive: true, force: true });
     },
   };
 }
+
+// A second Ctrl-C exits at once (process.exit): control files must not outlive us even then.
+// One listener for every build of the run (--parallel may run many).
+const atExit = new Set<() => void>();
+process.once("exit", () => atExit.forEach((remove) => remove()));
 
 /** Writes the control file unless a live build already owns it (two builds aimed at one output directory). */
 function claim(file: string, own: ControlFile): boolean {
