@@ -7,6 +7,7 @@ import { EXIT } from "./build-command.js";
 import { HELP } from "./help.js";
 import { UsageError } from "./options.js";
 
+/** Runs `tsimg screenshot`; resolves with the exit code (a missing build or VM throws, exit 1). */
 export async function runScreenshot(argv: string[]): Promise<number> {
   let parsed: { values: { output?: string; help?: boolean }; positionals: string[] };
   try {

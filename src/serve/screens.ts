@@ -14,6 +14,7 @@ interface Live {
   last?: { at: number; png: Promise<Buffer | undefined> };
 }
 
+/** The console screenshots the dashboard serves: live per running build, saved per failed build. */
 export class Screens {
   private readonly live = new Map<number, Live>();
 
