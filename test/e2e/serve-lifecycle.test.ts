@@ -98,6 +98,8 @@ describe("serve lifecycle with real QEMU", () => {
     const firstWork = join(config.stateDir, "work", "1");
     await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
     await until(() => qemuPids(`${firstWork}/`).length === 1, QEMU_START_MS, "QEMU running for build 1");
+    // The process exists before it answers QMP; cancel a VM that is really up.
+    await until(() => readFileSync(join(config.stateDir, "logs", "1.log"), "utf8").includes("VM started"), 30_000, "VM started in the log");
 
     const template = readFileSync(join(repo.dir, "images/tinyos.toml"), "utf8");
     const newSha = repo.commit("images/tinyos.toml", `${template}\n# a change pushed while the build ran\n`);
