@@ -58,6 +58,9 @@ export class CancelledError extends TsimgError {
   }
 }
 
+/** Something needs the build's VM (a console screenshot) while none is running: before QEMU started, or after it stopped. */
+export class NoVmRunningError extends TsimgError {}
+
 /** A time limit ran out; the message says which one and what was being waited for. */
 export class TimeoutError extends TsimgError {}
 

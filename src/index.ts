@@ -1,10 +1,10 @@
 // tsimg's library API: load a template, build it, listen to its events.
 export { loadTemplate, type LoadOptions } from "./template/load.js";
-export { build, type BuildOptions, type BuildResult } from "./engine/build.js";
+export { build, startBuild, type BuildOptions, type BuildResult, type RunningBuild } from "./engine/build.js";
 export { previewQemuCommand, type QemuCommandPreview } from "./builder/inspect.js";
 export type { BuildEvent, BuildEventType, EventListener, LogLevel } from "./engine/events.js";
 export type { BuildPlan, ImageMeta, SourceConfig, ProvisionerConfig, ShellProvisionerConfig, FileProvisionerConfig } from "./template/types.js";
 export { Masker } from "./engine/masker.js";
-export { TsimgError, ConfigError, ConfigErrors, QemuError, CancelledError, TimeoutError } from "./errors.js";
+export { TsimgError, ConfigError, ConfigErrors, QemuError, CancelledError, TimeoutError, NoVmRunningError } from "./errors.js";
 export type { Artifact, Lineage } from "./postprocessors/artifact.js";
 export type { PostProcessorConfig } from "./postprocessors/types.js";

@@ -3,12 +3,13 @@
 // cancel (a second signal exits at once; QEMU dies with us through its parent-death signal).
 import { randomUUID } from "node:crypto";
 import { appendFileSync, writeFileSync } from "node:fs";
-import { build, type BuildResult } from "../engine/build.js";
+import { startBuild, type BuildResult } from "../engine/build.js";
 import type { BuildEvent } from "../engine/events.js";
 import { ConfigErrors } from "../errors.js";
 import { loadTemplate } from "../template/load.js";
 import type { BuildPlan } from "../template/types.js";
 import { formatDuration } from "../template/units.js";
+import { publishControl } from "./control.js";
 import { formatError } from "./errors.js";
 import { HELP } from "./help.js";
 import { loadOptions, parseCommandArgs, UsageError } from "./options.js";
@@ -83,7 +84,14 @@ export async function runBuild(args: string[]): Promise<number> {
     // One run UUID for every build of this run, as Packer's PACKER_RUN_UUID (manifest last_run_uuid).
     const runUuid = randomUUID();
     const results = await runPool(plans, parallel, async (plan) => {
-      const result = await build(plan, { force: values.force ?? false, keepOnError: onError === "abort", signal: controller.signal, onEvent, runUuid });
+      const running = startBuild(plan, { force: values.force ?? false, keepOnError: onError === "abort", signal: controller.signal, onEvent, runUuid });
+      // `tsimg screenshot <output_directory>` from another shell reaches the build through this.
+      const control = await publishControl(plan.source.output_directory, plan.image.name, running).catch((error: Error) => {
+        report(`    ${plan.image.name}: tsimg screenshot will not reach this build: ${error.message}`, true);
+        return undefined;
+      });
+      if (control && !control.published) report(`    ${plan.image.name}: another running build uses ${plan.source.output_directory}: tsimg screenshot reaches that one`, true);
+      const result = await running.result.finally(() => control?.close());
       reportResult(result, artifacts.get(result.name) ?? [], debug, report, console_.summary(result.name));
       return result;
     });

@@ -14,6 +14,7 @@ Usage:
   tsimg build [options] <template...>     build images
   tsimg validate [options] <template...>  check templates and report every error
   tsimg inspect [options] <template>      show the resolved template and QEMU's command line
+  tsimg screenshot <output_directory>     a PNG of the console of the VM a running build is building
   tsimg serve --config serve.toml         the GitOps service: builds from GitLab merge-request comments
   tsimg version                           print the version
   tsimg help [command]                    this text, or a command's
@@ -63,6 +64,15 @@ are decided at build time and shown as <placeholders>. Secrets show as <sensitiv
 Options:
 ${VARIABLE_OPTIONS}
   --json                the same as one JSON object`,
+
+  screenshot: `Usage: tsimg screenshot [options] <output_directory>
+
+Saves a PNG of the console of the VM that a running "tsimg build" (in another shell) is
+building into output_directory: the installer's screen, a boot menu, an error dialog.
+Exits 1 with the reason when no build is running there or its VM is not running (yet).
+
+Options:
+  --output PATH, -o PATH  where to write the PNG (default screenshot.png; - for stdout)`,
 
   serve: `Usage: tsimg serve --config serve.toml
 

@@ -6,6 +6,7 @@ import { EXIT, runBuild } from "./build-command.js";
 import { formatError } from "./errors.js";
 import { HELP, VERSION } from "./help.js";
 import { runInspect } from "./inspect-command.js";
+import { runScreenshot } from "./screenshot-command.js";
 import { runServe } from "./serve-command.js";
 import { UsageError } from "./options.js";
 import { runValidate } from "./validate-command.js";
@@ -19,6 +20,8 @@ async function main(argv: string[]): Promise<number> {
       return runValidate(rest);
     case "inspect":
       return runInspect(rest);
+    case "screenshot":
+      return runScreenshot(rest);
     case "serve":
       return runServe(rest);
     case "version":
@@ -33,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
     case "help": {
       const topic = rest[0] ?? "main";
       const text = HELP[topic];
-      if (!text) throw new UsageError(`no help for "${topic}": commands are build, validate, inspect, version`);
+      if (!text) throw new UsageError(`no help for "${topic}": commands are build, validate, inspect, screenshot, serve, version`);
       console.log(text);
       return EXIT.ok;
     }

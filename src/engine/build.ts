@@ -2,11 +2,12 @@
 // build has its own event bus, masker and abort controller.
 import { randomUUID } from "node:crypto";
 import { qemuPipeline } from "../builder/pipeline.js";
+import { takeScreenshot } from "../builder/screenshot.js";
 import { cacheDirFromEnvironment } from "../builder/steps/fetch-iso.js";
-import type { QemuBuildState } from "../builder/state.js";
-import { CancelledError, ConfigErrors, asTsimgError, type TsimgError } from "../errors.js";
-import type { Artifact } from "../postprocessors/artifact.js";
 import { diskArtifact } from "../builder/steps/post-process.js";
+import type { QemuBuildState } from "../builder/state.js";
+import { CancelledError, ConfigErrors, NoVmRunningError, asTsimgError, type TsimgError } from "../errors.js";
+import type { Artifact } from "../postprocessors/artifact.js";
 import type { BuildPlan } from "../template/types.js";
 import { EventBus } from "./event-bus.js";
 import type { EventListener } from "./events.js";
@@ -46,29 +47,63 @@ export interface BuildResult {
   screenshot?: string;
 }
 
+/** A build under way, as startBuild() returns it. */
+export interface RunningBuild {
+  /** Settles when the build has ended and cleaned up; never rejects (as build()). */
+  result: Promise<BuildResult>;
+  /**
+   * A PNG of the VM's console now (QMP screendump). Rejects with NoVmRunningError while no
+   * VM runs: before the start-qemu step, after QEMU stopped, and once the build has ended.
+   */
+  screenshot(): Promise<Buffer>;
+}
+
 /** Runs the plan's build. Never throws for a failed build: the result says what happened. */
-export async function build(plan: BuildPlan, options: BuildOptions = {}): Promise<BuildResult> {
-  const masker = new Masker();
-  for (const secret of plan.secrets) masker.add(secret);
-  const events = new EventBus(plan.image.name, masker);
-  if (options.onEvent) events.on(options.onEvent);
+export function build(plan: BuildPlan, options: BuildOptions = {}): Promise<BuildResult> {
+  return startBuild(plan, options).result;
+}
 
+/** Starts the plan's build and returns at once: the result to wait for, and what can be asked of the build while it runs. */
+export function startBuild(plan: BuildPlan, options: BuildOptions = {}): RunningBuild {
+  // The state is created here, synchronously, so screenshot() sees QEMU as soon as it runs.
   const controller = new AbortController();
-  const onCancel = () => controller.abort(new CancelledError(reasonText(options.signal?.reason)));
-  if (options.signal?.aborted) onCancel();
-  options.signal?.addEventListener("abort", onCancel, { once: true });
+  const state = newState(plan, options, controller);
+  let ended = false;
+  const result = runBuild(state, controller, options).finally(() => (ended = true));
+  return {
+    result,
+    screenshot: () => (ended ? Promise.reject(new NoVmRunningError("no VM is running: the build has ended")) : takeScreenshot(state)),
+  };
+}
 
-  const t0 = Date.now();
-  const state: QemuBuildState = {
+function newState(plan: BuildPlan, options: BuildOptions, controller: AbortController): QemuBuildState {
+  return {
     plan,
-    options: { force: options.force ?? false, keepOnError: options.keepOnError ?? false, runUuid: options.runUuid ?? randomUUID(),
-      startTime: t0,
+    options: {
+      force: options.force ?? false,
+      keepOnError: options.keepOnError ?? false,
+      runUuid: options.runUuid ?? randomUUID(),
+      startTime: Date.now(),
       cacheDir: options.cacheDir ?? cacheDirFromEnvironment(),
     },
     fail: (error) => {
       if (!controller.signal.aborted) controller.abort(error);
     },
   };
+}
+
+async function runBuild(state: QemuBuildState, controller: AbortController, options: BuildOptions): Promise<BuildResult> {
+  const { plan } = state;
+  const masker = new Masker();
+  for (const secret of plan.secrets) masker.add(secret);
+  const events = new EventBus(plan.image.name, masker);
+  if (options.onEvent) events.on(options.onEvent);
+
+  const onCancel = () => controller.abort(new CancelledError(reasonText(options.signal?.reason)));
+  if (options.signal?.aborted) onCancel();
+  options.signal?.addEventListener("abort", onCancel, { once: true });
+
+  const t0 = state.options.startTime;
   events.emit({ type: "build-start" });
   try {
     if (plan.missingInputs.length > 0) throw new ConfigErrors(plan.missingInputs);

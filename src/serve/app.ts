@@ -1,19 +1,20 @@
-// The koa app: one error funnel, then the webhook, then the (optionally protected) dashboard.
+// The koa app: one error funnel, then the (optionally protected) dashboard. The webhook is
+// not in it: server.ts hands /hooks/gitlab to webhook.ts before koa sees the request.
 import Koa from "koa";
 import serveStatic from "koa-static";
 import type { Masker } from "../index.js";
 import { dashboardApi, dashboardAuth, HttpError } from "./dashboard.js";
 import type { LogStore } from "./logs.js";
 import type { Store } from "./store.js";
-import { webhook, type WebhookDeps } from "./webhook.js";
 
 /** What the app is made of. */
 export interface AppDeps {
-  webhook: WebhookDeps;
   store: Store;
   logs: LogStore;
   now: () => number;
   pagesDir: string;
+  /** A PNG of a build's console (live while its VM runs, else its failure screenshot). */
+  screenshot: (id: number) => Promise<Buffer | undefined>;
   dashboardToken?: string;
   masker: Masker;
   onError: (error: unknown) => void;
@@ -23,7 +24,6 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   app.use(errors(deps));
-  app.use(webhook(deps.webhook));
   app.use(dashboardAuth(deps.dashboardToken));
   app.use(dashboardApi(deps));
   app.use(serveStatic(deps.pagesDir, { index: "index.html" }));

@@ -51,14 +51,14 @@ export function buildView(b: BuildRecord, now: number): Record<string, unknown> 
 }
 
 /** Routes of the dashboard API. */
-export function dashboardApi(deps: { store: Store; logs: LogStore; now: () => number; pagesDir: string }): Middleware {
+export function dashboardApi(deps: { store: Store; logs: LogStore; now: () => number; pagesDir: string; screenshot: (id: number) => Promise<Buffer | undefined> }): Middleware {
   return async (ctx, next) => {
     if (ctx.method !== "GET" && ctx.method !== "HEAD") return next();
     if (ctx.path === "/api/builds") {
       ctx.body = deps.store.listBuilds().map((b) => buildView(b, deps.now()));
       return;
     }
-    const match = /^\/(api\/)?builds\/(\d+)(\/log|\/events)?$/.exec(ctx.path);
+    const match = /^\/(api\/)?builds\/(\d+)(\/log|\/events|\/screenshot\.png)?$/.exec(ctx.path);
     if (!match) return next();
     const id = Number(match[2]);
     const build = deps.store.getBuild(id);
@@ -68,6 +68,14 @@ export function dashboardApi(deps: { store: Store; logs: LogStore; now: () => nu
       ctx.type = "text/plain; charset=utf-8";
       ctx.body = deps.logs.read(id).map((l) => l.text).join("\n");
     } else if (match[3] === "/events") streamEvents(ctx, id, deps);
+    else if (match[3] === "/screenshot.png") {
+      // The running VM's console, or a failed build's last screen; 404 when there is neither.
+      const png = await deps.screenshot(id);
+      if (!png) throw new HttpError(404, `no console screenshot of build #${id}`);
+      ctx.set("Cache-Control", "no-store");
+      ctx.type = "image/png";
+      ctx.body = png;
+    }
     else {
       ctx.path = "/build.html";
       return next();

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, mkdirSync, rmSync, statSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { build, loadTemplate, Masker, type BuildEvent } from "../index.js";
+import { loadTemplate, Masker, startBuild, type BuildEvent } from "../index.js";
 import type { GitLabClient } from "./gitlab.js";
 import type { ArtifactInfo, BuildRecord } from "./store.js";
 
@@ -20,6 +20,8 @@ export interface BuildInput {
   onEvent: (event: BuildEvent) => void;
   /** Registers more values to mask in everything serve writes (the plan's secrets). */
   addSecrets: (secrets: readonly string[]) => void;
+  /** Tells the dashboard how to take a PNG of the VM's console while the build runs (rejects when no VM runs). */
+  setScreenshotSource: (take: () => Promise<Buffer>) => void;
 }
 
 /** What a build function returns; it never throws for a failed build. */
@@ -28,6 +30,8 @@ export interface BuildOutput {
   cancelled: boolean;
   error?: string;
   artifacts: ArtifactInfo[];
+  /** A PNG of the console the build saved when it failed while its VM ran. */
+  failureScreenshot?: string;
 }
 
 /** Runs one template's build. The default is the library's loadTemplate + build. */
@@ -39,6 +43,8 @@ export interface RunOutcome {
   reason?: string;
   failingStep?: string;
   artifacts: ArtifactInfo[];
+  /** The build's failure screenshot (inside the work dir). */
+  failureScreenshot?: string;
 }
 
 /** What runOne needs. */
@@ -51,6 +57,7 @@ export interface RunnerDeps {
   /** Writes one log line (the caller masks it). */
   log: (text: string) => void;
   masker: Masker;
+  setScreenshotSource: (take: () => Promise<Buffer>) => void;
 }
 
 /** Runs a queued build in workDir; cancelled through signal (reason: signal.reason). */
@@ -78,6 +85,7 @@ export async function runOne(record: BuildRecord, workDir: string, deps: RunnerD
       workDir,
       signal,
       addSecrets: (secrets) => secrets.forEach((s) => deps.masker.add(s)),
+      setScreenshotSource: deps.setScreenshotSource,
       onEvent: (event) => {
         if (event.type === "step-start") currentStep = event.step;
         if (event.type === "step-end" && event.outcome === "failed") failedStep ??= event.step;
@@ -87,7 +95,8 @@ export async function runOne(record: BuildRecord, workDir: string, deps: RunnerD
     });
     if (output.ok) return { state: "success", artifacts: output.artifacts };
     if (output.cancelled || signal.aborted) return cancelled();
-    return { state: "failed", reason: output.error ?? "build failed", failingStep: failedStep ?? currentStep, artifacts: [] };
+    const screenshot = output.failureScreenshot ? { failureScreenshot: output.failureScreenshot } : {};
+    return { state: "failed", reason: output.error ?? "build failed", failingStep: failedStep ?? currentStep, artifacts: [], ...screenshot };
   } catch (error) {
     if (signal.aborted) return cancelled();
     return { state: "failed", reason: (error as Error).message, failingStep: failedStep ?? currentStep ?? "start", artifacts: [] };
@@ -125,8 +134,11 @@ export const libraryBuild: BuildFunction = async (input) => {
   input.addSecrets(plan.secrets);
   // Outputs stay in the build's own work dir, whatever the template says.
   plan.source.output_directory = join(input.workDir, "output");
-  const result = await build(plan, { signal: input.signal, onEvent: input.onEvent, force: true });
-  if (!result.ok) return { ok: false, cancelled: result.cancelled, ...(result.error ? { error: result.error.message } : {}), artifacts: [] };
+  const running = startBuild(plan, { signal: input.signal, onEvent: input.onEvent, force: true });
+  input.setScreenshotSource(() => running.screenshot());
+  const result = await running.result;
+  if (!result.ok)
+    return { ok: false, cancelled: result.cancelled, ...(result.error ? { error: result.error.message } : {}), ...(result.screenshot ? { failureScreenshot: result.screenshot } : {}), artifacts: [] };
   const listed = ((result as { artifacts?: LibraryArtifact[] }).artifacts ?? []).filter((a) => a.files[0] !== undefined);
   const artifacts = listed.length > 0 ? listed : result.artifact ? [{ files: [result.artifact], id: result.artifact, checksums: {} }] : [];
   return { ok: true, cancelled: false, artifacts: await Promise.all(artifacts.map(describeArtifact)) };

@@ -13,6 +13,7 @@ import { LogStore } from "./logs.js";
 import { libraryBuild, type BuildFunction } from "./runner.js";
 import { BuildService, killProcessesUsing } from "./service.js";
 import { Store } from "./store.js";
+import { isHookRequest, webhookHandler } from "./webhook.js";
 
 /** Collaborators a caller may replace (tests: a fake build, a fixed clock). */
 export interface ServerDeps {
@@ -46,21 +47,25 @@ export async function startServer(config: ServeConfig, deps: ServerDeps = {}): P
   await service.recover(deps.killLeftovers ?? ((dir) => void killProcessesUsing(dir)));
   service.resumeDeliveries();
 
+  const hook = webhookHandler({
+    secret: config.secrets.webhookSecret,
+    accept: (deliveries) => store.acceptDeliveryWork(deliveries),
+    dispatch: (key, event, payload) => service.deliver(key, event, payload),
+    onError,
+  });
   const app = createApp({
-    webhook: {
-      secret: config.secrets.webhookSecret,
-      accept: (key, event, body) => store.acceptDeliveryWork(key, event, body),
-      dispatch: (key, event, payload) => service.deliver(key, event, payload),
-    },
     store,
     logs,
     now,
     pagesDir: pagesDir(),
+    screenshot: (id) => service.screens.get(id),
     ...(config.secrets.dashboardToken ? { dashboardToken: config.secrets.dashboardToken } : {}),
     masker,
     onError,
   });
-  const server: Server = createServer(app.callback());
+  const dashboard = app.callback();
+  // The webhook first and outside koa: it is the one path that must stay fast under load.
+  const server: Server = createServer((req, res) => (isHookRequest(req) ? hook(req, res) : dashboard(req, res)));
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

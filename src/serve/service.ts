@@ -11,6 +11,7 @@ import type { LogStore } from "./logs.js";
 import { JobQueue } from "./queue.js";
 import { Reporter } from "./report.js";
 import { removeWorkDir, removeWorkDirLater, runOne, type BuildFunction } from "./runner.js";
+import { Screens } from "./screens.js";
 import type { BuildRecord, RequestRecord, Store } from "./store.js";
 import type { WebhookEvent } from "./webhook.js";
 
@@ -38,10 +39,13 @@ type Payload = Record<string, any>; // eslint-disable-line @typescript-eslint/no
 export class BuildService {
   readonly queue: JobQueue;
   readonly reporter: Reporter;
+  /** Console screenshots of running builds (and failed builds' last screens) for the dashboard. */
+  readonly screens: Screens;
   private readonly masker = new Masker();
   private botId: Promise<number | undefined> | undefined;
   private readonly pending = new Set<Promise<unknown>>();
-  private readonly deliveries: { key: string; event: WebhookEvent; payload: Payload; at: number }[] = [];
+  /** Acknowledged deliveries waiting to be handled, with their raw bodies (parsed only when handled). */
+  private readonly deliveries: { key: string; event: WebhookEvent; body: string; at: number }[] = [];
   private handling = 0;
   private lastArrival = -Infinity;
   private deferTimer: NodeJS.Timeout | undefined;
@@ -50,6 +54,7 @@ export class BuildService {
     const { config, store, logs, gitlab } = deps;
     for (const s of Object.values(config.secrets)) this.masker.add(s);
     this.queue = new JobQueue(config.concurrency);
+    this.screens = new Screens(join(config.stateDir, "screenshots"), deps.now);
     this.reporter = new Reporter({
       gitlab,
       masker: this.masker,
@@ -77,9 +82,9 @@ export class BuildService {
    * first. Once handled, its record is dropped; a restart handles what is left
    * (resumeDeliveries).
    */
-  deliver(key: string, event: WebhookEvent, payload: Payload): void {
+  deliver(key: string, event: WebhookEvent, body: string): void {
     this.lastArrival = performance.now();
-    this.deliveries.push({ key, event, payload, at: this.lastArrival });
+    this.deliveries.push({ key, event, body, at: this.lastArrival });
     this.pumpDeliveries();
   }
 
@@ -87,14 +92,7 @@ export class BuildService {
   resumeDeliveries(): number {
     const left = this.deps.store.pendingDeliveries();
     for (const d of left) {
-      let payload: unknown;
-      try {
-        payload = JSON.parse(d.payload);
-      } catch {
-        payload = undefined;
-      }
-      if ((d.event === "note" || d.event === "merge_request") && payload && typeof payload === "object")
-        this.deliveries.push({ key: d.key, event: d.event, payload: payload as Payload, at: -Infinity });
+      if (d.event === "note" || d.event === "merge_request") this.deliveries.push({ key: d.key, event: d.event, body: d.payload, at: -Infinity });
       else this.deps.store.deliveryDone(d.key);
     }
     this.pumpDeliveries();
@@ -119,7 +117,9 @@ export class BuildService {
       this.dispatch(async () => {
         await new Promise((resolve) => setImmediate(resolve));
         try {
-          await (d.event === "note" ? this.handleNote(d.payload) : this.handleMergeRequest(d.payload));
+          // Parsed here, not at intake: a delivery with an Idempotency-Key is answered without it.
+          const payload = parseObject(d.body);
+          if (payload) await (d.event === "note" ? this.handleNote(payload) : this.handleMergeRequest(payload));
         } finally {
           // Handled, or failed (reported through onError): either way not handled again.
           this.deps.store.deliveryDone(d.key);
@@ -273,7 +273,11 @@ export class BuildService {
       gitEnv: (url) => this.gitEnv(url),
       log: (text) => logs.append(buildId, masker.mask(text)),
       masker,
+      setScreenshotSource: (take) => this.screens.attach(buildId, take),
     }, signal);
+    this.screens.detach(buildId);
+    // Kept before the work dir (where the build wrote it) goes.
+    if (outcome.failureScreenshot) await this.screens.keepFailure(buildId, outcome.failureScreenshot).catch((e) => this.error(e));
     await removeWorkDirLater(outcome.state === "success" ? join(workDir, "repo") : workDir).catch((e) => this.error(e));
     const reason = outcome.reason === undefined ? undefined : masker.mask(outcome.reason);
     if (reason !== undefined) logs.append(buildId, `${new Date(this.deps.now()).toISOString().slice(11, 19)} ${outcome.state}: ${reason}`);
@@ -310,6 +314,16 @@ export class BuildService {
 
   private error(error: unknown): void {
     (this.deps.onError ?? ((e) => console.error(`tsimg serve: ${this.masker.mask((e as Error).message ?? String(e))}`)))(error);
+  }
+}
+
+/** The body as a JSON object, or undefined when it is not one (such a delivery is acknowledged and ignored). */
+function parseObject(body: string): Payload | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return parsed && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Payload) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

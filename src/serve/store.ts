@@ -67,11 +67,18 @@ CREATE INDEX IF NOT EXISTS requests_note ON requests (project_id, note_id);
 
 type Row = Record<string, unknown>;
 
+/** A delivery as the intake records it: its dedupe key, event kind and raw body. */
+export interface NewDelivery {
+  key: string;
+  event: string;
+  payload: string;
+}
+
 /** The service's database. */
 export class Store {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
-  private readonly acceptDelivery: (key: string, event: string, payload: string, at: number) => boolean;
+  private readonly acceptDeliveries: (deliveries: readonly NewDelivery[], at: number) => boolean[];
 
   constructor(stateDir: string, private readonly now: () => number = Date.now) {
     mkdirSync(stateDir, { recursive: true });
@@ -81,12 +88,15 @@ export class Store {
     this.db.exec(SCHEMA);
     const seen = this.sql("INSERT OR IGNORE INTO deliveries (key, received_at) VALUES (?, ?)");
     const work = this.sql("INSERT INTO delivery_work (key, event, payload, received_at) VALUES (?, ?, ?, ?)");
-    // One transaction: the key and the work it stands for are on disk together, or neither is.
-    this.acceptDelivery = this.db.transaction((key: string, event: string, payload: string, at: number) => {
-      if (seen.run(key, at).changes !== 1) return false;
-      work.run(key, event, payload, at);
-      return true;
-    });
+    // One transaction: each key and the work it stands for are on disk together, or neither
+    // is. A burst's deliveries share it, so they share one commit (one WAL append).
+    this.acceptDeliveries = this.db.transaction((deliveries: readonly NewDelivery[], at: number) =>
+      deliveries.map((d) => {
+        if (seen.run(d.key, at).changes !== 1) return false;
+        work.run(d.key, d.event, d.payload, at);
+        return true;
+      }),
+    );
   }
 
   /** A statement, compiled on first use (compiling costs more than running most of these). */
@@ -96,18 +106,14 @@ export class Store {
     return statement;
   }
 
-  /** Records a delivery key; false when it was seen before (a duplicate delivery). */
-  rememberDelivery(key: string): boolean {
-    return this.sql("INSERT OR IGNORE INTO deliveries (key, received_at) VALUES (?, ?)").run(key, this.now()).changes === 1;
-  }
-
   /**
-   * Records a delivery and the work it asks for (its raw body) in one transaction; false for
-   * a duplicate. The work row is removed by deliveryDone() once handled, so deliveries
-   * acknowledged but not yet handled when the service died are handled after a restart.
+   * Records deliveries and the work each asks for (its raw body) in one transaction; for
+   * each, false when its key was seen before (a duplicate, also within the batch). The work
+   * row is removed by deliveryDone() once handled, so deliveries acknowledged but not yet
+   * handled when the service died are handled after a restart.
    */
-  acceptDeliveryWork(key: string, event: string, payload: string): boolean {
-    return this.acceptDelivery(key, event, payload, this.now());
+  acceptDeliveryWork(deliveries: readonly NewDelivery[]): boolean[] {
+    return this.acceptDeliveries(deliveries, this.now());
   }
 
   /** The delivery's work has been handled. */

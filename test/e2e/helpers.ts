@@ -103,3 +103,11 @@ export async function bootAndRun(disk: string, password: string, command: string
     qemu.kill("SIGKILL");
   }
 }
+
+/** Width and height from a PNG's IHDR chunk; throws unless buf starts like a PNG. */
+export function pngSize(buf: Buffer): { width: number; height: number } {
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  if (buf.length < 24 || !buf.subarray(0, 8).equals(signature) || buf.subarray(12, 16).toString("latin1") !== "IHDR")
+    throw new Error(`not a PNG: ${buf.subarray(0, 16).toString("hex")} (${buf.length} bytes)`);
+  return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
+}

@@ -1,13 +1,11 @@
 // Done-when 1: the whole serve flow with the REAL tinyos build under QEMU, against a GitLab
 // API stand-in written to GitLab's documented endpoints and payloads. GitLab itself cannot
 // run on these machines, so the stand-in (test/unit/serve-helpers.ts) plays it.
-import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, symlinkSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../src/serve/server.js";
-import { GitLabStandIn, PROJECT_ID, deliver, makeRepo, notePayload, testConfig, until } from "../unit/serve-helpers.js";
-import { ISO, ROOT, requireFixture } from "./helpers.js";
+import { GitLabStandIn, PROJECT_ID, deliver, notePayload, testConfig, until } from "../unit/serve-helpers.js";
+import { pngSize, requireFixture } from "./helpers.js";
+import { makeTinyosRepo } from "./serve-repo.js";
 
 let gitlab: GitLabStandIn;
 let server: RunningServer;
@@ -16,15 +14,7 @@ let repo: { dir: string; sha: string };
 beforeAll(async () => {
   requireFixture();
   gitlab = await new GitLabStandIn().start();
-  const base = makeRepo();
-  for (const sub of ["images", "kickstart", "resources"]) cpSync(join(ROOT, sub), join(base.dir, sub), { recursive: true });
-  mkdirSync(join(base.dir, "iso"), { recursive: true });
-  symlinkSync(ISO, join(base.dir, "iso/tinyos.iso"));
-  cpSync(join(ROOT, "iso/SHA256SUMS"), join(base.dir, "iso/SHA256SUMS"));
-  const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: base.dir, encoding: "utf8" }).trim();
-  git("add", "-A");
-  git("commit", "--quiet", "-m", "tinyos example");
-  repo = { dir: base.dir, sha: git("rev-parse", "HEAD") };
+  repo = makeTinyosRepo();
   gitlab.mrs.set(3, { state: "opened", sha: repo.sha, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
   server = await startServer(testConfig(gitlab.url)); // default BuildFunction: loadTemplate + build
 }, 60_000);
@@ -35,12 +25,29 @@ afterAll(async () => {
 });
 
 describe("tsimg serve e2e", () => {
-  it("/tsimg build tinyos on an MR: fast 2xx, real build, statuses pending -> running -> success, emoji, one note with sha256 and duration", async () => {
+  it("/tsimg build tinyos on an MR: fast 2xx, real build with its console on the dashboard, statuses pending -> running -> success, emoji, one note with sha256 and duration", async () => {
     await fetch(`${server.url}/api/builds`);
     const response = await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
     expect(response.status).toBe(202);
     expect(response.ms).toBeLessThan(100);
-    await until(() => ["success", "failed", "canceled"].includes(server.store.getBuild(1)?.state ?? ""), 25 * 60_000, "build finished");
+    const finished = () => ["success", "failed", "canceled"].includes(server.store.getBuild(1)?.state ?? "");
+    // The dashboard's console image while QEMU runs: 404 until the VM is up, then a real PNG.
+    let console_: Buffer | undefined;
+    while (!console_ && !finished()) {
+      const shot = await fetch(`${server.url}/builds/1/screenshot.png`);
+      if (shot.status === 200) {
+        expect(shot.headers.get("content-type")).toBe("image/png");
+        console_ = Buffer.from(await shot.arrayBuffer());
+      } else {
+        expect(shot.status).toBe(404);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+    expect(console_, "a screenshot while the build ran").toBeDefined();
+    const size = pngSize(console_!);
+    expect(size.width).toBeGreaterThan(0);
+    expect(size.height).toBeGreaterThan(0);
+    await until(finished, 25 * 60_000, "build finished");
     await server.service.idle();
     const build = server.store.getBuild(1)!;
     expect(build.reason).toBeNull();
@@ -54,5 +61,7 @@ describe("tsimg serve e2e", () => {
     expect(note.body).toContain(build.artifacts[0]!.sha256!);
     expect(note.body).toMatch(/\| tinyos \| :white_check_mark: success \| \d+ (min \d\d )?s \|/);
     expect(note.body).not.toContain("tsimg-example"); // the template's sensitive root password
+    // A build that succeeded has no console to show any more.
+    expect((await fetch(`${server.url}/builds/1/screenshot.png`)).status).toBe(404);
   }, 30 * 60_000);
 });

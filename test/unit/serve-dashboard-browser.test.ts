@@ -1,7 +1,9 @@
-// The dashboard in a real browser (done-when 5, as far as it goes without console
-// screenshots): playwright-core drives Debian's chromium, headless, never a downloaded
-// browser. A fake build writes a log line every 200 ms, then succeeds; the build page must
-// show the log growing and then the final state and checksum, all without a reload.
+// The dashboard in a real browser (done-when 5): playwright-core drives Debian's chromium,
+// headless, never a downloaded browser. A fake build writes a log line every 200 ms and
+// hands out a real PNG as its console screenshot, then succeeds; the build page must show
+// the log growing and the console image, then the final state and checksum, all without a
+// reload. (The fake stands in for QEMU here; test/e2e/serve.test.ts fetches the same
+// screenshot endpoint during a real build.)
 // Skipped only when /usr/bin/chromium is missing and CI is not set (scripts/setup.sh
 // installs it; under CI a missing browser fails the test).
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -11,14 +13,15 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BuildFunction } from "../../src/serve/runner.js";
 import { startServer, type RunningServer } from "../../src/serve/server.js";
-import { deliver, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, testConfig, until } from "./serve-helpers.js";
+import { deliver, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, solidPng, testConfig, until } from "./serve-helpers.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const available = existsSync(CHROMIUM);
 const runIt = available || Boolean(process.env.CI);
 if (!runIt) console.warn(`serve dashboard browser test skipped: ${CHROMIUM} is missing (apt-get install chromium, or run scripts/setup.sh); it never skips when CI is set`);
 
-const LINES = 15;
+const LINES = 25;
+const CONSOLE = solidPng(720, 400);
 const LINE_MS = 200;
 const SHA256 = "5f3c8e0b9d2a71c4e6f8a0b2c4d6e8f0a1b3c5d7e9f1a3b5c7d9e1f3a5b7c9d1";
 
@@ -27,11 +30,14 @@ const slowBuild: BuildFunction = async (input) => {
   const emit = (e: Record<string, unknown>) => input.onEvent({ build: "tinyos", time: Date.now(), ...e } as never);
   emit({ type: "build-start" });
   emit({ type: "step-start", step: "boot", title: "Booting the VM" });
+  let vm = true;
+  input.setScreenshotSource(async () => (vm ? CONSOLE : Promise.reject(new Error("no VM is running any more"))));
   for (let i = 1; i <= LINES; i++) {
     await new Promise((r) => setTimeout(r, LINE_MS));
     if (input.signal.aborted) return { ok: false, cancelled: true, artifacts: [] };
     emit({ type: "serial", line: `tinyos boot message ${i} of ${LINES}` });
   }
+  vm = false;
   emit({ type: "step-end", step: "boot", ms: LINES * LINE_MS, outcome: "ok" });
   return { ok: true, cancelled: false, artifacts: [{ file: join(input.workDir, "output/tinyos.qcow2"), size: 48 * 1024 * 1024 + 123_456, sha256: SHA256, uploadedTo: "https://dav.example.com/images/tinyos.qcow2" }] };
 };
@@ -67,7 +73,7 @@ describe.runIf(runIt)("serve dashboard in chromium", () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  it("the build page follows the log live, then shows the final state and checksum without reloading", async () => {
+  it("the build page follows the log and the console live, then shows the final state and checksum without reloading", async () => {
     let navigations = 0;
     page.on("framenavigated", (frame) => void (frame === page.mainFrame() && (navigations += 1)));
     await page.goto(`${server.url}/builds/1`);
@@ -84,6 +90,14 @@ describe.runIf(runIt)("serve dashboard in chromium", () => {
     await page.waitForTimeout(3 * LINE_MS + 100);
     const second = await logLines();
     expect(second).toBeGreaterThan(first);
+    // The console screenshot, loaded (decoded by the browser) while the build still runs.
+    await page.waitForFunction(() => {
+      const img = document.getElementById("screen") as HTMLImageElement;
+      return img.complete && img.naturalWidth > 0 && !document.getElementById("screen-box")!.hidden;
+    }, undefined, { timeout: 10_000 });
+    expect(await page.$eval("#screen", (img) => [(img as HTMLImageElement).naturalWidth, (img as HTMLImageElement).naturalHeight])).toEqual([720, 400]);
+    expect(await page.$eval("#screen", (img) => new URL((img as HTMLImageElement).src).pathname)).toBe("/builds/1/screenshot.png");
+    expect(await page.textContent("#meta dd.running")).toBe("running");
 
     // The end: state, duration and the artifact with its checksum, pushed over the event stream.
     await page.waitForFunction(() => document.querySelector("#meta dd.success") !== null, undefined, { timeout: 15_000 });
@@ -93,6 +107,8 @@ describe.runIf(runIt)("serve dashboard in chromium", () => {
     expect(await page.textContent("#artifacts tbody")).toContain("https://dav.example.com/images/tinyos.qcow2");
     expect(await page.textContent("#live")).toBe("");
     expect(await page.textContent("#title")).toBe("Build #1: tinyos");
+    // Finished without a failure: no VM, no last screen, so no console image.
+    await page.waitForFunction(() => document.getElementById("screen-box")!.hidden, undefined, { timeout: 5_000 });
     // Same document all along: no navigation, and the marker set after the first load is still there.
     expect(navigations).toBe(1);
     expect(await page.evaluate(() => (window as unknown as { loadedOnce?: number }).loadedOnce)).toBe(42);

@@ -109,8 +109,17 @@ describe("serve webhook intake", () => {
     expect((await deliver(server.url, { object_kind: "push" }, { event: "Push Hook" })).body).toEqual({ status: "ignored", reason: "event not handled" });
     const garbage = await fetch(`${server.url}/hooks/gitlab`, { method: "POST", headers: { "X-Gitlab-Token": SECRET, "X-Gitlab-Event": "Note Hook" }, body: "not json" });
     expect(garbage.status).toBe(202);
+    expect(await garbage.json()).toEqual({ status: "ignored", reason: "body is not a JSON object" });
+    // With an Idempotency-Key the intake records the body unparsed; the handler then drops it.
+    const keyed = await fetch(`${server.url}/hooks/gitlab`, { method: "POST", headers: { "X-Gitlab-Token": SECRET, "X-Gitlab-Event": "Note Hook", "Idempotency-Key": "garbage-1" }, body: "[1, 2" });
+    expect(keyed.status).toBe(202);
+    expect(await keyed.json()).toEqual({ status: "accepted" });
+    const get = await fetch(`${server.url}/hooks/gitlab`, { headers: { "X-Gitlab-Token": SECRET } });
+    expect([get.status, get.headers.get("allow")]).toEqual([405, "POST"]);
     await settle();
     expect(gitlab.calls).toEqual([]);
+    expect(server.store.listBuilds()).toEqual([]);
+    expect(server.store.pendingDeliveries()).toEqual([]);
   });
 
   it("refuses a Guest-level commenter with a polite note, and builds nothing", async () => {

@@ -2,6 +2,20 @@ import { cell, duration, size } from "./common.js";
 const id = location.pathname.split("/").pop();
 const log = document.getElementById("log");
 const live = document.getElementById("live");
+const screen = document.getElementById("screen");
+const screenBox = document.getElementById("screen-box");
+const SCREEN_EVERY_MS = 3000;
+
+// The console: refreshed while the build runs (the server takes at most one screenshot per
+// 1.5 s however many pages ask); afterwards a failed build's last screen, or nothing (404).
+screen.onload = () => {
+  screenBox.hidden = false;
+  document.getElementById("screen-time").textContent = new Date().toTimeString().slice(0, 8);
+};
+screen.onerror = () => { screenBox.hidden = true; };
+function refreshScreen() {
+  screen.src = `/builds/${id}/screenshot.png?at=${Date.now()}`;
+}
 
 async function loadMeta() {
   const b = await (await fetch(`/api/builds/${id}`)).json();
@@ -32,15 +46,20 @@ function follow() {
     if (atBottom) log.scrollTop = log.scrollHeight;
   };
   let ticking;
+  let screening;
   events.addEventListener("state", (e) => {
     const { state } = JSON.parse(e.data);
     const active = state === "running" || state === "queued";
     live.textContent = active ? "(live)" : "";
     loadMeta();
-    // While it runs, the duration keeps counting.
-    if (active) ticking ??= setInterval(loadMeta, 5000);
-    else {
+    refreshScreen();
+    // While it runs, the duration keeps counting and the console keeps refreshing.
+    if (active) {
+      ticking ??= setInterval(loadMeta, 5000);
+      screening ??= setInterval(refreshScreen, SCREEN_EVERY_MS);
+    } else {
       clearInterval(ticking);
+      clearInterval(screening);
       events.close();
     }
   });

@@ -1,0 +1,32 @@
+// On-demand PNGs of the running VM's console. QMP screendump writes a file (QEMU has no
+// way to hand the image back over the socket), so each one goes to the build's private
+// work dir under its own name, is read back and removed: two callers at once never share
+// a file, and nothing is left beside the output.
+import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { withTimeout } from "../engine/abort.js";
+import { NoVmRunningError } from "../errors.js";
+import type { QemuBuildState } from "./state.js";
+
+/** How long QEMU may take to write one PNG (TCG on a busy host can be slow). */
+const SCREENDUMP_LIMIT_MS = 10_000;
+
+let sequence = 0;
+
+/** A PNG of the console right now; rejects with NoVmRunningError when no VM runs. */
+export async function takeScreenshot(state: QemuBuildState): Promise<Buffer> {
+  const { qemu, qmp, workDir } = state;
+  if (!qemu || !qmp || !workDir) throw new NoVmRunningError("no VM is running yet: the build has not started QEMU");
+  if (qemu.exit || qmp.isClosed) throw new NoVmRunningError("no VM is running any more: QEMU has stopped");
+  const file = join(workDir, `screen-${process.pid}-${++sequence}.png`);
+  try {
+    await withTimeout(qmp.execute("screendump", { filename: file, format: "png" }), SCREENDUMP_LIMIT_MS, "QEMU did not write the screenshot in time");
+    return await readFile(file);
+  } catch (error) {
+    // QEMU quit between the check above and the command: that is "no VM", not a failure.
+    if (qemu.exit || qmp.isClosed) throw new NoVmRunningError("no VM is running any more: QEMU has stopped");
+    throw error;
+  } finally {
+    await rm(file, { force: true }).catch(() => undefined);
+  }
+}

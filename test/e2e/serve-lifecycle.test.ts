@@ -1,0 +1,127 @@
+// Done-when 3 and 6 of the serve issue with the REAL tinyos build under QEMU (TCG), where
+// test/unit/serve-lifecycle.test.ts uses a fake build: only a real QEMU can show that a
+// cancelled or orphaned build leaves no VM running. GitLab cannot run on these machines:
+// the stand-in in test/unit/serve-helpers.ts plays it.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startServer, type RunningServer } from "../../src/serve/server.js";
+import { deliver, GitLabStandIn, notePayload, PROJECT_ID, pushPayload, SECRET, testConfig, TOKEN, until } from "../unit/serve-helpers.js";
+import { CLI, qemuPids, requireFixture, waitNoQemu } from "./helpers.js";
+import { makeTinyosRepo } from "./serve-repo.js";
+
+const QEMU_START_MS = 5 * 60_000;
+
+let gitlab: GitLabStandIn;
+let children: ChildProcess[] = [];
+let server: RunningServer | undefined;
+
+beforeAll(requireFixture);
+afterEach(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  children = [];
+  await server?.close();
+  server = undefined;
+  await gitlab?.close();
+});
+
+/** `tsimg serve` as its own process (the real CLI, secrets in the environment); resolves with its URL. */
+async function serveProcess(configFile: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [CLI, "serve", "--config", configFile], {
+    env: { ...process.env, TSIMG_GITLAB_TOKEN: TOKEN, TSIMG_WEBHOOK_SECRET: SECRET },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let output = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match) resolve(match[1]!);
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`tsimg serve exited with ${code}: ${output}`)));
+  });
+  return { child, url };
+}
+
+describe("serve lifecycle with real QEMU", () => {
+  it("kill -9 of tsimg serve mid-build: QEMU dies with it; after a restart the build is failed, its log kept, a failed status posted", async () => {
+    gitlab = await new GitLabStandIn().start();
+    const repo = makeTinyosRepo();
+    gitlab.mrs.set(3, { state: "opened", sha: repo.sha, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
+    const dir = mkdtempSync(join(tmpdir(), "tsimg-serve-kill-"));
+    const stateDir = join(dir, "state");
+    const configFile = join(dir, "serve.toml");
+    writeFileSync(configFile, [`listen = "127.0.0.1:0"`, `public_url = "https://tsimg.example.com"`, `gitlab_url = "${gitlab.url}"`, `allowed_projects = [${PROJECT_ID}]`, `state_dir = "${stateDir}"`, ""].join("\n"));
+    const workDir = join(stateDir, "work", "1");
+
+    const first = await serveProcess(configFile);
+    expect((await deliver(first.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }))).status).toBe(202);
+    await until(() => qemuPids(`${workDir}/`).length === 1, QEMU_START_MS, "QEMU running for build 1");
+    const log = join(stateDir, "logs", "1.log");
+    await until(() => readFileSync(log, "utf8").includes("VM started"), 30_000, "VM started in the log");
+
+    first.child.kill("SIGKILL");
+    await new Promise((resolve) => first.child.once("exit", resolve));
+    // QEMU runs under setpriv --pdeathsig SIGKILL: the kernel kills it with its parent.
+    expect(await waitNoQemu(`${workDir}/`, 5000)).toEqual([]);
+    const logBefore = readFileSync(log, "utf8");
+    expect(gitlab.statusesOf()).toEqual([`pending@${repo.sha.slice(0, 7)}`, `running@${repo.sha.slice(0, 7)}`]);
+
+    const second = await serveProcess(configFile);
+    const build = (await (await fetch(`${second.url}/api/builds/1`)).json()) as { state: string; reason: string };
+    expect(build).toMatchObject({ state: "failed", reason: "service restarted while the build was running" });
+    const logAfter = await (await fetch(`${second.url}/builds/1/log`)).text();
+    expect(logAfter.startsWith(logBefore.trimEnd())).toBe(true);
+    expect(logAfter).toContain("VM started");
+    expect(logAfter.trimEnd().split("\n").at(-1)).toMatch(/^\d\d:\d\d:\d\d service restarted while the build was running$/);
+    await until(() => gitlab.statusesOf().length === 3, 10_000, "failed status");
+    expect(gitlab.statusesOf().at(-1)).toBe(`failed@${repo.sha.slice(0, 7)}`);
+    expect(gitlab.statuses.at(-1)!.description).toBe("failed: service restarted while the build was running");
+    expect(existsSync(workDir)).toBe(false);
+    expect(qemuPids(`${workDir}/`)).toEqual([]);
+
+    second.child.kill("SIGTERM");
+    expect(await new Promise((resolve) => second.child.once("exit", (code) => resolve(code)))).toBe(143);
+  }, 10 * 60_000);
+
+  it("a push during the running build cancels it within 5 s (QEMU stopped, status canceled) and the new commit's build runs to success", async () => {
+    gitlab = await new GitLabStandIn().start();
+    const repo = makeTinyosRepo();
+    gitlab.mrs.set(3, { state: "opened", sha: repo.sha, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
+    const config = testConfig(gitlab.url);
+    server = await startServer(config, { onError: () => {} }); // the library build
+    const firstWork = join(config.stateDir, "work", "1");
+    await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
+    await until(() => qemuPids(`${firstWork}/`).length === 1, QEMU_START_MS, "QEMU running for build 1");
+    // The process exists before it answers QMP; cancel a VM that is really up.
+    await until(() => readFileSync(join(config.stateDir, "logs", "1.log"), "utf8").includes("VM started"), 30_000, "VM started in the log");
+
+    const template = readFileSync(join(repo.dir, "images/tinyos.toml"), "utf8");
+    const newSha = repo.commit("images/tinyos.toml", `${template}\n# a change pushed while the build ran\n`);
+    gitlab.mrs.set(3, { state: "opened", sha: newSha, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
+    const t0 = Date.now();
+    await deliver(server.url, pushPayload({ oldrev: repo.sha, sha: newSha, repo: repo.dir }), { event: "Merge Request Hook" });
+    // Done-when 3's deadline, as a deadline: canceled, QEMU gone and the work dir removed within 5 s.
+    await until(() => server!.store.getBuild(1)?.state === "canceled", 5000, "build 1 canceled");
+    expect(await waitNoQemu(`${firstWork}/`, Math.max(0, 5000 - (Date.now() - t0)))).toEqual([]);
+    expect(server.store.getBuild(1)?.reason).toBe(`superseded by a push of ${newSha.slice(0, 8)}`);
+
+    await until(() => ["success", "failed", "canceled"].includes(server!.store.getBuild(2)?.state ?? ""), 25 * 60_000, "build 2 finished");
+    await server.service.idle();
+    const second = server.store.getBuild(2)!;
+    expect(second.reason).toBeNull();
+    expect(second).toMatchObject({ state: "success", sha: newSha });
+    expect(existsSync(firstWork)).toBe(false);
+    const of = (sha: string) => gitlab.statuses.filter((s) => s.sha === sha).map((s) => s.state);
+    expect(of(repo.sha)).toEqual(["pending", "running", "canceled"]);
+    expect(of(newSha)).toEqual(["pending", "running", "success"]);
+    const log = await (await fetch(`${server.url}/builds/1/log`)).text();
+    expect(log).toContain("VM started");
+    expect(log).toMatch(/canceled: superseded by a push of/);
+  }, 30 * 60_000);
+});
