@@ -279,6 +279,29 @@ export const SOURCE_OPTIONS = {
   disk_compression: { type: "boolean", default: false, doc: "Compress the qcow2 during compaction (`qemu-img convert -c`).", packer: "`disk_compression`" },
 } satisfies OptionTable;
 
+/** Options every `[[provisioner]]` takes, whatever its type. */
+export const PROVISIONER_COMMON_OPTIONS = {
+  pause_before: { type: "duration", default: "0s", doc: "Wait this long before running the provisioner.", packer: "`pause_before`" },
+  max_retries: {
+    type: "integer",
+    default: 0,
+    doc: "Run the provisioner again, up to this many more times, when it fails (not when the build is cancelled). Each retry is logged with the failure.",
+    packer: "`max_retries`",
+  },
+  timeout: {
+    type: "duration",
+    default: "0s",
+    doc: "Fail the provisioner (or that attempt of it) when it runs longer than this; 0: no limit.",
+    packer: "`timeout`",
+  },
+  only: {
+    type: "string[]",
+    doc: "Run only in these builds: the image's name (or Packer's `qemu.<name>`). Absent: every build.",
+    packer: "`only`",
+  },
+  except: { type: "string[]", doc: "Skip in these builds (same names as `only`).", packer: "`except`" },
+} satisfies OptionTable;
+
 /** `[[provisioner]]` with `type = "shell"`. */
 export const SHELL_OPTIONS = {
   type: { type: "string", required: true, doc: "`shell`.", packer: "`provisioner \"shell\"`" },
@@ -301,6 +324,7 @@ export const SHELL_OPTIONS = {
     doc: "The script may take the connection down (a reboot, an sshd restart): that is not a failure. After such a script tsimg ends the SSH session, waits up to 15 s for QEMU to report the guest's reboot, then waits for SSH again, so the next provisioner runs on the new boot, never on the dying one.",
     packer: "`expect_disconnect`",
   },
+  ...PROVISIONER_COMMON_OPTIONS,
 } satisfies OptionTable;
 
 /** `[[provisioner]]` with `type = "file"`. */
@@ -313,6 +337,7 @@ export const FILE_OPTIONS = {
     packer: "`source`",
   },
   destination: { type: "string", required: true, doc: "Remote path.", packer: "`destination`" },
+  ...PROVISIONER_COMMON_OPTIONS,
 } satisfies OptionTable;
 
 /** `[variables.NAME]`. */

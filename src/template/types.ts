@@ -85,7 +85,16 @@ export interface SourceConfig {
   disk_compression: boolean;
 }
 
-export interface ShellProvisionerConfig {
+/** What every provisioner takes (durations in ms). */
+export interface ProvisionerCommon {
+  pause_before: number;
+  max_retries: number;
+  timeout: number;
+  only?: string[];
+  except?: string[];
+}
+
+export interface ShellProvisionerConfig extends ProvisionerCommon {
   type: "shell";
   inline?: string[];
   inline_shebang: string;
@@ -98,7 +107,7 @@ export interface ShellProvisionerConfig {
   expect_disconnect: boolean;
 }
 
-export interface FileProvisionerConfig {
+export interface FileProvisionerConfig extends ProvisionerCommon {
   type: "file";
   source: string;
   destination: string;

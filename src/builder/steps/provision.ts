@@ -1,5 +1,7 @@
 import type { Step, StepContext } from "../../engine/runner.js";
-import { TsimgError } from "../../errors.js";
+import { TimeoutError, TsimgError } from "../../errors.js";
+import { formatDuration } from "../../template/units.js";
+import type { ProvisionerCommon } from "../../template/types.js";
 import { runProvisioner } from "../../provisioners/run.js";
 import { runtimeValues, type QemuBuildState } from "../state.js";
 import { connectSsh } from "./wait-ssh.js";
@@ -27,14 +29,38 @@ export const provision: Step<QemuBuildState> = {
     const { plan } = state;
     const buildEnv = { PACKER_BUILD_NAME: plan.image.name, PACKER_BUILDER_TYPE: "qemu", TSIMG_BUILD_NAME: plan.image.name, PACKER_HTTP_ADDR: `10.0.2.2:${state.http?.port ?? ""}` };
     for (const [index, config] of plan.provisioners.entries()) {
-      ctx.events.info(`provisioner ${index + 1}/${plan.provisioners.length}: ${config.type}`);
-      if (!state.ssh) state.ssh = await connectSsh(state, ctx.signal, (why) => ctx.events.info(why));
-      const resetsBefore = state.resets ?? 0;
-      const result = await runProvisioner(config, { ssh: state.ssh, events: ctx.events, signal: ctx.signal, runtime: runtimeValues(state), buildEnv });
-      if (result.disconnected) {
-        state.ssh.close();
-        delete state.ssh;
-        await waitForReboot(state, resetsBefore, ctx.signal, (line) => ctx.events.info(line));
+      const label = `provisioner ${index + 1}/${plan.provisioners.length}: ${config.type}`;
+      const skip = skipReason(config, plan.image.name);
+      if (skip) {
+        ctx.events.info(`${label}: skipped (${skip})`);
+        continue;
+      }
+      ctx.events.info(label);
+      if (config.pause_before > 0) {
+        ctx.events.info(`pause_before: waiting ${formatDuration(config.pause_before)}`);
+        await sleep(config.pause_before, ctx.signal);
+      }
+      for (let attempt = 0; ; attempt++) {
+        if (!state.ssh) state.ssh = await connectSsh(state, ctx.signal, (why) => ctx.events.info(why));
+        const resetsBefore = state.resets ?? 0;
+        const signal = config.timeout > 0 ? AbortSignal.any([ctx.signal, AbortSignal.timeout(config.timeout)]) : ctx.signal;
+        try {
+          const result = await runProvisioner(config, { ssh: state.ssh, events: ctx.events, signal, runtime: runtimeValues(state), buildEnv });
+          if (result.disconnected) {
+            state.ssh.close();
+            delete state.ssh;
+            await waitForReboot(state, resetsBefore, ctx.signal, (line) => ctx.events.info(line));
+          }
+          break;
+        } catch (thrown) {
+          if (ctx.signal.aborted) throw thrown;
+          const error = signal.aborted ? new TimeoutError(`${label}: still running after ${formatDuration(config.timeout)} (timeout)`) : (thrown as Error);
+          if (attempt >= config.max_retries) throw error;
+          ctx.events.warn(`${label} failed (${error.message}); retry ${attempt + 1} of ${config.max_retries} (max_retries)`);
+          // The session may be what broke: the retry starts on a fresh one.
+          state.ssh?.close();
+          delete state.ssh;
+        }
       }
     }
     if (state.tempKey && plan.source.ssh_clear_authorized_keys) await clearTemporaryKey(state, ctx);
@@ -50,4 +76,12 @@ async function clearTemporaryKey(state: QemuBuildState, ctx: StepContext): Promi
   const result = await state.ssh.exec(command, (stream, line) => ctx.events.emit({ type: "output", source: "ssh_clear_authorized_keys", stream, line }));
   if (result.code !== 0) throw new TsimgError(`ssh_clear_authorized_keys: removing the temporary key failed (exit ${result.code ?? "none"})`);
   ctx.events.info("ssh_clear_authorized_keys: removed the temporary key from ~/.ssh/authorized_keys");
+}
+
+/** Why only/except leave this provisioner out of the build named `name`, if they do. */
+export function skipReason(config: ProvisionerCommon, name: string): string | undefined {
+  const names = [name, `qemu.${name}`];
+  if (config.only && !config.only.some((n) => names.includes(n))) return `only = [${config.only.map((n) => `"${n}"`).join(", ")}]`;
+  if (config.except?.some((n) => names.includes(n))) return `except = [${config.except.map((n) => `"${n}"`).join(", ")}]`;
+  return undefined;
 }
