@@ -41,11 +41,16 @@ export async function collectInputs(plan: BuildPlan, options: InputsOptions = {}
     provisioners: await Promise.all(
       plan.provisioners.map(async (p) => {
         if (p.type === "file") {
-          const shown = rel(p.source) + (p.source.endsWith("/") ? "/" : "");
-          const info = await stat(p.source);
-          return info.isDirectory()
-            ? { type: "file", source: shown, destination: p.destination, files: await hashDirectory(p.source, signal) }
-            : { type: "file", source: shown, destination: p.destination, sha256: await sha256File(p.source, signal) };
+          // A download brings nothing into the image; content is described by its hash.
+          if (p.direction === "download") return { type: "file", direction: "download", source: p.source, destination: rel(p.destination) };
+          if (p.content !== undefined) return { type: "file", content_sha256: sha256Text(p.content), destination: p.destination };
+          const describe = async (source: string) => {
+            const shown = rel(source) + (source.endsWith("/") ? "/" : "");
+            const info = await stat(source);
+            return info.isDirectory() ? { source: shown, files: await hashDirectory(source, signal) } : { source: shown, sha256: await sha256File(source, signal) };
+          };
+          if (p.sources) return { type: "file", sources: await Promise.all(p.sources.map(describe)), destination: p.destination };
+          return { type: "file", ...(await describe(p.source!)), destination: p.destination };
         }
         const scripts = [...(p.script ? [p.script] : []), ...(p.scripts ?? [])];
         if (scripts.length === 0) return { type: "shell", inline_sha256: sha256Text((p.inline ?? []).join("\n")) };

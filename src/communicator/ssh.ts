@@ -2,8 +2,8 @@
 // output, and upload files over SFTP.
 import { Client, type ConnectConfig, type SFTPWrapper } from "ssh2";
 import { readFileSync } from "node:fs";
-import { readdir, stat } from "node:fs/promises";
-import { join, posix } from "node:path";
+import { mkdir, readdir, stat } from "node:fs/promises";
+import { dirname, join, posix } from "node:path";
 import { TsimgError } from "../errors.js";
 import { raceAbort, sleep } from "../engine/abort.js";
 import { waitForBanner } from "./ssh-wait.js";
@@ -106,7 +106,23 @@ export class SshSession {
 
   /** Uploads a local file or directory (recursively) to a remote path. */
   async upload(localPath: string, remotePath: string): Promise<void> {
-    await uploadPath(await this.sftp(), localPath, remotePath);
+    const sftp = await this.sftp();
+    // Missing parent directories are made, as `mkdir -p` would: "into /opt/app/" should just work.
+    const parents: string[] = [];
+    for (let dir = posix.dirname(remotePath); dir !== "/" && dir !== "."; dir = posix.dirname(dir)) parents.unshift(dir);
+    for (const dir of parents) await mkdirIfMissing(sftp, dir);
+    await uploadPath(sftp, localPath, remotePath);
+  }
+
+  /**
+   * Downloads a remote file or directory (recursively). A local path ending with "/" (or an
+   * existing directory) receives it under its own name.
+   */
+  async download(remotePath: string, localPath: string): Promise<void> {
+    const sftp = await this.sftp();
+    const name = posix.basename(remotePath.replace(/\/+$/, ""));
+    const into = localPath.endsWith("/") || (await stat(localPath).then((s) => s.isDirectory(), () => false));
+    await downloadPath(sftp, remotePath, into ? join(localPath, name) : localPath);
   }
 
   /** Writes a string to a remote file. */
@@ -173,6 +189,18 @@ async function uploadPath(sftp: SFTPWrapper, localPath: string, remotePath: stri
   for (const entry of await readdir(localPath)) {
     await uploadPath(sftp, join(localPath, entry), posix.join(remotePath, entry));
   }
+}
+
+async function downloadPath(sftp: SFTPWrapper, remotePath: string, localPath: string): Promise<void> {
+  const attrs = await new Promise<import("ssh2").Stats>((resolve, reject) => sftp.stat(remotePath, (e, s) => (e ? reject(sftpError("stat", remotePath, e)) : resolve(s))));
+  if (!attrs.isDirectory()) {
+    await mkdir(dirname(localPath), { recursive: true });
+    await new Promise<void>((resolve, reject) => sftp.fastGet(remotePath, localPath, (e) => (e ? reject(sftpError("download", remotePath, e)) : resolve())));
+    return;
+  }
+  await mkdir(localPath, { recursive: true });
+  const entries = await new Promise<{ filename: string }[]>((resolve, reject) => sftp.readdir(remotePath, (e, list) => (e ? reject(sftpError("readdir", remotePath, e)) : resolve(list))));
+  for (const entry of entries) await downloadPath(sftp, posix.join(remotePath, entry.filename), join(localPath, entry.filename));
 }
 
 function mkdirIfMissing(sftp: SFTPWrapper, path: string): Promise<void> {

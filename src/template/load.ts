@@ -14,7 +14,7 @@ import { closest } from "../util/did-you-mean.js";
 import { InterpolationError, interpolate, type InterpolationScope } from "./interpolate.js";
 import { locateKey } from "./locate.js";
 import { FILE_OPTIONS, SHELL_OPTIONS, SOURCE_OPTIONS } from "./schema.js";
-import type { BuildPlan, ImageMeta, ProvisionerConfig, SourceConfig } from "./types.js";
+import type { BuildPlan, FileProvisionerConfig, ImageMeta, ProvisionerConfig, SourceConfig } from "./types.js";
 import { checkTable, isPlainTable, resolvePath, type Problem } from "./validate.js";
 import { resolveVariables, type VariableInputs } from "./variables.js";
 
@@ -191,10 +191,7 @@ function checkProvisioners(raw: unknown, baseDir: string, problems: Problem[]): 
       }
       out.push(shell as unknown as ProvisionerConfig);
     } else if (entry.type === "file") {
-      const file = checkTable(entry, FILE_OPTIONS, path, baseDir, problems);
-      if (typeof file.source === "string" && !existsSync(file.source)) problems.push({ path: [...path, "source"], message: `source: no such file or directory ${file.source}` });
-      if (typeof entry.source === "string" && entry.source.endsWith("/") && typeof file.source === "string") file.source += "/";
-      out.push(file as unknown as ProvisionerConfig);
+      out.push(checkFileProvisioner(entry, path, baseDir, problems));
     } else if (entry.type === undefined) {
       problems.push({ path, message: 'missing required key "type" (use "shell" or "file")' });
     } else {
@@ -307,6 +304,30 @@ function chooseIso(source: SourceConfig, raw: Record<string, unknown>, baseDir: 
   if (sources.every((s) => !/^https?:\/\//i.test(s) && !isFile(s))) {
     problems.push({ path: at(key), message: `${key}: no such file ${sources.join(", ")}`, missingInput: true });
   }
+}
+
+/** The file provisioner: one of source/sources/content, local paths resolved on the host side only. */
+function checkFileProvisioner(entry: Record<string, unknown>, path: (string | number)[], baseDir: string, problems: Problem[]): ProvisionerConfig {
+  const file = checkTable(entry, FILE_OPTIONS, path, baseDir, problems) as unknown as FileProvisionerConfig;
+  const given = ["source", "sources", "content"].filter((k) => k in entry);
+  if (given.length !== 1) {
+    problems.push({ path, message: `file provisioner needs exactly one of source, sources, content${given.length ? `; got ${given.join(" and ")}` : ""}` });
+  }
+  if (file.direction === "download") {
+    if (file.source === undefined) problems.push({ path, message: 'direction = "download" needs source (the remote path)' });
+    file.destination = resolvePath(file.destination, baseDir) + (file.destination.endsWith("/") ? "/" : "");
+    return file;
+  }
+  if (typeof file.source === "string") {
+    const slash = file.source.endsWith("/");
+    file.source = resolvePath(file.source, baseDir);
+    if (!file.generated && !existsSync(file.source)) problems.push({ path: [...path, "source"], message: `source: no such file or directory ${file.source}` });
+    if (slash && !file.source.endsWith("/")) file.source += "/";
+  }
+  for (const [i, source] of (file.sources ?? []).entries()) {
+    if (!file.generated && !existsSync(source)) problems.push({ path: [...path, "sources"], message: `sources item ${i + 1}: no such file or directory ${source}` });
+  }
+  return file;
 }
 
 function checkChecksum(value: string | undefined, problems: Problem[]): void {

@@ -331,12 +331,20 @@ export const SHELL_OPTIONS = {
 export const FILE_OPTIONS = {
   type: { type: "string", required: true, doc: "`file`.", packer: "`provisioner \"file\"`" },
   source: {
-    type: "path",
-    required: true,
-    doc: "A local file or directory, relative to the template. A directory with a trailing `/` uploads its contents; without it, the directory itself.",
+    type: "string",
+    doc: "Upload: a local file or directory, relative to the template; a directory with a trailing `/` uploads its contents, without it the directory itself. Download: the remote path. Exactly one of `source`, `sources`, `content`.",
     packer: "`source`",
   },
-  destination: { type: "string", required: true, doc: "Remote path.", packer: "`destination`" },
+  sources: { type: "path[]", doc: "Several local files or directories uploaded into `destination` (which should end with `/`).", packer: "`sources`" },
+  content: { type: "string", doc: "Text written to `destination` on the guest, instead of a local file.", packer: "`content`" },
+  destination: {
+    type: "string",
+    required: true,
+    doc: "Where it goes. Upload: the remote path (ending with `/`: into that directory, made if missing). Download: the local path, relative to the template.",
+    packer: "`destination` (a download's local path is relative to the template, not the current directory)",
+  },
+  direction: { type: { enum: ["upload", "download"] }, default: "upload", doc: "`download` copies `source` from the guest (a file or a whole directory) to `destination` on the host.", packer: "`direction`" },
+  generated: { type: "boolean", default: false, doc: "The local source is made during the build (e.g. by a shell-local step): do not check that it exists when the template is loaded.", packer: "`generated`" },
   ...PROVISIONER_COMMON_OPTIONS,
 } satisfies OptionTable;
 

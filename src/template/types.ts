@@ -109,8 +109,13 @@ export interface ShellProvisionerConfig extends ProvisionerCommon {
 
 export interface FileProvisionerConfig extends ProvisionerCommon {
   type: "file";
-  source: string;
+  /** Upload: absolute local path (a trailing "/" kept). Download: the remote path as written. */
+  source?: string;
+  sources?: string[];
+  content?: string;
   destination: string;
+  direction: "upload" | "download";
+  generated: boolean;
 }
 
 export type ProvisionerConfig = ShellProvisionerConfig | FileProvisionerConfig;

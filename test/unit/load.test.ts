@@ -342,7 +342,7 @@ script = "setup.sh"
       "a file provisioner without a destination and a missing source",
       `${MINIMAL}\n[[provisioner]]\ntype = "file"\nsource = "nope"\n`,
       [
-        { message: 'missing required key "destination" (Remote path)', key: "provisioner[0]", line: 6 },
+        { message: 'missing required key "destination" (Where it goes)', key: "provisioner[0]", line: 6 },
         { message: "source: no such file or directory <dir>/nope", key: "provisioner[0].source", line: 8 },
       ],
     ],
