@@ -5,7 +5,7 @@ import { when, type Step } from "../engine/runner.js";
 import type { QemuBuildState } from "./state.js";
 import { typeBootCommand } from "./steps/boot.js";
 import { compact } from "./steps/compact.js";
-import { createCd } from "./steps/create-cd.js";
+import { createCd, createFloppy } from "./steps/create-cd.js";
 import { createDisk } from "./steps/create-disk.js";
 import { createEfiVars } from "./steps/create-efivars.js";
 import { sshKey } from "./steps/ssh-key.js";
@@ -30,6 +30,7 @@ export function qemuPipeline(plan: BuildPlan): Step<QemuBuildState>[] {
     ...when(plan.source.efi_boot, createEfiVars),
     httpServer,
     ...when(plan.source.cd_files.length > 0 || plan.source.cd_content !== undefined, createCd),
+    ...when(plan.source.floppy_files.length > 0 || plan.source.floppy_content !== undefined, createFloppy),
     startQemu,
     typeBootCommand,
     ...when(ssh, waitForSsh),

@@ -40,6 +40,8 @@ export interface QemuBuildState {
   baseImage?: { path: string; format: string; sha256?: string };
   /** create-cd: the cd_files/cd_content CD. */
   seedCdPath?: string;
+  /** create-floppy: the floppy_files/floppy_content floppy. */
+  floppyPath?: string;
   /** create-efivars: the build's copy of the OVMF variable store. */
   efiVarsPath?: string;
   /** ssh-key: the temporary key pair, when neither ssh_password nor ssh_private_key_file is set. */

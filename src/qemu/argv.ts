@@ -13,6 +13,8 @@ export interface ArgvInputs {
   isoPath?: string;
   /** The cd_files/cd_content CD. */
   seedCdPath?: string;
+  /** The floppy_files/floppy_content image. */
+  floppyPath?: string;
   /** The build's copy of the OVMF variable store (efi_boot). */
   efiVarsPath?: string;
   /** VNC port (vnc_bind_address set); a placeholder when previewing. */
@@ -62,6 +64,7 @@ export function buildQemuArgv(inputs: ArgvInputs): QemuArgv {
     ...diskEntries(source, [inputs.diskPath, ...(inputs.additionalDisks ?? [])], uefi),
     ...(inputs.isoPath ? cdromEntries(inputs.isoPath, uefi) : []),
     ...(inputs.seedCdPath ? [{ flag: "-drive", value: `file=${inputs.seedCdPath},media=cdrom`, what: "cd_files/cd_content CD" }] : []),
+    ...(inputs.floppyPath ? [{ flag: "-drive", value: `file=${inputs.floppyPath},if=floppy,index=0,format=raw`, what: "floppy drive" }] : []),
     ...(inputs.efiVarsPath
       ? [
           { flag: "-drive", value: `if=pflash,unit=0,format=raw,readonly=on,file=${source.efi_firmware_code}`, what: "UEFI firmware" },

@@ -9,7 +9,7 @@ import { POST_PROCESSOR_TABLES } from "../postprocessors/schema.js";
 import type { PostProcessorConfig } from "../postprocessors/types.js";
 import { BootCommandError, parseBootCommand } from "../qemu/boot-command.js";
 import { parseChecksum } from "../sources/checksum.js";
-import { matchCdFiles } from "../sources/seed-cd.js";
+import { matchCdFiles } from "../sources/seed-media.js";
 import { closest } from "../util/did-you-mean.js";
 import { InterpolationError, interpolate, type InterpolationScope } from "./interpolate.js";
 import { locateKey } from "./locate.js";
@@ -372,9 +372,11 @@ function checkDisks(source: SourceConfig, raw: Record<string, unknown>, problems
 
 /** cd_files patterns must match something: an empty seed CD is almost always a typo. */
 function checkMedia(source: SourceConfig, baseDir: string, problems: Problem[]): void {
-  (source.cd_files ?? []).forEach((pattern, i) => {
-    if (matchCdFiles([pattern], baseDir).length === 0) problems.push({ path: ["source", "cd_files"], message: `cd_files item ${i + 1}: "${pattern}" matches no file or directory` });
-  });
+  for (const key of ["cd_files", "floppy_files"] as const) {
+    (source[key] ?? []).forEach((pattern, i) => {
+      if (matchCdFiles([pattern], baseDir).length === 0) problems.push({ path: ["source", key], message: `${key} item ${i + 1}: "${pattern}" matches no file or directory` });
+    });
+  }
 }
 
 function isFile(path: string): boolean {

@@ -175,6 +175,14 @@ export const SOURCE_OPTIONS = {
     doc: "CD path -> file content, added to the same CD: `{ \"meta-data\" = \"\", \"user-data\" = \"\"\"#cloud-config ...\"\"\" }`. `{{ .SSHPublicKey }}`, `{{ .HTTPIP }}` and `{{ .HTTPPort }}` are filled in.",
     packer: "`cd_content`",
   },
+  floppy_files: {
+    type: "string[]",
+    default: [],
+    doc: "Files for a 1.44 MB floppy attached as drive A (`-fda`), same rules as `cd_files`. Made with `mkfs.fat` and `mcopy` (Debian's dosfstools and mtools). For installers that read a kickstart or answer file from a floppy.",
+    packer: "`floppy_files`",
+  },
+  floppy_content: { type: "table", doc: "Floppy path -> content, added to the same floppy; placeholders as in `cd_content`.", packer: "`floppy_content`" },
+  floppy_label: { type: "string", default: "floppy", doc: "Volume label of the floppy (upper-cased, at most 11 characters).", packer: "`floppy_label`" },
   cd_label: { type: "string", doc: "Volume label of the CD: `cidata` for a cloud-init NoCloud seed. Default: xorriso's.", packer: "`cd_label`" },
   boot_screenshots: {
     type: "boolean",

@@ -51,6 +51,9 @@ export interface SourceConfig {
   cd_files: string[];
   cd_content?: Record<string, string>;
   cd_label?: string;
+  floppy_files: string[];
+  floppy_content?: Record<string, string>;
+  floppy_label: string;
   boot_screenshots: boolean;
   accelerator: Accelerator;
   machine_type: string;

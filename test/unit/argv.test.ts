@@ -57,6 +57,8 @@ function source(overrides: Partial<SourceConfig> = {}): SourceConfig {
     vnc_port_max: 6000,
     qemuargs_append: [],
     cd_files: [],
+    floppy_files: [],
+    floppy_label: "floppy",
     boot_screenshots: false,
     ssh_clear_authorized_keys: false,
     pause_before_connecting: 0,
@@ -310,6 +312,10 @@ describe("buildQemuArgv: disks, media, machine", () => {
     expect(argv.replaced).toEqual(["qemuargs -m replaces tsimg's default memory"]);
     expect(get(argv.args, "-device")).toEqual(["virtio-net,netdev=user.0", "virtio-rng-pci"]);
     expect(get(argv.args, "-m")).toEqual(["1024", "2048"]);
+  });
+
+  test("floppy_files: the floppy is drive A", () => {
+    expect(get(buildQemuArgv(inputs({ floppyPath: "/tmp/w/floppy.img" })).args, "-drive")).toContain("file=/tmp/w/floppy.img,if=floppy,index=0,format=raw");
   });
 
   test("a -serial file: in qemuargs_append is followed too", () => {

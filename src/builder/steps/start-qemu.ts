@@ -40,6 +40,7 @@ export const startQemu: Step<QemuBuildState> = {
       additionalDisks: state.additionalDisks ?? [],
       ...(source.disk_image ? {} : { isoPath: state.isoPath! }),
       ...(state.seedCdPath ? { seedCdPath: state.seedCdPath } : {}),
+      ...(state.floppyPath ? { floppyPath: state.floppyPath } : {}),
       ...(state.efiVarsPath ? { efiVarsPath: state.efiVarsPath } : {}),
       ...(vncPort === undefined ? {} : { vncPort }),
       sshHostPort: state.sshHostPort,
