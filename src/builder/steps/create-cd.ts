@@ -1,42 +1,31 @@
 import { join } from "node:path";
 import type { Step } from "../../engine/runner.js";
-import { makeFloppy, makeSeedCd, matchCdFiles } from "../../sources/seed-media.js";
+import { makeFloppy, makeSeedCd, matchCdFiles, type SeedMediaOptions } from "../../sources/seed-media.js";
 import { renderRuntime } from "../../template/runtime-vars.js";
 import { runtimeValues, type QemuBuildState } from "../state.js";
 
-/** Builds the cd_files/cd_content CD (e.g. a cloud-init NoCloud seed) in the private work dir. */
-export const createCd: Step<QemuBuildState> = {
-  name: "create-cd",
-  title: "Creating CD...",
-  async run(ctx, state) {
-    const { cd_files, cd_content, cd_label } = state.plan.source;
-    const values = runtimeValues(state);
-    const content = Object.fromEntries(Object.entries(cd_content ?? {}).map(([path, text]) => [path, renderRuntime(text, values, `cd_content "${path}"`)]));
-    const dest = join(state.workDir!, "cd.iso");
-    const placed = await makeSeedCd({
-      files: matchCdFiles(cd_files, state.plan.templateDir),
-      content,
-      ...(cd_label ? { label: cd_label } : {}),
-      dest,
-      workDir: state.workDir!,
-      signal: ctx.signal,
-    });
-    state.seedCdPath = dest;
-    ctx.events.info(`CD${cd_label ? ` "${cd_label}"` : ""} with ${placed.join(", ")}`);
-  },
-};
+/** A step that makes a seed medium (CD or floppy) in the private work dir from files and rendered content. */
+function seedMediaStep(kind: "cd" | "floppy", make: (options: SeedMediaOptions) => Promise<string[]>): Step<QemuBuildState> {
+  return {
+    name: `create-${kind}`,
+    title: kind === "cd" ? "Creating CD..." : "Creating floppy disk...",
+    async run(ctx, state) {
+      const source = state.plan.source;
+      const [files, table, label] = kind === "cd" ? [source.cd_files, source.cd_content, source.cd_label] : [source.floppy_files, source.floppy_content, source.floppy_label];
+      // {{ .SSHPublicKey }}, {{ .HTTPIP }}, {{ .HTTPPort }}: a cloud-init seed usually needs the first.
+      const values = runtimeValues(state);
+      const content = Object.fromEntries(Object.entries(table ?? {}).map(([path, text]) => [path, renderRuntime(text, values, `${kind}_content "${path}"`)]));
+      const dest = join(state.workDir!, kind === "cd" ? "cd.iso" : "floppy.img");
+      const placed = await make({ files: matchCdFiles(files, state.plan.templateDir), content, ...(label ? { label } : {}), dest, workDir: state.workDir!, signal: ctx.signal });
+      if (kind === "cd") state.seedCdPath = dest;
+      else state.floppyPath = dest;
+      ctx.events.info(`${kind}${label ? ` "${label}"` : ""} with ${placed.join(", ") || "nothing"}`);
+    },
+  };
+}
 
-/** Builds the floppy_files/floppy_content floppy image in the private work dir. */
-export const createFloppy: Step<QemuBuildState> = {
-  name: "create-floppy",
-  title: "Creating floppy disk...",
-  async run(ctx, state) {
-    const { floppy_files, floppy_content, floppy_label } = state.plan.source;
-    const values = runtimeValues(state);
-    const content = Object.fromEntries(Object.entries(floppy_content ?? {}).map(([path, text]) => [path, renderRuntime(text, values, `floppy_content "${path}"`)]));
-    const dest = join(state.workDir!, "floppy.img");
-    const placed = await makeFloppy({ files: matchCdFiles(floppy_files, state.plan.templateDir), content, label: floppy_label, dest, workDir: state.workDir!, signal: ctx.signal });
-    state.floppyPath = dest;
-    ctx.events.info(`floppy "${floppy_label}" with ${placed.join(", ") || "nothing"}`);
-  },
-};
+/** cd_files/cd_content (e.g. a cloud-init NoCloud seed), attached as an extra cdrom. */
+export const createCd = seedMediaStep("cd", makeSeedCd);
+
+/** floppy_files/floppy_content, attached as drive A. */
+export const createFloppy = seedMediaStep("floppy", makeFloppy);
