@@ -53,8 +53,8 @@ export async function collectInputs(plan: BuildPlan, options: InputsOptions = {}
           return { type: "file", ...(await describe(p.source!)), destination: p.destination };
         }
         const scripts = [...(p.script ? [p.script] : []), ...(p.scripts ?? [])];
-        if (scripts.length === 0) return { type: "shell", inline_sha256: sha256Text((p.inline ?? []).join("\n")) };
-        return { type: "shell", scripts: await Promise.all(scripts.map(async (s) => ({ path: rel(s), sha256: await sha256File(s, signal) }))) };
+        if (scripts.length === 0) return { type: p.type, inline_sha256: sha256Text((p.inline ?? []).join("\n")) };
+        return { type: p.type, scripts: await Promise.all(scripts.map(async (s) => ({ path: rel(s), sha256: await sha256File(s, signal) }))) };
       }),
     ),
     tools: {

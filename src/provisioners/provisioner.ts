@@ -11,6 +11,8 @@ export interface ProvisionContext {
   runtime: Record<string, string>;
   /** Environment every script gets (PACKER_BUILD_NAME, ...). */
   buildEnv: Record<string, string>;
+  /** The template's directory: where shell-local scripts run. */
+  templateDir: string;
 }
 
 export interface ProvisionResult {

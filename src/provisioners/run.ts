@@ -2,6 +2,7 @@ import type { ProvisionerConfig } from "../template/types.js";
 import { runFile } from "./file.js";
 import type { ProvisionContext, ProvisionResult } from "./provisioner.js";
 import { runShell } from "./shell.js";
+import { runShellLocal } from "./shell-local.js";
 
 /** Runs one provisioner of any type. */
 export function runProvisioner(config: ProvisionerConfig, ctx: ProvisionContext): Promise<ProvisionResult> {
@@ -10,5 +11,7 @@ export function runProvisioner(config: ProvisionerConfig, ctx: ProvisionContext)
       return runShell(config, ctx);
     case "file":
       return runFile(config, ctx);
+    case "shell-local":
+      return runShellLocal(config, ctx);
   }
 }

@@ -13,7 +13,7 @@ import { matchCdFiles } from "../sources/seed-media.js";
 import { closest } from "../util/did-you-mean.js";
 import { InterpolationError, interpolate, type InterpolationScope } from "./interpolate.js";
 import { locateKey } from "./locate.js";
-import { FILE_OPTIONS, SHELL_OPTIONS, SOURCE_OPTIONS } from "./schema.js";
+import { FILE_OPTIONS, SHELL_LOCAL_PROVISIONER_OPTIONS, SHELL_OPTIONS, SOURCE_OPTIONS } from "./schema.js";
 import type { BuildPlan, FileProvisionerConfig, ImageMeta, ProvisionerConfig, SourceConfig } from "./types.js";
 import { checkTable, isPlainTable, resolvePath, type Problem } from "./validate.js";
 import { resolveVariables, type VariableInputs } from "./variables.js";
@@ -192,13 +192,23 @@ function checkProvisioners(raw: unknown, baseDir: string, problems: Problem[]): 
       out.push(shell as unknown as ProvisionerConfig);
     } else if (entry.type === "file") {
       out.push(checkFileProvisioner(entry, path, baseDir, problems));
+    } else if (entry.type === "shell-local") {
+      const local = checkTable(entry, SHELL_LOCAL_PROVISIONER_OPTIONS, path, baseDir, problems);
+      const given = ["inline", "script", "scripts"].filter((k) => k in entry);
+      if (given.length !== 1) {
+        problems.push({ path, message: `shell-local provisioner needs exactly one of inline, script, scripts${given.length ? `; got ${given.join(" and ")}` : ""}` });
+      }
+      for (const script of [local.script, ...((local.scripts as string[] | undefined) ?? [])]) {
+        if (typeof script === "string" && !isFile(script)) problems.push({ path: [...path, local.script ? "script" : "scripts"], message: `no such script ${script}` });
+      }
+      out.push(local as unknown as ProvisionerConfig);
     } else if (entry.type === undefined) {
-      problems.push({ path, message: 'missing required key "type" (use "shell" or "file")' });
+      problems.push({ path, message: 'missing required key "type" (use "shell", "file" or "shell-local")' });
     } else {
-      const hint = typeof entry.type === "string" ? closest(entry.type, ["shell", "file"]) : undefined;
+      const hint = typeof entry.type === "string" ? closest(entry.type, ["shell", "file", "shell-local"]) : undefined;
       problems.push({
         path: [...path, "type"],
-        message: `provisioner type ${JSON.stringify(entry.type)} is not known: use "shell" or "file"${hint ? ` (did you mean "${hint}"?)` : ""}`,
+        message: `provisioner type ${JSON.stringify(entry.type)} is not known: use "shell", "file" or "shell-local"${hint ? ` (did you mean "${hint}"?)` : ""}`,
       });
     }
   });

@@ -8,7 +8,7 @@ import {
   SHELL_LOCAL_OPTIONS,
   UPLOAD_OPTIONS,
 } from "../postprocessors/schema.js";
-import { FILE_OPTIONS, SHELL_OPTIONS, SOURCE_OPTIONS, VARIABLE_OPTIONS, type OptionTable, type OptionType } from "./schema.js";
+import { FILE_OPTIONS, SHELL_LOCAL_PROVISIONER_OPTIONS, SHELL_OPTIONS, SOURCE_OPTIONS, VARIABLE_OPTIONS, type OptionTable, type OptionType } from "./schema.js";
 
 /** The whole reference page, as Markdown. */
 export function renderReference(): string {
@@ -31,6 +31,7 @@ export function renderReference(): string {
     section("`[source]`: the qemu builder", SOURCE_OPTIONS),
     section('`[[provisioner]]` with `type = "shell"`', SHELL_OPTIONS, "Scripts also get `PACKER_BUILD_NAME`, `PACKER_BUILDER_TYPE=qemu`, `PACKER_HTTP_ADDR` and `TSIMG_BUILD_NAME` in their environment."),
     section('`[[provisioner]]` with `type = "file"`', FILE_OPTIONS),
+    section('`[[provisioner]]` with `type = "shell-local"`', SHELL_LOCAL_PROVISIONER_OPTIONS, "Runs on the build host, in the template's directory, between the guest's provisioners."),
     POST_PROCESSOR_INTRO,
     section('`[[post_processor]]` with `type = "checksum"`', CHECKSUM_OPTIONS),
     section('`[[post_processor]]` with `type = "compress"`', COMPRESS_OPTIONS, "Every compressed file is also hashed (sha256), so a later manifest or notify carries the checksum of what was uploaded."),

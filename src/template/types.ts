@@ -121,7 +121,17 @@ export interface FileProvisionerConfig extends ProvisionerCommon {
   generated: boolean;
 }
 
-export type ProvisionerConfig = ShellProvisionerConfig | FileProvisionerConfig;
+export interface ShellLocalProvisionerConfig extends ProvisionerCommon {
+  type: "shell-local";
+  inline?: string[];
+  inline_shebang: string;
+  script?: string;
+  scripts?: string[];
+  environment_vars: string[];
+  valid_exit_codes: number[];
+}
+
+export type ProvisionerConfig = ShellProvisionerConfig | FileProvisionerConfig | ShellLocalProvisionerConfig;
 
 /** A loaded template: everything a build needs, with secrets listed for masking. */
 export interface BuildPlan {

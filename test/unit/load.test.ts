@@ -331,7 +331,7 @@ script = "setup.sh"
     [
       "an unknown provisioner type",
       `${MINIMAL}\n[[provisioner]]\ntype = "shel"\ninline = ["true"]\n`,
-      [{ message: 'provisioner type "shel" is not known: use "shell" or "file" (did you mean "shell"?)', key: "provisioner[0].type", line: 7 }],
+      [{ message: 'provisioner type "shel" is not known: use "shell", "file" or "shell-local" (did you mean "shell"?)', key: "provisioner[0].type", line: 7 }],
     ],
     [
       "a shell provisioner with nothing to run",

@@ -6,7 +6,10 @@ import type { QemuBuildState } from "../../src/builder/state.js";
 import { provision, skipReason } from "../../src/builder/steps/provision.js";
 import { EventBus } from "../../src/engine/event-bus.js";
 import { Masker } from "../../src/engine/masker.js";
-import type { ShellProvisionerConfig } from "../../src/template/types.js";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ProvisionerConfig, ShellProvisionerConfig } from "../../src/template/types.js";
 
 function shell(overrides: Partial<ShellProvisionerConfig>): ShellProvisionerConfig {
   return {
@@ -46,13 +49,14 @@ function stubSession(outcomes: (number | "hang")[]) {
   };
 }
 
-async function run(provisioners: ShellProvisionerConfig[], session: ReturnType<typeof stubSession>) {
+async function run(provisioners: ProvisionerConfig[], session: ReturnType<typeof stubSession>, templateDir = tmpdir()) {
   const messages: string[] = [];
   const events = new EventBus("tinyos", new Masker());
   events.on((e) => e.type === "log" && messages.push(`${e.level}: ${e.message}`));
+  events.on((e) => e.type === "output" && messages.push(`> ${e.line}`));
   // After a failed attempt the step drops the session and reconnects: the proxy keeps
   // handing it the same stand-in instead.
-  const state = new Proxy({ plan: { image: { name: "tinyos" }, provisioners, source: { ssh_clear_authorized_keys: false } }, ssh: session }, { deleteProperty: () => true }) as unknown as QemuBuildState;
+  const state = new Proxy({ plan: { image: { name: "tinyos" }, templateDir, provisioners, source: { ssh_clear_authorized_keys: false } }, ssh: session, sshHostPort: 2345 }, { deleteProperty: () => true }) as unknown as QemuBuildState;
   const error = await provision.run({ signal: new AbortController().signal, events }, state).then(() => undefined, (e: Error) => e);
   return { error, messages };
 }
@@ -102,5 +106,27 @@ describe("provision step options", () => {
     expect(messages).toContain('info: provisioner 1/4: shell: skipped (only = ["other"])');
     expect(messages).toContain('info: provisioner 3/4: shell: skipped (except = ["tinyos"])');
     expect(skipReason({ pause_before: 0, max_retries: 0, timeout: 0 }, "tinyos")).toBeUndefined();
+  });
+
+  test("shell-local runs on the build host, in the template's directory, with the build's environment", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsimg-local-"));
+    const session = stubSession([]);
+    const local: ProvisionerConfig = {
+      type: "shell-local",
+      inline: ['echo "$PACKER_BUILD_NAME on $TSIMG_SSH_HOST_PORT" > made-here.txt', "echo $GREETING from the host"],
+      inline_shebang: "/bin/sh -e",
+      environment_vars: ["GREETING=hello"],
+      valid_exit_codes: [0],
+      pause_before: 0,
+      max_retries: 0,
+      timeout: 0,
+    };
+    const { error, messages } = await run([local], session, dir);
+    expect(error).toBeUndefined();
+    expect(session.runs).toBe(0); // nothing ran in the guest
+    expect(readFileSync(join(dir, "made-here.txt"), "utf8")).toBe("tinyos on 2345\n");
+    expect(messages).toContain("> hello from the host");
+    const failing = await run([{ ...local, inline: ["exit 4"] }], session, dir);
+    expect(failing.error?.message).toBe("shell-local: inline script exited with code 4 (valid_exit_codes: 0)");
   });
 });

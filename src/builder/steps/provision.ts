@@ -27,7 +27,13 @@ export const provision: Step<QemuBuildState> = {
   title: "Provisioning...",
   async run(ctx, state) {
     const { plan } = state;
-    const buildEnv = { PACKER_BUILD_NAME: plan.image.name, PACKER_BUILDER_TYPE: "qemu", TSIMG_BUILD_NAME: plan.image.name, PACKER_HTTP_ADDR: `10.0.2.2:${state.http?.port ?? ""}` };
+    const buildEnv = {
+      PACKER_BUILD_NAME: plan.image.name,
+      PACKER_BUILDER_TYPE: "qemu",
+      TSIMG_BUILD_NAME: plan.image.name,
+      PACKER_HTTP_ADDR: `10.0.2.2:${state.http?.port ?? ""}`,
+      TSIMG_SSH_HOST_PORT: String(state.sshHostPort ?? ""),
+    };
     for (const [index, config] of plan.provisioners.entries()) {
       const label = `provisioner ${index + 1}/${plan.provisioners.length}: ${config.type}`;
       const skip = skipReason(config, plan.image.name);
@@ -45,7 +51,7 @@ export const provision: Step<QemuBuildState> = {
         const resetsBefore = state.resets ?? 0;
         const signal = config.timeout > 0 ? AbortSignal.any([ctx.signal, AbortSignal.timeout(config.timeout)]) : ctx.signal;
         try {
-          const result = await runProvisioner(config, { ssh: state.ssh, events: ctx.events, signal, runtime: runtimeValues(state), buildEnv });
+          const result = await runProvisioner(config, { ssh: state.ssh, events: ctx.events, signal, runtime: runtimeValues(state), buildEnv, templateDir: plan.templateDir });
           if (result.disconnected) {
             state.ssh.close();
             delete state.ssh;
