@@ -1,7 +1,7 @@
 // Option tables of the post-processors (`[[post_processor]]`), in the same shape as the
 // builder's (src/template/schema.ts): validation reads them and docs/reference.md is
 // generated from them, so the reference lists exactly what the code accepts.
-import type { OptionTable } from "../template/schema.js";
+import { LOCAL_SCRIPT_OPTIONS, type OptionTable } from "../template/schema.js";
 
 export const CHECKSUM_TYPES = ["md5", "sha1", "sha224", "sha256", "sha384", "sha512"] as const;
 export const COMPRESS_FORMATS = ["zst", "gz", "xz", "tar.zst", "tar.gz", "tar.xz", "qcow2-zstd", "qcow2-zlib"] as const;
@@ -88,17 +88,13 @@ export const MANIFEST_OPTIONS = {
 /** `type = "shell-local"`. */
 export const SHELL_LOCAL_OPTIONS = {
   type: { type: "string", required: true, doc: "`shell-local`.", packer: '`post-processor "shell-local"`' },
-  inline: { type: "string[]", doc: "Commands run on this machine as one script (`inline_shebang`). Exactly one of `inline`, `script`, `scripts`.", packer: "`inline`" },
-  inline_shebang: { type: "string", default: "/bin/sh -e", doc: "Interpreter of the script made from `inline`.", packer: "`inline_shebang`" },
-  script: { type: "path", doc: "A local script, relative to the template, run with `/bin/sh` unless it is executable.", packer: "`script`" },
-  scripts: { type: "path[]", doc: "Several scripts, run in order.", packer: "`scripts`" },
+  ...LOCAL_SCRIPT_OPTIONS,
   environment_vars: {
     type: "string[]",
     default: [],
     doc: "`KEY=value` pairs added to the environment. The script also gets `TSIMG_ARTIFACT` (the main file), `TSIMG_ARTIFACT_FILES` (one path a line), `TSIMG_ARTIFACT_ID`, `TSIMG_ARTIFACT_FORMAT`, `TSIMG_ARTIFACT_SIZE`, `TSIMG_CHECKSUM_<TYPE>`, `TSIMG_IMAGE_<KEY>` for each `[image]` key, `TSIMG_OUTPUT_DIR`, `TSIMG_RUN_UUID`, `PACKER_BUILD_NAME`, `PACKER_BUILDER_TYPE=qemu` and `TSIMG_BUILD_NAME`.",
     packer: "`environment_vars` (Packer passes only the build name and type)",
   },
-  valid_exit_codes: { type: "integer[]", default: [0], doc: "Exit codes that count as success.", packer: "`valid_exit_codes`" },
   keep_input_artifact: keep("`true`", "`keep_input_artifact`"),
 } satisfies OptionTable;
 

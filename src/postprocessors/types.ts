@@ -1,5 +1,6 @@
 // The post-processor interface and what every one of them gets: Artifact in, Artifact out.
 import type { EventBus } from "../engine/event-bus.js";
+import type { LocalScriptsConfig } from "../util/run-local.js";
 import type { Artifact } from "./artifact.js";
 import type { CHECKSUM_TYPES, COMPRESS_FORMATS, PostProcessorType } from "./schema.js";
 
@@ -73,14 +74,8 @@ export interface ManifestConfig extends CommonConfig {
   custom_data?: Record<string, string>;
 }
 
-export interface ShellLocalConfig extends CommonConfig {
+export interface ShellLocalConfig extends CommonConfig, LocalScriptsConfig {
   type: "shell-local";
-  inline?: string[];
-  inline_shebang: string;
-  script?: string;
-  scripts?: string[];
-  environment_vars: string[];
-  valid_exit_codes: number[];
 }
 
 export interface UploadConfig extends CommonConfig {

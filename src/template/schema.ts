@@ -356,20 +356,25 @@ export const FILE_OPTIONS = {
   ...PROVISIONER_COMMON_OPTIONS,
 } satisfies OptionTable;
 
-/** `[[provisioner]]` with `type = "shell-local"`: runs on the build host, not in the guest. */
-export const SHELL_LOCAL_PROVISIONER_OPTIONS = {
-  type: { type: "string", required: true, doc: "`shell-local`.", packer: '`provisioner "shell-local"`' },
+/** What both shell-locals (provisioner and post-processor) take to run scripts on the build host. */
+export const LOCAL_SCRIPT_OPTIONS = {
   inline: { type: "string[]", doc: "Commands run on the build host as one script (`inline_shebang`). Exactly one of `inline`, `script`, `scripts`.", packer: "`inline`" },
   inline_shebang: { type: "string", default: "/bin/sh -e", doc: "Interpreter of the script made from `inline`.", packer: "`inline_shebang`" },
   script: { type: "path", doc: "A local script, relative to the template, run with `/bin/sh` unless it is executable.", packer: "`script`" },
   scripts: { type: "path[]", doc: "Several scripts, run in order.", packer: "`scripts`" },
+  valid_exit_codes: { type: "integer[]", default: [0], doc: "Exit codes that count as success.", packer: "`valid_exit_codes`" },
+} satisfies OptionTable;
+
+/** `[[provisioner]]` with `type = "shell-local"`: runs on the build host, not in the guest. */
+export const SHELL_LOCAL_PROVISIONER_OPTIONS = {
+  type: { type: "string", required: true, doc: "`shell-local`.", packer: '`provisioner "shell-local"`' },
+  ...LOCAL_SCRIPT_OPTIONS,
   environment_vars: {
     type: "string[]",
     default: [],
     doc: "`KEY=value` pairs added to the environment, which also has `PACKER_BUILD_NAME`, `PACKER_BUILDER_TYPE=qemu`, `PACKER_HTTP_ADDR`, `TSIMG_BUILD_NAME` and `TSIMG_SSH_HOST_PORT` (the guest's SSH, forwarded to 127.0.0.1). The scripts run in the template's directory.",
     packer: "`environment_vars` (Packer runs them in the current directory)",
   },
-  valid_exit_codes: { type: "integer[]", default: [0], doc: "Exit codes that count as success.", packer: "`valid_exit_codes`" },
   ...PROVISIONER_COMMON_OPTIONS,
 } satisfies OptionTable;
 

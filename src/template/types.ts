@@ -1,5 +1,6 @@
 // The resolved, validated form of a template: plain data the engine runs.
 import type { PostProcessorConfig } from "../postprocessors/types.js";
+import type { LocalScriptsConfig } from "../util/run-local.js";
 
 /** `[image]`: the image's identity, copied into events and the manifest. */
 export interface ImageMeta {
@@ -121,14 +122,8 @@ export interface FileProvisionerConfig extends ProvisionerCommon {
   generated: boolean;
 }
 
-export interface ShellLocalProvisionerConfig extends ProvisionerCommon {
+export interface ShellLocalProvisionerConfig extends ProvisionerCommon, LocalScriptsConfig {
   type: "shell-local";
-  inline?: string[];
-  inline_shebang: string;
-  script?: string;
-  scripts?: string[];
-  environment_vars: string[];
-  valid_exit_codes: number[];
 }
 
 export type ProvisionerConfig = ShellProvisionerConfig | FileProvisionerConfig | ShellLocalProvisionerConfig;
