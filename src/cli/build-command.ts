@@ -5,10 +5,11 @@ import { randomUUID } from "node:crypto";
 import { appendFileSync, writeFileSync } from "node:fs";
 import { startBuild, type BuildResult } from "../engine/build.js";
 import type { BuildEvent } from "../engine/events.js";
-import { ConfigErrors } from "../errors.js";
+import { ConfigErrors, type TsimgError } from "../errors.js";
 import { loadTemplate } from "../template/load.js";
 import type { BuildPlan } from "../template/types.js";
 import { formatDuration } from "../template/units.js";
+import { createAsker } from "./ask.js";
 import { publishControl } from "./control.js";
 import { formatError } from "./errors.js";
 import { HELP } from "./help.js";
@@ -29,7 +30,9 @@ export async function runBuild(args: string[]): Promise<number> {
   if (values.help) return printHelp();
   if (positionals.length === 0) throw new UsageError('tsimg build needs a template, e.g. "tsimg build images/tinyos.toml"');
   const onError = values["on-error"] ?? "cleanup";
-  if (onError !== "cleanup" && onError !== "abort") throw new UsageError(`--on-error must be "cleanup" or "abort", got "${onError}"`);
+  if (onError !== "cleanup" && onError !== "abort" && onError !== "ask") throw new UsageError(`--on-error must be "cleanup", "abort" or "ask", got "${onError}"`);
+  if (onError === "ask" && !process.stdin.isTTY) throw new UsageError("--on-error=ask needs a terminal to ask on (stdin is not a TTY); use cleanup or abort");
+  const askOnError = onError === "ask" ? createAsker(process.stdin, process.stderr) : undefined;
   const parallel = Number(values.parallel ?? "1");
   if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel must be a whole number of at least 1, got "${values.parallel}"`);
   const debug = values.debug ?? false;
@@ -84,7 +87,14 @@ export async function runBuild(args: string[]): Promise<number> {
     // One run UUID for every build of this run, as Packer's PACKER_RUN_UUID (manifest last_run_uuid).
     const runUuid = randomUUID();
     const results = await runPool(plans, parallel, async (plan) => {
-      const running = startBuild(plan, { force: values.force ?? false, keepOnError: onError === "abort", signal: controller.signal, onEvent, runUuid });
+      const running = startBuild(plan, {
+        force: values.force ?? false,
+        keepOnError: onError === "abort",
+        signal: controller.signal,
+        onEvent,
+        runUuid,
+        ...(askOnError ? { onStepError: (step: string, error: TsimgError) => askOnError(plan.image.name, step, error) } : {}),
+      });
       // `tsimg screenshot <output_directory>` from another shell reaches the build through this.
       const control = await publishControl(plan.source.output_directory, plan.image.name, running).catch((error: Error) => {
         report(`    ${plan.image.name}: tsimg screenshot will not reach this build: ${error.message}`, true);
@@ -100,6 +110,8 @@ export async function runBuild(args: string[]): Promise<number> {
   } finally {
     process.off("SIGINT", onInt);
     process.off("SIGTERM", onTerm);
+    // A question read the terminal: let go of it, or the process would wait on stdin forever.
+    if (askOnError) process.stdin.destroy();
   }
 }
 

@@ -12,7 +12,7 @@ import type { BuildPlan } from "../template/types.js";
 import { EventBus } from "./event-bus.js";
 import type { EventListener } from "./events.js";
 import { Masker } from "./masker.js";
-import { runSteps } from "./runner.js";
+import { runSteps, type StepErrorChoice } from "./runner.js";
 
 export interface BuildOptions {
   /** Replace an existing output_directory. */
@@ -23,6 +23,11 @@ export interface BuildOptions {
   signal?: AbortSignal;
   /** Receives every event, secrets already masked. */
   onEvent?: EventListener;
+  /**
+   * Asked when a step fails (--on-error=ask): "cleanup" gives up as usual, "abort" gives up
+   * keeping output_directory (as keepOnError), "retry" runs the step again.
+   */
+  onStepError?: (step: string, error: TsimgError) => Promise<StepErrorChoice>;
   /** Where ISO downloads and verification records are kept. Default: $TSIMG_CACHE_DIR, else ~/.cache/tsimg. */
   cacheDir?: string;
   /** Packer's PACKER_RUN_UUID: one per run, shared by its parallel builds (manifest `last_run_uuid`). Default: a new one. */
@@ -107,7 +112,16 @@ async function runBuild(state: QemuBuildState, controller: AbortController, opti
   events.emit({ type: "build-start" });
   try {
     if (plan.missingInputs.length > 0) throw new ConfigErrors(plan.missingInputs);
-    await runSteps(qemuPipeline(plan), state, { signal: controller.signal, events });
+    const onStepError = options.onStepError;
+    await runSteps(qemuPipeline(plan), state, { signal: controller.signal, events }, {
+      ...(onStepError && {
+        onStepError: async (step: string, error: unknown) => {
+          const choice = await onStepError(step, maskedError(asTsimgError(error), masker));
+          if (choice === "abort") state.options.keepOnError = true;
+          return choice;
+        },
+      }),
+    });
     const artifacts = state.artifacts ?? [diskArtifact(state)];
     for (const a of artifacts) {
       events.emit({
@@ -123,9 +137,7 @@ async function runBuild(state: QemuBuildState, controller: AbortController, opti
     events.emit({ type: "build-end", ok: true, ms: durationMs });
     return { name: plan.image.name, ok: true, cancelled: false, durationMs, artifact: state.artifactPath!, artifacts };
   } catch (thrown) {
-    const error = asTsimgError(thrown);
-    error.message = masker.mask(error.message);
-    error.details.splice(0, error.details.length, ...error.details.map((d) => masker.mask(d)));
+    const error = maskedError(asTsimgError(thrown), masker);
     if (state.failureScreenshot) error.details.push(`screenshot of the console: ${state.failureScreenshot}`);
     const cancelled = error instanceof CancelledError;
     const durationMs = Date.now() - t0;
@@ -148,4 +160,11 @@ function reasonText(reason: unknown): string {
   if (typeof reason === "string") return reason;
   if (reason instanceof Error && reason.name !== "AbortError") return reason.message;
   return "build cancelled";
+}
+
+/** The error with every secret masked, in its message and its details. */
+function maskedError(error: TsimgError, masker: Masker): TsimgError {
+  error.message = masker.mask(error.message);
+  error.details.splice(0, error.details.length, ...error.details.map((d) => masker.mask(d)));
+  return error;
 }

@@ -13,6 +13,14 @@ export interface StepContext {
   events: EventBus;
 }
 
+/** What to do about a failed step (--on-error=ask): give up with cleanup, give up keeping the output, or run it again. */
+export type StepErrorChoice = "cleanup" | "abort" | "retry";
+
+export interface RunOptions {
+  /** Asked when a step fails (not when the build is cancelled); without it, the build gives up. */
+  onStepError?: (step: string, error: unknown) => Promise<StepErrorChoice>;
+}
+
 /**
  * One unit of a build. `run` throws on failure (it never logs its own error).
  * `cleanup` may run after success, failure or cancellation, and should be quick and safe
@@ -35,31 +43,42 @@ export function when<S>(condition: boolean, step: Step<S>): Step<S>[] {
 const CLEANUP_LIMIT_MS = 30_000;
 
 /** Runs the steps; resolves when all succeeded, rejects with the first error after all cleanups ran. */
-export async function runSteps<S>(steps: Step<S>[], state: S, ctx: StepContext): Promise<void> {
+export async function runSteps<S>(steps: Step<S>[], state: S, ctx: StepContext, options: RunOptions = {}): Promise<StepErrorChoice | undefined> {
   const started: Step<S>[] = [];
   let failure: unknown;
+  let choice: StepErrorChoice | undefined;
   for (const step of steps) {
     if (ctx.signal.aborted) {
       failure = abortReason(ctx.signal);
       break;
     }
     started.push(step);
-    const t0 = Date.now();
-    ctx.events.emit({ type: "step-start", step: step.name, title: step.title });
-    try {
-      await step.run(ctx, state);
-      ctx.events.emit({ type: "step-end", step: step.name, ms: Date.now() - t0, outcome: "ok" });
-    } catch (error) {
-      // When the build's signal fired, its reason (a cancellation, or QEMU dying) is the real error.
-      failure = ctx.signal.aborted ? abortReason(ctx.signal) : error;
-      const outcome = failure instanceof CancelledError ? "cancelled" : "failed";
-      ctx.events.emit({ type: "step-end", step: step.name, ms: Date.now() - t0, outcome });
-      break;
+    for (;;) {
+      const t0 = Date.now();
+      ctx.events.emit({ type: "step-start", step: step.name, title: step.title });
+      try {
+        await step.run(ctx, state);
+        ctx.events.emit({ type: "step-end", step: step.name, ms: Date.now() - t0, outcome: "ok" });
+        failure = undefined;
+        break;
+      } catch (error) {
+        // When the build's signal fired, its reason (a cancellation, or QEMU dying) is the real error.
+        failure = ctx.signal.aborted ? abortReason(ctx.signal) : error;
+        const outcome = failure instanceof CancelledError ? "cancelled" : "failed";
+        ctx.events.emit({ type: "step-end", step: step.name, ms: Date.now() - t0, outcome });
+        // Nothing to ask when the build was stopped from outside (cancelled, QEMU died).
+        if (ctx.signal.aborted || !options.onStepError) break;
+        choice = await options.onStepError(step.name, failure);
+        if (choice !== "retry" || ctx.signal.aborted) break;
+        ctx.events.info(`retrying step "${step.name}"`);
+      }
     }
+    if (failure !== undefined) break;
   }
   const outcome: Outcome = failure === undefined ? "ok" : failure instanceof CancelledError ? "cancelled" : "failed";
   await runCleanups(started, state, ctx, outcome);
   if (failure !== undefined) throw failure;
+  return choice;
 }
 
 async function runCleanups<S>(started: Step<S>[], state: S, ctx: StepContext, outcome: Outcome): Promise<void> {

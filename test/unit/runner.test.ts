@@ -256,3 +256,43 @@ describe("when", () => {
     expect(when(condition, h.step("a")).map((step) => step.name)).toEqual(names);
   });
 });
+
+describe("runSteps with onStepError (--on-error=ask)", () => {
+  test("retry runs the failed step again and the build goes on when it succeeds", async () => {
+    const h = harness();
+    let attempts = 0;
+    const flaky = h.step("flaky", async () => {
+      if (++attempts < 3) throw new TsimgError(`attempt ${attempts} broke`);
+    });
+    const asked: string[] = [];
+    const choice = await runSteps([h.step("a"), flaky, h.step("b")], undefined, h.ctx, {
+      onStepError: async (step, error) => (asked.push(`${step}: ${(error as Error).message}`), "retry"),
+    });
+    expect(asked).toEqual(["flaky: attempt 1 broke", "flaky: attempt 2 broke"]);
+    expect(choice).toBe("retry");
+    expect(h.calls).toEqual(["run a", "run flaky", "run flaky", "run flaky", "run b", "cleanup b ok", "cleanup flaky ok", "cleanup a ok"]);
+  });
+
+  test("cleanup and abort give up with the step's error; the caller learns which", async () => {
+    for (const answer of ["cleanup", "abort"] as const) {
+      const h = harness();
+      let result: unknown;
+      await runSteps([h.step("a"), h.step("bad", "throw"), h.step("never")], undefined, h.ctx, { onStepError: async () => answer }).then(
+        (r) => (result = r),
+        (e: Error) => (result = e.message),
+      );
+      expect(result).toBe("bad broke");
+      expect(h.calls).toEqual(["run a", "run bad", "cleanup bad failed", "cleanup a failed"]);
+    }
+  });
+
+  test("a cancelled build is not asked about", async () => {
+    const h = harness();
+    const ask = vi.fn(async () => "retry" as const);
+    const run = runSteps([h.step("waits", "wait-for-abort")], undefined, h.ctx, { onStepError: ask });
+    await h.started("waits");
+    h.controller.abort(new CancelledError("stop"));
+    await expect(run).rejects.toThrow("stop");
+    expect(ask).not.toHaveBeenCalled();
+  });
+});
