@@ -27,6 +27,7 @@ export function previewQemuCommand(plan: BuildPlan): QemuCommandPreview {
     ...(source.disk_image ? {} : { isoPath: source.iso_url }),
     ...(source.cd_files.length > 0 || source.cd_content ? { seedCdPath: "<tmp>/cd.iso" } : {}),
     ...(source.floppy_files.length > 0 || source.floppy_content ? { floppyPath: "<tmp>/floppy.img" } : {}),
+    ...(source.vtpm ? { tpmSocket: "<tmp>/swtpm.sock" } : {}),
     ...(source.efi_boot ? { efiVarsPath: join(source.output_directory, "efivars.fd") } : {}),
     ...(source.vnc_bind_address ? { vncPort: "<vnc-display>" } : {}),
     sshHostPort: "<ssh-host-port>",

@@ -16,6 +16,7 @@ import { prepareOutput } from "./steps/prepare-output.js";
 import { provision } from "./steps/provision.js";
 import { shutdown, waitForPowerOff } from "./steps/shutdown.js";
 import { startQemu } from "./steps/start-qemu.js";
+import { startTpm } from "./steps/start-tpm.js";
 import { waitForSsh } from "./steps/wait-ssh.js";
 import type { BuildPlan } from "../template/types.js";
 
@@ -31,6 +32,7 @@ export function qemuPipeline(plan: BuildPlan): Step<QemuBuildState>[] {
     httpServer,
     ...when(plan.source.cd_files.length > 0 || plan.source.cd_content !== undefined, createCd),
     ...when(plan.source.floppy_files.length > 0 || plan.source.floppy_content !== undefined, createFloppy),
+    ...when(plan.source.vtpm, startTpm),
     startQemu,
     typeBootCommand,
     ...when(ssh, waitForSsh),

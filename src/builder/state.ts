@@ -44,6 +44,9 @@ export interface QemuBuildState {
   floppyPath?: string;
   /** create-efivars: the build's copy of the OVMF variable store. */
   efiVarsPath?: string;
+  /** start-tpm: swtpm and the socket QEMU talks to it through. */
+  tpm?: QemuProcess;
+  tpmSocket?: string;
   /** ssh-key: the temporary key pair, when neither ssh_password nor ssh_private_key_file is set. */
   tempKey?: { privateKey: string; publicKey: string };
   /** http-server */

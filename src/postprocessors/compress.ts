@@ -12,7 +12,7 @@ import { commonValues, resolveOutput, writeAtomically } from "./files.js";
 import { ProgressLog, formatBytes } from "../util/progress.js";
 import { spawnToFile } from "./spawn-to-file.js";
 import type { CompressConfig, CompressFormat, PostProcessor, PostProcessorContext } from "./types.js";
-import { findProgram } from "./which.js";
+import { findProgram } from "../util/which.js";
 
 const DEFAULT_LEVEL = { zst: 3, gz: 6, xz: 6 } as const;
 const MAX_LEVEL = { zst: 19, gz: 9, xz: 9 } as const;

@@ -17,6 +17,8 @@ export interface ArgvInputs {
   floppyPath?: string;
   /** The build's copy of the OVMF variable store (efi_boot). */
   efiVarsPath?: string;
+  /** swtpm's control socket (vtpm). */
+  tpmSocket?: string;
   /** VNC port (vnc_bind_address set); a placeholder when previewing. */
   vncPort?: number | string;
   /** A number at run time; a placeholder when previewing. */
@@ -76,6 +78,13 @@ export function buildQemuArgv(inputs: ArgvInputs): QemuArgv {
     { flag: "-serial", value: `file:${inputs.serialLog}`, what: "serial console capture" },
     ...displayEntries(source, inputs.window),
     ...(source.vga ? [{ flag: "-vga", value: source.vga, what: "display adapter" }] : []),
+    ...(inputs.tpmSocket
+      ? [
+          { flag: "-chardev", value: `socket,id=chrtpm,path=${inputs.tpmSocket}`, what: "swtpm socket" },
+          { flag: "-tpmdev", value: "emulator,id=tpm0,chardev=chrtpm", what: "TPM backend" },
+          { flag: "-device", value: "tpm-tis,tpmdev=tpm0", what: "TPM device" },
+        ]
+      : []),
     ...(inputs.vncPort !== undefined ? [{ flag: "-vnc", value: vncValue(source.vnc_bind_address ?? "127.0.0.1", inputs.vncPort), what: "VNC server" }] : []),
   ];
   const userFlags = new Set(inputs.userArgs.map((arg) => arg[0]).filter((flag): flag is string => Boolean(flag)));

@@ -137,6 +137,13 @@ export const SOURCE_OPTIONS = {
   efi_firmware_code: { type: "path", default: "/usr/share/OVMF/OVMF_CODE_4M.fd", doc: "The OVMF code image (read-only pflash). Debian's `ovmf` package provides the default.", packer: "`efi_firmware_code`" },
   efi_firmware_vars: { type: "path", default: "/usr/share/OVMF/OVMF_VARS_4M.fd", doc: "The OVMF variable store template; copied, never written.", packer: "`efi_firmware_vars`" },
   efi_drop_efivars: { type: "boolean", default: false, doc: "Do not keep `efivars.fd` in the output directory.", packer: "`efi_drop_efivars`" },
+  vtpm: {
+    type: "boolean",
+    default: false,
+    doc: "Give the VM a TPM 2.0 (`tpm-tis`), emulated by swtpm (Debian's `swtpm` package), started and stopped with the build; its state lives only as long as the build.",
+    packer: "`vtpm`",
+  },
+  use_tpm1: { type: "boolean", default: false, doc: "With `vtpm`: a TPM 1.2 instead of 2.0.", packer: "`use_tpm1`" },
   vnc_bind_address: {
     type: "string",
     doc: "Start a VNC server on this address, for people who want to watch (tsimg types through QMP and needs no VNC). Unset: no VNC server. The port is the first free one in `vnc_port_min`..`vnc_port_max` and is logged.",

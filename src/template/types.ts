@@ -45,6 +45,8 @@ export interface SourceConfig {
   efi_firmware_code: string;
   efi_firmware_vars: string;
   efi_drop_efivars: boolean;
+  vtpm: boolean;
+  use_tpm1: boolean;
   vnc_bind_address?: string;
   vnc_port_min: number;
   vnc_port_max: number;

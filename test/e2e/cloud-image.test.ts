@@ -156,4 +156,14 @@ describe("disk_image with a NoCloud seed", () => {
     expect(built.result.artifacts[0]!.files).toEqual([join(out, "rawdisks.raw"), join(out, "rawdisks-1.raw"), join(out, "rawdisks-2.raw")]);
     expect(existsSync(join(out, "efivars.fd"))).toBe(false);
   }, 600_000);
+
+  it("vtpm: the guest has a TPM 2.0 (swtpm), and swtpm stops with the build", async () => {
+    const dir = mkdtempSync(join(work, "tpm-"));
+    const built = await run(dir, cloudTemplate("tpm", "vtpm = true", '"echo tpm=$(ls /sys/class/tpm) major=$(cat /sys/class/tpm/tpm0/tpm_version_major)"'));
+    expect(built.result.error?.message).toBeUndefined();
+    expect(built.output).toContain("tpm=tpm0 major=2");
+    expect(built.log.some((l) => /^virtual TPM 2\.0 \(swtpm, pid \d+\)$/.test(l))).toBe(true);
+    const pid = Number(/pid (\d+)/.exec(built.log.find((l) => l.startsWith("virtual TPM"))!)![1]);
+    expect(() => process.kill(pid, 0)).toThrow();
+  }, 600_000);
 });

@@ -58,6 +58,8 @@ function source(overrides: Partial<SourceConfig> = {}): SourceConfig {
     qemuargs_append: [],
     cd_files: [],
     floppy_files: [],
+    vtpm: false,
+    use_tpm1: false,
     floppy_label: "floppy",
     boot_screenshots: false,
     ssh_clear_authorized_keys: false,
@@ -312,6 +314,13 @@ describe("buildQemuArgv: disks, media, machine", () => {
     expect(argv.replaced).toEqual(["qemuargs -m replaces tsimg's default memory"]);
     expect(get(argv.args, "-device")).toEqual(["virtio-net,netdev=user.0", "virtio-rng-pci"]);
     expect(get(argv.args, "-m")).toEqual(["1024", "2048"]);
+  });
+
+  test("vtpm: swtpm's socket, an emulator backend and a tpm-tis device", () => {
+    const argv = buildQemuArgv(inputs({ tpmSocket: "/tmp/w/swtpm.sock" }));
+    expect(get(argv.args, "-chardev")).toEqual(["socket,id=chrtpm,path=/tmp/w/swtpm.sock"]);
+    expect(get(argv.args, "-tpmdev")).toEqual(["emulator,id=tpm0,chardev=chrtpm"]);
+    expect(get(argv.args, "-device")).toContain("tpm-tis,tpmdev=tpm0");
   });
 
   test("floppy_files: the floppy is drive A", () => {

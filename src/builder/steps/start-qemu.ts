@@ -41,6 +41,7 @@ export const startQemu: Step<QemuBuildState> = {
       ...(source.disk_image ? {} : { isoPath: state.isoPath! }),
       ...(state.seedCdPath ? { seedCdPath: state.seedCdPath } : {}),
       ...(state.floppyPath ? { floppyPath: state.floppyPath } : {}),
+      ...(state.tpmSocket ? { tpmSocket: state.tpmSocket } : {}),
       ...(state.efiVarsPath ? { efiVarsPath: state.efiVarsPath } : {}),
       ...(vncPort === undefined ? {} : { vncPort }),
       sshHostPort: state.sshHostPort,
