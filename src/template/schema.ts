@@ -269,7 +269,7 @@ export const SOURCE_OPTIONS = {
   ssh_timeout: {
     type: "duration",
     default: "5m",
-    doc: "How long to wait for SSH to come up (install plus reboot). On expiry the error shows the serial console's last lines. sshd is noticed within about 0.2 s of listening.",
+    doc: "How long to wait for SSH to come up (install plus reboot). On expiry the error shows the serial console's last lines. tsimg probes for sshd's banner every 50 ms, one probe at a time (each probe the guest accepts costs it an sshd fork).",
     packer: "`ssh_timeout` (Packer polls every 5-7 s)",
   },
   ssh_handshake_attempts: {
