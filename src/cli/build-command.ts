@@ -6,6 +6,7 @@ import { appendFileSync, writeFileSync } from "node:fs";
 import { startBuild, type BuildResult } from "../engine/build.js";
 import type { BuildEvent } from "../engine/events.js";
 import { ConfigErrors, type TsimgError } from "../errors.js";
+import { EXIT } from "./exit-codes.js";
 import { loadTemplate } from "../template/load.js";
 import type { BuildPlan } from "../template/types.js";
 import { formatDuration } from "../template/units.js";
@@ -16,7 +17,6 @@ import { HELP } from "./help.js";
 import { loadOptions, parseCommandArgs, UsageError } from "./options.js";
 import { createRenderer } from "./render.js";
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, config: 2, sigint: 130, sigterm: 143 } as const;
 
 export async function runBuild(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs("build", args, {

@@ -5,7 +5,7 @@ import { Masker } from "../engine/masker.js";
 import { loadTemplate } from "../template/load.js";
 import type { BuildPlan } from "../template/types.js";
 import { formatCommandLine } from "../qemu/argv.js";
-import { EXIT } from "./build-command.js";
+import { EXIT } from "./exit-codes.js";
 import { formatError } from "./errors.js";
 import { HELP } from "./help.js";
 import { loadOptions, parseCommandArgs, UsageError } from "./options.js";

@@ -3,7 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { requestScreenshot } from "./control.js";
-import { EXIT } from "./build-command.js";
+import { EXIT } from "./exit-codes.js";
 import { HELP } from "./help.js";
 import { UsageError } from "./options.js";
 

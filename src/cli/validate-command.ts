@@ -1,7 +1,7 @@
 // `tsimg validate`: every problem in every template, at once.
 import { ConfigErrors } from "../errors.js";
 import { loadTemplate } from "../template/load.js";
-import { EXIT } from "./build-command.js";
+import { EXIT } from "./exit-codes.js";
 import { formatError } from "./errors.js";
 import { HELP } from "./help.js";
 import { loadOptions, parseCommandArgs, UsageError } from "./options.js";
