@@ -26,13 +26,14 @@ export function waitForBanner(host: string, port: number, signal: AbortSignal): 
     /** Open probes and when each started. */
     const pending = new Map<net.Socket, number>();
     let done = false;
-    let timer: NodeJS.Timeout | undefined;
     let lastStart = 0;
+    /** The next probe: PROBE_EVERY_MS after the last refused one, or beside one that stalled. */
+    let next: NodeJS.Timeout | undefined;
 
     const finish = (error?: Error, winner?: net.Socket) => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      clearTimeout(next);
       signal.removeEventListener("abort", onAbort);
       for (const socket of pending.keys()) if (socket !== winner) socket.destroy();
       if (winner) resolve(winner);
@@ -41,15 +42,16 @@ export function waitForBanner(host: string, port: number, signal: AbortSignal): 
     const onAbort = () => finish(signal.reason instanceof Error ? signal.reason : new Error("cancelled"));
     signal.addEventListener("abort", onAbort, { once: true });
 
-    const tick = () => {
-      if (done) return;
-      const now = Date.now();
-      const waitingFresh = [...pending.values()].some((started) => now - started < STALLED_AFTER_MS);
-      if (!waitingFresh && pending.size < MAX_PENDING && now - lastStart >= PROBE_EVERY_MS) {
-        lastStart = now;
-        pending.set(startProbe(), now);
-      }
-      timer = setTimeout(tick, 10);
+    const schedule = (delay: number) => {
+      clearTimeout(next);
+      if (!done) next = setTimeout(probe, Math.max(0, delay));
+    };
+    const probe = () => {
+      if (done || pending.size >= MAX_PENDING) return;
+      lastStart = Date.now();
+      pending.set(startProbe(), lastStart);
+      // If this one neither answers nor closes, another may run beside it.
+      schedule(STALLED_AFTER_MS);
     };
 
     const startProbe = (): net.Socket => {
@@ -67,10 +69,14 @@ export function waitForBanner(host: string, port: number, signal: AbortSignal): 
       socket.once("close", () => {
         clearTimeout(giveUp);
         pending.delete(socket);
+        // Refused (or given up on): unless a fresh probe is still waiting, try again
+        // PROBE_EVERY_MS after the last one started.
+        const now = Date.now();
+        if (![...pending.values()].some((started) => now - started < STALLED_AFTER_MS)) schedule(lastStart + PROBE_EVERY_MS - now);
       });
       return socket;
     };
     if (signal.aborted) onAbort();
-    else tick();
+    else probe();
   });
 }

@@ -29,6 +29,11 @@ async function run(dir: string, toml: string) {
   };
 }
 
+/** qemu-img's own view of an image: format, virtual-size, backing-filename... */
+function imageInfo(path: string): Record<string, unknown> {
+  return JSON.parse(execFileSync("qemu-img", ["info", "--output=json", path], { encoding: "utf8" }));
+}
+
 const seed = `
 cd_label = "cidata"
 [source.cd_content]
@@ -108,7 +113,7 @@ describe("disk_image with a NoCloud seed", () => {
     expect(built.serial.some((l) => l.includes("NoCloud: 1 ssh key(s) for root"))).toBe(true);
     expect(built.log).toContain("ssh_clear_authorized_keys: removed the temporary key from ~/.ssh/authorized_keys");
     // A full, standalone copy: no backing file, grown to disk_size.
-    const info = JSON.parse(execFileSync("qemu-img", ["info", "--output=json", built.result.artifact!], { encoding: "utf8" }));
+    const info = imageInfo(built.result.artifact!);
     expect(info["backing-filename"]).toBeUndefined();
     expect(info["virtual-size"]).toBe(512 * 1024 * 1024);
   }, 600_000);
@@ -122,7 +127,7 @@ describe("disk_image with a NoCloud seed", () => {
     );
     expect(built.result.error?.message).toBeUndefined();
     const overlay = join(work, "thin", "thin.qcow2");
-    const info = JSON.parse(execFileSync("qemu-img", ["info", "--output=json", overlay], { encoding: "utf8" }));
+    const info = imageInfo(overlay);
     expect(info["backing-filename"]).toBe(baseDisk);
     expect(info["backing-filename-format"]).toBe("qcow2");
     expect(statSync(overlay).size).toBeLessThan(statSync(baseDisk).size / 2);
@@ -145,7 +150,7 @@ describe("disk_image with a NoCloud seed", () => {
     const out = join(work, "rawdisks");
     expect(readdirSync(out).sort()).toEqual(["rawdisks-1.raw", "rawdisks-2.raw", "rawdisks.raw", "serial.log"]);
     for (const [file, size] of [["rawdisks.raw", 300], ["rawdisks-1.raw", 64], ["rawdisks-2.raw", 32]] as const) {
-      const info = JSON.parse(execFileSync("qemu-img", ["info", "--output=json", join(out, file)], { encoding: "utf8" }));
+      const info = imageInfo(join(out, file));
       expect([file, info.format, info["virtual-size"]]).toEqual([file, "raw", size * 1024 * 1024]);
     }
     const head = Buffer.alloc(16);
