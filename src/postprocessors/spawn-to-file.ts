@@ -1,19 +1,15 @@
 // Runs a compressor whose stdout is the output file itself (the descriptor is handed to the
-// child, so no byte passes through a pipe), and hashes the output while it is being written:
-// a reader follows the growing file from the page cache in 8 MiB reads and feeds sha256, so
-// when the compressor exits only the last few MiB are left to hash.
+// child, so no byte passes through a pipe), and hashes the output while it is being written
+// (hash-follower.ts), so when the compressor exits only the last few MiB are left to hash.
 // Measured on 1 GiB (2 cores): piping zstd's stdout through Node cost ~0.3 s more system time
 // than zstd writing the file (pipe buffers of 64 KiB, a context switch each), and hashing
 // the finished file afterwards added the whole hash time (0.71x of `zstd -T0` on 2 GiB).
-// Following the file overlaps the hash with compression without the pipe.
-// Linux updates a file's size only after the bytes below it are in the page cache, so a read
-// never sees bytes the compressor has not written; the compressor writes sequentially.
 // The process is killed when the signal fires.
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { open, readFile, readdir, readlink, rm, stat, type FileHandle } from "node:fs/promises";
+import { open, readFile, readdir, readlink, rm, stat } from "node:fs/promises";
 import { CancelledError, TsimgError } from "../errors.js";
 import { TailBuffer } from "../util/tail-buffer.js";
+import { followAndHash } from "./hash-follower.js";
 
 export interface SpawnToFileResult {
   bytes: number;
@@ -32,10 +28,6 @@ export interface SpawnToFileOptions {
    */
   writesOutput?: boolean;
 }
-
-const READ_SIZE = 8 * 1024 * 1024;
-/** How long the follower sleeps when it has caught up with the compressor. */
-const FOLLOW_POLL_MS = 15;
 
 /** Runs argv with stdout into `outPath`; rejects with the program's stderr when it fails. */
 export async function spawnToFile(argv: string[], outPath: string, options: SpawnToFileOptions): Promise<SpawnToFileResult> {
@@ -57,19 +49,11 @@ export async function spawnToFile(argv: string[], outPath: string, options: Spaw
   }
   const stderr = new TailBuffer(20);
   child.stderr!.setEncoding("utf8").on("data", (text: string) => text.split("\n").forEach((l) => l && stderr.push(l)));
-  let closed = false;
   const exited = new Promise<{ code: number | null; sig: NodeJS.Signals | null }>((resolve, reject) => {
     child.once("error", reject);
-    child.once("close", (code, sig) => {
-      closed = true;
-      resolve({ code, sig });
-    });
+    child.once("close", (code, sig) => resolve({ code, sig }));
   });
-  const follow = { stop: false };
-  const hashing = followAndHash(outPath, () => closed, follow).then(
-    (value) => ({ ok: true as const, value }),
-    (reason: unknown) => ({ ok: false as const, reason }),
-  );
+  const follower = followAndHash(outPath);
   const onAbort = () => child.kill("SIGTERM");
   options.signal.addEventListener("abort", onAbort, { once: true });
   const report = async () => {
@@ -85,60 +69,18 @@ export async function spawnToFile(argv: string[], outPath: string, options: Spaw
     if (code !== 0) {
       throw new TsimgError(`${command} failed (${sig ? `killed by ${sig}` : `exit code ${code}`})${stderr.lines().length ? `: ${stderr.lines().join(" / ")}` : ""}`);
     }
-    const hashed = await hashing;
-    if (!hashed.ok) throw new TsimgError(`hashing ${outPath} failed: ${errorText(hashed.reason)}`);
+    const hashed = await follower.finish().catch((reason: unknown) => {
+      throw new TsimgError(`hashing ${outPath} failed: ${errorText(reason)}`);
+    });
     const size = (await stat(outPath)).size;
-    if (hashed.value.bytes !== size) throw new TsimgError(`hashing ${outPath}: read ${hashed.value.bytes} bytes, the file has ${size}`);
-    return hashed.value;
+    if (hashed.bytes !== size) throw new TsimgError(`hashing ${outPath}: read ${hashed.bytes} bytes, the file has ${size}`);
+    return hashed;
   } finally {
     if (timer) clearInterval(timer);
     options.signal.removeEventListener("abort", onAbort);
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     // Let the follower close its descriptor before the caller removes a failed output.
-    follow.stop = true;
-    await hashing;
-  }
-}
-
-/** Reads `path` while another process appends to it, until `finished()` and the end is reached. */
-async function followAndHash(path: string, finished: () => boolean, follow: { stop: boolean }): Promise<SpawnToFileResult> {
-  const hash = createHash("sha256");
-  const file = await openWhenThere(path, finished, follow);
-  if (file === undefined) return { bytes: 0, sha256: hash.digest("hex") };
-  const buffer = Buffer.allocUnsafe(READ_SIZE);
-  let position = 0;
-  try {
-    while (!follow.stop) {
-      // Read the flag before reading: when it was set, every byte was already written.
-      const last = finished();
-      const { bytesRead } = await file.read(buffer, 0, READ_SIZE, position);
-      if (bytesRead > 0) {
-        hash.update(buffer.subarray(0, bytesRead));
-        position += bytesRead;
-        continue;
-      }
-      if (last) break;
-      await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
-    }
-  } finally {
-    await file.close();
-  }
-  return { bytes: position, sha256: hash.digest("hex") };
-}
-
-/** Opens `path` once the program has created it; undefined when it finished (or was stopped) without. */
-async function openWhenThere(path: string, finished: () => boolean, follow: { stop: boolean }): Promise<FileHandle | undefined> {
-  for (;;) {
-    const last = finished();
-    try {
-      return await open(path, "r");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT" || last || follow.stop) {
-        if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-        throw error;
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
+    await follower.stop();
   }
 }
 
