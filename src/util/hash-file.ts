@@ -1,6 +1,7 @@
 // Hashing files: every requested digest in one streamed read.
 import { createHash, type Hash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
+import { CancelledError } from "../errors.js";
 
 /** Read size: large reads keep the hash, not the syscalls, the bottleneck. */
 const CHUNK = 4 * 1024 * 1024;
@@ -12,10 +13,30 @@ export async function hashFile(
   options: { signal?: AbortSignal; progress?: { add(bytes: number): void } } = {},
 ): Promise<Record<string, string>> {
   const hashes = new Map<string, Hash>(types.map((t) => [t, createHash(t)]));
-  const stream = createReadStream(path, { highWaterMark: CHUNK, ...(options.signal ? { signal: options.signal } : {}) });
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    for (const hash of hashes.values()) hash.update(chunk);
-    options.progress?.add(chunk.length);
+  // Two buffers, reused: the next read runs while the last one is hashed, and a large file
+  // allocates nothing (a new 4 MiB buffer per read raised a build's peak RSS by ~27 MiB
+  // while it hashed a 56 MB ISO, garbage the collector had not reached yet).
+  const file = await open(path, "r");
+  try {
+    const size = Math.max(1, Math.min(CHUNK, (await file.stat()).size));
+    let [current, next] = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+    let position = 0;
+    let reading = file.read(current, 0, size, position);
+    for (;;) {
+      const { bytesRead } = await reading;
+      if (options.signal?.aborted) throw new CancelledError();
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      const chunk = current.subarray(0, bytesRead);
+      [current, next] = [next, current];
+      reading = file.read(current, 0, size, position);
+      for (const hash of hashes.values()) hash.update(chunk);
+      options.progress?.add(bytesRead);
+    }
+    // A read still in flight must end before the descriptor closes.
+    await reading.catch(() => undefined);
+  } finally {
+    await file.close();
   }
   return Object.fromEntries([...hashes].map(([t, h]) => [t, h.digest("hex")]));
 }
