@@ -1,4 +1,3 @@
-import ssh2 from "ssh2";
 import type { Step } from "../../engine/runner.js";
 import type { QemuBuildState } from "../state.js";
 
@@ -11,6 +10,7 @@ export const sshKey: Step<QemuBuildState> = {
   name: "ssh-key",
   title: "Creating a temporary SSH key...",
   async run(ctx, state) {
+    const { default: ssh2 } = await import("ssh2");
     const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: `tsimg-${state.options.runUuid.slice(0, 8)}` });
     state.tempKey = { privateKey: pair.private, publicKey: pair.public.trim() };
     ctx.events.info(`temporary key: ${state.tempKey.publicKey.slice(0, 30)}... (ed25519, this build only)`);

@@ -1,4 +1,4 @@
-import { SshSession } from "../../communicator/ssh.js";
+import type { SshSession } from "../../communicator/ssh.js";
 import { TimeoutError } from "../../errors.js";
 import { sleep } from "../../engine/abort.js";
 import type { Step } from "../../engine/runner.js";
@@ -32,8 +32,10 @@ export const waitForSsh: Step<QemuBuildState> = {
 export async function connectSsh(state: QemuBuildState, signal: AbortSignal, onRetry: (why: string) => void): Promise<SshSession> {
   const s = state.plan.source;
   const timeout = AbortSignal.timeout(s.ssh_timeout);
+  // ssh2 takes ~70 ms to load: loaded here, while the guest boots, not before QEMU starts.
+  const { SshSession: Session } = await import("../../communicator/ssh.js");
   try {
-    return await SshSession.connect(
+    return await Session.connect(
       {
         host: "127.0.0.1",
         port: state.sshHostPort!,
