@@ -4,6 +4,7 @@ import { createWriteStream } from "node:fs";
 import { rename, stat } from "node:fs/promises";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { setTimeout as delay } from "node:timers/promises";
 import { TsimgError } from "../errors.js";
 import { ProgressLog, type ProgressSink } from "../util/progress.js";
 
@@ -12,16 +13,34 @@ export interface DownloadOptions {
   progress: ProgressSink;
   /** Transfers tried (the first plus resumptions). Default 4. */
   attempts?: number;
+  /**
+   * Pause before the second attempt, doubled before each further one unless the last attempt
+   * got some bytes (then the next starts after this pause again). Default 500 ms.
+   */
+  retryDelayMs?: number;
+  /** Where a retry is reported; default: the progress sink's info. */
+  warn?: (message: string) => void;
 }
 
 /** Downloads `url` to `dest`. Throws a TsimgError naming the URL when it cannot get all of it. */
 export async function download(url: string, dest: string, options: DownloadOptions): Promise<void> {
   const part = `${dest}.part`;
   const attempts = options.attempts ?? 4;
+  const baseDelay = options.retryDelayMs ?? 500;
+  let pause = baseDelay;
   let lastProblem = "";
   let done = false;
+  let before = 0;
   for (let attempt = 1; attempt <= attempts && !done; attempt++) {
+    if (attempt > 1) {
+      // A server that is briefly down or overloaded gets a moment, longer each time it gets nowhere.
+      const progressed = (await sizeOf(part)) > before;
+      pause = attempt === 2 || progressed ? baseDelay : pause * 2;
+      (options.warn ?? ((m: string) => options.progress.events.info(m)))(`${url}: ${lastProblem}; trying again in ${(pause / 1000).toFixed(1)} s (attempt ${attempt} of ${attempts})`);
+      await delay(pause, undefined, options.signal ? { signal: options.signal } : {});
+    }
     const have = await sizeOf(part);
+    before = have;
     if (have > 0) options.progress.events.info(`${url}: resuming at ${have} bytes`);
     let response: Response;
     try {

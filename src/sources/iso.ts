@@ -25,6 +25,8 @@ export interface FetchIsoOptions {
   signal?: AbortSignal;
   events: { info(message: string): void; warn(message: string): void };
   progressIntervalMs?: number;
+  /** Pause before retrying a failed transfer (doubled while it gets nowhere); default 500 ms. */
+  downloadRetryDelayMs?: number;
 }
 
 export interface FetchedIso {
@@ -73,7 +75,12 @@ export async function fetchIso(options: FetchIsoOptions): Promise<FetchedIso> {
     }
     await mkdir(dir, { recursive: true });
     try {
-      await download(source, path, { progress: options, ...(options.signal ? { signal: options.signal } : {}) });
+      await download(source, path, {
+        progress: options,
+        warn: (message) => options.events.warn(message),
+        ...(options.downloadRetryDelayMs !== undefined ? { retryDelayMs: options.downloadRetryDelayMs } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
     } catch (error) {
       if (options.signal?.aborted || !(error instanceof TsimgError)) throw error;
       problems.push(error.message);

@@ -39,7 +39,7 @@ export const ACCELERATORS = ["auto", "kvm", "tcg", "xen", "hax", "hvf", "whpx", 
 export const SOURCE_OPTIONS = {
   iso_url: {
     type: "string",
-    doc: "The installer ISO (with `disk_image`, the base disk): a path relative to the template, `file://...`, or `http(s)://...`. A URL is downloaded once into the cache (`$TSIMG_CACHE_DIR`, default `~/.cache/tsimg`), keyed by `iso_checksum`, resumed with HTTP ranges when interrupted, verified, and only then used. A later build finds it there without any request and without hashing it again unless its size or mtime changed. Required unless `iso_urls` is given.",
+    doc: "The installer ISO (with `disk_image`, the base disk): a path relative to the template, `file://...`, or `http(s)://...`. A URL is downloaded once into the cache (`$TSIMG_CACHE_DIR`, default `~/.cache/tsimg`), keyed by `iso_checksum`, tried up to 4 times (a pause of 0.5 s, then 1 s, 2 s while a try gets no bytes; a 4xx answer is not retried) and resumed with HTTP ranges when interrupted, verified, and only then used. A later build finds it there without any request and without hashing it again unless its size or mtime changed. Required unless `iso_urls` is given.",
     packer: "`iso_url` (Packer's cache is `./packer_cache`, and it re-hashes the ISO on every build)",
   },
   iso_urls: {

@@ -58,6 +58,7 @@ function options(sources: string[], checksum: string, more: Partial<FetchIsoOpti
     resolveLocal: (p) => p,
     cacheDir: cache,
     events: { info: (m) => log.push(`info: ${m}`), warn: (m) => log.push(`warn: ${m}`) },
+    downloadRetryDelayMs: 20,
     ...more,
   };
 }
@@ -150,6 +151,26 @@ describe("fetchIso over HTTP", () => {
       expect((error as Error).message).toMatch(new RegExp(`^cannot download ${server.url}/x.iso: the transfer broke off after \\d+ of ${ISO.length} bytes`));
       expect(cacheFiles()).toEqual(["x.iso.part"]);
       expect(server.requests.length).toBe(4);
+      expect(log.filter((l) => l.startsWith(`warn: ${server.url}/x.iso: the transfer broke off`) && l.includes("trying again in"))).toHaveLength(3);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("a server answering 503 is tried 4 times, pausing longer each time it gives nothing", async () => {
+    const server = await serve((_req, res) => void res.writeHead(503).end("busy"));
+    try {
+      const started = Date.now();
+      const error = await fetchIso(options([`${server.url}/x.iso`], `sha256:${SHA256}`, { downloadRetryDelayMs: 100 })).catch((e: Error) => e);
+      expect((error as Error).message).toBe(`cannot download ${server.url}/x.iso: HTTP 503 Service Unavailable (gave up after 4 attempts; the partial file stays in the cache to resume next time)`);
+      expect(server.requests).toHaveLength(4);
+      expect(log.filter((l) => l.includes("trying again"))).toEqual([
+        `warn: ${server.url}/x.iso: HTTP 503 Service Unavailable; trying again in 0.1 s (attempt 2 of 4)`,
+        `warn: ${server.url}/x.iso: HTTP 503 Service Unavailable; trying again in 0.2 s (attempt 3 of 4)`,
+        `warn: ${server.url}/x.iso: HTTP 503 Service Unavailable; trying again in 0.4 s (attempt 4 of 4)`,
+      ]);
+      // The pauses really happen (0.1 + 0.2 + 0.4 s).
+      expect(Date.now() - started).toBeGreaterThanOrEqual(700);
     } finally {
       await server.close();
     }
