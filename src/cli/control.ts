@@ -4,7 +4,7 @@
 // beside the output directory rather than inside it: the build owns that directory and
 // --force replaces it. The file goes when the build ends; one left by a killed build is
 // recognised by its dead pid and replaced by the next build.
-import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, request } from "node:http";
 import { tmpdir } from "node:os";
@@ -37,9 +37,12 @@ export async function publishControl(outputDirectory: string, name: string, runn
   });
   await new Promise<void>((done, fail) => server.once("error", fail).listen(socket, done));
   const own: ControlFile = { pid: process.pid, socket, build: name };
+  // The output directory's parent may not exist yet: whatever is made for the file goes with it.
+  const made = mkdirSync(dirname(file), { recursive: true });
   const published = claim(file, own);
   const removeFile = () => {
     if (published && readControl(file)?.socket === socket) rmSync(file, { force: true });
+    if (made !== undefined) removeEmptyUpTo(dirname(file), made);
   };
   atExit.add(removeFile);
   return {
@@ -60,7 +63,6 @@ process.once("exit", () => atExit.forEach((remove) => remove()));
 
 /** Writes the control file unless a live build already owns it (two builds aimed at one output directory). */
 function claim(file: string, own: ControlFile): boolean {
-  mkdirSync(dirname(file), { recursive: true });
   const text = `${JSON.stringify(own)}\n`;
   try {
     writeFileSync(file, text, { flag: "wx", mode: 0o600 });
@@ -73,6 +75,19 @@ function claim(file: string, own: ControlFile): boolean {
   unlinkSync(file);
   writeFileSync(file, text, { flag: "wx", mode: 0o600 });
   return true;
+}
+
+/** Removes `dir` and its parents up to `top` while they are empty (a build that ended early). */
+function removeEmptyUpTo(dir: string, top: string): void {
+  for (let d = dir; d.length >= top.length; d = dirname(d)) {
+    try {
+      rmdirSync(d);
+    } catch (error) {
+      // Not empty: the build's output is there. Gone already: its parent may still be empty.
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") return;
+    }
+    if (d === top) return;
+  }
 }
 
 function readControl(file: string): ControlFile | undefined {

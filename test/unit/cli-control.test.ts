@@ -2,7 +2,7 @@
 // with a stand-in for the build: what it answers, and how stale or foreign control files are
 // treated. test/e2e/screenshot.test.ts runs the same path against real QEMU.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -32,6 +32,19 @@ describe("tsimg screenshot's control socket", () => {
     await control.close();
     expect(existsSync(`${out}.tsimg-control`)).toBe(false);
     await expect(requestScreenshot(out)).rejects.toThrow(`no tsimg build is running with output_directory ${out}`);
+  });
+
+  it("directories made for the control file go with it when they stay empty (a build that ended early); others stay", async () => {
+    const base = mkdtempSync(join(tmpdir(), "tsimg-control-test-"));
+    const early = await publishControl(join(base, "builds/2026/output-tinyos"), "tinyos", { screenshot: async () => solidPng(1, 1) });
+    expect(existsSync(join(base, "builds/2026/output-tinyos.tsimg-control"))).toBe(true);
+    await early.close();
+    expect(readdirSync(base)).toEqual([]);
+
+    const later = await publishControl(join(base, "builds/2026/output-tinyos"), "tinyos", { screenshot: async () => solidPng(1, 1) });
+    mkdirSync(join(base, "builds/2026/output-tinyos")); // the build got as far as its output directory
+    await later.close();
+    expect(readdirSync(join(base, "builds/2026"))).toEqual(["output-tinyos"]);
   });
 
   it("a file left by a killed build is recognised and replaced; one of a live build is left alone", async () => {
