@@ -64,3 +64,40 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, message: string)
     );
   });
 }
+
+/** A signal that fires when `parent` does or after `ms`; see `signalWithTimeout`. */
+export interface TimeoutScope {
+  signal: AbortSignal;
+  /** Whether the time ran out (rather than the parent firing). */
+  readonly timedOut: boolean;
+  /** Stops the timer; call when the work is done. */
+  clear(): void;
+}
+
+/**
+ * `parent` or `ms`, whichever comes first. A plain controller and timer rather than
+ * AbortSignal.any([parent, AbortSignal.timeout(ms)]): on Node 20 that timeout signal is
+ * garbage collected when nothing else holds it, and then never fires (seen: a provisioner
+ * `timeout` that let a hung script run forever once a GC ran).
+ */
+export function signalWithTimeout(parent: AbortSignal, ms: number): TimeoutScope {
+  const controller = new AbortController();
+  let timedOut = false;
+  const onAbort = () => controller.abort(parent.reason);
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new TimeoutError(`timed out after ${ms} ms`));
+  }, ms);
+  if (parent.aborted) onAbort();
+  else parent.addEventListener("abort", onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    get timedOut() {
+      return timedOut;
+    },
+    clear() {
+      clearTimeout(timer);
+      parent.removeEventListener("abort", onAbort);
+    },
+  };
+}

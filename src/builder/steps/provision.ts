@@ -5,7 +5,7 @@ import type { ProvisionerCommon } from "../../template/types.js";
 import { runProvisioner } from "../../provisioners/run.js";
 import { runtimeValues, type QemuBuildState } from "../state.js";
 import { connectSsh } from "./wait-ssh.js";
-import { sleep } from "../../engine/abort.js";
+import { signalWithTimeout, sleep } from "../../engine/abort.js";
 
 const REBOOT_GRACE_MS = 15_000;
 
@@ -49,7 +49,8 @@ export const provision: Step<QemuBuildState> = {
       for (let attempt = 0; ; attempt++) {
         if (!state.ssh) state.ssh = await connectSsh(state, ctx.signal, (why) => ctx.events.info(why));
         const resetsBefore = state.resets ?? 0;
-        const signal = config.timeout > 0 ? AbortSignal.any([ctx.signal, AbortSignal.timeout(config.timeout)]) : ctx.signal;
+        const limit = config.timeout > 0 ? signalWithTimeout(ctx.signal, config.timeout) : undefined;
+        const signal = limit?.signal ?? ctx.signal;
         try {
           const result = await runProvisioner(config, { ssh: state.ssh, events: ctx.events, signal, runtime: runtimeValues(state), buildEnv, templateDir: plan.templateDir });
           if (result.disconnected) {
@@ -60,12 +61,14 @@ export const provision: Step<QemuBuildState> = {
           break;
         } catch (thrown) {
           if (ctx.signal.aborted) throw thrown;
-          const error = signal.aborted ? new TimeoutError(`${label}: still running after ${formatDuration(config.timeout)} (timeout)`) : (thrown as Error);
+          const error = limit?.timedOut ? new TimeoutError(`${label}: still running after ${formatDuration(config.timeout)} (timeout)`) : (thrown as Error);
           if (attempt >= config.max_retries) throw error;
           ctx.events.warn(`${label} failed (${error.message}); retry ${attempt + 1} of ${config.max_retries} (max_retries)`);
           // The session may be what broke: the retry starts on a fresh one.
           state.ssh?.close();
           delete state.ssh;
+        } finally {
+          limit?.clear();
         }
       }
     }

@@ -1,6 +1,6 @@
 import type { SshSession } from "../../communicator/ssh.js";
 import { TimeoutError } from "../../errors.js";
-import { sleep } from "../../engine/abort.js";
+import { signalWithTimeout, sleep } from "../../engine/abort.js";
 import type { Step } from "../../engine/runner.js";
 import { formatDuration } from "../../template/units.js";
 import type { QemuBuildState } from "../state.js";
@@ -31,7 +31,7 @@ export const waitForSsh: Step<QemuBuildState> = {
 /** Connects within ssh_timeout, racing the build's signal; a timeout shows the serial tail. */
 export async function connectSsh(state: QemuBuildState, signal: AbortSignal, onRetry: (why: string) => void): Promise<SshSession> {
   const s = state.plan.source;
-  const timeout = AbortSignal.timeout(s.ssh_timeout);
+  const limit = signalWithTimeout(signal, s.ssh_timeout);
   // ssh2 takes ~70 ms to load: loaded here, while the guest boots, not before QEMU starts.
   const { SshSession: Session } = await import("../../communicator/ssh.js");
   try {
@@ -47,13 +47,15 @@ export async function connectSsh(state: QemuBuildState, signal: AbortSignal, onR
         readWriteTimeoutMs: s.ssh_read_write_timeout,
         handshakeAttempts: s.ssh_handshake_attempts,
       },
-      AbortSignal.any([signal, timeout]),
+      limit.signal,
       onRetry,
     );
   } catch (error) {
-    if (timeout.aborted && !signal.aborted) {
+    if (limit.timedOut && !signal.aborted) {
       throw new TimeoutError(`timed out after ${formatDuration(s.ssh_timeout)} waiting for SSH (ssh_timeout)`, { details: tails(state) });
     }
     throw error;
+  } finally {
+    limit.clear();
   }
 }
