@@ -7,9 +7,9 @@ import { createHash } from "node:crypto";
 import { sha256File } from "../util/hash-file.js";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, join, relative, sep } from "node:path";
-import { execa } from "execa";
 import { sortKeys } from "../postprocessors/manifest.js";
 import type { BuildPlan } from "../template/types.js";
+import { runProgram } from "../util/run-program.js";
 
 export interface InputsOptions {
   /** The ISO the build used (fetch-iso's choice among iso_urls, maybe a download); default iso_url. */
@@ -109,26 +109,26 @@ async function tsimgVersion(): Promise<string> {
 
 /** The first line `<program> --version` prints, e.g. "QEMU emulator version 7.2.11 (Debian 1:7.2+dfsg-7+deb12u12)". */
 async function firstLineOf(program: string, signal?: AbortSignal): Promise<string> {
-  const result = await execa(program, ["--version"], { reject: false, stdin: "ignore", timeout: 30_000, ...(signal ? { cancelSignal: signal } : {}) });
-  const line = String(result.stdout).split("\n")[0]?.trim();
-  if (result.failed || !line) return `unknown (${program} --version failed)`;
+  const result = await runProgram(program, ["--version"], { timeoutMs: 30_000, ...(signal ? { signal } : {}) });
+  const line = result.stdout.split("\n")[0]?.trim();
+  if (!result.ok || !line) return `unknown (${program} --version failed)`;
   return line;
 }
 
 /** HEAD of the git repository holding `dir`, and whether its tree differs from it; undefined outside a repository. */
 async function gitState(dir: string, warn?: (message: string) => void): Promise<{ commit: string; dirty: boolean } | undefined> {
-  const git = (args: string[]) => execa("git", ["--no-optional-locks", "-C", dir, ...args], { reject: false, stdin: "ignore", timeout: 30_000 });
+  const git = (args: string[]) => runProgram("git", ["--no-optional-locks", "-C", dir, ...args], { timeoutMs: 30_000 });
   const head = await git(["rev-parse", "HEAD"]);
-  if (head.failed) {
-    const said = String(head.stderr || head.message).trim();
+  if (!head.ok) {
+    const said = head.stderr.trim() || head.problem;
     // Not a repository (or no git at all) is normal; anything else deserves a word.
-    if ((head as { code?: string }).code !== "ENOENT" && !/not a git repository/i.test(said)) warn?.(`inputs: no git commit recorded for ${dir}: ${said.split("\n")[0]}`);
+    if (head.errorCode !== "ENOENT" && !/not a git repository/i.test(said)) warn?.(`inputs: no git commit recorded for ${dir}: ${said.split("\n")[0]}`);
     return undefined;
   }
   const status = await git(["status", "--porcelain"]);
-  if (status.failed) {
-    warn?.(`inputs: git status failed in ${dir}: ${String(status.stderr).trim().split("\n")[0]}`);
-    return { commit: String(head.stdout).trim(), dirty: true };
+  if (!status.ok) {
+    warn?.(`inputs: git status failed in ${dir}: ${(status.stderr.trim() || status.problem).split("\n")[0]}`);
+    return { commit: head.stdout.trim(), dirty: true };
   }
-  return { commit: String(head.stdout).trim(), dirty: String(status.stdout).trim() !== "" };
+  return { commit: head.stdout.trim(), dirty: status.stdout.trim() !== "" };
 }

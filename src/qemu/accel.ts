@@ -3,10 +3,10 @@
 // as it enters protected mode. So we boot a 64 KiB "BIOS" (accel-probe.asm) that
 // switches to protected and long mode and then writes to QEMU's isa-debug-exit port:
 // only a guest that got through the mode switches can produce that exit status.
-import { execa } from "execa";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runProgram } from "../util/run-program.js";
 
 export interface AccelProbeResult {
   ok: boolean;
@@ -55,16 +55,16 @@ async function runProbe(binary: string, accel: string): Promise<AccelProbeResult
   writeFileSync(bios, probeFirmware());
   const t0 = Date.now();
   try {
-    const result = await execa(
+    const result = await runProgram(
       binary,
       ["-accel", accel, "-machine", "pc", "-nodefaults", "-display", "none", "-no-reboot", "-m", "16",
        "-bios", bios, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"],
-      { reject: false, timeout: PROBE_LIMIT_MS, killSignal: "SIGKILL", stdin: "ignore" },
+      { timeoutMs: PROBE_LIMIT_MS, killSignal: "SIGKILL" },
     );
     const ms = Date.now() - t0;
     if (result.exitCode === EXPECTED_EXIT) return { ok: true, reason: "guest ran", ms };
     if (result.timedOut) return { ok: false, reason: `a test guest did not run within ${PROBE_LIMIT_MS / 1000} s (it hangs)`, ms };
-    const said = String(result.stderr ?? "").trim().split("\n").filter(Boolean).pop();
+    const said = (result.notStarted ? result.problem : result.stderr.trim()).split("\n").filter(Boolean).pop();
     return { ok: false, reason: said ? `QEMU said: ${said}` : `QEMU exited with code ${result.exitCode}`, ms };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,8 @@
 // Supervises one QEMU process: spawned in its own process group, tied to tsimg's life
 // with PR_SET_PDEATHSIG (setpriv), with its exit noticed at once and its stderr kept.
-import { execa, type ResultPromise } from "execa";
+// When tsimg exits in any way Node sees (normal end, process.exit, an uncaught error),
+// every QEMU still running is killed; kill -9 is covered by pdeathsig.
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { QemuError } from "../errors.js";
 import { TailBuffer } from "../util/tail-buffer.js";
@@ -30,6 +32,25 @@ export interface QemuProcess {
 
 const SETPRIV = "/usr/bin/setpriv";
 
+/** Process groups of QEMUs still running, killed if tsimg exits before they do. */
+const running = new Set<number>();
+let exitHookInstalled = false;
+
+function killOnExit(pid: number): void {
+  running.add(pid);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once("exit", () => {
+    for (const group of running) {
+      try {
+        process.kill(-group, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
 /** Starts QEMU. It dies with tsimg even on kill -9 (pdeathsig), and never gets the terminal's Ctrl-C directly. */
 export function startQemu(options: StartQemuOptions): QemuProcess {
   const tail = new TailBuffer(40);
@@ -37,20 +58,14 @@ export function startQemu(options: StartQemuOptions): QemuProcess {
   const [file, args] = existsSync(SETPRIV)
     ? [SETPRIV, ["--pdeathsig", "SIGKILL", "--", options.binary, ...options.args]]
     : [options.binary, options.args];
-  let child: ResultPromise;
+  let child: ChildProcess;
   try {
-    child = execa(file, args, {
-      detached: true,
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-      reject: false,
-      buffer: false,
-      cleanup: true,
-    });
+    // detached: its own process group, so the terminal's Ctrl-C reaches tsimg, not QEMU.
+    child = spawn(file, args, { detached: true, stdio: ["ignore", "pipe", "pipe"] });
   } catch (error) {
     throw new QemuError(`cannot start ${options.binary}: ${(error as Error).message}`, { cause: error });
   }
+  if (child.pid !== undefined) killOnExit(child.pid);
   const onLine = (line: string) => {
     tail.push(line);
     options.onOutput?.(line);
@@ -61,15 +76,19 @@ export function startQemu(options: StartQemuOptions): QemuProcess {
   let exit: QemuExit | undefined;
   const exited = new Promise<QemuExit>((resolve) => {
     child.on("exit", (code, signal) => {
+      if (child.pid !== undefined) running.delete(child.pid);
       exit = { code, signal };
       resolve(exit);
     });
     child.on("error", (error) => {
       tail.push(error.message);
+      // It never started (no such program): there will be no "exit".
+      if (child.pid === undefined && !exit) {
+        exit = { code: null, signal: null };
+        resolve(exit);
+      }
     });
   });
-  // execa's own promise rejects on spawn errors; our `exited` carries the outcome instead.
-  child.catch(() => undefined);
 
   return {
     pid: child.pid ?? -1,

@@ -1,16 +1,16 @@
 // qemu-img, the disk tool: create the build disk and compact it at the end.
-import { execa } from "execa";
 import { TsimgError } from "../errors.js";
+import { runProgram } from "../util/run-program.js";
 
 /** Runs qemu-img with args; a failure becomes one readable error with qemu-img's own words. */
 export async function runQemuImg(args: string[], signal?: AbortSignal): Promise<string> {
-  const result = await execa("qemu-img", args, { reject: false, cancelSignal: signal, stdin: "ignore" });
-  if (result.isCanceled) throw new TsimgError("qemu-img was cancelled");
-  if (result.failed) {
-    const said = String(result.stderr || result.stdout || result.message).trim();
+  const result = await runProgram("qemu-img", args, signal ? { signal } : {});
+  if (result.cancelled) throw new TsimgError("qemu-img was cancelled");
+  if (!result.ok) {
+    const said = (result.stderr || result.stdout).trim() || result.problem;
     throw new TsimgError(`qemu-img ${args[0]} failed: ${said}`);
   }
-  return String(result.stdout);
+  return result.stdout;
 }
 
 /** Creates an empty disk image of `size` (qemu-img size syntax, e.g. "40960M"; "" with a backing file keeps its size). */

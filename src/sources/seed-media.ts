@@ -4,9 +4,9 @@
 import { cpSync, mkdirSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, normalize } from "node:path";
-import { execa } from "execa";
 import { globSync } from "tinyglobby";
 import { TsimgError } from "../errors.js";
+import { runProgram } from "../util/run-program.js";
 
 export interface CdEntry {
   /** Absolute path on the host. */
@@ -90,8 +90,8 @@ async function withStagedFiles(options: SeedMediaOptions, make: (stage: string) 
 }
 
 async function runTool(program: string, args: string[], missing: string, failed: string, signal?: AbortSignal): Promise<void> {
-  const result = await execa(program, args, { reject: false, stdin: "ignore", ...(signal ? { cancelSignal: signal } : {}) });
-  if (!result.failed) return;
-  if ((result as { code?: string }).code === "ENOENT") throw new TsimgError(missing);
-  throw new TsimgError(`${failed}: ${String(result.stderr || result.message).trim()}`);
+  const result = await runProgram(program, args, signal ? { signal } : {});
+  if (result.ok) return;
+  if (result.errorCode === "ENOENT") throw new TsimgError(missing);
+  throw new TsimgError(`${failed}: ${(result.stderr.trim() || result.problem)}`);
 }
