@@ -1,6 +1,6 @@
 // Runs a short-lived program (qemu-img, xorriso, git, the KVM probe) and collects its output.
 // node:child_process.execFile does all the work. execa did it before, but loading execa took
-// ~95 ms of every build's start-up, before QEMU could start; execFile is already loaded.
+// ~110 ms of every build's start-up, before QEMU could start; execFile is already loaded.
 import { execFile } from "node:child_process";
 
 export interface ProgramResult {
