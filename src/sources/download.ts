@@ -18,8 +18,8 @@ export interface DownloadOptions {
    * got some bytes (then the next starts after this pause again). Default 500 ms.
    */
   retryDelayMs?: number;
-  /** Where a retry is reported; default: the progress sink's info. */
-  warn?: (message: string) => void;
+  /** Where a retry is reported. */
+  warn: (message: string) => void;
 }
 
 /** Downloads `url` to `dest`. Throws a TsimgError naming the URL when it cannot get all of it. */
@@ -36,7 +36,7 @@ export async function download(url: string, dest: string, options: DownloadOptio
       // A server that is briefly down or overloaded gets a moment, longer each time it gets nowhere.
       const progressed = (await sizeOf(part)) > before;
       pause = attempt === 2 || progressed ? baseDelay : pause * 2;
-      (options.warn ?? ((m: string) => options.progress.events.info(m)))(`${url}: ${lastProblem}; trying again in ${(pause / 1000).toFixed(1)} s (attempt ${attempt} of ${attempts})`);
+      options.warn(`${url}: ${lastProblem}; trying again in ${(pause / 1000).toFixed(1)} s (attempt ${attempt} of ${attempts})`);
       await delay(pause, undefined, options.signal ? { signal: options.signal } : {});
     }
     const have = await sizeOf(part);
