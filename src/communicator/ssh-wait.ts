@@ -7,9 +7,10 @@
 // TCG before the banner), so overlapping probes made sshd serve three children at once
 // and tripled the time to log in (measured: 1.5 s p50 with three overlapping probes,
 // against 0.4 s for one login on an idle guest). A probe that neither closes nor shows a
-// banner within STALLED_AFTER_MS (1 s: a loaded guest can take 0.5 s to answer) may be stuck (a guest whose network is not up yet drops
-// the SYN, and QEMU retries it on its own schedule), so then one more probe may run
-// beside it; a probe is dropped after BANNER_LIMIT_MS. Packer retries on a 5-7 s grid.
+// banner within STALLED_AFTER_MS (1 s: a loaded guest can take 0.5 s to answer) may be
+// stuck (a guest whose network is not up yet drops the SYN, and QEMU retries it on its own
+// schedule), so then one more probe may run beside it; a probe is dropped after
+// BANNER_LIMIT_MS. Packer retries on a 5-7 s grid.
 import net from "node:net";
 
 const PROBE_EVERY_MS = 50;

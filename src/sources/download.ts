@@ -30,16 +30,17 @@ export async function download(url: string, dest: string, options: DownloadOptio
   let pause = baseDelay;
   let lastProblem = "";
   let done = false;
+  /** Bytes in the .part when the last attempt started. */
   let before = 0;
   for (let attempt = 1; attempt <= attempts && !done; attempt++) {
+    // Nothing writes the .part between attempts: its size now is also its size after the pause.
+    const have = await sizeOf(part);
     if (attempt > 1) {
       // A server that is briefly down or overloaded gets a moment, longer each time it gets nowhere.
-      const progressed = (await sizeOf(part)) > before;
-      pause = attempt === 2 || progressed ? baseDelay : pause * 2;
+      pause = attempt === 2 || have > before ? baseDelay : pause * 2;
       options.warn(`${url}: ${lastProblem}; trying again in ${(pause / 1000).toFixed(1)} s (attempt ${attempt} of ${attempts})`);
       await delay(pause, undefined, options.signal ? { signal: options.signal } : {});
     }
-    const have = await sizeOf(part);
     before = have;
     if (have > 0) options.progress.events.info(`${url}: resuming at ${have} bytes`);
     let response: Response;

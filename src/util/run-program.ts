@@ -47,18 +47,7 @@ export function runProgram(file: string, args: readonly string[], options: RunPr
         const notStarted = typeof failure?.code === "string" && child.pid === undefined;
         const timedOut = failure !== null && !cancelled && !notStarted && failure.killed === true && options.timeoutMs !== undefined;
         const exitCode = failure === null ? 0 : typeof failure.code === "number" ? failure.code : null;
-        const problem =
-          failure === null
-            ? ""
-            : notStarted
-              ? `cannot run ${file}: ${failure.message}`
-              : cancelled
-                ? `${file} was cancelled`
-                : timedOut
-                  ? `${file} did not finish within ${(options.timeoutMs ?? 0) / 1000} s`
-                  : exitCode !== null
-                    ? `${file} exited with code ${exitCode}`
-                    : `${file} was killed by ${failure.signal ?? "a signal"}`;
+        const problem = failure === null ? "" : describeFailure(file, { notStarted, cancelled, timedOut, exitCode, message: failure.message, signal: failure.signal, timeoutMs: options.timeoutMs });
         resolve({
           exitCode,
           stdout,
@@ -74,4 +63,16 @@ export function runProgram(file: string, args: readonly string[], options: RunPr
     );
     child.stdin?.end();
   });
+}
+
+/** One line saying why a program did not succeed. */
+function describeFailure(
+  file: string,
+  f: { notStarted: boolean; cancelled: boolean; timedOut: boolean; exitCode: number | null; message: string; signal: string | undefined; timeoutMs: number | undefined },
+): string {
+  if (f.notStarted) return `cannot run ${file}: ${f.message}`;
+  if (f.cancelled) return `${file} was cancelled`;
+  if (f.timedOut) return `${file} did not finish within ${(f.timeoutMs ?? 0) / 1000} s`;
+  if (f.exitCode !== null) return `${file} exited with code ${f.exitCode}`;
+  return `${file} was killed by ${f.signal ?? "a signal"}`;
 }
