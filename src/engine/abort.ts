@@ -32,33 +32,74 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<
   });
 }
 
-/** Waits ms milliseconds, or rejects at once when the signal fires. */
+/** The longest delay one Node timer holds (about 24.8 days); a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A pending `startTimer`. */
+export interface LongTimer {
+  clear(): void;
+}
+
+/**
+ * Calls `fire` after `ms`, however long: a template may say `shutdown_timeout = "600h"`,
+ * and setTimeout fires such a delay at once. Longer delays chain timers of at most
+ * MAX_TIMER_MS; Infinity never fires. Every wait on a duration from a template goes here.
+ */
+export function startTimer(ms: number, fire: () => void): LongTimer {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (left: number) => {
+    if (left === Infinity) return;
+    const step = Math.min(Math.max(0, left), MAX_TIMER_MS);
+    timer = setTimeout(() => (left > step ? arm(left - step) : fire()), step);
+  };
+  arm(ms);
+  return { clear: () => clearTimeout(timer) };
+}
+
+/** Waits ms milliseconds (any duration, see startTimer), or rejects at once when the signal fires. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(abortReason(signal));
   return new Promise<void>((resolve, reject) => {
     const onAbort = () => {
-      clearTimeout(timer);
+      timer.clear();
       reject(abortReason(signal!));
     };
-    const timer = setTimeout(() => {
+    const timer = startTimer(ms, () => {
       signal?.removeEventListener("abort", onAbort);
       resolve();
-    }, ms);
+    });
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
 
-/** Resolves with the promise, or rejects with TimeoutError(message) after ms. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+/**
+ * Resolves with the promise, or rejects with TimeoutError(message) after ms (any duration).
+ * With a signal it also rejects as soon as the signal fires: a wait on a guest (a hung
+ * shutdown_command) must never outlast Ctrl-C.
+ */
+export function withTimeout<T>(promise: Promise<T>, ms: number, message: string, signal?: AbortSignal): Promise<T> {
+  if (signal?.aborted) return Promise.reject(abortReason(signal));
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new TimeoutError(message)), ms);
+    const done = () => {
+      timer.clear();
+      signal?.removeEventListener("abort", onAbort);
+    };
+    const onAbort = () => {
+      done();
+      reject(abortReason(signal!));
+    };
+    const timer = startTimer(ms, () => {
+      signal?.removeEventListener("abort", onAbort);
+      reject(new TimeoutError(message));
+    });
+    signal?.addEventListener("abort", onAbort, { once: true });
     promise.then(
       (value) => {
-        clearTimeout(timer);
+        done();
         resolve(value);
       },
       (error: unknown) => {
-        clearTimeout(timer);
+        done();
         reject(error);
       },
     );
@@ -84,10 +125,10 @@ export function signalWithTimeout(parent: AbortSignal, ms: number): TimeoutScope
   const controller = new AbortController();
   let timedOut = false;
   const onAbort = () => controller.abort(parent.reason);
-  const timer = setTimeout(() => {
+  const timer = startTimer(ms, () => {
     timedOut = true;
     controller.abort(new TimeoutError(`timed out after ${ms} ms`));
-  }, ms);
+  });
   if (parent.aborted) onAbort();
   else parent.addEventListener("abort", onAbort, { once: true });
   return {
@@ -96,7 +137,7 @@ export function signalWithTimeout(parent: AbortSignal, ms: number): TimeoutScope
       return timedOut;
     },
     clear() {
-      clearTimeout(timer);
+      timer.clear();
       parent.removeEventListener("abort", onAbort);
     },
   };

@@ -1,5 +1,5 @@
 import { QemuError } from "../../errors.js";
-import { raceAbort, withTimeout } from "../../engine/abort.js";
+import { withTimeout } from "../../engine/abort.js";
 import type { StepContext } from "../../engine/runner.js";
 import type { Step } from "../../engine/runner.js";
 import { describeExit } from "../../qemu/process.js";
@@ -21,9 +21,12 @@ export const shutdown: Step<QemuBuildState> = {
     state.expectingExit = true;
     if (shutdown_command && state.ssh) {
       ctx.events.info(`running shutdown_command: ${shutdown_command}`);
-      // The command may never return: the guest powers off under it. QEMU's exit ends the wait too.
+      // The command may never return: the guest powers off under it. QEMU's exit ends the wait too,
+      // and so does a cancelled build (Ctrl-C must not wait out a shutdown_timeout of hours).
       const command = state.ssh.exec(shutdown_command, (stream, line) => ctx.events.emit({ type: "output", source: "shutdown", stream, line }));
-      await withTimeout(Promise.race([command, state.qemu!.exited]), shutdown_timeout, "shutdown_command").catch(() => undefined);
+      await withTimeout(Promise.race([command, state.qemu!.exited]), shutdown_timeout, "shutdown_command", ctx.signal).catch((error: unknown) => {
+        if (ctx.signal.aborted) throw error;
+      });
       state.ssh.close();
       delete state.ssh;
       if (await exitedWithin(state, shutdown_timeout, ctx)) return;
@@ -31,7 +34,9 @@ export const shutdown: Step<QemuBuildState> = {
     } else {
       ctx.events.info("no shutdown_command: pressing the ACPI power button");
     }
-    await state.qmp!.execute("system_powerdown").catch(() => undefined);
+    await withTimeout(state.qmp!.execute("system_powerdown"), 5000, "system_powerdown", ctx.signal).catch((error: unknown) => {
+      if (ctx.signal.aborted) throw error;
+    });
     if (await exitedWithin(state, shutdown_timeout, ctx)) return;
     await state.qemu!.kill();
     throw new QemuError(`the guest did not power off within ${formatDuration(shutdown_timeout)} (shutdown_timeout), even after an ACPI power-button press; QEMU was killed`, {
@@ -56,7 +61,7 @@ export const waitForPowerOff: Step<QemuBuildState> = {
 
 async function exitedWithin(state: QemuBuildState, ms: number, ctx: StepContext): Promise<boolean> {
   try {
-    const exit = await raceAbort(withTimeout(state.qemu!.exited, ms, "shutdown"), ctx.signal);
+    const exit = await withTimeout(state.qemu!.exited, ms, "shutdown", ctx.signal);
     ctx.events.info(`VM powered off (QEMU ${describeExit(exit)})`);
     return true;
   } catch (error) {
