@@ -9,7 +9,8 @@
 // Error vs literal. Packer types every unrecognised `<...>` literally, which turns a typo such as
 // `<entr>` into garbage typed at an installer prompt. We are stricter only where a tag was clearly
 // meant as a key or a wait:
-//   - `<wait...>` (any case) that is not a valid positive wait is an error;
+//   - `<wait...>` (any case) that is not a valid positive wait is an error, and so is one longer
+//     than a Go duration holds (`<wait3000000h>`), which Packer refuses too;
 //   - `<name>` (letters and digits only, optional On/Off) that is a common alias (`<ctrl>`,
 //     `<space>`), `<fN>`, or a near miss of a key name is an error with a did-you-mean. A near miss
 //     is one edit from a 4-6 letter name (`<entr>`) or two from a longer one (`<lefAlt>`); 2-3
@@ -160,7 +161,8 @@ const KEY_NAMES = [
   "bs", "del", "enter", "return", "esc", "tab", "spacebar", "insert", "home", "end", "pageUp",
   "pageDown", "menu", "up", "down", "left", "right", "f1", "f2", "f3", "f4", "f5", "f6", "f7",
   "f8", "f9", "f10", "f11", "f12", "leftAlt", "leftCtrl", "leftShift", "leftSuper", "leftMeta",
-  "rightAlt", "rightCtrl", "rightShift", "rightSuper", "rightMeta",
+  "rightAlt", "rightCtrl", "rightShift", "rightSuper", "rightMeta", "leftCommand", "rightCommand",
+  "leftOption", "rightOption",
 ];
 
 // Names people reach for (from other tools or QEMU's own qcodes) and what Packer calls them.
@@ -217,8 +219,12 @@ function parseWait(source: Source, word: string, start: number, token: string): 
     fail("expected <wait>, <wait5> (seconds) or a Go duration like <wait1m30s> or <wait500ms>");
   }
   if (ms === undefined || ms <= 0) return fail("the duration must be positive");
+  if (ms > MAX_WAIT_MS) return fail("longer than the longest wait Packer accepts, 2562047h47m16s (292 years)");
   return ms;
 }
+
+// Packer parses a wait into a Go time.Duration (int64 nanoseconds) and refuses anything longer.
+const MAX_WAIT_MS = 9_223_372_036_854.775807;
 
 // Milliseconds for the text after "wait", or undefined if Packer's grammar would not accept it.
 function measureWait(rest: string): number | undefined {

@@ -23,19 +23,24 @@ export const QKEYCODES: readonly string[] = [
 ];
 
 /**
- * Packer's boot_command special keys (lower-cased name -> qcode). Packer's grammar
- * also accepts `leftMeta`/`rightMeta` (undocumented); they are the same keys as Super.
+ * Packer's boot_command special keys (lower-cased name -> qcode), from packer-plugin-sdk's
+ * bootcommand grammar. Older Packer also accepted `leftMeta`/`rightMeta` (undocumented); they
+ * are the same keys as Super. `<menu>` is the PC's Menu (application) key, QEMU's `compose`
+ * (e0 5d); QEMU's `menu` qcode is a different key that PC guests ignore. Packer's Mac names
+ * `<leftCommand>`/`<leftOption>` (and right) are Alt on a PC: its qemu builder sends X11
+ * Alt_L/Alt_R for Command and Meta_L/Meta_R for Option over VNC, and QEMU makes both Alt.
  */
 export const SPECIAL_KEYS: ReadonlyMap<string, string> = new Map([
   ["bs", "backspace"], ["del", "delete"], ["enter", "ret"], ["return", "ret"], ["esc", "esc"],
   ["tab", "tab"], ["spacebar", "spc"], ["insert", "insert"], ["home", "home"], ["end", "end"],
-  ["pageup", "pgup"], ["pagedown", "pgdn"], ["menu", "menu"],
+  ["pageup", "pgup"], ["pagedown", "pgdn"], ["menu", "compose"],
   ["up", "up"], ["down", "down"], ["left", "left"], ["right", "right"],
   ["f1", "f1"], ["f2", "f2"], ["f3", "f3"], ["f4", "f4"], ["f5", "f5"], ["f6", "f6"],
   ["f7", "f7"], ["f8", "f8"], ["f9", "f9"], ["f10", "f10"], ["f11", "f11"], ["f12", "f12"],
   ["leftalt", "alt"], ["leftctrl", "ctrl"], ["leftshift", "shift"], ["leftsuper", "meta_l"],
   ["leftmeta", "meta_l"], ["rightalt", "alt_r"], ["rightctrl", "ctrl_r"],
   ["rightshift", "shift_r"], ["rightsuper", "meta_r"], ["rightmeta", "meta_r"],
+  ["leftcommand", "alt"], ["rightcommand", "alt_r"], ["leftoption", "alt"], ["rightoption", "alt_r"],
 ]);
 
 // Unshifted and shifted punctuation on a US keyboard, by the key that types it.

@@ -46,6 +46,11 @@ describe("parseBootCommand", () => {
     ["empty brackets", "<>", type("<>")],
     ["a tag that is not a key (Packer types it)", "<foo>", type("<foo>")],
     ["a word near a 2-letter key", "<is>", type("<is>")],
+    // 3-letter key names must match exactly: `<and>` is one edit from <end>, `<tap>` from <tab>.
+    ["a word near a 3-letter key", "<and>", type("<and>")],
+    ["another word near a 3-letter key", "<tap>", type("<tap>")],
+    // 4-6 letter names allow one edit: `<after>` is two from <enter>, so it is text.
+    ["a word two edits from a 5-letter key", "<after>", type("<after>")],
     ["a tag with punctuation", "<a|b>", type("<a|b>")],
     ["a tag with a space", "<wait 5>", type("<wait 5>")],
     ["a < before a key", "<<enter>", [...type("<"), tap("ret")]],
@@ -61,11 +66,14 @@ describe("parseBootCommand", () => {
   test.each<[string, string]>([
     ["<bs>", "backspace"], ["<del>", "delete"], ["<enter>", "ret"], ["<return>", "ret"], ["<esc>", "esc"],
     ["<tab>", "tab"], ["<spacebar>", "spc"], ["<insert>", "insert"], ["<home>", "home"], ["<end>", "end"],
-    ["<pageUp>", "pgup"], ["<pageDown>", "pgdn"], ["<menu>", "menu"], ["<up>", "up"], ["<down>", "down"],
+    ["<pageUp>", "pgup"], ["<pageDown>", "pgdn"], ["<menu>", "compose"], ["<up>", "up"], ["<down>", "down"],
     ["<left>", "left"], ["<right>", "right"], ["<f1>", "f1"], ["<f5>", "f5"], ["<f10>", "f10"], ["<f12>", "f12"],
     ["<leftAlt>", "alt"], ["<leftCtrl>", "ctrl"], ["<leftShift>", "shift"], ["<leftSuper>", "meta_l"],
     ["<leftMeta>", "meta_l"], ["<rightAlt>", "alt_r"], ["<rightCtrl>", "ctrl_r"], ["<rightShift>", "shift_r"],
     ["<rightSuper>", "meta_r"], ["<rightMeta>", "meta_r"],
+    // Packer's Mac names; its qemu builder makes all four Alt (X11 Alt_L/R and Meta_L/R over VNC).
+    ["<leftCommand>", "alt"], ["<rightCommand>", "alt_r"], ["<leftOption>", "alt"], ["<rightOption>", "alt_r"],
+    ["<LEFTCOMMAND>", "alt"], ["<rightoption>", "alt_r"],
     ["<ENTER>", "ret"], ["<Enter>", "ret"], ["<PAGEUP>", "pgup"], ["<pagedown>", "pgdn"], ["<F1>", "f1"],
   ])("special key %s taps %s", (input, qcode) => {
     expect(parseBootCommand(input)).toEqual([tap(qcode)]);
@@ -86,6 +94,8 @@ describe("parseBootCommand", () => {
     ["<<On>", [down("shift"), down("comma")]],
     ["< On>", [down("spc")]],
     ["<1off>", [up("1")]],
+    ["<leftCommandOn>q<leftCommandOff>", [down("alt"), tap("q"), up("alt")]],
+    ["<rightOptionON><RIGHTOPTIONoff>", [down("alt_r"), up("alt_r")]],
   ])("hold and release: %s", (input, expected) => {
     expect(parseBootCommand(input)).toEqual(expected);
   });
@@ -104,6 +114,9 @@ describe("parseBootCommand", () => {
     ["<wait10us>", 0.01],
     ["<wait10µs>", 0.01],
     ["<wait4m2ns>", 240_000.000002],
+    // The longest waits Packer accepts (a Go duration holds 2562047h47m16.854775807s).
+    ["<wait2562047h>", 9_223_369_200_000],
+    ["<wait9223372036>", 9_223_372_036_000],
   ])("%s waits %d ms", (input, ms) => {
     expect(parseBootCommand(input)).toEqual([wait(ms)]);
   });
@@ -129,6 +142,9 @@ describe("parseBootCommand", () => {
     ["a leading zero", "<wait05>", 'invalid wait "<wait05>" at character 1 of boot_command; did you mean "<wait5>"?', 0, "<wait05>"],
     ["fractional seconds", "<wait1.5>", 'invalid wait "<wait1.5>" at character 1 of boot_command; did you mean "<wait1.5s>"?', 0, "<wait1.5>"],
     ["a zero wait", "<wait0>", 'invalid wait "<wait0>" at character 1 of boot_command; the duration must be positive', 0, "<wait0>"],
+    ["seconds Packer cannot parse", "<wait99999999999999999999>", 'invalid wait "<wait99999999999999999999>" at character 1 of boot_command; longer than the longest wait Packer accepts, 2562047h47m16s (292 years)', 0, "<wait99999999999999999999>"],
+    ["hours past a Go duration", "a<wait3000000h>", 'invalid wait "<wait3000000h>" at character 2 of boot_command; longer than the longest wait Packer accepts, 2562047h47m16s (292 years)', 1, "<wait3000000h>"],
+    ["seconds past a Go duration", "<wait9223372037>", 'invalid wait "<wait9223372037>" at character 1 of boot_command; longer than the longest wait Packer accepts, 2562047h47m16s (292 years)', 0, "<wait9223372037>"],
     ["a negative wait", "<wait-1m>", 'invalid wait "<wait-1m>" at character 1 of boot_command; the duration must be positive', 0, "<wait-1m>"],
     ["a non-ASCII letter", "café", 'cannot type "é" (U+00E9) at character 4 of boot_command; only ASCII characters can be typed (US keyboard layout)', 3, "é"],
     ["an emoji", "ok 😀", 'cannot type "😀" (U+1F600) at character 4 of boot_command; only ASCII characters can be typed (US keyboard layout)', 3, "😀"],

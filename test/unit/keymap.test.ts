@@ -93,7 +93,7 @@ describe("findSpecialQcode", () => {
     ["end", "end"],
     ["pageUp", "pgup"],
     ["pageDown", "pgdn"],
-    ["menu", "menu"],
+    ["menu", "compose"],
     ["up", "up"],
     ["down", "down"],
     ["left", "left"],
@@ -111,6 +111,10 @@ describe("findSpecialQcode", () => {
     ["rightShift", "shift_r"],
     ["rightSuper", "meta_r"],
     ["rightMeta", "meta_r"],
+    ["leftCommand", "alt"],
+    ["rightCommand", "alt_r"],
+    ["leftOption", "alt"],
+    ["rightOption", "alt_r"],
     ["PAGEUP", "pgup"],
     ["LeftAlt", "alt"],
   ])("<%s> is %s", (name, qcode) => {
@@ -121,11 +125,24 @@ describe("findSpecialQcode", () => {
     expect(findSpecialQcode(name)).toBeUndefined();
   });
 
+  // packer-plugin-sdk bootcommand/boot_command.pigeon, rule SpecialKey (v0.6), copied by hand:
+  // a key Packer knows that tsimg lacks would be typed as literal text.
+  const PACKER_SPECIAL_KEYS = [
+    "bs", "del", "enter", "esc", "f10", "f11", "f12", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9",
+    "return", "tab", "up", "down", "spacebar", "insert", "home", "end", "pageUp", "pageDown", "leftAlt",
+    "leftCtrl", "leftShift", "rightAlt", "rightCtrl", "rightShift", "leftSuper", "rightSuper",
+    "leftCommand", "rightCommand", "leftOption", "rightOption", "left", "right", "menu",
+  ];
+  test.each(PACKER_SPECIAL_KEYS)("Packer's <%s> is a special key, in any case", (name) => {
+    expect(findSpecialQcode(name)).toBeDefined();
+    expect(findSpecialQcode(name.toUpperCase())).toBe(findSpecialQcode(name));
+  });
+
   test("every special key maps to a QKeyCode, and F1-F12 are all there", () => {
     const known = new Set(QKEYCODES);
     for (const [name, qcode] of SPECIAL_KEYS) expect(known.has(qcode), `${name} -> ${qcode}`).toBe(true);
     for (let n = 1; n <= 12; n++) expect(findSpecialQcode(`f${n}`)).toBe(`f${n}`);
-    expect(SPECIAL_KEYS.size).toBe(39);
+    expect(SPECIAL_KEYS.size).toBe(43);
   });
 });
 
