@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { mkdir, readdir, stat } from "node:fs/promises";
 import { dirname, join, posix } from "node:path";
 import { TsimgError } from "../errors.js";
-import { raceAbort, sleep } from "../engine/abort.js";
+import { MAX_TIMER_MS, raceAbort, sleep, startTimer, type LongTimer } from "../engine/abort.js";
 import { waitForBanner } from "./ssh-wait.js";
 
 export interface SshOptions {
@@ -76,14 +76,14 @@ export class SshSession {
         const flushOut = lineSplitter((line) => onLine("stdout", line));
         const flushErr = lineSplitter((line) => onLine("stderr", line));
         // ssh_read_write_timeout: silence for that long ends the command as failed.
-        let silentTimer: NodeJS.Timeout | undefined;
+        let silentTimer: LongTimer | undefined;
         const heard = () => {
           if (!this.readWriteTimeoutMs) return;
-          clearTimeout(silentTimer);
-          silentTimer = setTimeout(() => {
+          silentTimer?.clear();
+          silentTimer = startTimer(this.readWriteTimeoutMs, () => {
             channel.close();
             reject(new TsimgError(`remote command printed nothing for ${this.readWriteTimeoutMs / 1000} s (ssh_read_write_timeout): stopped`));
-          }, this.readWriteTimeoutMs);
+          });
         };
         heard();
         channel.on("data", (chunk: Buffer) => (heard(), flushOut.push(chunk)));
@@ -92,7 +92,7 @@ export class SshSession {
           result = code === null ? { code: undefined, ...(signalName ? { signal: signalName } : {}) } : { code };
         });
         const finish = () => {
-          clearTimeout(silentTimer);
+          silentTimer?.clear();
           flushOut.end();
           flushErr.end();
           resolve(result);
@@ -161,7 +161,8 @@ function handshake(socket: import("node:net").Socket, options: SshOptions, priva
       sock: socket,
       username: options.username,
       readyTimeout: 60_000,
-      keepaliveInterval: options.keepAliveIntervalMs ?? 5000,
+      // ssh2 uses setInterval, which runs a longer interval every millisecond.
+      keepaliveInterval: Math.min(options.keepAliveIntervalMs ?? 5000, MAX_TIMER_MS),
       keepaliveCountMax: 6,
       ...(options.password !== undefined ? { password: options.password } : {}),
       ...(privateKey ? { privateKey } : {}),

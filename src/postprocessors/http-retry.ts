@@ -3,7 +3,7 @@
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { Readable } from "node:stream";
-import { sleep } from "../engine/abort.js";
+import { MAX_TIMER_MS, sleep } from "../engine/abort.js";
 import { CancelledError, TsimgError } from "../errors.js";
 import type { PostProcessorContext } from "./types.js";
 
@@ -45,7 +45,8 @@ export function sendOnce(attempt: HttpAttempt, signal: AbortSignal): Promise<Htt
     const cut = () => req.socket?.destroy();
     signal.addEventListener("abort", cut, { once: true });
     req.once("close", () => signal.removeEventListener("abort", cut));
-    req.setTimeout(attempt.idleTimeoutMs, () => req.destroy(new Error(`no progress for ${attempt.idleTimeoutMs / 1000} s`)));
+    // A socket timeout past MAX_TIMER_MS would fire after 1 ms; an idle limit of 24.8 days is none.
+    req.setTimeout(Math.min(attempt.idleTimeoutMs, MAX_TIMER_MS), () => req.destroy(new Error(`no progress for ${attempt.idleTimeoutMs / 1000} s`)));
     req.once("error", (error) => reject(signal.aborted ? new CancelledError() : error));
     req.once("response", (res) => {
       const chunks: Buffer[] = [];
