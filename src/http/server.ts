@@ -2,9 +2,9 @@
 // 127.0.0.1 (the guest reaches it as 10.0.2.2 through QEMU user networking), so nothing
 // on the LAN can read the kickstart; Packer binds 0.0.0.0.
 import Koa from "koa";
-import serveStatic from "koa-static";
 import type { Server } from "node:http";
 import { TsimgError } from "../errors.js";
+import { serveDirectory } from "./static-files.js";
 
 export interface HttpServerOptions {
   /** Directory served as the root (Packer's http_directory). */
@@ -33,7 +33,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   app.use(async (ctx, next) => {
     await next();
     const size = ctx.response.length === undefined ? "" : ` (${ctx.response.length} bytes)`;
-    options.onRequest?.(`HTTP ${ctx.method} ${ctx.path} -> ${ctx.status}${size}`);
+    // A file that exists but is not served says why, so a refused symlink is not a mystery.
+    const refused = ctx.state.refused ? ` (refused: ${ctx.state.refused})` : "";
+    options.onRequest?.(`HTTP ${ctx.method} ${ctx.path} -> ${ctx.status}${size}${refused}`);
   });
   let content = toMap(options.content ?? {});
   app.use(async (ctx, next) => {
@@ -42,7 +44,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     ctx.type = "text/plain";
     ctx.body = body;
   });
-  if (options.directory) app.use(serveStatic(options.directory, { hidden: false, index: false }));
+  if (options.directory) app.use(serveDirectory(options.directory));
 
   const server = await listenInRange(app, options);
   const port = (server.address() as { port: number }).port;

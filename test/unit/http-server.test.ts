@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -95,6 +95,93 @@ describe("startHttpServer", () => {
     expect(response.body).not.toContain("secret");
   });
 
+  test("does not follow a symlink out of http_directory, for a file or a directory", async () => {
+    const parent = tempDir();
+    writeFileSync(join(parent, "shadow"), "root:$6$secret-hash");
+    mkdirSync(join(parent, "etc"));
+    writeFileSync(join(parent, "etc", "passwd"), "root:x:0:0");
+    const served = join(parent, "http");
+    mkdirSync(served);
+    symlinkSync(join(parent, "shadow"), join(served, "ks.cfg"));
+    symlinkSync(join(parent, "etc"), join(served, "etc"));
+    symlinkSync("../shadow", join(served, "relative.cfg"));
+    const { server, requests } = await start({ directory: served });
+    for (const path of ["/ks.cfg", "/etc/passwd", "/relative.cfg"]) {
+      const response = await get(server, path);
+      expect(response.status, path).toBe(404);
+      expect(response.body, path).not.toMatch(/root:/);
+    }
+    expect(requests).toEqual([
+      "HTTP GET /ks.cfg -> 404 (refused: outside http_directory)",
+      "HTTP GET /etc/passwd -> 404 (refused: outside http_directory)",
+      "HTTP GET /relative.cfg -> 404 (refused: outside http_directory)",
+    ]);
+  });
+
+  test("follows symlinks that stay inside http_directory, and serves a directory that is itself a symlink", async () => {
+    const parent = tempDir();
+    const real = join(parent, "kickstart");
+    mkdirSync(join(real, "ks"), { recursive: true });
+    writeFileSync(join(real, "ks", "rocky9.ks"), "install\n");
+    symlinkSync("ks/rocky9.ks", join(real, "latest.ks"));
+    symlinkSync(real, join(parent, "http"));
+    const { server } = await start({ directory: join(parent, "http") });
+    expect(await get(server, "/latest.ks")).toEqual({ status: 200, body: "install\n" });
+    expect(await get(server, "/ks/rocky9.ks")).toEqual({ status: 200, body: "install\n" });
+  });
+
+  test("does not serve dotfiles or anything under a dot directory, even through a symlink", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, ".env"), "TOKEN=secret");
+    mkdirSync(join(dir, ".git"));
+    writeFileSync(join(dir, ".git", "config"), "url = https://secret@example.com");
+    symlinkSync(".env", join(dir, "env.txt"));
+    writeFileSync(join(dir, "ks.cfg"), "install");
+    const { server, requests } = await start({ directory: dir });
+    for (const path of ["/.env", "/.git/config", "/env.txt", "/%2eenv"]) {
+      const response = await get(server, path);
+      expect(response.status, path).toBe(404);
+      expect(response.body, path).not.toContain("secret");
+    }
+    expect(requests.slice(0, 3)).toEqual([
+      "HTTP GET /.env -> 404 (refused: a dotfile)",
+      "HTTP GET /.git/config -> 404 (refused: a dotfile)",
+      "HTTP GET /env.txt -> 404 (refused: a dotfile)",
+    ]);
+    expect(await get(server, "/ks.cfg")).toEqual({ status: 200, body: "install" });
+  });
+
+  test("answers HEAD for a file with its length and no body", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "ks.cfg"), "install");
+    const { server } = await start({ directory: dir });
+    const response = await fetch(`http://${HOST}:${server.port}/ks.cfg`, { method: "HEAD" });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-length")).toBe("7");
+    expect(await response.text()).toBe("");
+  });
+
+  test.each(["POST", "PUT", "DELETE"])("answers %s with neither http_content nor a file", async (method) => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "file.ks"), "from the directory");
+    const { server, requests } = await start({ directory: dir, content: { "/ks.cfg": "rootpw s3cret" } });
+    for (const path of ["/ks.cfg", "/file.ks"]) {
+      const response = await fetch(`http://${HOST}:${server.port}${path}`, { method, body: method === "DELETE" ? null : "x" });
+      const body = await response.text();
+      expect(response.status, `${method} ${path}`).toBe(404);
+      expect(body).not.toContain("s3cret");
+      expect(body).not.toContain("from the directory");
+    }
+    expect(requests).toEqual([`HTTP ${method} /ks.cfg -> 404`, `HTTP ${method} /file.ks -> 404`]);
+  });
+
+  test("binds only the given address: another loopback address of this host is refused", async () => {
+    const { server } = await start({ host: "127.0.0.1", content: { "/ks.cfg": "x" } });
+    expect((await get(server, "/ks.cfg")).status).toBe(200);
+    // Linux routes all of 127/8 to lo: a server on 0.0.0.0 (or ::) would answer 127.0.0.2 too.
+    await expect(connects("127.0.0.2", server.port)).resolves.toBe(false);
+  });
+
   test("listens on a port within the range", async () => {
     const portMin = await freePort();
     const portMax = portMin + 3;
@@ -133,6 +220,15 @@ describe("startHttpServer", () => {
     await expect(fetch(`http://${HOST}:${server.port}/x`)).rejects.toThrow();
   });
 });
+
+/** Whether a TCP connection to host:port is accepted. */
+function connects(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    socket.once("connect", () => (socket.destroy(), resolve(true)));
+    socket.once("error", () => resolve(false));
+  });
+}
 
 async function occupy(port: number): Promise<net.Server> {
   const server = net.createServer();
