@@ -30,6 +30,8 @@ export interface QemuBuildState {
   isoPath?: string;
   /** fetch-iso: the ISO's sha256 (hex), when it was computed. */
   isoSha256?: string;
+  /** prepare-output: output_directory once it is this build's, and the top-most directory it created (absent when it was given an empty one). */
+  output?: { dir: string; created?: string };
   /** prepare-output: private temp dir for the QMP socket. */
   workDir?: string;
   /** prepare-output: the disk while it is being built (not the artifact's name). */

@@ -13,6 +13,7 @@ import { matchCdFiles } from "../sources/seed-media.js";
 import { closest } from "../util/did-you-mean.js";
 import { InterpolationError, interpolate, type InterpolationScope } from "./interpolate.js";
 import { locateKey } from "./locate.js";
+import { checkOutputPaths, hostContext } from "./output-paths.js";
 import { FILE_OPTIONS, SHELL_LOCAL_PROVISIONER_OPTIONS, SHELL_OPTIONS, SOURCE_OPTIONS } from "./schema.js";
 import type { BuildPlan, FileProvisionerConfig, ImageMeta, ProvisionerConfig, SourceConfig } from "./types.js";
 import { checkTable, isPlainTable, resolvePath, type Problem } from "./validate.js";
@@ -102,6 +103,7 @@ function buildPlan(raw: Record<string, unknown>, path: string, options: LoadOpti
   const source = checkTable(rawSource, SOURCE_OPTIONS, ["source"], baseDir, problems) as unknown as SourceConfig;
   source.output_directory = resolve(source.output_directory ?? `output-${imageName}`);
   source.vm_name ??= `${imageName}.${source.format}`;
+  checkOutputPaths(source, rawSource, hostContext(baseDir), problems);
   // As written, before ${...}: an empty value from a variable without one is reported already.
   checkSource(source, isPlainTable(raw.source) ? raw.source : rawSource, baseDir, problems);
 

@@ -56,13 +56,13 @@ export const SOURCE_OPTIONS = {
   output_directory: {
     type: "string",
     defaultDoc: "`output-<image name>`",
-    doc: "Where the artifact is written, relative to the current directory. Must not exist unless `--force`. It appears complete or not at all.",
-    packer: "`output_directory` (default `output-<build name>`)",
+    doc: "Where the artifact is written, relative to the current directory. Must not exist unless `--force`, and `--force` replaces only a directory an earlier tsimg build made (it holds a `.tsimg-output` marker) or an empty one. Refused, by `validate` too: `/`, the current directory, the template's directory, an ancestor of either, your home directory or an ancestor of it, and any directory holding a `.git` (an empty value, or an unset variable, would otherwise mean the current directory). It appears complete or not at all; a failed build removes only what it created.",
+    packer: "`output_directory` (default `output-<build name>`; Packer's `-force` deletes whatever directory is there)",
   },
   vm_name: {
     type: "string",
     defaultDoc: "`<image name>.<format>`",
-    doc: "File name of the disk image in `output_directory`, also QEMU's `-name`.",
+    doc: "File name of the disk image in `output_directory`, also QEMU's `-name`. A plain file name: no `/`, not `..`, not empty, and not `serial.log`, `efivars.fd` or `.tsimg-output`, which tsimg writes there itself.",
     packer: "`vm_name` (Packer's default `packer-<build name>` has no extension)",
   },
   format: { type: { enum: ["qcow2", "raw"] }, default: "qcow2", doc: "Disk image format.", packer: "`format`" },

@@ -23,8 +23,8 @@ describe("tsimg build images/tinyos.toml", () => {
     // The password never reaches the console.
     expect(output).not.toContain("tsimg-example");
 
-    // Only the finished artifact and the serial log: no working names left behind.
-    expect(readdirSync(project.output).sort()).toEqual([project.vmName, "serial.log"].sort());
+    // Only the finished artifact, the serial log and tsimg's marker: no working names left behind.
+    expect(readdirSync(project.output).sort()).toEqual([project.vmName, "serial.log", ".tsimg-output"].sort());
     const artifact = join(project.output, project.vmName);
     expect(statSync(artifact).size).toBeGreaterThan(1024 * 1024);
     expect(await waitNoQemu(project.vmName)).toEqual([]);
@@ -34,5 +34,14 @@ describe("tsimg build images/tinyos.toml", () => {
     expect(seen).toContain("version=1.0.0");
     expect(seen).toContain("Welcome to tinyos, built by tsimg.");
     expect(seen).toContain("installed by kickstart");
+
+    // The same command again, without --force, refuses at once and loses nothing (it used to
+    // delete the first build's output in the refusing step's cleanup).
+    const before = statSync(artifact);
+    const again = await runCli(["build", project.template]).done;
+    expect(again.output).toMatch(/Error: output_directory .*output already exists; use --force to replace it/);
+    expect(again.code).toBe(1);
+    expect(statSync(artifact)).toMatchObject({ size: before.size, mtimeMs: before.mtimeMs, ino: before.ino });
+    expect(readdirSync(project.output).sort()).toEqual([project.vmName, "serial.log", ".tsimg-output"].sort());
   }, 600_000);
 });

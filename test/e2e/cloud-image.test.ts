@@ -148,7 +148,7 @@ describe("disk_image with a NoCloud seed", () => {
     expect(built.result.error?.message).toBeUndefined();
     expect(built.output).toContain(`vdb=${(64 * 1024 * 1024) / 512} vdc=${(32 * 1024 * 1024) / 512}`);
     const out = join(work, "rawdisks");
-    expect(readdirSync(out).sort()).toEqual(["rawdisks-1.raw", "rawdisks-2.raw", "rawdisks.raw", "serial.log"]);
+    expect(readdirSync(out).sort()).toEqual([".tsimg-output", "rawdisks-1.raw", "rawdisks-2.raw", "rawdisks.raw", "serial.log"]);
     for (const [file, size] of [["rawdisks.raw", 300], ["rawdisks-1.raw", 64], ["rawdisks-2.raw", 32]] as const) {
       const info = imageInfo(join(out, file));
       expect([file, info.format, info["virtual-size"]]).toEqual([file, "raw", size * 1024 * 1024]);

@@ -85,7 +85,7 @@ describe("build faults", () => {
     expect(output).toContain(`--on-error=abort: keeping ${project.output} for inspection`);
     expect(await waitNoQemu(project.vmName)).toEqual([]);
     // The disk keeps its working name, so nothing looks like a finished artifact.
-    expect(readdirSync(project.output).sort()).toEqual([`.${project.vmName}.building`, "serial.log"]);
+    expect(readdirSync(project.output).sort()).toEqual([`.${project.vmName}.building`, ".tsimg-output", "serial.log"]);
   }, 300_000);
 
   it("a missing ISO file is a template error before anything starts", async () => {

@@ -1,36 +1,70 @@
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { TsimgError } from "../../errors.js";
 import type { Step } from "../../engine/runner.js";
+import { OUTPUT_MARKER } from "../../template/output-paths.js";
 import type { QemuBuildState } from "../state.js";
 
-/** Creates output_directory (refusing an existing one unless --force) and a private work dir. */
+/**
+ * Creates output_directory and a private work dir. An existing output_directory is refused,
+ * and with --force replaced only when tsimg made it (its marker file is in it) or it is
+ * empty. The cleanup of a failed build undoes exactly this: it removes the directories this
+ * step created, or empties the empty directory it was given, and nothing else.
+ */
 export const prepareOutput: Step<QemuBuildState> = {
   name: "prepare-output",
   title: "Creating output directory...",
   async run(ctx, state) {
     const dir = state.plan.source.output_directory;
-    if (existsSync(dir)) {
-      if (!state.options.force) {
-        throw new TsimgError(`output_directory ${relative(process.cwd(), dir) || dir} already exists; use --force to replace it`);
+    const shown = relative(process.cwd(), dir) || dir;
+    let created: string | undefined;
+    if (!existsSync(dir)) {
+      created = (await mkdir(dir, { recursive: true })) ?? dir;
+    } else {
+      if (!state.options.force) throw new TsimgError(`output_directory ${shown} already exists; use --force to replace it`);
+      const kind = await replaceable(dir);
+      if (kind === "foreign") {
+        throw new TsimgError(`--force: output_directory ${shown} was not made by tsimg (no ${OUTPUT_MARKER} in it) and is not empty; refusing to replace it`, {
+          details: ["move it away, or set output_directory to a directory of its own"],
+        });
       }
-      ctx.events.info(`--force: removing the existing ${dir}`);
-      await rm(dir, { recursive: true, force: true });
+      if (kind === "tsimg") {
+        ctx.events.info(`--force: replacing ${shown}, the output of an earlier build`);
+        await rm(dir, { recursive: true, force: true });
+        await mkdir(dir);
+        created = dir;
+      }
     }
-    await mkdir(dir, { recursive: true });
+    // From here on everything in `dir` is this build's: the cleanup may remove it.
+    state.output = { dir, ...(created ? { created } : {}) };
+    await writeFile(join(dir, OUTPUT_MARKER), `made by tsimg for ${state.plan.image.name}; tsimg build --force may replace this directory\n`);
     state.workDir = await mkdtemp(join(tmpdir(), "tsimg-"));
     // The disk keeps a working name until compaction renames the finished image into place.
     state.diskPath = join(dir, `.${state.plan.source.vm_name}.building`);
   },
   async cleanup(ctx, state, outcome) {
     if (state.workDir) await rm(state.workDir, { recursive: true, force: true });
-    if (outcome === "ok") return;
+    // run() refused or failed before the directory was this build's: nothing of ours to undo.
+    if (outcome === "ok" || !state.output) return;
     if (state.options.keepOnError) {
-      ctx.events.warn(`--on-error=abort: keeping ${state.plan.source.output_directory} for inspection`);
+      ctx.events.warn(`--on-error=abort: keeping ${state.output.dir} for inspection`);
       return;
     }
-    await rm(state.plan.source.output_directory, { recursive: true, force: true });
+    if (state.output.created) {
+      await rm(state.output.created, { recursive: true, force: true });
+      return;
+    }
+    // An empty directory given with --force: it was empty, so all it holds now is ours.
+    for (const entry of await readdir(state.output.dir)) await rm(join(state.output.dir, entry), { recursive: true, force: true });
   },
 };
+
+/** "tsimg": an earlier build's output; "empty": nothing in it; "foreign": anything else. */
+async function replaceable(dir: string): Promise<"tsimg" | "empty" | "foreign"> {
+  if (!(await lstat(dir)).isDirectory()) return "foreign";
+  const entries = await readdir(dir);
+  if (entries.length === 0) return "empty";
+  return entries.includes(OUTPUT_MARKER) ? "tsimg" : "foreign";
+}
