@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { TsimgError } from "../errors.js";
 import { runProgram } from "../util/run-program.js";
 
 export interface AccelProbeResult {
@@ -20,7 +21,11 @@ const PROBE_LIMIT_MS = 2000;
 const EXPECTED_EXIT = 3;
 const cache = new Map<string, Promise<AccelProbeResult>>();
 
-/** Probes `accel` with `binary`; the result is cached for the life of the process. */
+/**
+ * Probes `accel` with `binary`; the result is cached for the life of the process. Rejects with
+ * a TsimgError when `binary` cannot be started at all: that is a wrong qemu_binary, not a
+ * broken KVM, and must not be reported (or fallen back from) as one.
+ */
 export function probeAccelerator(binary: string, accel: string): Promise<AccelProbeResult> {
   const key = `${binary}\0${accel}`;
   let result = cache.get(key);
@@ -62,11 +67,20 @@ async function runProbe(binary: string, accel: string): Promise<AccelProbeResult
       { timeoutMs: PROBE_LIMIT_MS, killSignal: "SIGKILL" },
     );
     const ms = Date.now() - t0;
+    if (result.notStarted) throw new TsimgError(cannotStart(binary, result.errorCode, result.problem));
     if (result.exitCode === EXPECTED_EXIT) return { ok: true, reason: "guest ran", ms };
     if (result.timedOut) return { ok: false, reason: `a test guest did not run within ${PROBE_LIMIT_MS / 1000} s (it hangs)`, ms };
-    const said = (result.notStarted ? result.problem : result.stderr.trim()).split("\n").filter(Boolean).pop();
+    const said = result.stderr.trim().split("\n").filter(Boolean).pop();
     return { ok: false, reason: said ? `QEMU said: ${said}` : `QEMU exited with code ${result.exitCode}`, ms };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** "qemu_binary "qemu-x" is not installed (no such program on PATH)" and the like. */
+function cannotStart(binary: string, code: string | undefined, problem: string): string {
+  const where = binary.includes("/") ? "no such file" : "no such program on PATH";
+  if (code === "ENOENT") return `qemu_binary "${binary}" was not found (${where}): install QEMU (Debian: qemu-system-x86) or fix qemu_binary`;
+  if (code === "EACCES") return `qemu_binary "${binary}" cannot be run (permission denied): is it an executable file?`;
+  return `qemu_binary "${binary}" cannot be run: ${problem}`;
 }

@@ -1,5 +1,9 @@
-import { describe, expect, test } from "vitest";
-import { probeFirmware } from "../../src/qemu/accel.js";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import { TsimgError } from "../../src/errors.js";
+import { probeAccelerator, probeFirmware } from "../../src/qemu/accel.js";
 
 describe("probeFirmware", () => {
   const image = probeFirmware();
@@ -27,5 +31,37 @@ describe("probeFirmware", () => {
     const copy = probeFirmware();
     copy[0] = 0;
     expect(probeFirmware()[0]).toBe(0xfa);
+  });
+});
+
+describe("probeAccelerator with a qemu_binary that cannot run", () => {
+  const dir = mkdtempSync(join(tmpdir(), "tsimg-accel-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  // Not "KVM cannot run a guest": the host's KVM may be fine, and "auto" must not fall back to TCG with the same missing binary.
+  test.each([
+    ["a missing path", join(dir, "qemu-system-x86_64"), `qemu_binary "${join(dir, "qemu-system-x86_64")}" was not found (no such file): install QEMU (Debian: qemu-system-x86) or fix qemu_binary`],
+    ["a name not on PATH", "qemu-system-tsimg-none", 'qemu_binary "qemu-system-tsimg-none" was not found (no such program on PATH): install QEMU (Debian: qemu-system-x86) or fix qemu_binary'],
+  ])("rejects %s, saying it was not found", async (_, binary, message) => {
+    const probing = probeAccelerator(binary, "kvm");
+    await expect(probing).rejects.toBeInstanceOf(TsimgError);
+    await expect(probing).rejects.toThrow(message);
+  });
+
+  test("rejects a file that is not executable, saying so", async () => {
+    const binary = join(dir, "not-executable");
+    writeFileSync(binary, "#!/bin/sh\nexit 3\n");
+    chmodSync(binary, 0o644);
+    await expect(probeAccelerator(binary, "kvm")).rejects.toThrow(`qemu_binary "${binary}" cannot be run (permission denied): is it an executable file?`);
+  });
+
+  test("a program that runs but fails is a failed probe, with its last line of stderr", async () => {
+    const binary = join(dir, "fake-qemu");
+    writeFileSync(binary, "#!/bin/sh\necho 'Could not access KVM kernel module: No such file or directory' >&2\nexit 1\n");
+    chmodSync(binary, 0o755);
+    await expect(probeAccelerator(binary, "kvm")).resolves.toMatchObject({
+      ok: false,
+      reason: "QEMU said: Could not access KVM kernel module: No such file or directory",
+    });
   });
 });
