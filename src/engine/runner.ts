@@ -2,7 +2,7 @@
 // reverse order, with the outcome. A failing cleanup is reported but never hides the
 // build's real error (STYLE §1-§4, after packer-plugin-sdk's multistep).
 import { CancelledError, asTsimgError } from "../errors.js";
-import { abortReason, withTimeout } from "./abort.js";
+import { abortReason, raceAbort, withTimeout } from "./abort.js";
 import type { EventBus } from "./event-bus.js";
 
 export type Outcome = "ok" | "failed" | "cancelled";
@@ -68,8 +68,14 @@ export async function runSteps<S>(steps: Step<S>[], state: S, ctx: StepContext, 
         ctx.events.emit({ type: "step-end", step: step.name, ms: Date.now() - t0, outcome });
         // Nothing to ask when the build was stopped from outside (cancelled, QEMU died).
         if (ctx.signal.aborted || !options.onStepError) break;
-        choice = await options.onStepError(step.name, failure);
-        if (choice !== "retry" || ctx.signal.aborted) break;
+        choice = await ask(options.onStepError, step.name, failure, ctx);
+        // Stopped while the person was deciding: that ends the build, whatever they answer.
+        if (ctx.signal.aborted) {
+          failure = abortReason(ctx.signal);
+          choice = undefined;
+          break;
+        }
+        if (choice !== "retry") break;
         ctx.events.info(`retrying step "${step.name}"`);
       }
     }
@@ -79,6 +85,20 @@ export async function runSteps<S>(steps: Step<S>[], state: S, ctx: StepContext, 
   await runCleanups(started, state, ctx, outcome);
   if (failure !== undefined) throw failure;
   return choice;
+}
+
+/**
+ * The answer to a failed step, raced against the build's signal: a person may take minutes
+ * to answer, and a cancellation meanwhile must not wait for them. A question that cannot be
+ * asked (the asker threw) counts as giving up, so the cleanups still run.
+ */
+async function ask(onStepError: NonNullable<RunOptions["onStepError"]>, step: string, failure: unknown, ctx: StepContext): Promise<StepErrorChoice | undefined> {
+  try {
+    return await raceAbort(onStepError(step, failure), ctx.signal);
+  } catch (error) {
+    if (!ctx.signal.aborted) ctx.events.warn(`could not ask what to do about step "${step}": ${asTsimgError(error).message}`);
+    return undefined;
+  }
 }
 
 async function runCleanups<S>(started: Step<S>[], state: S, ctx: StepContext, outcome: Outcome): Promise<void> {

@@ -286,6 +286,47 @@ describe("runSteps with onStepError (--on-error=ask)", () => {
     }
   });
 
+  test("a build cancelled while asking does not run the step again, even when the answer is retry", async () => {
+    const h = harness();
+    const ask = vi.fn(async () => {
+      h.controller.abort(new CancelledError("stop"));
+      return "retry" as const;
+    });
+    const error = await runSteps([h.step("a"), h.step("bad", "throw"), h.step("never")], undefined, h.ctx, { onStepError: ask }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CancelledError);
+    expect((error as Error).message).toBe("stop");
+    expect(ask).toHaveBeenCalledTimes(1);
+    expect(h.calls).toEqual(["run a", "run bad", "cleanup bad cancelled", "cleanup a cancelled"]);
+    expect(summary(h.events).filter((line) => line.startsWith("info"))).toEqual([]);
+  });
+
+  test("a cancellation does not wait for the person to answer", async () => {
+    const h = harness();
+    let answer: (choice: "retry") => void = () => {};
+    let asked: () => void = () => {};
+    const askedPromise = new Promise<void>((resolve) => (asked = resolve));
+    const onStepError = () => (asked(), new Promise<"retry">((resolve) => (answer = resolve)));
+    const run = runSteps([h.step("bad", "throw")], undefined, h.ctx, { onStepError });
+    await askedPromise;
+    h.controller.abort(new CancelledError("stop"));
+    await expect(run).rejects.toThrow("stop");
+    answer("retry");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(h.calls).toEqual(["run bad", "cleanup bad cancelled"]);
+  });
+
+  test("an asker that throws gives up: the cleanups run and the step's error is thrown, with a warning", async () => {
+    const h = harness();
+    const run = runSteps([h.step("a"), h.step("bad", "throw")], undefined, h.ctx, {
+      onStepError: async () => {
+        throw new Error("stdin closed");
+      },
+    });
+    await expect(run).rejects.toThrow("bad broke");
+    expect(h.calls).toEqual(["run a", "run bad", "cleanup bad failed", "cleanup a failed"]);
+    expect(summary(h.events)).toContain('warn could not ask what to do about step "bad": stdin closed');
+  });
+
   test("a cancelled build is not asked about", async () => {
     const h = harness();
     const ask = vi.fn(async () => "retry" as const);
