@@ -27,6 +27,19 @@ describe("Masker", () => {
     expect(m.mask("stderr: Q29tcGxldGVseQ== rejected\n-----END KEY-----")).toBe("stderr: <sensitive> rejected\n<sensitive>");
   });
 
+  // A key pasted from Windows has \r\n endings; a serial console or a log may print it with \n, or line by line.
+  test.each([
+    ["\\r\\n", "\r\n"],
+    ["\\n", "\n"],
+  ])("masks every line of a multi-line secret with %s endings, the first and last included, however it is printed", (_, eol) => {
+    const lines = ["-----BEGIN OPENSSH PRIVATE KEY-----", "b3BlbnNzaC1rZXktdjEAAAAA", "-----END OPENSSH PRIVATE KEY-----"];
+    const m = masker(lines.join(eol) + eol);
+    for (const [i, line] of lines.entries()) expect(m.mask(`line ${i + 1}: ${line}`), `line ${i + 1} alone`).toBe(`line ${i + 1}: <sensitive>`);
+    expect(m.mask(lines.join("\n"))).toBe("<sensitive>\n<sensitive>\n<sensitive>");
+    expect(m.mask(lines.join("\r\n"))).toBe("<sensitive>\r\n<sensitive>\r\n<sensitive>");
+    expect(m.mask(`cat key\n${lines.join(eol)}${eol}$ `)).not.toMatch(/OPENSSH|b3Blbn/);
+  });
+
   test("short lines of a multi-line secret are not masked on their own", () => {
     expect(masker("ab\ncorrect-horse").mask("ab cd correct-horse")).toBe("ab cd <sensitive>");
   });
