@@ -71,6 +71,8 @@ export interface QemuBuildState {
   artifactPath?: string;
   /** compact: the finished disk_additional_size disks. */
   additionalArtifacts?: string[];
+  /** post-process: files the chains created outside output_directory (a failed build removes them). */
+  outsideFiles?: string[];
   /** post-process: the artifacts the build leaves (the kept disk, then each chain's last). */
   artifacts?: Artifact[];
 }

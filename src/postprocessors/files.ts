@@ -1,7 +1,9 @@
 // Files appear complete or not at all: everything is written as `<name>.partial` beside
 // its final name and renamed when complete; on failure or cancel the partial is removed.
+import { existsSync } from "node:fs";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
+import { TsimgError } from "../errors.js";
 import { renderRuntime } from "../template/runtime-vars.js";
 import type { PostProcessorContext } from "./types.js";
 
@@ -29,10 +31,23 @@ export async function writeFileAtomically(path: string, data: string | Buffer): 
   await writeAtomically(path, (partial) => writeFile(partial, data));
 }
 
-/** Renders an `output` template and resolves it against the output directory. */
-export function resolveOutput(template: string, values: Record<string, string>, ctx: PostProcessorContext, where: string): string {
+/**
+ * Renders an `output` template and resolves it against the output directory. Inside it, the
+ * build owns every file. Outside it, an existing file is never replaced (unless the writer
+ * `merges` into it, as the manifest does), and a new one is recorded in `ctx.outsideFiles`
+ * so that a failed build removes it again.
+ */
+export function resolveOutput(template: string, values: Record<string, string>, ctx: PostProcessorContext, where: string, options: { merges?: boolean } = {}): string {
   const rendered = renderRuntime(template, values, where);
-  return isAbsolute(rendered) ? rendered : resolve(ctx.outputDir, rendered);
+  const path = isAbsolute(rendered) ? rendered : resolve(ctx.outputDir, rendered);
+  const inside = relative(ctx.outputDir, path);
+  if (inside && !inside.startsWith("..") && !isAbsolute(inside)) return path;
+  const exists = existsSync(path);
+  if (exists && !options.merges) {
+    throw new TsimgError(`${where} ${path} already exists outside output_directory; tsimg replaces files only inside the directory its build made: remove it, or choose another output`);
+  }
+  if (!exists) ctx.outsideFiles?.push(path);
+  return path;
 }
 
 /** The name a checksum list uses for `file`: relative to the list's directory. */

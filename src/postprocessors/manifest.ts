@@ -72,7 +72,8 @@ export function sortKeys(value: unknown): unknown {
 const locks = new Map<string, Promise<unknown>>();
 
 async function run(input: Artifact, config: ManifestConfig, ctx: PostProcessorContext): Promise<Artifact> {
-  const path = resolveOutput(config.output, commonValues(ctx), ctx, "manifest output");
+  // The manifest keeps the entries it finds (Packer's manifest accumulates builds), so it may live outside the output directory.
+  const path = resolveOutput(config.output, commonValues(ctx), ctx, "manifest output", { merges: true });
   const entry = await manifestEntry(input, ctx, { stripPath: config.strip_path, stripTime: config.strip_time, customData: config.custom_data });
   const previous = locks.get(path) ?? Promise.resolve();
   const done = previous.catch(() => undefined).then(() => appendEntry(path, entry, ctx));

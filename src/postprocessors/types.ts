@@ -30,6 +30,8 @@ export interface PostProcessorContext {
   inputs?: Record<string, unknown>;
   /** `--force`: the manifest drops entries of earlier runs, as Packer's -force does. */
   force?: boolean;
+  /** Files a post-processor created outside outputDir (added by resolveOutput): a failed build removes them. */
+  outsideFiles?: string[];
   /** How often long operations log progress; default 5 s. */
   progressIntervalMs?: number;
 }

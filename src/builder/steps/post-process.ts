@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import type { Step } from "../../engine/runner.js";
 import { builderArtifact, type Artifact } from "../../postprocessors/artifact.js";
 import { runPostProcessorChains } from "../../postprocessors/chain.js";
@@ -29,8 +29,17 @@ export const postProcess: Step<QemuBuildState> = {
       build: { name: plan.image.name, runUuid: state.options.runUuid, templatePath: plan.templatePath, startTime: state.options.startTime },
       inputs,
       force: state.options.force,
+      outsideFiles: (state.outsideFiles = []),
     });
     state.artifacts = [...(result.keptBuilderArtifact ? [disk] : []), ...result.finals];
+  },
+  // output_directory goes with prepare-output's cleanup; what a chain wrote outside it goes here.
+  async cleanup(ctx, state, outcome) {
+    if (outcome === "ok" || state.options.keepOnError) return;
+    for (const file of state.outsideFiles ?? []) {
+      ctx.events.info(`removing ${file}: written outside output_directory by this failed build`);
+      await rm(file, { force: true });
+    }
   },
 };
 
