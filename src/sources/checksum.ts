@@ -11,11 +11,18 @@ export interface Checksum {
   hex: string;
 }
 
-/** "sha256:abc" or bare hex -> { type, hex }. */
+const LENGTH_OF: Record<string, number> = Object.fromEntries(Object.entries(BY_LENGTH).map(([length, type]) => [type, Number(length)]));
+
+/** "sha256:abc" or bare hex -> { type, hex }. A named type must have exactly its number of digits. */
 export function parseChecksum(value: string): Checksum {
   const match = /^(?:(md5|sha1|sha256|sha512):)?([0-9a-fA-F]+)$/.exec(value.trim());
-  const type = match?.[1] ?? BY_LENGTH[match?.[2]?.length ?? 0];
-  if (!match || !type || (match[1] !== undefined && BY_LENGTH[(match[2] as string).length] !== type)) {
+  const digits = match?.[2]?.length ?? 0;
+  if (match?.[1] !== undefined && LENGTH_OF[match[1]] !== digits) {
+    // A truncated paste, or a sha1 labelled sha256: either way it can never match.
+    throw new ConfigError(`iso_checksum "${value}": a ${match[1]} checksum has ${LENGTH_OF[match[1]]} hex digits, this one has ${digits}`, { key: "source.iso_checksum" });
+  }
+  const type = match?.[1] ?? BY_LENGTH[digits];
+  if (!match || !type) {
     throw new ConfigError(`iso_checksum "${value}" is not understood: use sha256:<hex>, sha512:<hex>, sha1:<hex>, md5:<hex>, bare hex, file:<path or URL>, or none`, {
       key: "source.iso_checksum",
     });
@@ -60,7 +67,7 @@ export function findInChecksumList(text: string, fileName: string): Checksum | u
     const gnu = /^([0-9a-fA-F]+)\s+\*?(.+)$/.exec(line.trim());
     const bsd = /^(MD5|SHA1|SHA256|SHA512)\s*\((.+)\)\s*=\s*([0-9a-fA-F]+)$/.exec(line.trim());
     if (gnu && basename(gnu[2] as string) === fileName) return parseChecksum(gnu[1] as string);
-    if (bsd && basename(bsd[2] as string) === fileName) return { type: (bsd[1] as string).toLowerCase(), hex: (bsd[3] as string).toLowerCase() };
+    if (bsd && basename(bsd[2] as string) === fileName) return parseChecksum(`${(bsd[1] as string).toLowerCase()}:${bsd[3] as string}`);
   }
   return undefined;
 }

@@ -211,6 +211,18 @@ describe("fetchIso with local files", () => {
     expect(fetchSpy).not.toHaveBeenCalled();
   });
 
+  test("a BSD-style list (SHA256 (name) = hex) verifies the ISO, and a wrong line in it fails", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsimg-iso-"));
+    dirs.push(dir);
+    writeFileSync(join(dir, "x.iso"), ISO);
+    writeFileSync(join(dir, "CHECKSUM"), `SHA256 (other.iso) = ${WRONG}\nSHA256 (x.iso) = ${SHA256}\n`);
+    const fetched = await fetchIso(options([join(dir, "x.iso")], `file:${join(dir, "CHECKSUM")}`));
+    expect(fetched.digests).toEqual({ sha256: SHA256 });
+    writeFileSync(join(dir, "CHECKSUM"), `SHA256 (x.iso) = ${WRONG}\n`);
+    const error = await fetchIso(options([join(dir, "x.iso")], `file:${join(dir, "CHECKSUM")}`)).catch((e: Error) => e);
+    expect((error as Error).message).toBe(`iso_checksum does not match ${join(dir, "x.iso")}: expected sha256:${WRONG}, got sha256:${SHA256}`);
+  });
+
   test("a mismatch on the user's own file deletes nothing", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tsimg-iso-"));
     dirs.push(dir);

@@ -55,12 +55,17 @@ describe("checksum post-processor", () => {
     expect(await readdir(t.dir)).not.toContain("SHA256SUMS");
   });
 
+  // sha256sum -c also fails when SHA256SUMS is missing or empty: only its words prove it compared.
   it("sha256sum -c detects a changed file (the test can fail)", async () => {
     const input = await diskArtifact(t.dir);
     await checksumPostProcessor.run(input, config(), makeCtx(t.dir));
+    const sha256 = createHash("sha256").update(await readFile(input.files[0]!)).digest("hex");
+    expect(await readFile(join(t.dir, "SHA256SUMS"), "utf8")).toBe(`${sha256}  tiny.qcow2\n`);
     await writeFile(input.files[0]!, "tampered");
-    const check = await execa("sha256sum", ["-c", "SHA256SUMS"], { cwd: t.dir, reject: false });
-    expect(check.exitCode).not.toBe(0);
+    const check = await execa("sha256sum", ["-c", "SHA256SUMS"], { cwd: t.dir, reject: false, env: { LC_ALL: "C" } });
+    expect(check.stdout).toBe("tiny.qcow2: FAILED");
+    expect(check.stderr).toBe("sha256sum: WARNING: 1 computed checksum did NOT match");
+    expect(check.exitCode).toBe(1);
   });
 
   it("lists every file of a multi-file artifact", async () => {
