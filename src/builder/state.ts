@@ -6,6 +6,7 @@ import type { RunningHttpServer } from "../http/server.js";
 import type { QemuProcess } from "../qemu/process.js";
 import type { QmpClient } from "../qemu/qmp.js";
 import type { SerialFollower } from "../qemu/serial.js";
+import type { SerialLog } from "./serial-log.js";
 import type { BuildPlan } from "../template/types.js";
 
 export interface BuildOptions {
@@ -59,6 +60,8 @@ export interface QemuBuildState {
   qemu?: QemuProcess;
   qmp?: QmpClient;
   serial?: SerialFollower;
+  /** start-qemu: output_directory/serial.log, the console with secrets masked (absent when qemuargs has its own -serial). */
+  serialLog?: SerialLog;
   /** start-qemu cleanup: PNG of the console when the build failed while QEMU ran. */
   failureScreenshot?: string;
   /** start-qemu: how many times the guest has reset (rebooted), from QMP RESET events. */

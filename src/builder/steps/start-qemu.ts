@@ -12,6 +12,7 @@ import { QmpClient } from "../../qemu/qmp.js";
 import { SerialFollower } from "../../qemu/serial.js";
 import { renderRuntime } from "../../template/runtime-vars.js";
 import type { SourceConfig } from "../../template/types.js";
+import { writeSerialLog } from "../serial-log.js";
 import { runtimeValues, type QemuBuildState } from "../state.js";
 
 const QMP_CONNECT_LIMIT_MS = 15_000;
@@ -33,6 +34,7 @@ export const startQemu: Step<QemuBuildState> = {
     const window = !source.headless && Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
     if (!source.headless && !window) ctx.events.info("headless = false, but there is no display: running headless");
     const qmpSocket = join(state.workDir!, "qmp.sock");
+    const rawSerial = join(state.workDir!, "serial.raw");
     const argv = buildQemuArgv({
       source,
       accelerator: state.accelerator,
@@ -46,7 +48,7 @@ export const startQemu: Step<QemuBuildState> = {
       ...(vncPort === undefined ? {} : { vncPort }),
       sshHostPort: state.sshHostPort,
       qmpSocket,
-      serialLog: join(source.output_directory, "serial.log"),
+      serialLog: rawSerial,
       window,
       userArgs,
       appendArgs,
@@ -56,6 +58,8 @@ export const startQemu: Step<QemuBuildState> = {
     ctx.events.debug(`QEMU command line: ${formatCommandLine(source.qemu_binary, argv.args)}`);
 
     if (argv.serialPath) {
+      // tsimg's own capture gets a masked copy in the output directory; a -serial file:PATH of the user's stays theirs, as written.
+      if (argv.serialPath === rawSerial) state.serialLog = writeSerialLog(ctx.events, join(source.output_directory, "serial.log"));
       state.serial = new SerialFollower(resolve(argv.serialPath), (line) => ctx.events.emit({ type: "serial", line }));
       state.serial.start();
     } else {
@@ -98,6 +102,7 @@ export const startQemu: Step<QemuBuildState> = {
     if (state.qemu && !state.qemu.exit) await stopQemu(state.qemu, state.qmp);
     state.qmp?.close();
     state.serial?.stop();
+    await state.serialLog?.close();
   },
 };
 
