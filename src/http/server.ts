@@ -20,6 +20,8 @@ export interface HttpServerOptions {
 
 export interface RunningHttpServer {
   port: number;
+  /** Resolves with the first request's path once the guest has asked for anything (a 404 too). */
+  firstRequest: Promise<string>;
   /** Replaces the served content, e.g. once placeholders naming the port could be filled in. */
   setContent(content: Record<string, string>): void;
   close(): Promise<void>;
@@ -30,7 +32,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const app = new Koa();
   // Koa prints errors to stderr by default; a guest that drops a connection is not news.
   app.silent = true;
+  let noteRequest: (path: string) => void = () => undefined;
+  const firstRequest = new Promise<string>((resolve) => (noteRequest = resolve));
   app.use(async (ctx, next) => {
+    noteRequest(ctx.path);
     await next();
     const size = ctx.response.length === undefined ? "" : ` (${ctx.response.length} bytes)`;
     // A file that exists but is not served says why, so a refused symlink is not a mystery.
@@ -50,6 +55,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const port = (server.address() as { port: number }).port;
   return {
     port,
+    firstRequest,
     setContent: (next) => {
       content = toMap(next);
     },

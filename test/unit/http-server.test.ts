@@ -242,3 +242,18 @@ async function occupy(port: number): Promise<net.Server> {
 function closeServer(server: net.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
+
+// The boot step's http_request_timeout asks this: has the guest reached the server at all?
+describe("firstRequest", () => {
+  test("stays pending until a request comes, then names its path, even for a 404", async () => {
+    const { server } = await start({ content: { "/ks/tinyos.ks": "text" } });
+    let first: string | undefined;
+    void server.firstRequest.then((path) => (first = path));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(first).toBeUndefined();
+    expect((await get(server, "/ks/typo.ks")).status).toBe(404);
+    await expect(server.firstRequest).resolves.toBe("/ks/typo.ks");
+    await get(server, "/ks/tinyos.ks");
+    await expect(server.firstRequest).resolves.toBe("/ks/typo.ks");
+  });
+});
