@@ -67,6 +67,10 @@ export interface SourceConfig {
   boot_wait: number;
   boot_command: string[];
   boot_key_interval: number;
+  boot_command_retries: number;
+  http_request_timeout: number;
+  /** Accepted from Packer templates; tsimg does not type over VNC. */
+  disable_vnc: boolean;
   http_directory?: string;
   http_content?: Record<string, string>;
   http_bind_address: string;
