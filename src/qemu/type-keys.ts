@@ -1,52 +1,79 @@
-// Types parsed boot_command actions into the guest through QMP. QEMU paces key events
-// itself: every event a `send-key` queues is followed by `hold-time` ms in QEMU's input
-// queue, and later send-keys wait behind it. So we hand QEMU the keys as fast as QMP
-// takes them, and each arrives exactly once, in order, one event per interval, with no
-// timer drift on our side. Packer instead sleeps 100 ms after every VNC key event.
+// Types parsed boot_command actions into the guest through QMP. Every key event is its own
+// `input-send-event`, sent only after QEMU answered the previous one, so events reach the
+// keyboard device strictly in order. (QMP `send-key` queues its events behind timers inside
+// QEMU while `input-send-event` is delivered at once, so mixing them, as tsimg once did for
+// <leftAltOn>, let a hold overtake taps still queued on a loaded host.)
+//
+// Pace: `intervalMs` after each event, and, when QEMU can report it (ps2-watch.ts), never
+// more than one event ahead of what the guest has read. The PS/2 keyboard holds 16 bytes and
+// drops the rest, so a guest that a loaded host does not schedule for ~100 ms lost keys at a
+// fixed pace. Packer instead sleeps 100 ms after every VNC key event.
 import { sleep, throwIfAborted } from "../engine/abort.js";
 import type { BootAction } from "./boot-command.js";
-import type { QmpClient } from "./qmp.js";
 
-export interface TypeOptions {
-  /** Time QEMU leaves between key events (press or release): boot_key_interval. */
-  intervalMs: number;
-  signal: AbortSignal;
+/** What typing needs of QMP: a QmpClient (tests pass a recording fake). */
+export interface QmpCommands {
+  execute(command: string, args?: Record<string, unknown>): Promise<unknown>;
 }
 
-const qcode = (data: string) => ({ type: "qcode", data });
-// QEMU treats hold-time 0 as "use the default" (10 ms), so 1 ms is the shortest pace.
-const MIN_INTERVAL_MS = 1;
+/** Knows whether the guest has read the key events sent so far (ps2-watch.ts). */
+export interface KeyboardGate {
+  /** Resolves true once the guest has read everything sent, false if it has not after `limitMs`. */
+  caughtUp(limitMs: number, signal: AbortSignal): Promise<boolean>;
+}
 
-/** Sends every action and resolves once QEMU has delivered the last key event. */
-export async function typeActions(qmp: QmpClient, actions: BootAction[], options: TypeOptions): Promise<void> {
-  const interval = Math.max(MIN_INTERVAL_MS, Math.round(options.intervalMs));
-  // When QEMU will have delivered everything queued so far.
-  let queueEnd = Date.now();
-  const drain = () => sleep(Math.max(0, queueEnd - Date.now()), options.signal);
+export interface TypeOptions {
+  /** Time left after each key event (press or release): boot_key_interval. */
+  intervalMs: number;
+  signal: AbortSignal;
+  /** Paces by the guest's reads; without it, only intervalMs paces. */
+  gate?: KeyboardGate;
+  /** How long the guest may leave keys unread before typing goes on with a warning. */
+  stallLimitMs?: number;
+  /** Told when the guest left keys unread for stallLimitMs (they may be lost). */
+  onStall?: (message: string) => void;
+}
+
+/** One key going down or up, or a pause. */
+export type KeyStep = { kind: "key"; qcode: string; down: boolean } | { kind: "wait"; ms: number };
+
+const DEFAULT_STALL_LIMIT_MS = 5000;
+
+/** Sends every action in order, each key event once, paced as described above. */
+export async function typeActions(qmp: QmpCommands, actions: BootAction[], options: TypeOptions): Promise<void> {
+  const { signal, gate } = options;
+  const limit = options.stallLimitMs ?? DEFAULT_STALL_LIMIT_MS;
+  for (const step of toKeySteps(actions)) {
+    throwIfAborted(signal);
+    if (step.kind === "wait") {
+      await sleep(step.ms, signal);
+      continue;
+    }
+    if (gate && !(await gate.caughtUp(limit, signal))) {
+      options.onStall?.(`the guest left key events unread for ${limit / 1000} s; typing on, so keys may be lost (next: ${step.qcode} ${step.down ? "down" : "up"})`);
+    }
+    await qmp.execute("input-send-event", { events: [{ type: "key", data: { down: step.down, key: { type: "qcode", data: step.qcode } } }] });
+    await sleep(Math.max(0, options.intervalMs), signal);
+  }
+}
+
+/** A tap presses its keys in order (modifiers first) and releases them in reverse. */
+export function toKeySteps(actions: BootAction[]): KeyStep[] {
+  const steps: KeyStep[] = [];
   for (const action of actions) {
-    throwIfAborted(options.signal);
     switch (action.kind) {
       case "press":
-        await qmp.execute("send-key", { keys: action.qcodes.map(qcode), "hold-time": interval });
-        // One press and one release per key, each followed by `interval`.
-        queueEnd = Math.max(queueEnd, Date.now()) + 2 * action.qcodes.length * interval;
+        for (const qcode of action.qcodes) steps.push({ kind: "key", qcode, down: true });
+        for (const qcode of [...action.qcodes].reverse()) steps.push({ kind: "key", qcode, down: false });
         break;
       case "down":
       case "up":
-        // input-send-event does not queue behind send-key's delays: let the queue drain first.
-        await drain();
-        await qmp.execute("input-send-event", {
-          events: [{ type: "key", data: { down: action.kind === "down", key: qcode(action.qcode) } }],
-        });
-        await sleep(interval, options.signal);
-        queueEnd = Date.now();
+        steps.push({ kind: "key", qcode: action.qcode, down: action.kind === "down" });
         break;
       case "wait":
-        await drain();
-        await sleep(action.ms, options.signal);
-        queueEnd = Date.now();
+        steps.push(action);
         break;
     }
   }
-  await drain();
+  return steps;
 }

@@ -29,6 +29,8 @@ export interface OptionSpec {
   doc: string;
   /** Packer's name for it, and what differs. */
   packer: string;
+  /** A duration that may be negative, meaning 0 (Packer's `boot_wait = "-1s"`). */
+  negativeIsZero?: boolean;
 }
 
 export type OptionTable = Record<string, OptionSpec>;
@@ -204,12 +206,36 @@ export const SOURCE_OPTIONS = {
     packer: "`headless` (Packer fails without a display)",
   },
   net_device: { type: "string", default: "virtio-net", doc: "NIC model (`-device <net_device>,netdev=user.0`).", packer: "`net_device`" },
-  boot_wait: { type: "duration", default: "10s", doc: "Time between QEMU starting and typing `boot_command`.", packer: "`boot_wait`" },
+  boot_wait: {
+    type: "duration",
+    default: "10s",
+    negativeIsZero: true,
+    doc: "Time between QEMU starting and typing `boot_command`. A negative duration such as `-1s` means no wait, as in Packer.",
+    packer: "`boot_wait` (`-1s` is Packer's documented \"no wait\")",
+  },
   boot_command: {
     type: "string[]",
     default: [],
-    doc: "Keys typed into the boot menu, in Packer's syntax (`<tab>`, `<enter>`, `<wait5>`, `<leftCtrlOn>`, ...). Entries are joined. Typed through QMP, not VNC.",
-    packer: "`boot_command`",
+    doc: "Keys typed into the boot menu, in Packer's syntax (`<tab>`, `<enter>`, `<wait5>`, `<leftCtrlOn>`, `<leftCommand>` (Alt), ...). Entries are joined. A newline in an entry (`\\n` in a TOML basic string) types Enter, and a tab character (`\\t`) types Tab, as in Packer; a CRLF line ending is one Enter. Each key event goes to QEMU's keyboard in order (QMP `input-send-event`), paced by `boot_key_interval` and, with QEMU's PS/2 keyboard, by the guest's reads: a key is sent only once the guest has read the one before it, so a guest that a busy host starves does not lose keys.",
+    packer: "`boot_command` (typed over VNC at 100 ms per key event)",
+  },
+  boot_command_retries: {
+    type: "integer",
+    default: 1,
+    doc: "When `http_request_timeout` expires: how many times to reset the VM, wait `boot_wait` and type `boot_command` again before the build fails.",
+    packer: "none",
+  },
+  http_request_timeout: {
+    type: "duration",
+    default: "3m",
+    doc: "When `boot_command` names the HTTP server (`{{ .HTTPIP }}`/`{{ .HTTPPort }}`): how long after typing it the guest has to request anything (a kickstart) from it. On expiry tsimg saves a screenshot as `<output_directory>/boot-timeout-<n>.png`, then retypes (`boot_command_retries`) or fails saying which URL the guest never fetched, instead of waiting out `ssh_timeout`. `0s` turns the check off.",
+    packer: "none (Packer waits out `ssh_timeout`)",
+  },
+  disable_vnc: {
+    type: "boolean",
+    default: false,
+    doc: "Accepted for Packer templates and ignored: tsimg types through QMP and starts VNC only when asked (`vnc_bind_address`...).",
+    packer: "`disable_vnc` (Packer refuses a `boot_command` with it, since it types over VNC)",
   },
   boot_key_interval: {
     type: "duration",

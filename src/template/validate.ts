@@ -48,6 +48,10 @@ export function checkTable(
 type Converted = { value: unknown } | { error: string };
 
 function convert(value: unknown, spec: OptionSpec, baseDir: string): Converted {
+  // Packer documents boot_wait = "-1s" as "no wait": a negative duration is 0 where allowed.
+  if (spec.negativeIsZero && typeof value === "string" && value.trim().startsWith("-") && parseDurationMs(value.trim().slice(1)) !== undefined) {
+    return { value: 0 };
+  }
   return convertType(value, spec.type, baseDir);
 }
 

@@ -1,37 +1,109 @@
 import { join } from "node:path";
 import { raceAbort, sleep, withTimeout } from "../../engine/abort.js";
-import type { Step } from "../../engine/runner.js";
+import type { StepContext, Step } from "../../engine/runner.js";
+import { TsimgError } from "../../errors.js";
 import { describeBootCommand, parseBootCommand } from "../../qemu/boot-command.js";
+import { watchPs2Keyboard, type Ps2Watch } from "../../qemu/ps2-watch.js";
 import { typeActions } from "../../qemu/type-keys.js";
 import { renderRuntime } from "../../template/runtime-vars.js";
 import { formatDuration } from "../../template/units.js";
 import { runtimeValues, type QemuBuildState } from "../state.js";
+import { tails } from "./start-qemu.js";
 
-/** Waits boot_wait, then types boot_command. */
+/**
+ * Waits boot_wait, then types boot_command. When the command tells the guest to fetch from
+ * the HTTP server and nothing is requested within http_request_timeout, the guest is stuck
+ * (a mistyped or unread command, a wrong URL): screenshot, then reset and retype
+ * (boot_command_retries) or fail, rather than wait out ssh_timeout.
+ */
 export const typeBootCommand: Step<QemuBuildState> = {
   name: "boot-command",
   title: "Typing the boot command...",
   async run(ctx, state) {
-    const { boot_wait, boot_command, boot_key_interval } = state.plan.source;
+    const { boot_command, boot_command_retries, http_request_timeout } = state.plan.source;
     const values = runtimeValues(state);
     const text = boot_command.map((entry) => renderRuntime(entry, values, "boot_command"));
-    if (boot_wait > 0) {
-      ctx.events.info(`waiting ${formatDuration(boot_wait)} (boot_wait)`);
-      await sleep(boot_wait, ctx.signal);
+    const url = state.http ? findServerUrl(text.join(""), state.http.port) : undefined;
+    const watchHttp = url !== undefined && http_request_timeout > 0;
+    const gate = text.length && state.workDir ? await startGate(ctx, state) : undefined;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        await bootWait(ctx, state);
+        await typeText(ctx, state, text, gate);
+        if (!watchHttp || (await requestedWithin(state, http_request_timeout, ctx.signal))) return;
+        const shot = await screenshot(ctx, state, `boot-timeout-${attempt + 1}.png`);
+        const what = `the guest requested nothing from the HTTP server within ${formatDuration(http_request_timeout)} of typing boot_command (http_request_timeout); it was told to fetch ${url}`;
+        if (attempt >= boot_command_retries) {
+          throw new TsimgError(`${what}: the boot command was mistyped, or the guest never fetched the kickstart`, {
+            details: [...(shot ? [`screenshot: ${shot}`] : []), ...tails(state)],
+          });
+        }
+        ctx.events.warn(`${what}; resetting the VM and typing it again (retry ${attempt + 1} of ${boot_command_retries}, boot_command_retries)`);
+        await withTimeout(state.qmp!.execute("system_reset"), 5000, "system_reset", ctx.signal);
+      }
+    } finally {
+      await gate?.stop();
     }
-    if (text.length === 0) return;
-    const { keys } = describeBootCommand(parseBootCommand(text));
-    ctx.events.info(`typing ${keys} keys: ${text.join("")}`);
-    const t0 = Date.now();
-    // With boot_screenshots, each entry is typed on its own and followed by a PNG of the console.
-    const groups = state.plan.source.boot_screenshots ? text.map((entry) => [entry]) : [text];
-    for (const [i, group] of groups.entries()) {
-      await raceAbort(typeActions(state.qmp!, parseBootCommand(group), { intervalMs: boot_key_interval, signal: ctx.signal }), ctx.signal);
-      if (!state.plan.source.boot_screenshots) continue;
-      const path = join(state.plan.source.output_directory, `boot-${i + 1}.png`);
-      await withTimeout(state.qmp!.execute("screendump", { filename: path, format: "png" }), 5000, "screendump");
-      ctx.events.emit({ type: "screenshot", path });
-    }
-    ctx.events.info(`typed in ${formatDuration(Date.now() - t0)}`);
   },
 };
+
+async function bootWait(ctx: StepContext, state: QemuBuildState): Promise<void> {
+  const { boot_wait } = state.plan.source;
+  if (boot_wait <= 0) return;
+  ctx.events.info(`waiting ${formatDuration(boot_wait)} (boot_wait)`);
+  await sleep(boot_wait, ctx.signal);
+}
+
+async function typeText(ctx: StepContext, state: QemuBuildState, text: string[], gate: Ps2Watch | undefined): Promise<void> {
+  if (text.length === 0) return;
+  const { boot_key_interval, boot_screenshots } = state.plan.source;
+  const { keys } = describeBootCommand(parseBootCommand(text));
+  ctx.events.info(`typing ${keys} keys: ${text.join("")}`);
+  const t0 = Date.now();
+  const options = { intervalMs: boot_key_interval, signal: ctx.signal, gate, onStall: (message: string) => ctx.events.warn(message) };
+  // With boot_screenshots, each entry is typed on its own and followed by a PNG of the console.
+  const groups = boot_screenshots ? text.map((entry) => [entry]) : [text];
+  for (const [i, group] of groups.entries()) {
+    await raceAbort(typeActions(state.qmp!, parseBootCommand(group), options), ctx.signal);
+    if (boot_screenshots) await screenshot(ctx, state, `boot-${i + 1}.png`);
+  }
+  ctx.events.info(`typed in ${formatDuration(Date.now() - t0)}`);
+}
+
+// Pacing by the guest's reads needs QEMU's trace log; without it, boot_key_interval alone paces.
+async function startGate(ctx: StepContext, state: QemuBuildState): Promise<Ps2Watch | undefined> {
+  const gate = await watchPs2Keyboard(state.qmp!, join(state.workDir!, "ps2-trace.log")).catch(() => undefined);
+  if (!gate) ctx.events.warn("this QEMU cannot report the guest's keyboard reads (no log trace backend): typing is paced by boot_key_interval only");
+  return gate;
+}
+
+async function requestedWithin(state: QemuBuildState, ms: number, signal: AbortSignal): Promise<boolean> {
+  return withTimeout(state.http!.firstRequest, ms, "http_request_timeout", signal).then(
+    () => true,
+    (error: unknown) => {
+      if (signal.aborted) throw error;
+      return false;
+    },
+  );
+}
+
+/** Saves a PNG of the console into output_directory; undefined (and a debug line) if QEMU could not. */
+async function screenshot(ctx: StepContext, state: QemuBuildState, name: string): Promise<string | undefined> {
+  const path = join(state.plan.source.output_directory, name);
+  try {
+    await withTimeout(state.qmp!.execute("screendump", { filename: path, format: "png" }), 10_000, "screendump", ctx.signal);
+    ctx.events.emit({ type: "screenshot", path });
+    return path;
+  } catch (error) {
+    if (ctx.signal.aborted) throw error;
+    ctx.events.debug(`no console screenshot: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+/** The first URL in the typed text that points at the build's HTTP server, if any. */
+export function findServerUrl(typed: string, port: number): string | undefined {
+  const match = new RegExp(`(?:https?://)?[A-Za-z0-9.\\-\\[\\]]+:${port}(?![0-9])(?:/[^\\s<>"']*)?`).exec(typed);
+  if (!match) return undefined;
+  return match[0].includes("://") ? match[0] : `http://${match[0]}`;
+}
