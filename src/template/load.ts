@@ -13,6 +13,8 @@ import { matchCdFiles } from "../sources/seed-media.js";
 import { closest } from "../util/did-you-mean.js";
 import { InterpolationError, interpolate, type InterpolationScope } from "./interpolate.js";
 import { locateKey } from "./locate.js";
+import { findTooDeep, MAX_NESTING } from "./nesting.js";
+import { decodeUtf8 } from "./read-text.js";
 import { checkOutputPaths, hostContext } from "./output-paths.js";
 import { FILE_OPTIONS, SHELL_LOCAL_PROVISIONER_OPTIONS, SHELL_OPTIONS, SOURCE_OPTIONS } from "./schema.js";
 import type { BuildPlan, FileProvisionerConfig, ImageMeta, ProvisionerConfig, SourceConfig } from "./types.js";
@@ -31,12 +33,19 @@ export function loadTemplate(templatePath: string, options: LoadOptions = {}): B
   const path = resolve(templatePath);
   const fromCwd = relative(process.cwd(), path);
   const shown = fromCwd && !fromCwd.startsWith("..") ? fromCwd : path;
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, "utf8");
+    bytes = readFileSync(path);
   } catch {
     throw new ConfigErrors([new ConfigError(`cannot read template: no such file ${shown}`, { file: shown })]);
   }
+  const decoded = decodeUtf8(bytes);
+  if ("bad" in decoded) {
+    const { line, column, byte } = decoded.bad;
+    const hex = `0x${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+    throw new ConfigErrors([new ConfigError(`not UTF-8: byte ${hex} is not valid here (TOML files must be UTF-8: save the file as UTF-8)`, { file: shown, line, column })]);
+  }
+  const text = decoded.text;
   let raw: Record<string, unknown>;
   try {
     raw = TOML.parse(text);
@@ -47,6 +56,8 @@ export function loadTemplate(templatePath: string, options: LoadOptions = {}): B
     const where = twice ?? (e.line === undefined ? {} : { line: e.line + 1, column: (e.col ?? 0) + 1 });
     throw new ConfigErrors([new ConfigError(`TOML syntax: ${twice?.message ?? message}`, { file: shown, ...where })]);
   }
+  const deep = findTooDeep(raw);
+  if (deep) throw new ConfigErrors([tooDeepError(text, shown, deep)]);
   const found: Problem[] = [];
   const plan = buildPlan(raw, path, options, found);
   const toError = (problem: Problem) => {
@@ -62,6 +73,20 @@ export function loadTemplate(templatePath: string, options: LoadOptions = {}): B
   if (errors.length > 0 || !plan) throw new ConfigErrors(errors.map(toError));
   plan.missingInputs = found.filter((p) => p.missingInput).map(toError);
   return plan;
+}
+
+/** Names the key holding the too-deep value (its first few names: the rest is brackets) and its line. */
+function tooDeepError(text: string, file: string, path: (string | number)[]): ConfigError {
+  const end = path.findIndex((p, i) => typeof p === "number" && typeof path[i + 1] !== "string");
+  const named = path.slice(0, Math.min(end < 0 ? path.length : end, 3));
+  let at: ReturnType<typeof locateKey>;
+  for (let n = named.length; n > 0 && !at; n--) at = locateKey(text, named.slice(0, n));
+  const key = named.map((p) => (typeof p === "number" ? `[${p}]` : p)).join(".").replace(/\.\[/g, "[");
+  return new ConfigError(`${key}: nested more than ${MAX_NESTING} levels deep (tables and lists); a template never needs that many`, {
+    file,
+    ...(at ? { line: at.line, column: at.column } : {}),
+    key,
+  });
 }
 
 function buildPlan(raw: Record<string, unknown>, path: string, options: LoadOptions, problems: Problem[]): BuildPlan | undefined {

@@ -57,6 +57,53 @@ function messages(path: string, options: LoadOptions = {}): string[] {
   return loadErrors(path, options).map((e) => e.message);
 }
 
+describe("loadTemplate: bytes that are not a sane template", () => {
+  function bytesTemplate(bytes: Buffer): string {
+    const dir = join(root, String(++count));
+    mkdirSync(dir);
+    writeFileSync(join(dir, "disk.iso"), "not really an ISO");
+    writeFileSync(join(dir, "tpl.toml"), bytes);
+    return join(dir, "tpl.toml");
+  }
+  const utf8Error = (line: number, column: number, byte: string) => ({
+    message: `not UTF-8: byte ${byte} is not valid here (TOML files must be UTF-8: save the file as UTF-8)`,
+    line,
+    column,
+  });
+
+  test.each<[string, Buffer, ReturnType<typeof utf8Error>]>([
+    ["a Latin-1 byte after multi-byte characters (columns count characters)", Buffer.concat([Buffer.from(`${MINIMAL}ssh_password = "ñé`), Buffer.from([0xe9]), Buffer.from('"\n')]), utf8Error(5, 19, "0xE9")],
+    ["a lead byte without its continuation", Buffer.concat([Buffer.from("# caf"), Buffer.from([0xc3, 0x28]), Buffer.from(`\n${MINIMAL}`)]), utf8Error(1, 6, "0xC3")],
+    ["a truncated character at the very end", Buffer.concat([Buffer.from(`${MINIMAL}# €`), Buffer.from([0xe2, 0x82])]), utf8Error(5, 4, "0xE2")],
+    ["an encoded surrogate (CESU-8)", Buffer.concat([Buffer.from(`${MINIMAL}\n\n# `), Buffer.from([0xed, 0xa0, 0x80])]), utf8Error(7, 3, "0xED")],
+  ])("refuses %s, naming the line and column", (_, bytes, expected) => {
+    const path = bytesTemplate(bytes);
+    expect(loadErrors(path)).toEqual([{ ...expected, file: path }]);
+  });
+
+  test("a UTF-8 byte order mark is not part of the text", () => {
+    const path = bytesTemplate(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${MINIMAL}ssh_password = "café"\n`)]));
+    expect(loadTemplate(path).source.ssh_password).toBe("café");
+  });
+
+  test.each([
+    ["lists", (n: number) => `${MINIMAL}qemuargs = ${"[".repeat(n)}${"]".repeat(n)}\n`, "source.qemuargs", 5],
+    ["inline tables", (n: number) => `[image]\nname = "x"\nmeta = ${"{ a = ".repeat(n)}1${" }".repeat(n)}\n\n${MINIMAL}`, "image.meta.a", 3],
+    ["lists in an array of tables", (n: number) => `${MINIMAL}\n[[provisioner]]\ntype = "shell"\ninline = ${"[".repeat(n)}${"]".repeat(n)}\n`, "provisioner[0].inline", 8],
+  ])("refuses %s nested 5,000 deep with an error, not a crash", (_, text, key, line) => {
+    const path = template(text(5000));
+    expect(loadErrors(path)).toEqual([
+      { message: `${key}: nested more than 32 levels deep (tables and lists); a template never needs that many`, key, line, column: 1, file: path },
+    ]);
+  });
+
+  test("nesting up to the limit is only checked by the options' own types", () => {
+    // 31 levels of lists under [source] is 32 in all: allowed by the depth check, refused as the wrong type.
+    const path = template(`${MINIMAL}qemuargs = ${"[".repeat(31)}${"]".repeat(31)}\n`);
+    expect(messages(path)).toEqual(['qemuargs: expected a list of lists of strings like [["-m", "4096"]], got [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]... (list)']);
+  });
+});
+
 describe("loadTemplate", () => {
   test("a minimal template loads with the defaults", () => {
     const path = template(MINIMAL, {}, "rocky9");

@@ -1,0 +1,50 @@
+// A template's bytes as text. TOML is UTF-8; Node's "utf8" decoding would turn a Latin-1
+// "é" into U+FFFD without a word, and a password or a path would then silently differ
+// from what the author wrote. So bytes that are not UTF-8 are an error, located.
+
+/** Where the first byte that is not UTF-8 is, and which byte it is. */
+export interface BadUtf8 {
+  line: number;
+  column: number;
+  byte: number;
+}
+
+/** The bytes as text (a leading BOM dropped), or where they stop being UTF-8. */
+export function decodeUtf8(bytes: Uint8Array): { text: string } | { bad: BadUtf8 } {
+  try {
+    return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes) };
+  } catch {
+    return { bad: findBadUtf8(bytes) };
+  }
+}
+
+/**
+ * Feeds the bytes one at a time to a streaming decoder, which throws at the first byte that
+ * cannot start or continue a character; columns count characters, as editors do. Only runs
+ * on the error path, so its speed does not matter.
+ */
+function findBadUtf8(bytes: Uint8Array): BadUtf8 {
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  let line = 1;
+  let column = 1;
+  // The first byte of the character being decoded: an error may only show at a later byte.
+  let start = { line, column, index: 0 };
+  for (let i = 0; i < bytes.length; i++) {
+    let out: string;
+    try {
+      out = decoder.decode(bytes.subarray(i, i + 1), { stream: true });
+    } catch {
+      return { line: start.line, column: start.column, byte: bytes[start.index] ?? 0 };
+    }
+    for (const char of out) {
+      if (char === "\uFEFF" && i < 3) continue; // the BOM: no column in an editor
+      if (char === "\n") {
+        line++;
+        column = 1;
+      } else column++;
+    }
+    if (out !== "") start = { line, column, index: i + 1 };
+  }
+  // Input ending half way through a character.
+  return { line: start.line, column: start.column, byte: bytes[start.index] ?? 0 };
+}
