@@ -26,6 +26,10 @@ export interface OptionSpec {
   /** Words for a computed default. */
   defaultDoc?: string;
   required?: boolean;
+  /** Smallest value allowed: integers as written, sizes in MiB (every size must be at least 1 MiB). */
+  min?: number;
+  /** Largest value allowed, as `min`. */
+  max?: number;
   doc: string;
   /** Packer's name for it, and what differs. */
   packer: string;
@@ -34,6 +38,13 @@ export interface OptionSpec {
 }
 
 export type OptionTable = Record<string, OptionSpec>;
+
+/** TCP ports: every port option is checked against this range. */
+const PORT = { min: 1, max: 65_535 } as const;
+/** VNC ports: QEMU takes a display number, the port minus 5900. */
+const VNC_PORT = { min: 5900, max: 65_535 } as const;
+/** 64 TiB in MiB: far above any real disk; a larger disk_size is a typo of a unit. */
+export const MAX_DISK_MIB = 64 * 1024 * 1024;
 
 export const ACCELERATORS = ["auto", "kvm", "tcg", "xen", "hax", "hvf", "whpx", "none"] as const;
 
@@ -88,6 +99,7 @@ export const SOURCE_OPTIONS = {
   },
   disk_additional_size: {
     type: "size[]",
+    max: MAX_DISK_MIB,
     default: [],
     doc: "Sizes of extra empty disks (`[\"10G\", \"512M\"]`), attached after the main disk on the same interface. They are written beside the main one as `<name>-1.<format>`, `<name>-2.<format>`, ... (`<vm_name>-1` when vm_name has no extension) and compacted like it.",
     packer: "`disk_additional_size` (Packer names them `<vm_name>-1`)",
@@ -97,7 +109,7 @@ export const SOURCE_OPTIONS = {
     doc: "Extra arguments for qemu-img, by command: `{ create = [\"-o\", \"preallocation=metadata\"], convert = [...], resize = [...] }`. They go right after the subcommand's own options.",
     packer: "`qemu_img_args`",
   },
-  disk_size: { type: "size", default: "40960M", doc: "Virtual disk size: a number of MiB, or with a unit (`512M`, `40G`).", packer: "`disk_size`" },
+  disk_size: { type: "size", max: MAX_DISK_MIB, default: "40960M", doc: "Virtual disk size: a number of MiB, or with a unit (`512M`, `40G`). From 1 MiB to 64 TiB (`64T`): anything larger is a unit typed wrong.", packer: "`disk_size`" },
   disk_interface: {
     type: { enum: ["virtio", "virtio-scsi", "scsi", "ide", "sata"] },
     default: "virtio",
@@ -112,11 +124,11 @@ export const SOURCE_OPTIONS = {
     doc: "`detect-zeroes=` of the disk's `-drive`: `unmap` (needs `disk_discard = \"unmap\"`) turns zeroed blocks into holes as the guest writes them.",
     packer: "`disk_detect_zeroes`",
   },
-  memory: { type: "size", default: 512, doc: "Guest memory in MiB (or with a unit). Ignored when `qemuargs` has `-m`.", packer: "`memory`" },
-  cpus: { type: "integer", default: 1, doc: "Virtual CPUs (`-smp`). Ignored when `qemuargs` has `-smp`.", packer: "`cpus`" },
-  sockets: { type: "integer", default: 0, doc: "CPU sockets in `-smp` (0: QEMU works it out from `cpus`).", packer: "`sockets`" },
-  cores: { type: "integer", default: 0, doc: "Cores per socket in `-smp` (0: QEMU works it out).", packer: "`cores`" },
-  threads: { type: "integer", default: 0, doc: "Threads per core in `-smp` (0: QEMU works it out).", packer: "`threads`" },
+  memory: { type: "size", default: 512, doc: "Guest memory in MiB (or with a unit), at least 1 MiB. Ignored when `qemuargs` has `-m`.", packer: "`memory`" },
+  cpus: { type: "integer", min: 1, default: 1, doc: "Virtual CPUs (`-smp`), at least 1. Ignored when `qemuargs` has `-smp`.", packer: "`cpus`" },
+  sockets: { type: "integer", min: 0, default: 0, doc: "CPU sockets in `-smp` (0: QEMU works it out from `cpus`).", packer: "`sockets`" },
+  cores: { type: "integer", min: 0, default: 0, doc: "Cores per socket in `-smp` (0: QEMU works it out).", packer: "`cores`" },
+  threads: { type: "integer", min: 0, default: 0, doc: "Threads per core in `-smp` (0: QEMU works it out).", packer: "`threads`" },
   cpu_model: {
     type: "string",
     defaultDoc: "`host` under KVM, QEMU's default otherwise",
@@ -151,8 +163,8 @@ export const SOURCE_OPTIONS = {
     doc: "Start a VNC server on this address, for people who want to watch (tsimg types through QMP and needs no VNC). Unset: no VNC server. The port is the first free one in `vnc_port_min`..`vnc_port_max` and is logged.",
     packer: "`vnc_bind_address` (Packer always starts VNC, on 127.0.0.1)",
   },
-  vnc_port_min: { type: "integer", default: 5900, doc: "Lowest VNC port (TCP).", packer: "`vnc_port_min`" },
-  vnc_port_max: { type: "integer", default: 6000, doc: "Highest VNC port (TCP).", packer: "`vnc_port_max`" },
+  vnc_port_min: { type: "integer", ...VNC_PORT, default: 5900, doc: "Lowest VNC port (TCP, 5900 to 65535: QEMU is given the display number, the port minus 5900).", packer: "`vnc_port_min`" },
+  vnc_port_max: { type: "integer", ...VNC_PORT, default: 6000, doc: "Highest VNC port (TCP, 5900 to 65535).", packer: "`vnc_port_max`" },
   accelerator: {
     type: { enum: ACCELERATORS },
     default: "auto",
@@ -255,10 +267,10 @@ export const SOURCE_OPTIONS = {
     doc: "Address the HTTP server binds. The guest reaches the host's loopback as 10.0.2.2, so the kickstart never leaves the machine.",
     packer: "`http_bind_address` (Packer's default 0.0.0.0 serves the kickstart, and its passwords, to the whole LAN)",
   },
-  http_port_min: { type: "integer", default: 8000, doc: "Lowest port for the HTTP server.", packer: "`http_port_min`" },
-  http_port_max: { type: "integer", default: 9000, doc: "Highest port for the HTTP server.", packer: "`http_port_max`" },
-  host_port_min: { type: "integer", default: 2222, doc: "Lowest host port forwarded to the guest's SSH port (bound on 127.0.0.1).", packer: "`host_port_min` (Packer binds every interface)" },
-  host_port_max: { type: "integer", default: 4444, doc: "Highest host port forwarded to the guest's SSH port.", packer: "`host_port_max`" },
+  http_port_min: { type: "integer", ...PORT, default: 8000, doc: "Lowest port for the HTTP server (1 to 65535, and not above `http_port_max`).", packer: "`http_port_min`" },
+  http_port_max: { type: "integer", ...PORT, default: 9000, doc: "Highest port for the HTTP server (1 to 65535).", packer: "`http_port_max`" },
+  host_port_min: { type: "integer", ...PORT, default: 2222, doc: "Lowest host port forwarded to the guest's SSH port (bound on 127.0.0.1); 1 to 65535, and not above `host_port_max`.", packer: "`host_port_min` (Packer binds every interface)" },
+  host_port_max: { type: "integer", ...PORT, default: 4444, doc: "Highest host port forwarded to the guest's SSH port (1 to 65535).", packer: "`host_port_max`" },
   communicator: {
     type: { enum: ["ssh", "none"] },
     default: "ssh",
@@ -272,7 +284,7 @@ export const SOURCE_OPTIONS = {
     packer: "`ssh_password` (Packer also makes a temporary key then)",
   },
   ssh_private_key_file: { type: "path", doc: "Private key file, relative to the template.", packer: "`ssh_private_key_file`" },
-  ssh_port: { type: "integer", default: 22, doc: "The guest's SSH port.", packer: "`ssh_port`" },
+  ssh_port: { type: "integer", ...PORT, default: 22, doc: "The guest's SSH port (1 to 65535).", packer: "`ssh_port`" },
   ssh_clear_authorized_keys: {
     type: "boolean",
     default: false,
@@ -300,6 +312,7 @@ export const SOURCE_OPTIONS = {
   },
   ssh_handshake_attempts: {
     type: "integer",
+    min: 1,
     default: 10,
     doc: "Failed logins (after sshd answered) before the build fails, e.g. on a wrong password.",
     packer: "`ssh_handshake_attempts`",
@@ -325,6 +338,7 @@ export const PROVISIONER_COMMON_OPTIONS = {
   pause_before: { type: "duration", default: "0s", doc: "Wait this long before running the provisioner.", packer: "`pause_before`" },
   max_retries: {
     type: "integer",
+    min: 0,
     default: 0,
     doc: "Run the provisioner again, up to this many more times, when it fails (not when the build is cancelled). Each retry is logged with the failure.",
     packer: "`max_retries`",

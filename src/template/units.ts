@@ -2,14 +2,24 @@
 
 const SIZE_UNITS: Record<string, number> = { K: 1 / 1024, M: 1, G: 1024, T: 1024 * 1024 };
 
-/** Parses a disk or memory size into MiB; a bare number means MiB (Packer's disk_size). Undefined if malformed. */
+/**
+ * Parses a disk or memory size into MiB; a bare number means MiB (Packer's disk_size).
+ * Undefined if malformed or negative; 0 is returned as 0, for the caller to refuse by name.
+ */
 export function parseSizeMiB(value: string | number): number | undefined {
-  if (typeof value === "number") return Number.isInteger(value) && value > 0 ? value : undefined;
+  if (typeof value === "number") return Number.isInteger(value) && value >= 0 ? value : undefined;
   const match = /^\s*(\d+(?:\.\d+)?)\s*([KMGT])(?:i?B)?\s*$/i.exec(value) ?? /^\s*(\d+)\s*$/.exec(value);
   if (!match) return undefined;
   const unit = SIZE_UNITS[(match[2] ?? "M").toUpperCase()] ?? 1;
-  const mib = Number(match[1]) * unit;
-  return mib > 0 ? Math.ceil(mib) : undefined;
+  // Huge values stay numbers (not "malformed"), so the caller can say what the limit is.
+  const mib = Math.ceil(Number(match[1]) * unit);
+  return Number.isFinite(mib) ? mib : undefined;
+}
+
+/** MiB in the largest unit that divides them: 67108864 -> "64T", 1536 -> "1536M". */
+export function formatSizeMiB(mib: number): string {
+  for (const [unit, size] of [["T", 1024 * 1024], ["G", 1024]] as const) if (mib >= size && mib % size === 0) return `${mib / size}${unit}`;
+  return `${mib}M`;
 }
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

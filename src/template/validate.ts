@@ -3,8 +3,8 @@
 // absolute paths. Collects every problem instead of stopping at the first.
 import { isAbsolute, resolve } from "node:path";
 import { closest } from "../util/did-you-mean.js";
-import type { OptionSpec, OptionTable, OptionType } from "./schema.js";
-import { parseDurationMs, parseSizeMiB } from "./units.js";
+import { MAX_DISK_MIB, type OptionSpec, type OptionTable, type OptionType } from "./schema.js";
+import { formatSizeMiB, parseDurationMs, parseSizeMiB } from "./units.js";
 
 export interface Problem {
   path: (string | number)[];
@@ -52,7 +52,32 @@ function convert(value: unknown, spec: OptionSpec, baseDir: string): Converted {
   if (spec.negativeIsZero && typeof value === "string" && value.trim().startsWith("-") && parseDurationMs(value.trim().slice(1)) !== undefined) {
     return { value: 0 };
   }
-  return convertType(value, spec.type, baseDir);
+  const converted = convertType(value, spec.type, baseDir);
+  if ("error" in converted) return converted;
+  const size = spec.type === "size" || spec.type === "size[]";
+  // A size of 0 parses (so the message can say why it is refused), but no disk or memory can be
+  // empty; and none can be larger than the largest disk.
+  const range = { min: spec.min ?? (size ? 1 : undefined), max: spec.max ?? (size ? MAX_DISK_MIB : undefined) };
+  if (Array.isArray(converted.value) && Array.isArray(value)) {
+    for (const [i, item] of converted.value.entries()) {
+      const error = outOfRange(item, value[i], range, size);
+      if (error) return { error: `item ${i + 1}: ${error}` };
+    }
+    return converted;
+  }
+  const error = outOfRange(converted.value, value, range, size);
+  return error ? { error } : converted;
+}
+
+/** "must be at least 1, got -3"; sizes are compared in MiB but shown as written and in units. */
+function outOfRange(value: unknown, written: unknown, range: { min: number | undefined; max: number | undefined }, size: boolean): string | undefined {
+  if (typeof value !== "number") return undefined;
+  const { min, max } = range;
+  if ((min === undefined || value >= min) && (max === undefined || value <= max)) return undefined;
+  const limit = (n: number) => (size ? formatSizeMiB(n) : String(n));
+  const got = `got ${show(written)}`;
+  if (min !== undefined && max !== undefined && !size) return `must be from ${limit(min)} to ${limit(max)}, ${got}`;
+  return min !== undefined && value < min ? `must be at least ${limit(min)}, ${got}` : `must be at most ${limit(max ?? 0)}, ${got}`;
 }
 
 function convertType(value: unknown, type: OptionType, baseDir: string): Converted {

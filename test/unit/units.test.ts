@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { formatDuration, parseDurationMs, parseSizeMiB } from "../../src/template/units.js";
+import { formatDuration, formatSizeMiB, parseDurationMs, parseSizeMiB } from "../../src/template/units.js";
 
 describe("parseSizeMiB", () => {
   test.each<[string | number, number | undefined]>([
@@ -21,15 +21,29 @@ describe("parseSizeMiB", () => {
     ["40 GB extra", undefined],
     ["G", undefined],
     ["", undefined],
-    ["0", undefined],
-    ["0G", undefined],
+    // 0 parses, so validation can say "must be at least 1M" rather than "expected a size".
+    ["0", 0],
+    ["0G", 0],
+    ["100T", 104_857_600],
     ["-1G", undefined],
     ["1.5", undefined],
-    [0, undefined],
+    [0, 0],
     [-512, undefined],
     [1.5, undefined],
   ])("%j -> %j", (input, expected) => {
     expect(parseSizeMiB(input)).toBe(expected);
+  });
+});
+
+describe("formatSizeMiB", () => {
+  test.each<[number, string]>([
+    [67_108_864, "64T"],
+    [1_048_576, "1T"],
+    [40_960, "40G"],
+    [1536, "1536M"],
+    [1, "1M"],
+  ])("%j -> %j", (mib, expected) => {
+    expect(formatSizeMiB(mib)).toBe(expected);
   });
 });
 
