@@ -10,6 +10,7 @@
 // recorded in one SQLite transaction (one commit instead of one each) and then answered.
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { SECURITY_HEADERS } from "./headers.js";
 
 /** The events serve acts on. */
 export type WebhookEvent = "note" | "merge_request";
@@ -40,7 +41,8 @@ interface Waiting extends Delivery {
 /** The webhook's path. */
 export const HOOK_PATH = "/hooks/gitlab";
 
-const MAX_BODY = 25 * 1024 * 1024;
+/** GitLab sends no webhook body larger than 25 MiB (it drops the hook instead), so a larger one is not GitLab's. */
+export const MAX_BODY = 25 * 1024 * 1024;
 const HANDLED: Record<string, WebhookEvent> = { "Note Hook": "note", "Merge Request Hook": "merge_request" };
 
 /** Every answer the intake gives: status and JSON body, encoded once. */
@@ -49,7 +51,7 @@ const ANSWERS = {
   duplicate: answer(200, { status: "duplicate" }),
   notHandled: answer(202, { status: "ignored", reason: "event not handled" }),
   notJson: answer(202, { status: "ignored", reason: "body is not a JSON object" }),
-  tooLarge: answer(202, { status: "ignored", reason: "body too large" }),
+  tooLarge: answer(413, { error: "body too large (the limit is 25 MiB, as GitLab's)" }),
   badToken: answer(401, { error: "invalid or missing X-Gitlab-Token" }),
   notPost: answer(405, { error: "use POST" }),
   broken: answer(500, { error: "internal error" }),
@@ -99,25 +101,30 @@ export function webhookHandler(deps: WebhookDeps): (req: IncomingMessage, res: S
 
   return (req, res) => {
     const t0 = performance.now();
-    const send = (a: Answer) => {
+    const send = (a: Answer, close = false) => {
       // How long serve itself took (body read included): the client's latency minus this is
       // time spent queued in the network stack or behind other work on the event loop.
       res.writeHead(a.status, {
+        ...SECURITY_HEADERS,
         "Content-Type": "application/json; charset=utf-8",
         "Content-Length": a.body.length,
         "Server-Timing": `intake;dur=${(performance.now() - t0).toFixed(2)}`,
         ...(a === ANSWERS.notPost ? { Allow: "POST" } : {}),
+        ...(close ? { Connection: "close" } : {}),
       });
       res.end(a.body);
     };
-    if (req.method !== "POST") {
-      req.resume();
-      return send(ANSWERS.notPost);
-    }
-    if (!tokenMatches(req.headers["x-gitlab-token"])) {
-      req.resume();
-      return send(ANSWERS.badToken);
-    }
+    // A request refused before its body is read: answered, then the connection is dropped,
+    // so the rest of the body (100 MiB, say) is never read. Without this, keep-alive makes
+    // node read and discard all of it to reuse the connection.
+    const refuse = (a: Answer) => {
+      res.once("finish", () => req.socket.destroy());
+      send(a, true);
+    };
+    if (req.method !== "POST") return refuse(ANSWERS.notPost);
+    // The token is checked on the headers alone, before a byte of the body is read.
+    if (!tokenMatches(req.headers["x-gitlab-token"])) return refuse(ANSWERS.badToken);
+    if (Number(req.headers["content-length"] ?? 0) > MAX_BODY) return refuse(ANSWERS.tooLarge);
     const event = HANDLED[String(req.headers["x-gitlab-event"])];
     // An event serve does not act on is acknowledged without even reading its body.
     if (!event) {
@@ -125,7 +132,7 @@ export function webhookHandler(deps: WebhookDeps): (req: IncomingMessage, res: S
       return send(ANSWERS.notHandled);
     }
     readBody(req, (raw) => {
-      if (raw === undefined) return send(ANSWERS.tooLarge);
+      if (raw === undefined) return refuse(ANSWERS.tooLarge);
       // GitLab's Idempotency-Key is the dedupe key: then the body is not even parsed before
       // the answer (the handler parses it, and ignores one that is not a JSON object).
       let key = req.headers["idempotency-key"];
@@ -157,14 +164,24 @@ export function fallbackKey(event: WebhookEvent, p: Record<string, any>): string
   return `mr:${project}:${a.iid ?? "?"}:${a.action ?? "?"}:${a.last_commit?.id ?? ""}:${a.oldrev ?? ""}:${a.updated_at ?? ""}`;
 }
 
-/** The body as text, or undefined past MAX_BODY. Stream events, not `for await`: the async iterator costs more per request than the rest of the read. */
+/**
+ * The body as text, or undefined as soon as it passes MAX_BODY (a chunked body has no
+ * Content-Length to check first); nothing more is read then. Stream events, not
+ * `for await`: the async iterator costs more per request than the rest of the read.
+ */
 function readBody(req: IncomingMessage, done: (raw: string | undefined) => void): void {
   const chunks: Buffer[] = [];
   let size = 0;
-  req.on("data", (chunk: Buffer) => {
+  const onData = (chunk: Buffer) => {
     size += chunk.length;
-    if (size <= MAX_BODY) chunks.push(chunk);
-  });
-  req.once("end", () => done(size > MAX_BODY ? undefined : chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8")));
+    if (size <= MAX_BODY) return void chunks.push(chunk);
+    req.off("data", onData);
+    req.off("end", onEnd);
+    req.pause();
+    done(undefined);
+  };
+  const onEnd = () => done(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8"));
+  req.on("data", onData);
+  req.once("end", onEnd);
   req.once("error", () => undefined); // the client went away: nothing to answer
 }

@@ -1,7 +1,9 @@
 // serve's intake end to end with a fake build: security (done-when 2), deduplication,
 // the status sequence, the emoji and the result note.
+import { connect } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../src/serve/server.js";
+import { MAX_BODY } from "../../src/serve/webhook.js";
 import { BOT_ID, deliver, fakeBuild, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, SECRET, testConfig, until } from "./serve-helpers.js";
 
 let gitlab: GitLabStandIn;
@@ -194,5 +196,119 @@ describe("serve webhook intake", () => {
     expect(server.store.getBuild(1)?.reason).toBe("cancelled by user1");
     expect(gitlab.notes.map((n) => n.body)).toContain("Cancelled 1 build.");
     expect(gitlab.statusesOf().at(-1)).toBe(`canceled@${repo.sha.slice(0, 7)}`);
+  });
+});
+
+/**
+ * A POST written over a raw socket, as fast as the server takes it: `size` body bytes
+ * (prefix, then spaces, then suffix), with a Content-Length or chunked. Resolves once the
+ * server closed the connection or the whole body is written and answered; tells how much
+ * of the body was written by then.
+ */
+function rawPost(url: string, o: { token?: string; event?: string; key?: string; size: number; prefix?: string; suffix?: string; chunked?: boolean }): Promise<{ head: string; body: string; wrote: number; closedByServer: boolean }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    let answer = "";
+    let wrote = 0;
+    let closed = false;
+    let done = false;
+    const complete = () => /\r\n\r\n\{.*\}$/.test(answer);
+    const finish = (closedByServer: boolean) => {
+      if (done) return;
+      done = true;
+      const [head = "", body = ""] = answer.split("\r\n\r\n");
+      resolve({ head, body, wrote, closedByServer });
+    };
+    socket.setEncoding("utf8");
+    socket.on("data", (d: string) => {
+      answer += d;
+      // Everything written and the answer read while the connection stays open: done.
+      if (wrote >= o.size && complete()) {
+        finish(false);
+        socket.destroy();
+      }
+    });
+    socket.on("error", () => undefined); // EPIPE/ECONNRESET once the server hangs up: expected
+    socket.once("close", () => {
+      closed = true;
+      finish(true);
+    });
+    const headers = [
+      "POST /hooks/gitlab HTTP/1.1",
+      `Host: ${hostname}`,
+      "Content-Type: application/json",
+      `X-Gitlab-Event: ${o.event ?? "Note Hook"}`,
+      ...(o.token === undefined ? [] : [`X-Gitlab-Token: ${o.token}`]),
+      ...(o.key ? [`Idempotency-Key: ${o.key}`] : []),
+      o.chunked ? "Transfer-Encoding: chunked" : `Content-Length: ${o.size}`,
+    ];
+    socket.write(`${headers.join("\r\n")}\r\n\r\n`);
+    const prefix = Buffer.from(o.prefix ?? "");
+    const suffix = Buffer.from(o.suffix ?? "");
+    const spaces = Buffer.alloc(64 * 1024, " ");
+    const piece = (): Buffer => {
+      const left = o.size - wrote;
+      if (wrote === 0 && prefix.length > 0) return prefix;
+      if (left <= suffix.length) return suffix.subarray(suffix.length - left);
+      return spaces.subarray(0, Math.min(spaces.length, left - suffix.length));
+    };
+    const pump = () => {
+      while (!closed && wrote < o.size) {
+        const data = piece();
+        wrote += data.length;
+        const ok = socket.write(o.chunked ? Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from("\r\n")]) : data);
+        if (!ok) return void socket.once("drain", pump);
+      }
+      if (!closed && o.chunked) socket.write("0\r\n\r\n");
+    };
+    pump();
+  });
+}
+
+describe("serve webhook intake: HTTP limits", () => {
+  it.each([
+    ["a wrong token", "not-the-secret", false],
+    ["a wrong token, chunked", "not-the-secret", true],
+    ["no token", undefined, false],
+  ])("%s with a 100 MiB body: 401 from the headers alone, then the connection is closed unread", async (_, token, chunked) => {
+    await start();
+    const r = await rawPost(server.url, { ...(token ? { token } : {}), size: 100 * 1024 * 1024, chunked });
+    expect(r.head.split("\r\n")[0]).toBe("HTTP/1.1 401 Unauthorized");
+    expect(r.head).toMatch(/\r\nConnection: close\r\n/i);
+    expect(r.body).toBe(JSON.stringify({ error: "invalid or missing X-Gitlab-Token" }));
+    // The server hung up; what was written by then is what sat in the two sockets' buffers
+    // (a few MiB), not the 100 MiB a keep-alive connection would have read and thrown away.
+    expect(r.closedByServer).toBe(true);
+    expect(r.wrote).toBeLessThan(32 * 1024 * 1024);
+    expect(server.store.pendingDeliveries()).toEqual([]);
+  });
+
+  it("a body of exactly 25 MiB is accepted; one byte more is refused (413), by its Content-Length or once a chunked body passes it", async () => {
+    await start();
+    expect(MAX_BODY).toBe(25 * 1024 * 1024);
+    const json = { prefix: '{"object_kind":"note","padding":"', suffix: '"}' };
+    const exact = await rawPost(server.url, { token: SECRET, key: "big-1", size: MAX_BODY, ...json });
+    expect([exact.head.split("\r\n")[0], exact.body]).toEqual(["HTTP/1.1 202 Accepted", JSON.stringify({ status: "accepted" })]);
+    for (const chunked of [false, true]) {
+      const over = await rawPost(server.url, { token: SECRET, key: `big-2-${chunked}`, size: MAX_BODY + 1, chunked, ...json });
+      expect([over.head.split("\r\n")[0], over.body]).toEqual(["HTTP/1.1 413 Payload Too Large", JSON.stringify({ error: "body too large (the limit is 25 MiB, as GitLab's)" })]);
+      expect(over.head).toMatch(/\r\nConnection: close\r\n/i);
+    }
+    await server.service.idle();
+    // Only the 25 MiB delivery was recorded (and then dropped by the handler: it is not a note on an MR).
+    expect(gitlab.calls).toEqual([]);
+  }, 60_000);
+
+  it("20 images in one command are queued; 21 get the help note and nothing is queued", async () => {
+    gitlab.images = Array.from({ length: 21 }, (_, i) => `img${String(i + 1).padStart(2, "0")}`);
+    await start(fakeBuild({ hold: true }));
+    await deliver(server.url, notePayload({ note: `/tsimg build ${gitlab.images.join(" ")}`, noteId: 1, repo: repo.dir, sha: repo.sha }));
+    await until(() => gitlab.notes.length === 1, 5000, "the help note");
+    expect(gitlab.notes[0]!.body.split("\n")[0]).toBe(":warning: at most 20 images per command");
+    expect(server.store.listBuilds()).toEqual([]);
+    await deliver(server.url, notePayload({ note: `/tsimg build ${gitlab.images.slice(0, 20).join(" ")}`, noteId: 2, repo: repo.dir, sha: repo.sha }));
+    await until(() => server.store.listBuilds().length === 20, 5000, "20 builds");
+    expect(server.store.listBuilds().map((b) => b.image).sort()).toEqual(gitlab.images.slice(0, 20));
   });
 });
