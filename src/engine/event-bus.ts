@@ -42,12 +42,14 @@ export class EventBus {
   }
 }
 
+/** The event with every string in it masked, at any depth (artifact checksums are a table). */
 function maskFields(event: BuildEvent, masker: Masker): BuildEvent {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(event)) {
-    if (typeof value === "string") out[key] = masker.mask(value);
-    else if (Array.isArray(value)) out[key] = value.map((v) => (typeof v === "string" ? masker.mask(v) : v));
-    else out[key] = value;
-  }
-  return out as unknown as BuildEvent;
+  return maskValue(event, masker) as BuildEvent;
+}
+
+function maskValue(value: unknown, masker: Masker): unknown {
+  if (typeof value === "string") return masker.mask(value);
+  if (Array.isArray(value)) return value.map((v) => maskValue(v, masker));
+  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskValue(v, masker)]));
+  return value;
 }

@@ -31,6 +31,13 @@ describe("EventBus", () => {
     expect(events[0]).toMatchObject({ files: ["/out/<sensitive>.qcow2", "/out/plain.qcow2"], id: "<sensitive>" });
   });
 
+  test("masks secrets in nested tables (an artifact's checksums) and in optional fields", () => {
+    const { eventBus, events } = bus("s3cret-pw");
+    eventBus.emit({ type: "artifact", files: [], id: "x", location: "https://u:s3cret-pw@host/x", checksums: { sha256: "s3cret-pw" } });
+    expect(events[0]).toMatchObject({ location: "https://u:<sensitive>@host/x", checksums: { sha256: "<sensitive>" } });
+    expect(JSON.stringify(events)).not.toContain("s3cret-pw");
+  });
+
   test("log helpers emit log events with their level, masked", () => {
     const { eventBus, events } = bus("s3cret-pw");
     eventBus.info("i s3cret-pw");
