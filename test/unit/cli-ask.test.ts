@@ -24,6 +24,15 @@ describe("--on-error=ask", () => {
     expect(t.shown().match(/\[c\] clean up and exit, \[a\] abort and keep the output \(QEMU is still stopped\), \[r\] retry the step\?/g)).toHaveLength(2);
   });
 
+  test("input that ends before an answer (the terminal went away) is the safe answer, cleanup, never retry", async () => {
+    const t = terminal();
+    const ask = createAsker(t.input, t.output);
+    const answer = ask("tinyos", "provision", new TsimgError("exit 1"));
+    t.input.write("maybe\n");
+    t.input.end();
+    expect(await answer).toBe("cleanup");
+  });
+
   test("parallel builds are asked one at a time, in order", async () => {
     const t = terminal();
     const ask = createAsker(t.input, t.output);

@@ -89,10 +89,16 @@ describe("startHttpServer", () => {
     writeFileSync(join(parent, "secret.txt"), "secret");
     const served = join(parent, "http");
     mkdirSync(served);
-    const { server } = await start({ directory: served });
-    const response = await get(server, "/..%2fsecret.txt");
-    expect(response.status).not.toBe(200);
-    expect(response.body).not.toContain("secret");
+    const { server, requests } = await start({ directory: served });
+    // fetch() resolves a literal "/../" (and "%2e%2e/") itself; an encoded slash reaches the server.
+    for (const path of ["/..%2fsecret.txt", "/x/..%2f..%2fsecret.txt"]) {
+      const response = await get(server, path);
+      expect(response, path).toEqual({ status: 404, body: "Not Found" });
+    }
+    expect(requests).toEqual([
+      "HTTP GET /..%2fsecret.txt -> 404 (refused: outside http_directory)",
+      "HTTP GET /x/..%2f..%2fsecret.txt -> 404 (refused: outside http_directory)",
+    ]);
   });
 
   test("does not follow a symlink out of http_directory, for a file or a directory", async () => {
