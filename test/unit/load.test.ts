@@ -149,6 +149,30 @@ describe("loadTemplate", () => {
     expect(plan.source.output_directory).toBe(resolve(process.cwd(), "output-web"));
   });
 
+  test("the ends of every numeric range are accepted", () => {
+    const plan = loadTemplate(
+      template(
+        `${MINIMAL}cpus = 1\nsockets = 0\nhttp_port_min = 1\nhttp_port_max = 65535\nhost_port_min = 65535\nhost_port_max = 65535\n` +
+          `vnc_port_min = 5900\nvnc_port_max = 65535\nssh_port = 1\ndisk_size = "64T"\ndisk_additional_size = ["1M", "67108864"]\nmemory = "1K"\n`,
+      ),
+      { env: {} },
+    );
+    expect(plan.source).toMatchObject({ cpus: 1, sockets: 0, http_port_min: 1, http_port_max: 65_535, vnc_port_min: 5900, ssh_port: 1, disk_size: 67_108_864, disk_additional_size: [1, 67_108_864], memory: 1 });
+  });
+
+  test.each([
+    ["disk_size = 67108865", "disk_size: must be at most 64T, got 67108865"],
+    ["http_port_max = 65536", "http_port_max: must be from 1 to 65535, got 65536"],
+    ["vnc_port_min = 5899", "vnc_port_min: must be from 5900 to 65535, got 5899"],
+    ["ssh_handshake_attempts = 0", "ssh_handshake_attempts: must be at least 1, got 0"],
+  ])("one past the end of a range is refused: %s", (line, message) => {
+    expect(messages(template(`${MINIMAL}${line}\n`))).toEqual([message]);
+  });
+
+  test("a provisioner's max_retries cannot be negative", () => {
+    expect(messages(template(`${MINIMAL}\n[[provisioner]]\ntype = "shell"\ninline = ["true"]\nmax_retries = -1\n`))).toEqual(["max_retries: must be at least 0, got -1"]);
+  });
+
   test("units are converted: sizes to MiB, durations to ms", () => {
     const plan = loadTemplate(template(`${MINIMAL}disk_size = "20G"\nmemory = "2G"\nboot_wait = "1m30s"\nssh_timeout = "45m"\n`), { env: {} });
     expect(plan.source).toMatchObject({ disk_size: 20_480, memory: 2048, boot_wait: 90_000, ssh_timeout: 2_700_000 });
