@@ -13,7 +13,7 @@ import { matchCdFiles } from "../sources/seed-media.js";
 import { closest } from "../util/did-you-mean.js";
 import { InterpolationError, interpolate, type InterpolationScope } from "./interpolate.js";
 import { locateKey } from "./locate.js";
-import { findTooDeep, MAX_NESTING } from "./nesting.js";
+import { findLimitProblem, MAX_NESTING, type LimitProblem } from "./parsed-limits.js";
 import { decodeUtf8 } from "./read-text.js";
 import { checkOutputPaths, hostContext } from "./output-paths.js";
 import { FILE_OPTIONS, SHELL_LOCAL_PROVISIONER_OPTIONS, SHELL_OPTIONS, SOURCE_OPTIONS } from "./schema.js";
@@ -56,8 +56,8 @@ export function loadTemplate(templatePath: string, options: LoadOptions = {}): B
     const where = twice ?? (e.line === undefined ? {} : { line: e.line + 1, column: (e.col ?? 0) + 1 });
     throw new ConfigErrors([new ConfigError(`TOML syntax: ${twice?.message ?? message}`, { file: shown, ...where })]);
   }
-  const deep = findTooDeep(raw);
-  if (deep) throw new ConfigErrors([tooDeepError(text, shown, deep)]);
+  const beyond = findLimitProblem(raw);
+  if (beyond) throw new ConfigErrors([limitError(text, shown, beyond)]);
   const found: Problem[] = [];
   const plan = buildPlan(raw, path, options, found);
   const toError = (problem: Problem) => {
@@ -75,18 +75,18 @@ export function loadTemplate(templatePath: string, options: LoadOptions = {}): B
   return plan;
 }
 
-/** Names the key holding the too-deep value (its first few names: the rest is brackets) and its line. */
-function tooDeepError(text: string, file: string, path: (string | number)[]): ConfigError {
+/** Names the key holding the value (its first few names: the rest is brackets) and its line. */
+function limitError(text: string, file: string, { path, problem }: LimitProblem): ConfigError {
   const end = path.findIndex((p, i) => typeof p === "number" && typeof path[i + 1] !== "string");
   const named = path.slice(0, Math.min(end < 0 ? path.length : end, 3));
   let at: ReturnType<typeof locateKey>;
   for (let n = named.length; n > 0 && !at; n--) at = locateKey(text, named.slice(0, n));
   const key = named.map((p) => (typeof p === "number" ? `[${p}]` : p)).join(".").replace(/\.\[/g, "[");
-  return new ConfigError(`${key}: nested more than ${MAX_NESTING} levels deep (tables and lists); a template never needs that many`, {
-    file,
-    ...(at ? { line: at.line, column: at.column } : {}),
-    key,
-  });
+  const message =
+    problem === "too deep"
+      ? `nested more than ${MAX_NESTING} levels deep (tables and lists); a template never needs that many`
+      : `a whole number beyond ${Number.MAX_SAFE_INTEGER} (2^53 - 1, or below its negative); no option takes one that large`;
+  return new ConfigError(`${key}: ${message}`, { file, ...(at ? { line: at.line, column: at.column } : {}), key });
 }
 
 function buildPlan(raw: Record<string, unknown>, path: string, options: LoadOptions, problems: Problem[]): BuildPlan | undefined {

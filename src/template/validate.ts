@@ -153,6 +153,8 @@ function describeType(value: unknown): string {
 }
 
 function show(value: unknown): string {
+  // TOML's own words for the floats JSON has none for (JSON.stringify says "null").
+  if (typeof value === "number" && !Number.isFinite(value)) return Number.isNaN(value) ? "nan" : value > 0 ? "inf" : "-inf";
   const text = JSON.stringify(value);
   return text && text.length > 40 ? `${text.slice(0, 37)}...` : (text ?? String(value));
 }
