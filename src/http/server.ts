@@ -4,6 +4,7 @@
 import Koa from "koa";
 import type { Server } from "node:http";
 import { TsimgError } from "../errors.js";
+import { requireAddressHost } from "./host-check.js";
 import { serveDirectory } from "./static-files.js";
 
 export interface HttpServerOptions {
@@ -42,6 +43,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     const refused = ctx.state.refused ? ` (refused: ${ctx.state.refused})` : "";
     options.onRequest?.(`HTTP ${ctx.method} ${ctx.path} -> ${ctx.status}${size}${refused}`);
   });
+  app.use(requireAddressHost());
   let content = toMap(options.content ?? {});
   app.use(async (ctx, next) => {
     const body = content.get(ctx.path);

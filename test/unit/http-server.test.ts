@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -188,6 +189,17 @@ describe("startHttpServer", () => {
     await expect(connects("127.0.0.2", server.port)).resolves.toBe(false);
   });
 
+  test("refuses a request that names the server by a DNS name (DNS rebinding from a browser)", async () => {
+    const { server, requests } = await start({ content: { "/ks.cfg": "rootpw s3cret" } });
+    for (const host of ["attacker.example", `attacker.example:${server.port}`, `localhost.attacker.example:${server.port}`]) {
+      expect(await rawGet(server.port, "/ks.cfg", host), host).toEqual({ status: 403, body: "Forbidden" });
+    }
+    expect(requests[0]).toBe('HTTP GET /ks.cfg -> 403 (refused: Host "attacker.example" is a name, not an address (DNS rebinding))');
+    for (const host of [`10.0.2.2:${server.port}`, `127.0.0.1:${server.port}`, `localhost:${server.port}`, `[::1]:${server.port}`]) {
+      expect(await rawGet(server.port, "/ks.cfg", host), host).toEqual({ status: 200, body: "rootpw s3cret" });
+    }
+  });
+
   test("listens on a port within the range", async () => {
     const portMin = await freePort();
     const portMax = portMin + 3;
@@ -226,6 +238,19 @@ describe("startHttpServer", () => {
     await expect(fetch(`http://${HOST}:${server.port}/x`)).rejects.toThrow();
   });
 });
+
+/** GET with a Host header of our choosing (fetch() sets its own). */
+function rawGet(port: number, path: string, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ host: HOST, port, path, headers: { host } }, (response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (body += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on("error", reject);
+  });
+}
 
 /** Whether a TCP connection to host:port is accepted. */
 function connects(host: string, port: number): Promise<boolean> {
