@@ -1,18 +1,25 @@
-// Sees the guest read the PS/2 keyboard, through QEMU's own trace events, so typing can wait
-// for a slow guest instead of overflowing the keyboard's 16-byte queue (QEMU drops what does
-// not fit, silently). QMP has no such event; QEMU's log backend writes
+// Sees the guest take keys from the PS/2 keyboard, so typing can wait for a slow guest
+// instead of overflowing a buffer: QEMU's PS/2 queue holds 16 bytes and drops the rest,
+// silently. QMP has no event for this; QEMU's log trace backend writes
 //   ps2_put_keycode 0x55d0c0 keycode 0x1c   a key event became a scancode byte in the queue
 //   ps2_read_data 0x55d0c0                  the keyboard controller took a byte for the guest
 //   ps2_kbd_reset 0x55d0c0                  the keyboard was reset, its queue emptied
 // to a file named over QMP (HMP `logfile` and `log trace:...`); the controller takes the next
-// byte only after the guest has read the previous one.
+// byte only after the guest has read the previous one. A BIOS boot menu reads keys one step
+// further on, from the BIOS's 15-key ring (bios-key-buffer.ts), which must have room too.
 import { closeSync, openSync, readSync } from "node:fs";
 import { sleep } from "../engine/abort.js";
+import { readBiosKeyBacklog } from "./bios-key-buffer.js";
 import type { KeyboardGate, QmpCommands } from "./type-keys.js";
 
 const EVENTS = "trace:ps2_put_keycode,trace:ps2_read_data,trace:ps2_kbd_reset";
 const LINE = /(?:^|:)(ps2_put_keycode|ps2_read_data|ps2_kbd_reset) (0x[0-9a-f]+)(?: keycode 0x([0-9a-f]+))?/;
 const POLL_MS = 2;
+// How far typing may run ahead of the guest: well inside the 16-byte queue and the 15-key
+// ring, so a guest that reads in bursts (when the host schedules it) still gets several keys
+// per burst.
+const QUEUE_AHEAD = 6;
+const RING_AHEAD = 6;
 
 /** A running watch: a KeyboardGate, plus stop() to turn QEMU's tracing off again. */
 export interface Ps2Watch extends KeyboardGate {
@@ -28,40 +35,72 @@ export async function watchPs2Keyboard(qmp: QmpCommands, logPath: string): Promi
   // HMP answers errors as text, not as QMP errors.
   const answers = [await hmp(`logfile ${logPath}`), await hmp(`log ${EVENTS}`)];
   if (answers.some((answer) => answer.trim() !== "")) return undefined;
-  return new TraceReader(logPath, () => hmp("log none").then(() => undefined));
+  return new Ps2Gate(qmp, new TraceCounter(logPath), () => hmp("log none").then(() => undefined));
 }
 
-// Counts, from the trace, bytes queued for the guest and bytes the controller took.
-class TraceReader implements Ps2Watch {
-  private fd: number | undefined;
-  private offset = 0;
-  private partial = "";
-  private keyboard: string | undefined;
-  private queued = 0;
-  private taken = 0;
+class Ps2Gate implements Ps2Watch {
+  // Keys in the BIOS ring when last read, and key presses queued since: an upper bound on the
+  // ring that saves reading guest memory before every key.
+  private ring = 0;
+  private pressesAtRingRead = 0;
+  // Dropped when the ring is not a standard one, or stays full for a whole stall limit: the
+  // guest has left the BIOS (Linux leaves stale keys in it) and only the PS/2 count tells.
+  private watchRing = true;
 
   constructor(
-    private readonly path: string,
+    private readonly qmp: QmpCommands,
+    private readonly trace: TraceCounter,
     private readonly turnOff: () => Promise<void>,
   ) {}
 
   async caughtUp(limitMs: number, signal: AbortSignal): Promise<boolean> {
     const deadline = Date.now() + limitMs;
     for (;;) {
-      this.read();
-      if (this.taken >= this.queued) return true;
-      if (Date.now() >= deadline) return false;
+      this.trace.read();
+      const queueOk = this.trace.queued - this.trace.taken <= QUEUE_AHEAD;
+      if (queueOk && (await this.ringHasRoom())) return true;
+      if (Date.now() >= deadline) {
+        if (queueOk) this.watchRing = false;
+        return false;
+      }
       await sleep(POLL_MS, signal);
     }
   }
 
   async stop(): Promise<void> {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
+    this.trace.close();
     await this.turnOff().catch(() => undefined);
   }
 
-  private read(): void {
+  private async ringHasRoom(): Promise<boolean> {
+    if (!this.watchRing) return true;
+    if (this.ring + (this.trace.presses - this.pressesAtRingRead) <= RING_AHEAD) return true;
+    const presses = this.trace.presses;
+    const backlog = await readBiosKeyBacklog(this.qmp);
+    if (backlog === undefined) {
+      this.watchRing = false;
+      return true;
+    }
+    this.ring = backlog;
+    this.pressesAtRingRead = presses;
+    return backlog + (this.trace.queued - this.trace.taken) <= RING_AHEAD;
+  }
+}
+
+/** Counts, from the trace log, bytes queued for the guest, bytes the controller took, and key presses. */
+class TraceCounter {
+  queued = 0;
+  taken = 0;
+  presses = 0;
+  private fd: number | undefined;
+  private offset = 0;
+  private partial = "";
+  private keyboard: string | undefined;
+  private afterPrefix = false;
+
+  constructor(private readonly path: string) {}
+
+  read(): void {
     this.fd ??= tryOpen(this.path);
     if (this.fd === undefined) return;
     const buffer = Buffer.alloc(65536);
@@ -75,15 +114,22 @@ class TraceReader implements Ps2Watch {
     }
   }
 
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
   private count(line: string): void {
     const match = LINE.exec(line);
     if (!match) return;
     const [, event, device, keycode] = match;
     if (event === "ps2_put_keycode") {
       this.keyboard ??= device;
-      // With translation on (BIOS and Linux both use it), the 0xf0 of a set-2 break code
-      // merges into the byte after it, so it adds no byte for the guest.
+      // Set 2: a release is f0 <code>, an extended key e0 <code>. With translation on (BIOS and
+      // Linux both use it) the f0 merges into the byte after it and adds no byte for the guest.
       if (keycode !== "f0") this.queued++;
+      if (keycode !== "f0" && keycode !== "e0" && !this.afterPrefix) this.presses++;
+      this.afterPrefix = keycode === "f0";
     } else if (event === "ps2_kbd_reset") {
       // A reset (system_reset, a guest reboot) empties the keyboard's queue.
       this.taken = this.queued;

@@ -4,10 +4,11 @@
 // QEMU while `input-send-event` is delivered at once, so mixing them, as tsimg once did for
 // <leftAltOn>, let a hold overtake taps still queued on a loaded host.)
 //
-// Pace: `intervalMs` after each event, and, when QEMU can report it (ps2-watch.ts), never
-// more than one event ahead of what the guest has read. The PS/2 keyboard holds 16 bytes and
-// drops the rest, so a guest that a loaded host does not schedule for ~100 ms lost keys at a
-// fixed pace. Packer instead sleeps 100 ms after every VNC key event.
+// Pace: at least `intervalMs` between events, and, when QEMU can report it (ps2-watch.ts),
+// never more than a few keys ahead of what the guest has taken. The PS/2 keyboard holds 16
+// bytes and a BIOS menu's key ring 15 keys, and both drop the rest: at a fixed pace, a guest
+// that is busy (isolinux redrawing its edit line) or that a loaded host does not schedule for
+// ~100 ms lost keys. Packer instead sleeps 100 ms after every VNC key event.
 import { sleep, throwIfAborted } from "../engine/abort.js";
 import type { BootAction } from "./boot-command.js";
 
@@ -18,12 +19,12 @@ export interface QmpCommands {
 
 /** Knows whether the guest has read the key events sent so far (ps2-watch.ts). */
 export interface KeyboardGate {
-  /** Resolves true once the guest has read everything sent, false if it has not after `limitMs`. */
+  /** Resolves true once the guest has taken enough of what was sent for one more event, false if not after `limitMs`. */
   caughtUp(limitMs: number, signal: AbortSignal): Promise<boolean>;
 }
 
 export interface TypeOptions {
-  /** Time left after each key event (press or release): boot_key_interval. */
+  /** Least time between two key events (press or release), from when QEMU took the first: boot_key_interval. */
   intervalMs: number;
   signal: AbortSignal;
   /** Paces by the guest's reads; without it, only intervalMs paces. */
@@ -43,6 +44,8 @@ const DEFAULT_STALL_LIMIT_MS = 5000;
 export async function typeActions(qmp: QmpCommands, actions: BootAction[], options: TypeOptions): Promise<void> {
   const { signal, gate } = options;
   const limit = options.stallLimitMs ?? DEFAULT_STALL_LIMIT_MS;
+  // The interval runs while we wait for the guest, so a slow guest does not pay it twice.
+  let nextAt = 0;
   for (const step of toKeySteps(actions)) {
     throwIfAborted(signal);
     if (step.kind === "wait") {
@@ -52,8 +55,9 @@ export async function typeActions(qmp: QmpCommands, actions: BootAction[], optio
     if (gate && !(await gate.caughtUp(limit, signal))) {
       options.onStall?.(`the guest left key events unread for ${limit / 1000} s; typing on, so keys may be lost (next: ${step.qcode} ${step.down ? "down" : "up"})`);
     }
+    await sleep(Math.max(0, nextAt - Date.now()), signal);
     await qmp.execute("input-send-event", { events: [{ type: "key", data: { down: step.down, key: { type: "qcode", data: step.qcode } } }] });
-    await sleep(Math.max(0, options.intervalMs), signal);
+    nextAt = Date.now() + options.intervalMs;
   }
 }
 
