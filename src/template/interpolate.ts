@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { closest } from "../util/did-you-mean.js";
+import { decodeUtf8, describeBadUtf8 } from "./read-text.js";
 
 export interface InterpolationScope {
   variables: Map<string, string>;
@@ -67,11 +68,16 @@ function evaluate(expression: string, scope: InterpolationScope): string {
     case "file": {
       expectArgs(name, args, 1);
       const path = resolve(scope.baseDir, args[0] as string);
+      let bytes: Buffer;
       try {
-        return readFileSync(path, "utf8");
+        bytes = readFileSync(path);
       } catch {
         throw new InterpolationError(`file("${args[0]}"): no such file ${path}`);
       }
+      // A Latin-1 kickstart must not reach the guest with U+FFFD where a password's "é" was.
+      const decoded = decodeUtf8(bytes);
+      if ("bad" in decoded) throw new InterpolationError(`file("${args[0]}"): ${describeBadUtf8(decoded.bad, true)}`);
+      return decoded.text;
     }
     case "timestamp":
       expectArgs(name, args, 0);

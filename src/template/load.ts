@@ -13,8 +13,8 @@ import { matchCdFiles } from "../sources/seed-media.js";
 import { closest } from "../util/did-you-mean.js";
 import { InterpolationError, interpolate, type InterpolationScope } from "./interpolate.js";
 import { locateKey } from "./locate.js";
-import { findLimitProblem, MAX_NESTING, type LimitProblem } from "./parsed-limits.js";
-import { decodeUtf8 } from "./read-text.js";
+import { describeLimitProblem, findLimitProblem, type LimitProblem } from "./parsed-limits.js";
+import { decodeUtf8, describeBadUtf8 } from "./read-text.js";
 import { checkOutputPaths, hostContext } from "./output-paths.js";
 import { FILE_OPTIONS, SHELL_LOCAL_PROVISIONER_OPTIONS, SHELL_OPTIONS, SOURCE_OPTIONS } from "./schema.js";
 import type { BuildPlan, FileProvisionerConfig, ImageMeta, ProvisionerConfig, SourceConfig } from "./types.js";
@@ -41,9 +41,8 @@ export function loadTemplate(templatePath: string, options: LoadOptions = {}): B
   }
   const decoded = decodeUtf8(bytes);
   if ("bad" in decoded) {
-    const { line, column, byte } = decoded.bad;
-    const hex = `0x${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-    throw new ConfigErrors([new ConfigError(`not UTF-8: byte ${hex} is not valid here (TOML files must be UTF-8: save the file as UTF-8)`, { file: shown, line, column })]);
+    const { line, column } = decoded.bad;
+    throw new ConfigErrors([new ConfigError(describeBadUtf8(decoded.bad), { file: shown, line, column })]);
   }
   const text = decoded.text;
   let raw: Record<string, unknown>;
@@ -82,11 +81,7 @@ function limitError(text: string, file: string, { path, problem }: LimitProblem)
   let at: ReturnType<typeof locateKey>;
   for (let n = named.length; n > 0 && !at; n--) at = locateKey(text, named.slice(0, n));
   const key = named.map((p) => (typeof p === "number" ? `[${p}]` : p)).join(".").replace(/\.\[/g, "[");
-  const message =
-    problem === "too deep"
-      ? `nested more than ${MAX_NESTING} levels deep (tables and lists); a template never needs that many`
-      : `a whole number beyond ${Number.MAX_SAFE_INTEGER} (2^53 - 1, or below its negative); no option takes one that large`;
-  return new ConfigError(`${key}: ${message}`, { file, ...(at ? { line: at.line, column: at.column } : {}), key });
+  return new ConfigError(`${key}: ${describeLimitProblem(problem)}`, { file, ...(at ? { line: at.line, column: at.column } : {}), key });
 }
 
 function buildPlan(raw: Record<string, unknown>, path: string, options: LoadOptions, problems: Problem[]): BuildPlan | undefined {

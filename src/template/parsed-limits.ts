@@ -31,3 +31,10 @@ export function findLimitProblem(root: Record<string, unknown>, limit = MAX_NEST
   }
   return undefined;
 }
+
+/** The words for a problem, without the key. */
+export function describeLimitProblem(problem: LimitProblem["problem"]): string {
+  return problem === "too deep"
+    ? `nested more than ${MAX_NESTING} levels deep (tables and lists); a template never needs that many`
+    : `a whole number beyond ${Number.MAX_SAFE_INTEGER} (2^53 - 1, or below its negative); no option takes one that large`;
+}

@@ -18,6 +18,20 @@ export function decodeUtf8(bytes: Uint8Array): { text: string } | { bad: BadUtf8
   }
 }
 
+/** "not UTF-8: byte 0xE9 is not valid here (...)"; `at` adds the line and column, for messages that carry no position of their own. */
+export function describeBadUtf8(bad: BadUtf8, at = false): string {
+  const hex = `0x${bad.byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  if (at) return `not UTF-8: byte ${hex} on line ${bad.line}, column ${bad.column} (save the file as UTF-8)`;
+  return `not UTF-8: byte ${hex} is not valid here (TOML files must be UTF-8: save the file as UTF-8)`;
+}
+
+/** The file's text, or an Error whose message says where it stops being UTF-8. */
+export function readUtf8(bytes: Uint8Array): string {
+  const decoded = decodeUtf8(bytes);
+  if ("bad" in decoded) throw new Error(describeBadUtf8(decoded.bad, true));
+  return decoded.text;
+}
+
 /**
  * Feeds the bytes one at a time to a streaming decoder, which throws at the first byte that
  * cannot start or continue a character; columns count characters, as editors do. Only runs

@@ -3,6 +3,8 @@
 import TOML from "@iarna/toml";
 import { readFileSync } from "node:fs";
 import { closest } from "../util/did-you-mean.js";
+import { describeLimitProblem, findLimitProblem } from "./parsed-limits.js";
+import { readUtf8 } from "./read-text.js";
 import { VARIABLE_OPTIONS } from "./schema.js";
 import { checkTable, isPlainTable, type Problem } from "./validate.js";
 
@@ -85,7 +87,11 @@ export function resolveVariables(
 
 function readVarFile(file: string, problems: Problem[]): Record<string, unknown> {
   try {
-    return TOML.parse(readFileSync(file, "utf8"));
+    const values = TOML.parse(readUtf8(readFileSync(file)));
+    // As in a template: a BigInt or 5,000 levels of lists would crash what reads the values.
+    const beyond = findLimitProblem(values);
+    if (beyond) throw new Error(`${beyond.path.join(".")}: ${describeLimitProblem(beyond.problem)}`);
+    return values;
   } catch (error) {
     problems.push({ path: [], message: `--var-file ${file}: ${(error as Error).message.split("\n")[0]}` });
     return {};

@@ -97,6 +97,23 @@ describe("loadTemplate: bytes that are not a sane template", () => {
     ]);
   });
 
+  test("a file read by ${file()} must be UTF-8 too, or the guest gets U+FFFD where the author wrote a byte", () => {
+    const path = template(`${MINIMAL}ssh_password = "\${file(\\"pw.txt\\")}"\n`);
+    writeFileSync(join(path, "..", "pw.txt"), Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]));
+    expect(messages(path)).toEqual(['ssh_password: file("pw.txt"): not UTF-8: byte 0xE9 on line 1, column 4 (save the file as UTF-8)']);
+  });
+
+  test.each([
+    ["is not UTF-8", Buffer.concat([Buffer.from('v = "caf'), Buffer.from([0xe9]), Buffer.from('"\n')]), "not UTF-8: byte 0xE9 on line 1, column 9 (save the file as UTF-8)"],
+    ["holds a number beyond 2^53", Buffer.from("v = 18446744073709551615\n"), "v: a whole number beyond 9007199254740991 (2^53 - 1, or below its negative); no option takes one that large"],
+    ["is nested 5,000 deep", Buffer.from(`v = ${"[".repeat(5000)}${"]".repeat(5000)}\n`), `v${".0".repeat(32)}: nested more than 32 levels deep (tables and lists); a template never needs that many`],
+  ])("a --var-file that %s is refused, naming it", (_, bytes, message) => {
+    const path = template(`[variables.v]\ntype = "number"\ndefault = "1"\n\n${MINIMAL}`);
+    const varFile = join(path, "..", "vars.toml");
+    writeFileSync(varFile, bytes);
+    expect(messages(path, { varFiles: [varFile] })).toEqual([`--var-file ${varFile}: ${message}`]);
+  });
+
   test("nesting up to the limit is only checked by the options' own types", () => {
     // 31 levels of lists under [source] is 32 in all: allowed by the depth check, refused as the wrong type.
     const path = template(`${MINIMAL}qemuargs = ${"[".repeat(31)}${"]".repeat(31)}\n`);
