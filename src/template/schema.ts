@@ -233,6 +233,7 @@ export const SOURCE_OPTIONS = {
   },
   boot_command_retries: {
     type: "integer",
+    min: 0,
     default: 1,
     doc: "When `http_request_timeout` expires: how many times to reset the VM, wait `boot_wait` and type `boot_command` again before the build fails.",
     packer: "none",

@@ -182,6 +182,7 @@ describe("loadTemplate", () => {
     ["http_port_max = 65536", "http_port_max: must be from 1 to 65535, got 65536"],
     ["vnc_port_min = 5899", "vnc_port_min: must be from 5900 to 65535, got 5899"],
     ["ssh_handshake_attempts = 0", "ssh_handshake_attempts: must be at least 1, got 0"],
+    ["boot_command_retries = -1", "boot_command_retries: must be at least 0, got -1"],
   ])("one past the end of a range is refused: %s", (line, message) => {
     expect(messages(template(`${MINIMAL}${line}\n`))).toEqual([message]);
   });
