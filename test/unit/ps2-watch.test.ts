@@ -45,11 +45,12 @@ describe("watchPs2Keyboard", () => {
     expect(await watchPs2Keyboard(qmp, join(dir, "none.log"))).toBeUndefined();
   });
 
-  test("holds typing back while more than 6 bytes wait in the PS/2 queue, counting a release's f0 as no byte", async () => {
+  test("holds typing back while more than 8 bytes wait in the PS/2 queue, counting a release's f0 as no byte", async () => {
     const log = join(dir, "queue.log");
     const watch = (await watchPs2Keyboard(fakeMonitor().qmp, log))!;
-    // 'a' twice (1c, then f0 1c: 2 bytes each) and an extended key (e0 75, then e0 f0 75: 4 bytes): 8 bytes.
-    appendFileSync(log, put("1c") + put("f0") + put("1c") + put("1c") + put("f0") + put("1c") + put("e0") + put("75") + put("e0") + put("f0") + put("75"));
+    // 'a' three times (1c, then f0 1c: 2 bytes each) and an extended key (e0 75, then e0 f0 75: 4 bytes): 10 bytes.
+    const tap = put("1c") + put("f0") + put("1c");
+    appendFileSync(log, tap + tap + tap + put("e0") + put("75") + put("e0") + put("f0") + put("75"));
     expect(await watch.caughtUp(50, signal)).toBe(false);
     appendFileSync(log, take);
     expect(await watch.caughtUp(50, signal)).toBe(false);
@@ -60,7 +61,7 @@ describe("watchPs2Keyboard", () => {
   test("an ACK the guest reads while nothing of ours waits does not count as taking a key", async () => {
     const log = join(dir, "ack.log");
     const watch = (await watchPs2Keyboard(fakeMonitor().qmp, log))!;
-    appendFileSync(log, put("1c") + take + take + take + put("1c") + put("1c") + put("1c") + put("1c") + put("1c") + put("1c") + put("1c"));
+    appendFileSync(log, put("1c") + take + take + take + put("1c").repeat(9));
     expect(await watch.caughtUp(50, signal)).toBe(false);
   });
 
@@ -71,12 +72,12 @@ describe("watchPs2Keyboard", () => {
     expect(await watch.caughtUp(50, signal)).toBe(true);
   });
 
-  test("holds typing back while the BIOS ring is full, and stops watching a ring that never drains", async () => {
+  test("holds typing back while more than 10 keys wait in the BIOS ring, and stops watching a ring that never drains", async () => {
     const log = join(dir, "ring.log");
-    const ring = { keys: 9 };
+    const ring = { keys: 11 };
     const { qmp, lines } = fakeMonitor(ring);
     const watch = (await watchPs2Keyboard(qmp, log))!;
-    appendFileSync(log, (put("1c") + take + put("f0") + put("1c") + take).repeat(7));
+    appendFileSync(log, (put("1c") + take + put("f0") + put("1c") + take).repeat(11));
     expect(await watch.caughtUp(50, signal)).toBe(false);
     expect(lines.filter((line) => line.startsWith("xp")).length).toBeGreaterThan(0);
     // Stuck for a whole limit: the guest has left the BIOS, so the ring no longer counts.
@@ -87,7 +88,7 @@ describe("watchPs2Keyboard", () => {
     const log = join(dir, "lazy.log");
     const { qmp, lines } = fakeMonitor({ keys: 0 });
     const watch = (await watchPs2Keyboard(qmp, log))!;
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 10; i++) {
       appendFileSync(log, put("1c") + take + put("f0") + put("1c") + take);
       expect(await watch.caughtUp(50, signal)).toBe(true);
     }
