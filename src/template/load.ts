@@ -1,7 +1,7 @@
 // Template loading: TOML -> variables -> ${...} interpolation -> validation -> BuildPlan.
 // Every problem found is reported at once, each with file:line:col and key path.
 import TOML from "@iarna/toml";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { basename, dirname, relative, resolve } from "node:path";
 import { ConfigError, ConfigErrors } from "../errors.js";
 import { checkPostProcessor, postProcessorSecrets } from "../postprocessors/validate.js";
@@ -14,7 +14,7 @@ import { closest } from "../util/did-you-mean.js";
 import { InterpolationError, interpolate, type InterpolationScope } from "./interpolate.js";
 import { locateKey } from "./locate.js";
 import { describeLimitProblem, findLimitProblem, type LimitProblem } from "./parsed-limits.js";
-import { decodeUtf8, describeBadUtf8 } from "./read-text.js";
+import { decodeUtf8, describeBadUtf8, readTemplateBytes } from "./read-text.js";
 import { checkOutputPaths, hostContext } from "./output-paths.js";
 import { FILE_OPTIONS, SHELL_LOCAL_PROVISIONER_OPTIONS, SHELL_OPTIONS, SOURCE_OPTIONS } from "./schema.js";
 import type { BuildPlan, FileProvisionerConfig, ImageMeta, ProvisionerConfig, SourceConfig } from "./types.js";
@@ -33,13 +33,9 @@ export function loadTemplate(templatePath: string, options: LoadOptions = {}): B
   const path = resolve(templatePath);
   const fromCwd = relative(process.cwd(), path);
   const shown = fromCwd && !fromCwd.startsWith("..") ? fromCwd : path;
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch {
-    throw new ConfigErrors([new ConfigError(`cannot read template: no such file ${shown}`, { file: shown })]);
-  }
-  const decoded = decodeUtf8(bytes);
+  const read = readTemplateBytes(path, shown);
+  if ("problem" in read) throw new ConfigErrors([new ConfigError(read.problem, { file: shown })]);
+  const decoded = decodeUtf8(read.bytes);
   if ("bad" in decoded) {
     const { line, column } = decoded.bad;
     throw new ConfigErrors([new ConfigError(describeBadUtf8(decoded.bad), { file: shown, line, column })]);

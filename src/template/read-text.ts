@@ -1,6 +1,28 @@
 // A template's bytes as text. TOML is UTF-8; Node's "utf8" decoding would turn a Latin-1
 // "é" into U+FFFD without a word, and a password or a path would then silently differ
-// from what the author wrote. So bytes that are not UTF-8 are an error, located.
+// from what the author wrote. So bytes that are not UTF-8 are an error, located. And a path
+// that is a directory or a multi-GiB file (the ISO named by mistake) says so, unread.
+import { readFileSync, statSync } from "node:fs";
+
+/** Largest template read: real ones are a few KiB, so anything this big is the wrong file (an ISO) and is not read into memory. */
+export const MAX_TEMPLATE_BYTES = 4 * 1024 * 1024;
+
+/** A template file's bytes, or why it cannot be read (`shown` is its name in the message). */
+export function readTemplateBytes(path: string, shown: string): { bytes: Buffer } | { problem: string } {
+  try {
+    const info = statSync(path);
+    if (info.isDirectory()) return { problem: `cannot read template: ${shown} is a directory (name a .toml file)` };
+    if (info.size > MAX_TEMPLATE_BYTES) {
+      return { problem: `${shown} is not a template: ${info.size} bytes, over the ${MAX_TEMPLATE_BYTES / 1024 / 1024} MiB a template may have (is it the ISO?)` };
+    }
+    return { bytes: readFileSync(path) };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return { problem: `cannot read template: no such file ${shown}` };
+    if (code === "EACCES" || code === "EPERM") return { problem: `cannot read template ${shown}: permission denied` };
+    return { problem: `cannot read template ${shown}: ${(error as Error).message}` };
+  }
+}
 
 /** Where the first byte that is not UTF-8 is, and which byte it is. */
 export interface BadUtf8 {

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, afterEach, describe, expect, test, vi } from "vitest";
@@ -282,6 +282,19 @@ boot_command = ["ks=http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks.cfg<enter>"]
   test("a missing template file", () => {
     const path = join(root, "absent.toml");
     expect(loadErrors(path)).toEqual([{ message: `cannot read template: no such file ${path}`, file: path }]);
+  });
+
+  test("a directory named as the template", () => {
+    const path = join(root, "a-dir.toml");
+    mkdirSync(path);
+    expect(loadErrors(path)).toEqual([{ message: `cannot read template: ${path} is a directory (name a .toml file)`, file: path }]);
+  });
+
+  test("a file far too big to be a template (the ISO named by mistake) is not read", () => {
+    const path = join(root, "big.iso");
+    writeFileSync(path, "");
+    truncateSync(path, 4 * 1024 * 1024 + 1); // sparse: no disk space used
+    expect(loadErrors(path)).toEqual([{ message: `${path} is not a template: 4194305 bytes, over the 4 MiB a template may have (is it the ISO?)`, file: path }]);
   });
 
   test("every problem is reported at once, each with its key and line", () => {
