@@ -10,8 +10,15 @@ export class Masker {
   /** Registers a secret value; values shorter than 3 characters are ignored (they would mask everything). */
   add(secret: string | undefined): void {
     if (!secret || secret.length < 3) return;
-    const forms = new Set<string>([secret, encodeURIComponent(secret), Buffer.from(secret).toString("base64")]);
-    for (const line of secret.split(/\r?\n/)) if (line.trim().length >= 3) forms.add(line);
+    const forms = new Set<string>();
+    // A value read with ${file()} usually ends with a newline that its uses (a URL, a Basic
+    // auth header) leave out: the trimmed value gets every form too.
+    for (const value of new Set([secret, secret.trim()])) {
+      if (value.length < 3) continue;
+      forms.add(value).add(encodeURIComponent(value)).add(Buffer.from(value).toString("base64"));
+    }
+    // Each line on its own, as written and without the indentation a console may strip.
+    for (const line of secret.split(/\r?\n/)) for (const form of [line, line.trim()]) if (form.trim().length >= 3) forms.add(form);
     for (const form of forms) if (!this.patterns.includes(form)) this.patterns.push(form);
     // Longest first, so a secret that contains another is masked whole.
     this.patterns.sort((a, b) => b.length - a.length);

@@ -35,9 +35,23 @@ describe("Masker", () => {
     const lines = ["-----BEGIN OPENSSH PRIVATE KEY-----", "b3BlbnNzaC1rZXktdjEAAAAA", "-----END OPENSSH PRIVATE KEY-----"];
     const m = masker(lines.join(eol) + eol);
     for (const [i, line] of lines.entries()) expect(m.mask(`line ${i + 1}: ${line}`), `line ${i + 1} alone`).toBe(`line ${i + 1}: <sensitive>`);
-    expect(m.mask(lines.join("\n"))).toBe("<sensitive>\n<sensitive>\n<sensitive>");
-    expect(m.mask(lines.join("\r\n"))).toBe("<sensitive>\r\n<sensitive>\r\n<sensitive>");
+    // Printed whole with the other line ending: line by line. With its own: whole or line by line.
+    for (const printed of ["\n", "\r\n"]) expect(m.mask(lines.join(printed))).toMatch(/^<sensitive>(\r?\n<sensitive>)*$/);
+    expect(m.mask(lines.join(eol === "\n" ? "\r\n" : "\n"))).toBe(["<sensitive>", "<sensitive>", "<sensitive>"].join(eol === "\n" ? "\r\n" : "\n"));
     expect(m.mask(`cat key\n${lines.join(eol)}${eol}$ `)).not.toMatch(/OPENSSH|b3Blbn/);
+  });
+
+  test("a secret read from a file with its trailing newline is masked without it too, in every form", () => {
+    const m = masker("s3cret-pw\n");
+    expect(m.mask("pw=s3cret-pw;")).toBe("pw=<sensitive>;");
+    expect(m.mask(`Basic ${Buffer.from("s3cret-pw").toString("base64")}`)).toBe("Basic <sensitive>");
+    expect(m.mask(`?pw=${encodeURIComponent("s3cret-pw")}`)).toBe("?pw=<sensitive>");
+  });
+
+  test("an indented line of a multi-line secret is masked when printed without its indentation", () => {
+    const m = masker("[auth]\n    token = abc-123-xyz\n");
+    expect(m.mask("token = abc-123-xyz")).toBe("<sensitive>");
+    expect(m.mask("    token = abc-123-xyz")).toBe("<sensitive>");
   });
 
   test("short lines of a multi-line secret are not masked on their own", () => {
