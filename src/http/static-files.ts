@@ -39,7 +39,7 @@ export function serveDirectory(root: string): Koa.Middleware {
 }
 
 /** The regular file `urlPath` names under `base` (already a realpath), a refusal, or undefined when there is none. */
-export async function findFile(base: string, urlPath: string): Promise<Found | { refused: Refusal } | undefined> {
+async function findFile(base: string, urlPath: string): Promise<Found | { refused: Refusal } | undefined> {
   let decoded: string;
   try {
     decoded = decodeURIComponent(urlPath);
@@ -47,8 +47,10 @@ export async function findFile(base: string, urlPath: string): Promise<Found | {
     return undefined;
   }
   if (decoded.includes("\0")) return undefined;
-  // "." and ".." are dot segments too: a URL climbing out is refused before the disk is touched.
-  if (hasDotSegment(decoded.split("/"))) return { refused: decoded.split("/").some((s) => s === "..") ? "outside http_directory" : "a dotfile" };
+  // A URL climbing out ("/..%2f") is refused before the disk is touched; "." is a dot segment too.
+  const segments = decoded.split("/");
+  if (segments.includes("..")) return { refused: "outside http_directory" };
+  if (hasDotSegment(segments)) return { refused: "a dotfile" };
   let real: string;
   try {
     real = await realpath(join(base, decoded));
