@@ -13,8 +13,8 @@ import { tails } from "./start-qemu.js";
 /**
  * Waits boot_wait, then types boot_command. When the command tells the guest to fetch from
  * the HTTP server and nothing is requested within http_request_timeout, the guest is stuck
- * (a mistyped or unread command, a wrong URL): screenshot, then reset and retype
- * (boot_command_retries) or fail, rather than wait out ssh_timeout.
+ * (a mistyped or unread command, a wrong URL): screenshot, reset and retype
+ * (boot_command_retries), then fail, rather than wait out ssh_timeout.
  */
 export const typeBootCommand: Step<QemuBuildState> = {
   name: "boot-command",
@@ -31,14 +31,14 @@ export const typeBootCommand: Step<QemuBuildState> = {
         await bootWait(ctx, state);
         await typeText(ctx, state, text, gate);
         if (!watchHttp || (await requestedWithin(state, http_request_timeout, ctx.signal))) return;
-        const shot = await screenshot(ctx, state, `boot-timeout-${attempt + 1}.png`);
         const what = `the guest requested nothing from the HTTP server within ${formatDuration(http_request_timeout)} of typing boot_command (http_request_timeout); it was told to fetch ${url}`;
+        // A failed build's cleanup keeps the console as <output_directory>.failure.png.
         if (attempt >= boot_command_retries) {
-          throw new TsimgError(`${what}: the boot command was mistyped, or the guest never fetched the kickstart`, {
-            details: [...(shot ? [`screenshot: ${shot}`] : []), ...tails(state)],
-          });
+          throw new TsimgError(`${what}: the boot command was mistyped, or the guest never fetched the kickstart`, { details: tails(state) });
         }
-        ctx.events.warn(`${what}; resetting the VM and typing it again (retry ${attempt + 1} of ${boot_command_retries}, boot_command_retries)`);
+        // Beside output_directory, which a failed build removes.
+        const shot = await screenshot(ctx, state, `${state.plan.source.output_directory}.boot-timeout-${attempt + 1}.png`);
+        ctx.events.warn(`${what}; resetting the VM and typing it again (retry ${attempt + 1} of ${boot_command_retries}, boot_command_retries${shot ? `; the screen was ${shot}` : ""})`);
         await withTimeout(state.qmp!.execute("system_reset"), 5000, "system_reset", ctx.signal);
       }
     } finally {
@@ -65,7 +65,7 @@ async function typeText(ctx: StepContext, state: QemuBuildState, text: string[],
   const groups = boot_screenshots ? text.map((entry) => [entry]) : [text];
   for (const [i, group] of groups.entries()) {
     await raceAbort(typeActions(state.qmp!, parseBootCommand(group), options), ctx.signal);
-    if (boot_screenshots) await screenshot(ctx, state, `boot-${i + 1}.png`);
+    if (boot_screenshots) await screenshot(ctx, state, join(state.plan.source.output_directory, `boot-${i + 1}.png`));
   }
   ctx.events.info(`typed in ${formatDuration(Date.now() - t0)}`);
 }
@@ -87,9 +87,8 @@ async function requestedWithin(state: QemuBuildState, ms: number, signal: AbortS
   );
 }
 
-/** Saves a PNG of the console into output_directory; undefined (and a debug line) if QEMU could not. */
-async function screenshot(ctx: StepContext, state: QemuBuildState, name: string): Promise<string | undefined> {
-  const path = join(state.plan.source.output_directory, name);
+/** Saves a PNG of the console; undefined (and a debug line) if QEMU could not. */
+async function screenshot(ctx: StepContext, state: QemuBuildState, path: string): Promise<string | undefined> {
   try {
     await withTimeout(state.qmp!.execute("screendump", { filename: path, format: "png" }), 10_000, "screendump", ctx.signal);
     ctx.events.emit({ type: "screenshot", path });
