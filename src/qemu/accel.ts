@@ -4,10 +4,12 @@
 // switches to protected and long mode and then writes to QEMU's isa-debug-exit port:
 // only a guest that got through the mode switches can produce that exit status.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { access, constants } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TsimgError } from "../errors.js";
 import { runProgram } from "../util/run-program.js";
+import { findProgram } from "../util/which.js";
 
 export interface AccelProbeResult {
   ok: boolean;
@@ -74,6 +76,23 @@ async function runProbe(binary: string, accel: string): Promise<AccelProbeResult
     return { ok: false, reason: said ? `QEMU said: ${said}` : `QEMU exited with code ${result.exitCode}`, ms };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Throws the same "qemu_binary ... was not found" error as the probe when `binary` is not an
+ * executable file: a build that skips the probe (accelerator = "tcg") must not get as far as
+ * "QEMU exited with code 127".
+ */
+export async function assertQemuBinary(binary: string): Promise<void> {
+  if (!binary.includes("/")) {
+    if (!(await findProgram(binary))) throw new TsimgError(cannotStart(binary, "ENOENT", ""));
+    return;
+  }
+  try {
+    await access(binary, constants.X_OK);
+  } catch (error) {
+    throw new TsimgError(cannotStart(binary, (error as NodeJS.ErrnoException).code, (error as Error).message));
   }
 }
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { TsimgError } from "../../src/errors.js";
-import { probeAccelerator, probeFirmware } from "../../src/qemu/accel.js";
+import { assertQemuBinary, probeAccelerator, probeFirmware } from "../../src/qemu/accel.js";
 
 describe("probeFirmware", () => {
   const image = probeFirmware();
@@ -46,6 +46,23 @@ describe("probeAccelerator with a qemu_binary that cannot run", () => {
     const probing = probeAccelerator(binary, "kvm");
     await expect(probing).rejects.toBeInstanceOf(TsimgError);
     await expect(probing).rejects.toThrow(message);
+  });
+
+  // accelerator = "tcg" skips the probe: the start-qemu step checks the binary with assertQemuBinary instead.
+  test.each([
+    ["a missing path", join(dir, "qemu-system-x86_64"), `qemu_binary "${join(dir, "qemu-system-x86_64")}" was not found (no such file): install QEMU (Debian: qemu-system-x86) or fix qemu_binary`],
+    ["a name not on PATH", "qemu-system-tsimg-none", 'qemu_binary "qemu-system-tsimg-none" was not found (no such program on PATH): install QEMU (Debian: qemu-system-x86) or fix qemu_binary'],
+  ])("assertQemuBinary rejects %s with the probe's message", async (_, binary, message) => {
+    await expect(assertQemuBinary(binary)).rejects.toThrow(message);
+  });
+
+  test("assertQemuBinary accepts an executable file and a program on PATH", async () => {
+    await expect(assertQemuBinary("/bin/sh")).resolves.toBeUndefined();
+    await expect(assertQemuBinary("sh")).resolves.toBeUndefined();
+    const binary = join(dir, "not-executable-either");
+    writeFileSync(binary, "");
+    chmodSync(binary, 0o644);
+    await expect(assertQemuBinary(binary)).rejects.toThrow(`qemu_binary "${binary}" cannot be run (permission denied): is it an executable file?`);
   });
 
   test("rejects a file that is not executable, saying so", async () => {

@@ -5,7 +5,7 @@ import { raceAbort, sleep, withTimeout } from "../../engine/abort.js";
 import type { EventBus } from "../../engine/event-bus.js";
 import type { Step } from "../../engine/runner.js";
 import { findFreePort } from "../../net/ports.js";
-import { probeAccelerator } from "../../qemu/accel.js";
+import { assertQemuBinary, probeAccelerator } from "../../qemu/accel.js";
 import { buildQemuArgv, formatCommandLine } from "../../qemu/argv.js";
 import { describeExit, startQemu as spawnQemu, type QemuProcess } from "../../qemu/process.js";
 import { QmpClient } from "../../qemu/qmp.js";
@@ -117,7 +117,10 @@ export function tails(state: QemuBuildState): string[] {
 }
 
 async function chooseAccelerator(source: SourceConfig, events: EventBus): Promise<string> {
-  if (source.accelerator !== "auto" && source.accelerator !== "kvm") return source.accelerator;
+  if (source.accelerator !== "auto" && source.accelerator !== "kvm") {
+    await assertQemuBinary(source.qemu_binary);
+    return source.accelerator;
+  }
   const kvm = await probeAccelerator(source.qemu_binary, "kvm");
   if (kvm.ok) return "kvm";
   if (source.accelerator === "kvm") {
