@@ -44,7 +44,6 @@ export class SshSession {
   static async connect(options: SshOptions, signal: AbortSignal, onRetry?: (why: string) => void): Promise<SshSession> {
     const privateKey = options.privateKeyFile ? readFileSync(options.privateKeyFile) : options.privateKey !== undefined ? Buffer.from(options.privateKey) : undefined;
     let failures = 0;
-    let lastError = "";
     for (;;) {
       const socket = await waitForBanner(options.host, options.port, signal);
       try {
@@ -54,7 +53,7 @@ export class SshSession {
         socket.destroy();
         if (signal.aborted) throw error;
         failures++;
-        lastError = (error as Error).message;
+        const lastError = (error as Error).message;
         onRetry?.(`SSH handshake ${failures}/${options.handshakeAttempts} failed: ${lastError}`);
         if (failures >= options.handshakeAttempts) {
           throw new TsimgError(

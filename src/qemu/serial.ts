@@ -63,6 +63,7 @@ export class SerialFollower {
 
   private emit(raw: string): void {
     // Strip terminal escapes and carriage returns the guest's console emits.
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
     const line = raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "").replace(/[\x00-\x08\x0b-\x1f]/g, "");
     if (!line.trim()) return;
     this.tail.push(line);

@@ -77,7 +77,7 @@ http {
     child.kill("SIGKILL");
     await exited;
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`nginx did not start: ${(error as Error).message}\n${stderr}${readLog()}`);
+    throw new Error(`nginx did not start: ${(error as Error).message}\n${stderr}${readLog()}`, { cause: error });
   }
   return {
     url: `http://127.0.0.1:${port}`,

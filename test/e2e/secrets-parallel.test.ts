@@ -46,7 +46,7 @@ describe("secrets and --parallel", () => {
     const lines = output.split("\n");
     expect(lines.findIndex((l) => l.includes("==> tiny-b: Starting VM"))).toBeLessThan(lines.findIndex((l) => l.includes("Build 'tiny-a' finished")));
     // Every build line names its build.
-    for (const line of lines.filter((l) => / (==>|   ) \S+: /.test(l) && /^\d/.test(l))) expect(line).toMatch(/ (==>|   ) tiny-[ab]: /);
+    for (const line of lines.filter((l) => / (==>| {3}) \S+: /.test(l) && /^\d/.test(l))) expect(line).toMatch(/ (==>| {3}) tiny-[ab]: /);
     // The secrets did travel: the guest printed them, masked.
     expect(output).toContain("raw: <sensitive>");
     expect(output).toContain("b64: <sensitive>");
