@@ -177,8 +177,9 @@ const KEY_ALIASES: ReadonlyMap<string, string> = new Map([
 function diagnoseUnknownKey(word: string): string | undefined {
   if (!/^[a-z0-9]{2,}$/i.test(word)) return undefined;
   const { base, suffix } = splitOnOff(word);
-  const readings = [{ name: word, toggle: "" }];
-  if (suffix) readings.push({ name: base, toggle: isOn(suffix) ? "On" : "Off" });
+  // A held key first: `<rightOptonOn>` means <rightOptionOn>, though it is also 2 edits from <rightOption>.
+  const readings = suffix ? [{ name: base, toggle: isOn(suffix) ? "On" : "Off" }] : [];
+  readings.push({ name: word, toggle: "" });
   for (const { name, toggle } of readings) {
     const lower = name.toLowerCase();
     if (/^f\d+$/.test(lower)) return "function keys go from <f1> to <f12>";

@@ -126,6 +126,9 @@ describe("parseBootCommand", () => {
     ["a misspelt long key", "<lefAlt>", 'unknown key "<lefAlt>" at character 1 of boot_command; did you mean "<leftAlt>"?', 0, "<lefAlt>"],
     ["a misspelt held key", "<lefAltOn>", 'unknown key "<lefAltOn>" at character 1 of boot_command; did you mean "<leftAltOn>"?', 0, "<lefAltOn>"],
     ["a misspelt released key", "<entrOFF>", 'unknown key "<entrOFF>" at character 1 of boot_command; did you mean "<enterOff>"?', 0, "<entrOFF>"],
+    // Suggestions know every key, the Mac names too (a key missing from the list of names is never suggested).
+    ["a misspelt Mac key", "<leftComand>", 'unknown key "<leftComand>" at character 1 of boot_command; did you mean "<leftCommand>"?', 0, "<leftComand>"],
+    ["a misspelt held Mac key", "<rightOptonOn>", 'unknown key "<rightOptonOn>" at character 1 of boot_command; did you mean "<rightOptionOn>"?', 0, "<rightOptonOn>"],
     ["a missing letter", "<pageDwn>", 'unknown key "<pageDwn>" at character 1 of boot_command; did you mean "<pageDown>"?', 0, "<pageDwn>"],
     ["an alias", "<ctrl>c", 'unknown key "<ctrl>" at character 1 of boot_command; did you mean "<leftCtrl>"?', 0, "<ctrl>"],
     ["a held alias", "<ctrlOn>c", 'unknown key "<ctrlOn>" at character 1 of boot_command; did you mean "<leftCtrlOn>"?', 0, "<ctrlOn>"],
