@@ -8,6 +8,11 @@
 //      npx tsx bench/webhooks.mjs --single   (all three in one event loop, as before: the
 //                                             client's and the stand-in's work then counts
 //                                             as serve's latency)
+//      npx tsx bench/webhooks.mjs --flood    (the same deliveries while the dashboard is read
+//                                             and logs flood in: 20 clients replay a finished
+//                                             build's 60,000-line log over SSE, again and again,
+//                                             and a build prints 60,000 lines during the burst;
+//                                             a fourth process holds the 20 readers)
 //
 // The processes are separate by default because a load generator, a remote GitLab and the
 // service sharing one event loop measure the generator as much as the service.
@@ -20,8 +25,12 @@ import { startServer } from "../src/serve/server.ts";
 import { GitLabStandIn, PROJECT_ID, SECRET, fakeBuild, makeRepo, notePayload, pushPayload, testConfig } from "../test/unit/serve-helpers.ts";
 
 const TOTAL = 1000, CONCURRENCY = 50, DUP_RATE = 0.1, MRS = 200, BUILD_CONCURRENCY = Number(process.env.BENCH_BUILD_CONCURRENCY ?? 4);
-const [role = "client", arg] = process.argv.slice(2).filter((a) => a !== "--single");
+const [role = "client", arg] = process.argv.slice(2).filter((a) => a !== "--single" && a !== "--flood");
 const single = process.argv.includes("--single");
+const flood = process.argv.includes("--flood");
+const FLOOD_LINES = 60_000, READERS = 20;
+// A child role ends with the client that started it (a crashed client leaves no serve behind).
+if (role !== "client") process.on("disconnect", () => process.exit(1));
 
 if (role === "gitlab") {
   // The GitLab stand-in, alone in its process (a real GitLab is another machine).
@@ -32,16 +41,27 @@ if (role === "gitlab") {
     await gitlab.close();
     process.exit(0);
   });
+} else if (role === "readers") {
+  // The dashboard's readers, alone in their process: each replays the log over SSE, again and again.
+  const { url } = JSON.parse(arg);
+  const readers = startReaders(url);
+  process.send({ started: READERS });
+  process.on("message", async () => {
+    process.send(await readers.stop());
+    process.exit(0);
+  });
 } else if (role === "service") {
   // serve, alone in its process, as `tsimg serve` runs.
-  const { gitlabUrl } = JSON.parse(arg);
-  const server = await startService(gitlabUrl);
+  const { gitlabUrl, flood: floodMode } = JSON.parse(arg);
+  const server = await startService(gitlabUrl, floodMode);
   if (process.env.BENCH_INTAKE_ONLY) server.service.deliver = () => {};
   const { monitorEventLoopDelay } = await import("node:perf_hooks");
   const lag = monitorEventLoopDelay({ resolution: 5 });
   lag.enable();
   process.send({ url: server.url });
-  process.on("message", async () => {
+  process.on("message", async (message) => {
+    // "reset": the measured run starts now (with --flood, after build #1's 60,000 lines).
+    if (message === "reset") return void lag.reset();
     lag.disable();
     process.send({ ...(await finish(server)), lag: { p50: lag.percentile(50) / 1e6, p99: lag.percentile(99) / 1e6, max: lag.max / 1e6 } });
     await server.close();
@@ -57,8 +77,68 @@ async function startGitLab(sha) {
   return gitlab;
 }
 
-function startService(gitlabUrl) {
-  return startServer(testConfig(gitlabUrl, undefined, { concurrency: BUILD_CONCURRENCY }), { buildFunction: fakeBuild({ lines: 2 }), onError: () => {} });
+function startService(gitlabUrl, floodMode = flood) {
+  // With --flood, the first two builds print 60,000 lines each: build #1 before the burst (the
+  // log the readers replay), build #2 during it.
+  let floods = floodMode ? 2 : 0;
+  const quiet = fakeBuild({ lines: 2 });
+  const buildFunction = (input) => (floods-- > 0 ? floodBuild(input) : quiet(input));
+  return startServer(testConfig(gitlabUrl, undefined, { concurrency: BUILD_CONCURRENCY }), { buildFunction, onError: () => {} });
+}
+
+/** A build that prints FLOOD_LINES lines as fast as output could reach serve: 1,000 at a time, one batch per turn of the event loop. */
+async function floodBuild(input) {
+  const emit = (e) => input.onEvent({ build: "tinyos", time: Date.now(), ...e });
+  emit({ type: "build-start" });
+  for (let i = 1; i <= FLOOD_LINES; i++) {
+    emit({ type: "serial", line: `[  ${(i / 100).toFixed(6)}] flood line ${i} of ${FLOOD_LINES}: systemd[1]: Started some unit with a long enough description.` });
+    if (i % 1000 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return { ok: true, cancelled: false, artifacts: [] };
+}
+
+/** READERS clients, each replaying build #1's log over SSE until stopped; counts replays and lines. */
+function startReaders(url) {
+  let stopping = false, replays = 0, lines = 0;
+  const agent = new Agent({ keepAlive: false });
+  const replay = () =>
+    new Promise((resolve) => {
+      request(`${url}/builds/1/events`, { agent }, (res) => {
+        let tail = "";
+        res.setEncoding("utf8");
+        res.on("data", (d) => {
+          const text = tail + d;
+          const cut = text.lastIndexOf("\n");
+          lines += (text.slice(0, cut + 1).match(/^id: /gm) ?? []).length;
+          tail = text.slice(cut + 1);
+        });
+        res.once("end", () => (replays++, resolve()));
+        res.once("error", resolve);
+      }).once("error", resolve).end();
+    });
+  const loops = Array.from({ length: READERS }, async () => {
+    while (!stopping) await replay();
+  });
+  return {
+    async stop() {
+      stopping = true;
+      await Promise.all(loops);
+      return { replays, lines };
+    },
+  };
+}
+
+/** Waits until build #1 (the 60,000-line log) has finished. */
+async function waitForFirstBuild(url) {
+  for (;;) {
+    const state = await new Promise((resolve) => request(`${url}/api/builds/1`, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.once("end", () => resolve(res.statusCode === 200 ? JSON.parse(body).state : undefined));
+    }).once("error", () => resolve(undefined)).end());
+    if (state === "success") return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** Waits until intake work has settled, then counts what serve recorded. */
@@ -104,7 +184,7 @@ async function client() {
     };
   } else {
     gitlab = await child("gitlab", { sha: repo.sha });
-    server = await child("service", { gitlabUrl: gitlab.url });
+    server = await child("service", { gitlabUrl: gitlab.url, flood });
     serviceUrl = server.url;
     stop = async () => {
       const result = await ask(server.proc);
@@ -159,7 +239,26 @@ async function client() {
       req.once("error", reject);
       req.end(d.body);
     });
-  // Warm the connection pool so the first 50 requests do not measure TCP setup.
+  // --flood: build #1 prints its 60,000 lines first; then the readers start replaying them.
+  let readers;
+  if (flood) {
+    const first = { event: "Note Hook", key: "flood-1", body: Buffer.from(JSON.stringify(notePayload({ note: "/tsimg build tinyos", noteId: 1, iid: 1, repo: repo.dir, sha: repo.sha }))) };
+    await post(first);
+    agent.destroy(); // its one connection would idle past serve's keep-alive timeout
+    await waitForFirstBuild(serviceUrl);
+    if (single) {
+      const local = startReaders(serviceUrl);
+      readers = { stop: () => local.stop() };
+    } else {
+      const { proc } = await child("readers", { url: serviceUrl });
+      readers = { stop: () => ask(proc) };
+      server.proc.send("reset");
+    }
+    // Let every reader be mid-replay when the burst starts.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  // Warm the connection pool so the first 50 requests do not measure TCP setup (after the
+  // flood's setup: serve closes connections idle for 5 s).
   await Promise.all(Array.from({ length: CONCURRENCY }, () => new Promise((resolve) => request(`${serviceUrl}/api/builds`, { agent }, (res) => res.resume().once("end", resolve)).end())));
   async function worker() {
     while (index < all.length) {
@@ -183,20 +282,23 @@ async function client() {
   const wall = performance.now() - t0;
   clientLag.disable();
   agent.destroy();
+  const read = readers ? await readers.stop() : undefined;
   const result = await stop();
   const pct = (list, p) => {
     const sorted = [...list].sort((a, b) => a - b);
     return sorted.length === 0 ? "n/a" : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))].toFixed(1);
   };
-  console.log(`layout: ${single ? "one process (client, serve and GitLab stand-in share an event loop)" : "three processes (client | serve | GitLab stand-in)"}`);
+  console.log(`layout: ${single ? "one process (client, serve and GitLab stand-in share an event loop)" : `${flood ? "four" : "three"} processes (client | serve | GitLab stand-in${flood ? " | SSE readers" : ""})`}`);
+  if (read) console.log(`flood: ${READERS} SSE readers replayed build #1's ${FLOOD_LINES.toLocaleString("en")}-line log ${read.replays} times in all (${read.lines.toLocaleString("en")} lines received) while build #2 printed ${FLOOD_LINES.toLocaleString("en")} lines`);
   console.log(`deliveries: ${all.length} (${unique.length} unique, ${dups.length} duplicates), ${CONCURRENCY} concurrent, ${wall.toFixed(0)} ms wall`);
   console.log(`answers: ${JSON.stringify(statuses)}`);
   console.log(`latency (client): p50 ${pct(latencies, 50)} ms, p99 ${pct(latencies, 99)} ms, max ${pct(latencies, 100)} ms`);
   console.log(`latency (serve, Server-Timing): p50 ${pct(serverSide, 50)} ms, p99 ${pct(serverSide, 99)} ms, max ${pct(serverSide, 100)} ms`);
-  console.log(`builds queued: ${result.builds} (expected ${expectedBuilds.size}: one per unique build request); states ${JSON.stringify(result.byState)}`);
+  console.log(`builds queued: ${result.builds} (expected ${expectedBuilds.size + (flood ? 1 : 0)}: one per unique build request${flood ? ", and build #1" : ""}); states ${JSON.stringify(result.byState)}`);
   if (result.lag) console.log(`serve's event loop delay during the run: p50 ${result.lag.p50.toFixed(1)} ms, p99 ${result.lag.p99.toFixed(1)} ms, max ${result.lag.max.toFixed(1)} ms`);
   console.log(`the client's own event loop delay: p50 ${(clientLag.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(clientLag.percentile(99) / 1e6).toFixed(1)} ms, max ${(clientLag.max / 1e6).toFixed(1)} ms`);
   console.log(`deliveries lost: ${lost}`);
-  const ok = lost === 0 && result.builds === expectedBuilds.size;
+  // With --flood, build #1 (the replayed log) is one more.
+  const ok = lost === 0 && result.builds === expectedBuilds.size + (flood ? 1 : 0);
   if (!ok) process.exitCode = 1;
 }

@@ -1,10 +1,12 @@
-// The koa app: one error funnel, then the (optionally protected) dashboard. The webhook is
-// not in it: server.ts hands /hooks/gitlab to webhook.ts before koa sees the request.
+// The koa app: the security headers, one error funnel, then the protected dashboard. The
+// webhook is not in it: server.ts hands /hooks/gitlab to webhook.ts before koa sees the request.
 import Koa from "koa";
 import serveStatic from "koa-static";
 import type { Masker } from "../index.js";
-import { dashboardApi, dashboardAuth, HttpError } from "./dashboard.js";
+import { dashboardApi, dashboardAuth, HttpError, type DashboardAccess } from "./dashboard.js";
+import { SECURITY_HEADERS } from "./headers.js";
 import type { LogStore } from "./logs.js";
+import { Pacer } from "./pacer.js";
 import type { Store } from "./store.js";
 
 /** What the app is made of. */
@@ -15,7 +17,8 @@ export interface AppDeps {
   pagesDir: string;
   /** A PNG of a build's console (live while its VM runs, else its failure screenshot). */
   screenshot: (id: number) => Promise<Buffer | undefined>;
-  dashboardToken?: string;
+  /** The dashboard's token, or an explicit choice to serve it to anyone. */
+  access: DashboardAccess;
   masker: Masker;
   onError: (error: unknown) => void;
 }
@@ -23,15 +26,41 @@ export interface AppDeps {
 /** Builds the koa app. */
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
+  app.use(securityHeaders());
   app.use(errors(deps));
-  app.use(dashboardAuth(deps.dashboardToken));
-  app.use(dashboardApi(deps));
-  app.use(serveStatic(deps.pagesDir, { index: "index.html" }));
+  app.use(dashboardAuth(deps.access));
+  app.use(dashboardApi({ ...deps, pacer: new Pacer() }));
+  app.use(staticPages(deps.pagesDir));
   // A dashboard closing its live log mid-stream is normal, not an error.
   app.on("error", (error: NodeJS.ErrnoException) => {
     if (error.code !== "ERR_STREAM_PREMATURE_CLOSE" && error.code !== "ECONNRESET") deps.onError(error);
   });
   return app;
+}
+
+function securityHeaders(): Koa.Middleware {
+  return (ctx, next) => {
+    ctx.set(SECURITY_HEADERS);
+    return next();
+  };
+}
+
+/**
+ * The pages. koa-send refuses a path outside the folder (`/..%2f..%2fetc/passwd`), with a
+ * NUL byte or that does not decode with a 4xx error; to a client that is simply a page that
+ * does not exist: 404, and nothing for the operator's log.
+ */
+function staticPages(dir: string): Koa.Middleware {
+  const serve = serveStatic(dir, { index: "index.html" });
+  return async (ctx, next) => {
+    try {
+      await serve(ctx, next);
+    } catch (error) {
+      const status = (error as { status?: unknown }).status;
+      if (typeof status === "number" && status >= 400 && status < 500) throw new HttpError(404, "not found");
+      throw error;
+    }
+  };
 }
 
 /** The one error middleware: known errors keep their status and message, anything else is a 500 that says nothing. */

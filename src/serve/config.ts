@@ -28,13 +28,17 @@ export interface ServeConfig {
   concurrency: number;
   allowForks: boolean;
   autobuild: boolean;
+  /** Serve the dashboard without a token (`dashboard_open = true`); otherwise the token is required. */
+  dashboardOpen: boolean;
+  /** A build's log stops growing at this many bytes (a marker line says so). */
+  maxLogBytes: number;
   secrets: { gitlabToken: string; webhookSecret: string; dashboardToken?: string };
 }
 
 /** A problem in serve.toml or the environment; the message names the key and the value received. */
 export class ServeConfigError extends TsimgError {}
 
-const KEYS = ["listen", "public_url", "gitlab_url", "allowed_projects", "min_access_level", "images_dir", "state_dir", "concurrency", "allow_forks", "autobuild"];
+const KEYS = ["listen", "public_url", "gitlab_url", "allowed_projects", "min_access_level", "images_dir", "state_dir", "concurrency", "allow_forks", "autobuild", "dashboard_open", "max_log_size"];
 const NAME_SAFE = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9._-]+)*$/;
 
 /** Reads and validates serve.toml; every problem is listed at once. */
@@ -74,6 +78,13 @@ export function parseServeConfig(raw: Record<string, unknown>, baseDir: string, 
     problems.push(`expected "${key}" to be true or false, ${got(value)}`);
     return false;
   };
+  const size = (key: string, fallback: string, min: number): number => {
+    const value = raw[key] ?? fallback;
+    const bytes = typeof value === "string" ? parseBytes(value) : undefined;
+    if (bytes !== undefined && bytes >= min) return bytes;
+    problems.push(`expected "${key}" to be a size like "10M" or "512K" (at least ${min / 1024}K), ${got(value)}`);
+    return parseBytes(fallback) ?? 0;
+  };
   const url = (key: string, fallback?: string): string => {
     const value = str(key, fallback);
     if (value && !/^https?:\/\/[^\s/]+/.test(value)) problems.push(`expected "${key}" to be an http(s) URL like https://gitlab.example.com, got ${JSON.stringify(value)}`);
@@ -111,6 +122,12 @@ export function parseServeConfig(raw: Record<string, unknown>, baseDir: string, 
   const gitlabToken = secret(SECRET_ENV.gitlabToken, true) ?? "";
   const webhookSecret = secret(SECRET_ENV.webhookSecret, true) ?? "";
   const dashboardToken = secret(SECRET_ENV.dashboardToken, false);
+  // The dashboard shows logs, commits and who asked: closed unless the file says otherwise.
+  const dashboardOpen = bool("dashboard_open");
+  if (!dashboardOpen && !dashboardToken)
+    problems.push(`the dashboard needs a token: set ${SECRET_ENV.dashboardToken} in the environment, or set dashboard_open = true in ${file} to let anyone who reaches "listen" read it`);
+  if (dashboardOpen && dashboardToken) problems.push(`dashboard_open = true and ${SECRET_ENV.dashboardToken} are both set: remove one`);
+  const maxLogBytes = size("max_log_size", "10M", 64 * 1024);
 
   const config: ServeConfig = {
     host,
@@ -124,6 +141,8 @@ export function parseServeConfig(raw: Record<string, unknown>, baseDir: string, 
     concurrency: int("concurrency", 1, 1, 64),
     allowForks: bool("allow_forks"),
     autobuild: bool("autobuild"),
+    dashboardOpen,
+    maxLogBytes,
     secrets: { gitlabToken, webhookSecret, ...(dashboardToken ? { dashboardToken } : {}) },
   };
   if (problems.length > 0) {
@@ -131,4 +150,10 @@ export function parseServeConfig(raw: Record<string, unknown>, baseDir: string, 
     throw new ServeConfigError(`${head}:\n  ${problems.join("\n  ")}`, { details: problems });
   }
   return config;
+}
+
+/** "512K", "10M", "1G" (also "10MiB", "10MB": all powers of 1024) in bytes; undefined if malformed. */
+function parseBytes(text: string): number | undefined {
+  const match = /^\s*(\d+)\s*([KMG])(?:i?B)?\s*$/i.exec(text);
+  return match ? Number(match[1]) * 1024 ** " KMG".indexOf((match[2] as string).toUpperCase()) : undefined;
 }

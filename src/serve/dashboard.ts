@@ -1,13 +1,15 @@
 // The read-only dashboard: JSON for the build list and a build, the log as text, and the
-// live log over Server-Sent Events (event id = line number, so a reconnect with
-// Last-Event-ID resumes exactly). The pages are static files in ./public.
+// live log over Server-Sent Events (sse.ts). The pages are static files in ./public.
+// Everything it serves passes through the service's masker once more: logs are masked when
+// written, and this second pass catches a line that was not (an older log, a rotated secret).
 import type { Middleware } from "koa";
-import { PassThrough } from "node:stream";
+import { Readable } from "node:stream";
+import type { Masker } from "../index.js";
 import type { LogStore } from "./logs.js";
+import type { Pacer } from "./pacer.js";
+import { maskLines, streamLog } from "./sse.js";
 import { buildDuration, type BuildRecord, type Store } from "./store.js";
 import { secretMatches } from "./webhook.js";
-
-const FINAL = new Set(["success", "failed", "canceled"]);
 
 /** An error a client may see: status and message. */
 export class HttpError extends Error {
@@ -16,10 +18,16 @@ export class HttpError extends Error {
   }
 }
 
-/** Bearer token or basic auth (any user name, the token as password) when a dashboard token is set. */
-export function dashboardAuth(token: string | undefined): Middleware {
+/** Who may read the dashboard: holders of the token (no one when there is none), or anyone when it is explicitly open. */
+export type DashboardAccess = { token: string | undefined } | { open: true };
+
+/** Bearer token or basic auth (any user name, the token as password); nothing only when the dashboard is explicitly open. */
+export function dashboardAuth(access: DashboardAccess): Middleware {
   return async (ctx, next) => {
-    if (token === undefined) return next();
+    if ("open" in access) return next();
+    const token = access.token;
+    // No token and not explicitly open: closed to everyone (loadServeConfig refuses this; a library caller may not).
+    if (token === undefined) throw new HttpError(401, "the dashboard is closed: no dashboard token is set");
     const header = ctx.get("Authorization");
     const bearer = /^Bearer (.+)$/i.exec(header)?.[1];
     const basic = /^Basic (.+)$/i.exec(header)?.[1];
@@ -31,31 +39,44 @@ export function dashboardAuth(token: string | undefined): Middleware {
 }
 
 /** Public view of a build record (no work dir paths). */
-export function buildView(b: BuildRecord, now: number): Record<string, unknown> {
+export function buildView(b: BuildRecord, now: number, masker: Masker): Record<string, unknown> {
+  // Each text that came from a build or a user goes through the masker.
+  const m = <T extends string | undefined | null>(text: T) => (typeof text === "string" ? masker.mask(text) : text);
   return {
     id: b.id,
     image: b.image,
     projectId: b.projectId,
     mrIid: b.mrIid,
     sha: b.sha,
-    requestedBy: b.requestedBy,
+    requestedBy: m(b.requestedBy),
     state: b.state,
-    reason: b.reason,
-    failingStep: b.failingStep,
+    reason: m(b.reason),
+    failingStep: m(b.failingStep),
     createdAt: b.createdAt,
     startedAt: b.startedAt,
     finishedAt: b.finishedAt,
     durationMs: buildDuration(b, now) ?? null,
-    artifacts: b.artifacts.map((a) => ({ name: a.file.split("/").pop(), size: a.size ?? null, sha256: a.sha256 ?? null, uploadedTo: a.uploadedTo ?? null })),
+    artifacts: b.artifacts.map((a) => ({ name: m(a.file.split("/").pop()), size: a.size ?? null, sha256: a.sha256 ?? null, uploadedTo: m(a.uploadedTo) ?? null })),
   };
 }
 
+/** What the dashboard's routes read. */
+export interface DashboardDeps {
+  store: Store;
+  logs: LogStore;
+  now: () => number;
+  masker: Masker;
+  screenshot: (id: number) => Promise<Buffer | undefined>;
+  /** Paces the log replays (pacer.ts). */
+  pacer: Pacer;
+}
+
 /** Routes of the dashboard API. */
-export function dashboardApi(deps: { store: Store; logs: LogStore; now: () => number; pagesDir: string; screenshot: (id: number) => Promise<Buffer | undefined> }): Middleware {
+export function dashboardApi(deps: DashboardDeps): Middleware {
   return async (ctx, next) => {
     if (ctx.method !== "GET" && ctx.method !== "HEAD") return next();
     if (ctx.path === "/api/builds") {
-      ctx.body = deps.store.listBuilds().map((b) => buildView(b, deps.now()));
+      ctx.body = deps.store.listBuilds().map((b) => buildView(b, deps.now(), deps.masker));
       return;
     }
     const match = /^\/(api\/)?builds\/(\d+)(\/log|\/events|\/screenshot\.png)?$/.exec(ctx.path);
@@ -63,11 +84,11 @@ export function dashboardApi(deps: { store: Store; logs: LogStore; now: () => nu
     const id = Number(match[2]);
     const build = deps.store.getBuild(id);
     if (!build) throw new HttpError(404, `no build #${id}`);
-    if (match[1]) ctx.body = buildView(build, deps.now());
+    if (match[1]) ctx.body = buildView(build, deps.now(), deps.masker);
     else if (match[3] === "/log") {
       ctx.type = "text/plain; charset=utf-8";
-      ctx.body = deps.logs.read(id).map((l) => l.text).join("\n");
-    } else if (match[3] === "/events") streamEvents(ctx, id, deps);
+      ctx.body = Readable.from(plainLog(deps.logs, id, deps.masker, deps.pacer));
+    } else if (match[3] === "/events") streamLog(ctx, id, { logs: deps.logs, masker: deps.masker, pacer: deps.pacer, state: (n) => deps.store.getBuild(n)?.state });
     else if (match[3] === "/screenshot.png") {
       // The running VM's console, or a failed build's last screen; 404 when there is neither.
       const png = await deps.screenshot(id);
@@ -83,42 +104,12 @@ export function dashboardApi(deps: { store: Store; logs: LogStore; now: () => nu
   };
 }
 
-function streamEvents(ctx: Parameters<Middleware>[0], id: number, deps: { store: Store; logs: LogStore }): void {
-  const last = Number(ctx.get("Last-Event-ID") || ctx.query.lastEventId || 0);
-  const after = Number.isInteger(last) && last > 0 ? last : 0;
-  const stream = new PassThrough();
-  ctx.req.socket.setTimeout(0);
-  ctx.req.socket.setNoDelay(true);
-  ctx.set({ "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no" });
-  ctx.status = 200;
-  ctx.body = stream;
-
-  let sent = after;
-  const sendLine = (seq: number, text: string) => {
-    if (seq <= sent) return;
-    sent = seq;
-    stream.write(`id: ${seq}\ndata: ${text}\n\n`);
-  };
-  const sendState = (state: string) => stream.write(`event: state\ndata: ${JSON.stringify({ state })}\n\n`);
-  // Follow first, then replay the file: a line appended in between is sent once.
-  const buffered: { seq: number; text: string }[] = [];
-  let replaying = true;
-  const unfollow = deps.logs.follow(id, (entry) => {
-    if (entry.kind === "state") return void sendState(entry.state);
-    if (replaying) buffered.push(entry);
-    else sendLine(entry.seq, entry.text);
-  });
-  stream.write("retry: 1000\n\n");
-  for (const line of deps.logs.read(id, after)) sendLine(line.seq, line.text);
-  for (const line of buffered) sendLine(line.seq, line.text);
-  replaying = false;
-  sendState(deps.store.getBuild(id)?.state ?? "unknown");
-  const heartbeat = setInterval(() => stream.write(": keep-alive\n\n"), 15_000);
-  const stop = () => {
-    clearInterval(heartbeat);
-    unfollow();
-    stream.end();
-  };
-  ctx.req.once("close", stop);
-  if (FINAL.has(deps.store.getBuild(id)?.state ?? "")) stop();
+/** The log as text, lines joined by \n (no newline after the last), chunk by chunk: a long log is not read into memory at once. */
+async function* plainLog(logs: LogStore, id: number, masker: Masker, pacer: Pacer): AsyncGenerator<string> {
+  let first = true;
+  for await (const lines of logs.chunks(id)) {
+    const text = await pacer.run(() => maskLines(lines, masker).map((l) => l.text).join("\n"));
+    yield first ? text : `\n${text}`;
+    first = false;
+  }
 }

@@ -1,19 +1,53 @@
-// Build logs as files under state_dir/logs, one line appended per entry, so they survive a
-// restart. Line numbers are the SSE event ids: a client that reconnects with Last-Event-ID
-// gets exactly the lines it missed.
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+// Build logs as files under state_dir/logs, one line per entry, so they survive a restart.
+// Line numbers are the SSE event ids: a client that reconnects with Last-Event-ID gets
+// exactly the lines it missed.
+//
+// A build can print tens of thousands of lines while webhooks arrive, so nothing here may
+// hold the event loop for long: appended lines are written once per turn of the event loop
+// (one write for all of them, not one open/write/close each), the file is read back in
+// chunks, and a build's log stops growing at maxBytes (a marker line says so).
+import { appendFileSync, closeSync, createReadStream, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 /** A live log entry: a line (seq = its 1-based line number) or the build's new state. */
 export type LogEntry = { kind: "line"; seq: number; text: string } | { kind: "state"; state: string };
 export type LogListener = (entry: LogEntry) => void;
+/** One line of a log and its line number. */
+export type LogLine = { seq: number; text: string };
+
+/** The default cap on one build's log. */
+export const DEFAULT_MAX_LOG_BYTES = 10 * 1024 * 1024;
+/** How much of the file one replay chunk holds: small enough that encoding it is a short task (well under a millisecond). */
+const CHUNK_BYTES = 32 * 1024;
+
+/** What LogStore knows of one build's log. */
+interface LogState {
+  /** Lines in the log (written or pending). */
+  count: number;
+  /** Bytes in the log (written or pending). */
+  bytes: number;
+  /** Bytes already in the file. */
+  written: number;
+  pending: string[];
+  truncated: boolean;
+}
+
+const TRUNCATED = "[tsimg: log truncated: ";
+
+/** The line that ends a log that reached its cap. */
+export function truncationMarker(maxBytes: number): string {
+  return `${TRUNCATED}it reached ${formatBytes(maxBytes)} (max_log_size in serve.toml); later lines are not kept]`;
+}
 
 /** Appends, reads and follows build logs. */
 export class LogStore {
-  private readonly counts = new Map<number, number>();
+  private readonly states = new Map<number, LogState>();
   private readonly listeners = new Map<number, Set<LogListener>>();
+  /** Builds with lines not yet written. */
+  private readonly dirty = new Set<number>();
+  private flushScheduled = false;
 
-  constructor(private readonly dir: string) {
+  constructor(private readonly dir: string, private readonly maxBytes = DEFAULT_MAX_LOG_BYTES) {
     mkdirSync(dir, { recursive: true });
   }
 
@@ -21,29 +55,62 @@ export class LogStore {
     return join(this.dir, `${buildId}.log`);
   }
 
-  /** Appends one line (newlines inside it become separate lines); returns the last seq. */
+  /** Appends one line (newlines inside it become separate lines); returns the last seq. Past the cap, lines are dropped. */
   append(buildId: number, text: string): number {
-    let seq = this.count(buildId);
+    const state = this.state(buildId);
     for (const line of text.split(/\r?\n/)) {
-      appendFileSync(this.path(buildId), `${line}\n`);
-      seq += 1;
-      this.counts.set(buildId, seq);
-      this.publish(buildId, { kind: "line", seq, text: line });
+      if (state.truncated) break;
+      const bytes = Buffer.byteLength(line) + 1;
+      if (state.bytes + bytes > this.maxBytes) {
+        state.truncated = true;
+        this.add(buildId, state, truncationMarker(this.maxBytes));
+        break;
+      }
+      this.add(buildId, state, line);
     }
-    return seq;
+    return state.count;
   }
 
-  /** Lines after `afterSeq`, each with its seq. */
-  read(buildId: number, afterSeq = 0): { seq: number; text: string }[] {
-    if (!existsSync(this.path(buildId))) return [];
-    const lines = readFileSync(this.path(buildId), "utf8").split("\n");
-    lines.pop();
-    return lines.slice(afterSeq).map((text, i) => ({ seq: afterSeq + i + 1, text }));
+  /**
+   * The lines after `afterSeq` as they are now, in chunks of about 32 KiB read asynchronously,
+   * so a 60,000-line replay is many short tasks and other requests run in between. Lines
+   * appended after the call are not included (follow() them first to get them too).
+   */
+  async *chunks(buildId: number, afterSeq = 0): AsyncGenerator<LogLine[]> {
+    this.flush(buildId);
+    const path = this.path(buildId);
+    const end = this.states.get(buildId)?.written ?? (existsSync(path) ? statSync(path).size : 0);
+    if (end === 0) return;
+    let seq = 0;
+    let rest = "";
+    const stream = createReadStream(path, { start: 0, end: end - 1, highWaterMark: CHUNK_BYTES, encoding: "utf8" });
+    for await (const piece of stream as AsyncIterable<string>) {
+      const lines = (rest + piece).split("\n");
+      rest = lines.pop() ?? "";
+      const out: LogLine[] = [];
+      for (const text of lines) if (++seq > afterSeq) out.push({ seq, text });
+      if (out.length > 0) yield out;
+    }
   }
 
-  /** The last n lines. */
+  /** The last n lines, read from the end of the file. */
   tail(buildId: number, n: number): string[] {
-    return this.read(buildId).slice(-n).map((l) => l.text);
+    this.flush(buildId);
+    if (!existsSync(this.path(buildId))) return [];
+    const fd = openSync(this.path(buildId), "r");
+    try {
+      const size = fstatSync(fd).size;
+      // 256 KiB holds the last 30 lines of any sane log; a longer line is cut at the front.
+      const length = Math.min(size, 256 * 1024);
+      const buffer = Buffer.alloc(length);
+      readSync(fd, buffer, 0, length, size - length);
+      const lines = buffer.toString("utf8").split("\n");
+      lines.pop();
+      if (length < size) lines.shift();
+      return lines.slice(-n);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Tells followers the build's state changed. */
@@ -62,16 +129,57 @@ export class LogStore {
     };
   }
 
-  private count(buildId: number): number {
-    let n = this.counts.get(buildId);
-    if (n === undefined) {
-      n = this.read(buildId).length;
-      this.counts.set(buildId, n);
+  /** Writes every pending line now (also done once per turn of the event loop, and before reads). */
+  flush(buildId?: number): void {
+    for (const id of buildId === undefined ? [...this.dirty] : [buildId]) {
+      const state = this.states.get(id);
+      this.dirty.delete(id);
+      if (!state || state.pending.length === 0) continue;
+      const text = state.pending.join("");
+      state.pending = [];
+      appendFileSync(this.path(id), text);
+      state.written += Buffer.byteLength(text);
     }
-    return n;
+  }
+
+  private add(buildId: number, state: LogState, line: string): void {
+    state.pending.push(`${line}\n`);
+    state.bytes += Buffer.byteLength(line) + 1;
+    state.count += 1;
+    this.dirty.add(buildId);
+    this.scheduleFlush();
+    this.publish(buildId, { kind: "line", seq: state.count, text: line });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** The build's log state; a log from before a restart is counted once, from its file. */
+  private state(buildId: number): LogState {
+    let state = this.states.get(buildId);
+    if (!state) {
+      const path = this.path(buildId);
+      const text = existsSync(path) ? readFileSync(path, "utf8") : "";
+      const bytes = Buffer.byteLength(text);
+      const count = text.split("\n").length - 1;
+      state = { count, bytes, written: bytes, pending: [], truncated: text.includes(TRUNCATED) };
+      this.states.set(buildId, state);
+    }
+    return state;
   }
 
   private publish(buildId: number, entry: LogEntry): void {
     for (const listener of this.listeners.get(buildId) ?? []) listener(entry);
   }
+}
+
+function formatBytes(bytes: number): string {
+  for (const [unit, size] of [["GiB", 1024 ** 3], ["MiB", 1024 ** 2], ["KiB", 1024]] as const) if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
+  return `${bytes} bytes`;
 }

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Masker } from "../index.js";
 import { createApp } from "./app.js";
+import type { DashboardAccess } from "./dashboard.js";
 import type { ServeConfig } from "./config.js";
 import { GitLabClient } from "./gitlab.js";
 import { LogStore } from "./logs.js";
@@ -41,7 +42,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps = {}): P
   for (const s of Object.values(config.secrets)) masker.add(s);
   const onError = deps.onError ?? ((e: unknown) => console.error(`tsimg serve: ${masker.mask(e instanceof Error ? e.message : String(e))}`));
   const store = new Store(config.stateDir, now);
-  const logs = new LogStore(join(config.stateDir, "logs"));
+  const logs = new LogStore(join(config.stateDir, "logs"), config.maxLogBytes);
   const gitlab = new GitLabClient(config.gitlabUrl, config.secrets.gitlabToken, deps.fetch ?? fetch);
   const service = new BuildService({ config, store, logs, gitlab, buildFunction: deps.buildFunction ?? libraryBuild, now, onError });
   await service.recover(deps.killLeftovers ?? ((dir) => void killProcessesUsing(dir)));
@@ -59,7 +60,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps = {}): P
     now,
     pagesDir: pagesDir(),
     screenshot: (id) => service.screens.get(id),
-    ...(config.secrets.dashboardToken ? { dashboardToken: config.secrets.dashboardToken } : {}),
+    access: dashboardAccess(config),
     masker,
     onError,
   });
@@ -81,10 +82,17 @@ export async function startServer(config: ServeConfig, deps: ServerDeps = {}): P
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await service.close();
+      logs.flush();
       await closed;
       store.close();
     },
   };
+}
+
+/** The token when there is one; open only when the settings say so explicitly; else no one (a 401 for every page). */
+function dashboardAccess(config: ServeConfig): DashboardAccess {
+  if (config.secrets.dashboardToken) return { token: config.secrets.dashboardToken };
+  return config.dashboardOpen ? { open: true } : { token: undefined };
 }
 
 /** The static pages: beside the compiled file, or in src/ when running from a checkout. */

@@ -47,7 +47,7 @@ describe("resolveImages", () => {
 
 describe("serve.toml", () => {
   it("fills the defaults and reads secrets only from the environment", () => {
-    const config = parseServeConfig({ gitlab_url: "https://gitlab.example.com/", allowed_projects: [7, "infra/images"] }, "/srv", ENV);
+    const config = parseServeConfig({ gitlab_url: "https://gitlab.example.com/", allowed_projects: [7, "infra/images"] }, "/srv", { ...ENV, TSIMG_DASHBOARD_TOKEN: "dash-123456" });
     expect(config).toEqual({
       host: "127.0.0.1",
       port: 8080,
@@ -60,7 +60,9 @@ describe("serve.toml", () => {
       concurrency: 1,
       allowForks: false,
       autobuild: false,
-      secrets: { gitlabToken: ENV.TSIMG_GITLAB_TOKEN, webhookSecret: ENV.TSIMG_WEBHOOK_SECRET },
+      dashboardOpen: false,
+      maxLogBytes: 10 * 1024 * 1024,
+      secrets: { gitlabToken: ENV.TSIMG_GITLAB_TOKEN, webhookSecret: ENV.TSIMG_WEBHOOK_SECRET, dashboardToken: "dash-123456" },
     });
   });
 
@@ -69,14 +71,15 @@ describe("serve.toml", () => {
       parseServeConfig({ listen: "8080", gitlab_url: "gitlab.example.com", allowed_projects: [], concurrency: 0, images_dir: "../x", webhook_secret: "oops" }, "/srv", {}),
     ).toThrow(
       [
-        "9 errors in serve.toml:",
-        '  unknown key "webhook_secret"; known keys are listen, public_url, gitlab_url, allowed_projects, min_access_level, images_dir, state_dir, concurrency, allow_forks, autobuild',
+        "10 errors in serve.toml:",
+        '  unknown key "webhook_secret"; known keys are listen, public_url, gitlab_url, allowed_projects, min_access_level, images_dir, state_dir, concurrency, allow_forks, autobuild, dashboard_open, max_log_size',
         "  secrets are not read from serve.toml: set TSIMG_GITLAB_TOKEN and TSIMG_WEBHOOK_SECRET in the environment",
         '  expected "listen" like 127.0.0.1:8080 or 0.0.0.0:8080, got "8080"',
         '  expected "allowed_projects" to be a non-empty list of project ids or paths, got [] (array)',
         '  expected "images_dir" to be a folder inside the repository like "images", got "../x"',
         "  environment variable TSIMG_GITLAB_TOKEN is not set",
         "  environment variable TSIMG_WEBHOOK_SECRET is not set",
+        '  the dashboard needs a token: set TSIMG_DASHBOARD_TOKEN in the environment, or set dashboard_open = true in serve.toml to let anyone who reaches "listen" read it',
         '  expected "gitlab_url" to be an http(s) URL like https://gitlab.example.com, got "gitlab.example.com"',
         '  expected "concurrency" to be a whole number from 1 to 64, got 0 (number)',
       ].join("\n"),

@@ -132,6 +132,9 @@ export function testConfig(gitlabUrl: string, stateDir = mkdtempSync(join(tmpdir
     concurrency: 1,
     allowForks: false,
     autobuild: false,
+    // Open, so tests about other things can read the dashboard; the token tests set one.
+    dashboardOpen: true,
+    maxLogBytes: 10 * 1024 * 1024,
     secrets: { gitlabToken: TOKEN, webhookSecret: SECRET },
     ...extra,
   };

@@ -34,13 +34,13 @@ afterEach(async () => {
 });
 
 describe("serve webhook intake", () => {
-  it("builds on /tsimg build: 2xx fast, emoji, statuses pending -> running -> success, one note created then edited", async () => {
+  // How fast the answer comes is measured by bench/webhooks.mjs, not asserted here (a timed
+  // assertion fails on a busy machine and proves nothing on an idle one).
+  it("builds on /tsimg build: 2xx, emoji, statuses pending -> running -> success, one note created then edited", async () => {
     await start();
-    await fetch(`${server.url}/api/builds`); // warms the test's own HTTP client, so the timing is serve's
     const response = await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
     expect(response.status).toBe(202);
     expect(response.body).toEqual({ status: "accepted" });
-    expect(response.ms).toBeLessThan(100);
     await settle();
     expect(build.started).toHaveLength(1);
     expect(gitlab.statusesOf()).toEqual([`pending@${repo.sha.slice(0, 7)}`, `running@${repo.sha.slice(0, 7)}`, `success@${repo.sha.slice(0, 7)}`]);

@@ -1,0 +1,328 @@
+// The dashboard's HTTP surface, against a real serve: who may read it, the headers every
+// answer carries, paths outside the pages, the SSE encoding and replay, masking of what it
+// shows, and the cap on a build's log.
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseServeConfig, type ServeConfig } from "../../src/serve/config.js";
+import { LogStore, truncationMarker } from "../../src/serve/logs.js";
+import { startServer, type RunningServer } from "../../src/serve/server.js";
+import { sseMessage } from "../../src/serve/sse.js";
+import type { BuildFunction } from "../../src/serve/runner.js";
+import { deliver, fakeBuild, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, SECRET, testConfig, TOKEN, until } from "./serve-helpers.js";
+
+const DASHBOARD_TOKEN = "dash-token-1234";
+const WITH_TOKEN = { dashboardOpen: false, secrets: { gitlabToken: TOKEN, webhookSecret: SECRET, dashboardToken: DASHBOARD_TOKEN } };
+
+let gitlab: GitLabStandIn;
+let server: RunningServer | undefined;
+let repo: ReturnType<typeof makeRepo>;
+let errors: unknown[];
+let stateDir: string;
+
+beforeEach(async () => {
+  gitlab = await new GitLabStandIn().start();
+  repo = makeRepo();
+  gitlab.mrs.set(3, { state: "opened", sha: repo.sha, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
+  errors = [];
+  stateDir = mkdtempSync(join(tmpdir(), "tsimg-serve-state-"));
+});
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+  await gitlab.close();
+});
+
+async function start(extra: Partial<ServeConfig> = {}, build: BuildFunction = fakeBuild()): Promise<RunningServer> {
+  server = await startServer(testConfig(gitlab.url, stateDir, extra), { buildFunction: build, onError: (e) => errors.push(e) });
+  return server;
+}
+
+/** Runs one build to its end with the given build function. */
+async function oneBuild(build: BuildFunction, extra: Partial<ServeConfig> = {}): Promise<RunningServer> {
+  const s = await start(extra, build);
+  await deliver(s.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
+  await until(() => ["success", "failed"].includes(s.store.getBuild(1)?.state ?? ""), 10_000, "the build's end");
+  await s.service.idle();
+  return s;
+}
+
+/** A GET with the path sent exactly as given (fetch would normalise `..` away). */
+function rawGet(url: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    request({ host: hostname, port, path, headers }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
+      res.once("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    })
+      .once("error", reject)
+      .end();
+  });
+}
+
+/** An event stream parsed as the HTML standard says: any of \r\n, \r, \n ends a line. */
+function parseSse(text: string): { id?: string; event?: string; data: string }[] {
+  const events: { id?: string; event?: string; data: string }[] = [];
+  let current: { id?: string; event?: string; data?: string } = {};
+  for (const line of text.split(/\r\n|\r|\n/)) {
+    if (line === "") {
+      if (current.data !== undefined) events.push({ ...current, data: current.data });
+      current = {};
+      continue;
+    }
+    if (line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+    if (field === "data") current.data = current.data === undefined ? value : `${current.data}\n${value}`;
+    if (field === "id") current.id = value;
+    if (field === "event") current.event = value;
+  }
+  return events;
+}
+
+describe("who may read the dashboard", () => {
+  it("nobody, when there is no token and it is not explicitly open", async () => {
+    const s = await start({ dashboardOpen: false });
+    for (const path of ["/", "/api/builds", "/builds/1", "/builds/1/log", "/builds/1/events", "/style.css"]) {
+      const r = await rawGet(s.url, path);
+      expect([path, r.status, r.body]).toEqual([path, 401, JSON.stringify({ error: "the dashboard is closed: no dashboard token is set" })]);
+    }
+  });
+
+  it.each([
+    { what: "no credentials", headers: {}, status: 401 },
+    { what: "a wrong bearer token", headers: { Authorization: "Bearer dash-token-1235" }, status: 401 },
+    { what: "a wrong basic password", headers: { Authorization: `Basic ${Buffer.from(`me:${DASHBOARD_TOKEN}x`).toString("base64")}` }, status: 401 },
+    { what: "the token as basic user name, not password", headers: { Authorization: `Basic ${Buffer.from(`${DASHBOARD_TOKEN}:`).toString("base64")}` }, status: 401 },
+    { what: "an empty bearer token", headers: { Authorization: "Bearer " }, status: 401 },
+    { what: "the right bearer token", headers: { Authorization: `Bearer ${DASHBOARD_TOKEN}` }, status: 200 },
+    { what: "the right basic password", headers: { Authorization: `Basic ${Buffer.from(`me:${DASHBOARD_TOKEN}`).toString("base64")}` }, status: 200 },
+  ])("with a token set, $what gets $status on every page", async ({ headers, status }) => {
+    const s = await oneBuild(fakeBuild(), WITH_TOKEN);
+    for (const path of ["/", "/api/builds", "/api/builds/1", "/builds/1", "/builds/1/log", "/builds/1/events", "/style.css"]) {
+      const r = await rawGet(s.url, path, headers);
+      expect([path, r.status]).toEqual([path, status]);
+      if (status === 401) {
+        expect(JSON.parse(r.body)).toEqual({ error: "authentication required" });
+        expect(r.headers["www-authenticate"]).toBe('Basic realm="tsimg"');
+      }
+    }
+  });
+
+  it("serve.toml: a token is required unless dashboard_open = true; the token comes from a file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsimg-dash-secrets-"));
+    const file = (name: string, value: string) => {
+      writeFileSync(join(dir, name), `${value}\n`);
+      chmodSync(join(dir, name), 0o600);
+      return join(dir, name);
+    };
+    const env = { TSIMG_GITLAB_TOKEN_FILE: file("gitlab", TOKEN), TSIMG_WEBHOOK_SECRET_FILE: file("webhook", SECRET) };
+    const raw = { gitlab_url: "https://gitlab.example.com", allowed_projects: [7] };
+    expect(() => parseServeConfig(raw, "/srv", env)).toThrow(
+      '1 error in serve.toml:\n  the dashboard needs a token: put it in a file and set TSIMG_DASHBOARD_TOKEN_FILE (or the systemd credential "dashboard-token"), or set dashboard_open = true in serve.toml to let anyone who reaches "listen" read it',
+    );
+    const withToken = parseServeConfig(raw, "/srv", { ...env, TSIMG_DASHBOARD_TOKEN_FILE: file("dashboard", DASHBOARD_TOKEN) });
+    expect([withToken.dashboardOpen, withToken.secrets.dashboardToken]).toEqual([false, DASHBOARD_TOKEN]);
+    const open = parseServeConfig({ ...raw, dashboard_open: true }, "/srv", env);
+    expect([open.dashboardOpen, open.secrets.dashboardToken]).toEqual([true, undefined]);
+    expect(() => parseServeConfig({ ...raw, dashboard_open: true }, "/srv", { ...env, TSIMG_DASHBOARD_TOKEN_FILE: join(dir, "dashboard") })).toThrow(
+      "1 error in serve.toml:\n  dashboard_open = true and TSIMG_DASHBOARD_TOKEN are both set: remove one",
+    );
+  });
+});
+
+describe("headers and paths", () => {
+  it("every answer carries the CSP (frame-ancestors 'none') and nosniff: pages, JSON, errors, the live log and the webhook", async () => {
+    const s = await oneBuild(fakeBuild(), WITH_TOKEN);
+    const auth = { Authorization: `Bearer ${DASHBOARD_TOKEN}` };
+    const answers = [
+      ["page", await rawGet(s.url, "/", auth), 200],
+      ["build page", await rawGet(s.url, "/builds/1", auth), 200],
+      ["JSON", await rawGet(s.url, "/api/builds/1", auth), 200],
+      ["log", await rawGet(s.url, "/builds/1/log", auth), 200],
+      ["event stream", await rawGet(s.url, "/builds/1/events", auth), 200],
+      ["no such build", await rawGet(s.url, "/api/builds/99", auth), 404],
+      ["no such page", await rawGet(s.url, "/nothing-here", auth), 404],
+      ["no token", await rawGet(s.url, "/"), 401],
+      ["webhook without token", await rawGet(s.url, "/hooks/gitlab"), 405],
+    ] as const;
+    for (const [what, r, status] of answers) {
+      expect([what, r.status]).toEqual([what, status]);
+      expect([what, r.headers["content-security-policy"]]).toEqual([
+        what,
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      ]);
+      expect([what, r.headers["x-content-type-options"], r.headers["x-frame-options"]]).toEqual([what, "nosniff", "DENY"]);
+    }
+    const webhook = await deliver(s.url, { object_kind: "push" }, { event: "Push Hook" });
+    expect(webhook.status).toBe(202);
+  });
+
+  it.each([
+    "/../../../../etc/passwd",
+    "/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+    "/..%2f..%2f..%2fetc%2fpasswd",
+    "/%2e%2e%5c%2e%2e%5cetc%5cpasswd",
+    "/style.css%00.html",
+    "/%E0%A4%A",
+    "/builds/1/..%2f..%2f..%2fetc%2fpasswd",
+  ])("%s is a quiet 404, while the pages themselves are served", async (path) => {
+    const s = await start();
+    const r = await rawGet(s.url, path);
+    expect([r.status, r.body]).toEqual([404, JSON.stringify({ error: "not found" })]);
+    expect(errors).toEqual([]);
+    // The same server serves what is really there.
+    const css = await rawGet(s.url, "/style.css");
+    expect([css.status, css.headers["content-type"], css.body]).toEqual([200, "text/css; charset=utf-8", readFileSync(new URL("../../src/serve/public/style.css", import.meta.url), "utf8")]);
+    const index = await rawGet(s.url, "/");
+    expect([index.status, index.body]).toEqual([200, readFileSync(new URL("../../src/serve/public/index.html", import.meta.url), "utf8")]);
+  });
+});
+
+describe("the live log", () => {
+  it("sseMessage gives every part of the data its own data: line, and keeps id and event to one line", () => {
+    expect(sseMessage({ id: 3, data: "a\rb\r\nc\nd" })).toBe("id: 3\ndata: a\ndata: b\ndata: c\ndata: d\n\n");
+    expect(sseMessage({ event: "state\rid: 9", id: "1\n2", data: "" })).toBe("id: 1 2\nevent: state id: 9\ndata: \n\n");
+  });
+
+  it("a lone \\r in a log line cannot forge an event, an id or a state", async () => {
+    const forged = 'setup\revent: state\rdata: {"state":"success"}\rid: 999\r\rretry: 1';
+    const s = await oneBuild(async (input) => {
+      input.onEvent({ build: "tinyos", time: Date.now(), type: "log", level: "info", message: forged });
+      input.onEvent({ build: "tinyos", time: Date.now(), type: "log", level: "info", message: "after" });
+      return { ok: false, cancelled: false, error: "stop here", artifacts: [] };
+    });
+    const text = (await rawGet(s.url, "/builds/1/events")).body;
+    const events = parseSse(text);
+    // One message per log line, numbered in order, and exactly one state: the real one.
+    const lines = events.filter((e) => e.event === undefined);
+    expect(lines.map((e) => e.id)).toEqual(lines.map((_, i) => String(i + 1)));
+    expect(events.filter((e) => e.event !== undefined)).toEqual([{ event: "state", data: '{"state":"failed"}' }]);
+    const shown = lines.find((e) => e.data.includes("setup"))!.data;
+    expect(shown.endsWith(forged.replace(/\r/g, "\n"))).toBe(true);
+    expect(lines.at(-1)!.data).toMatch(/failed: stop here$/);
+  });
+
+  it("replays a 60,000-line log in order, in chunks with turns of the event loop between them", async () => {
+    const s = await oneBuild(fakeBuild({ lines: 60_000 }));
+    // A ticker on this event loop (serve's too): it counts the turns taken while the replay runs.
+    let turns = 0;
+    let ticking = true;
+    const tick = () => {
+      turns += 1;
+      if (ticking) setImmediate(tick);
+    };
+    tick();
+    // The stream reads the build when it starts, and its state when the replay is done.
+    const seen: number[] = [];
+    const getBuild = s.store.getBuild.bind(s.store);
+    s.store.getBuild = (id) => (seen.push(turns), getBuild(id));
+    const text = (await rawGet(s.url, "/builds/1/events")).body;
+    ticking = false;
+    const events = parseSse(text);
+    const lines = events.filter((e) => e.event === undefined);
+    expect(lines.length).toBeGreaterThan(60_000);
+    expect(lines.map((e) => Number(e.id))).toEqual(lines.map((_, i) => i + 1));
+    expect(lines.filter((e) => /line \d+$/.test(e.data)).map((e) => Number(/(\d+)$/.exec(e.data)![1]))).toEqual(Array.from({ length: 60_000 }, (_, i) => i + 1));
+    expect(events.at(-1)).toEqual({ event: "state", data: '{"state":"success"}' });
+    // Not one long task: the event loop turned many times between the start and the end of the replay.
+    expect(seen.at(-1)! - seen[0]!).toBeGreaterThanOrEqual(20);
+  }, 60_000);
+});
+
+describe("secrets on the dashboard", () => {
+  it("the log, the live log and the build's state show no secret: service secrets, the template's secrets, in the forms the masker knows", async () => {
+    const planSecret = "plan-root-password-42";
+    const s = await oneBuild(
+      async (input) => {
+        input.addSecrets([planSecret]);
+        const emit = (e: Record<string, unknown>) => input.onEvent({ build: "tinyos", time: Date.now(), ...e } as never);
+        emit({ type: "log", level: "info", message: `token ${TOKEN} and ${encodeURIComponent(SECRET)}` });
+        emit({ type: "serial", line: `login: root password ${planSecret}` });
+        emit({ type: "log", level: "info", message: `dashboard ${Buffer.from(DASHBOARD_TOKEN).toString("base64")}` });
+        emit({ type: "step-start", step: "provision", title: `Provision with ${planSecret}` });
+        emit({ type: "step-end", step: "provision", ms: 1, outcome: "failed" });
+        return { ok: false, cancelled: false, error: `ssh: wrong password ${planSecret} (token ${TOKEN})`, artifacts: [] };
+      },
+      WITH_TOKEN,
+    );
+    const auth = { Authorization: `Bearer ${DASHBOARD_TOKEN}` };
+    const shown = [
+      (await rawGet(s.url, "/builds/1/log", auth)).body,
+      (await rawGet(s.url, "/builds/1/events", auth)).body,
+      (await rawGet(s.url, "/api/builds/1", auth)).body,
+      (await rawGet(s.url, "/api/builds", auth)).body,
+    ];
+    for (const text of shown) {
+      for (const secret of [TOKEN, SECRET, DASHBOARD_TOKEN, planSecret, encodeURIComponent(SECRET), Buffer.from(DASHBOARD_TOKEN).toString("base64")]) expect(text).not.toContain(secret);
+      expect(text).toContain("<sensitive>");
+    }
+    expect(JSON.parse(shown[2]!).reason).toBe("ssh: wrong password <sensitive> (token <sensitive>)");
+  });
+
+  it("a log line that escaped masking when written (an older log) is masked when served", async () => {
+    await (await oneBuild(fakeBuild())).close();
+    // As a log written before a secret was known (or by an older tsimg) would hold it.
+    writeFileSync(join(stateDir, "logs", "1.log"), `leaked ${TOKEN}\nwebhook ${SECRET}\n`, { flag: "a" });
+    const s = await start();
+    const texts = [(await rawGet(s.url, "/builds/1/log")).body, (await rawGet(s.url, "/builds/1/events")).body];
+    for (const text of texts) {
+      expect(text).toContain("leaked <sensitive>");
+      expect(text).toContain("webhook <sensitive>");
+      expect(text).not.toContain(TOKEN);
+    }
+  });
+});
+
+describe("the log's size cap", () => {
+  it("a log stops at max bytes with a marker line; followers get the marker; a restart adds no second marker", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsimg-logs-"));
+    const logs = new LogStore(dir, 1000);
+    const followed: string[] = [];
+    logs.follow(1, (e) => e.kind === "line" && followed.push(e.text));
+    for (let i = 1; i <= 200; i++) logs.append(1, `line ${String(i).padStart(3, "0")} ${"x".repeat(40)}`);
+    logs.flush();
+    const text = readFileSync(join(dir, "1.log"), "utf8");
+    const lines = text.split("\n").slice(0, -1);
+    expect(lines.at(-1)).toBe(truncationMarker(1000));
+    expect(truncationMarker(1000)).toBe("[tsimg: log truncated: it reached 1000 bytes (max_log_size in serve.toml); later lines are not kept]");
+    expect(lines.slice(0, -1).every((l, i) => l.startsWith(`line ${String(i + 1).padStart(3, "0")} `))).toBe(true);
+    expect(Buffer.byteLength(text) - Buffer.byteLength(truncationMarker(1000)) - 1).toBeLessThanOrEqual(1000);
+    expect(followed).toEqual(lines);
+    expect(logs.append(1, "more")).toBe(lines.length);
+
+    const again = new LogStore(dir, 1000);
+    again.append(1, "after a restart");
+    again.flush();
+    expect(readFileSync(join(dir, "1.log"), "utf8")).toBe(text);
+  });
+
+  it("max_log_size from serve.toml caps a build that prints 60,000 lines; the dashboard shows the marker last", async () => {
+    const s = await oneBuild(fakeBuild({ lines: 60_000 }), { maxLogBytes: 64 * 1024 });
+    const log = (await rawGet(s.url, "/builds/1/log")).body;
+    expect(log.split("\n").at(-1)).toBe("[tsimg: log truncated: it reached 64 KiB (max_log_size in serve.toml); later lines are not kept]");
+    expect(Buffer.byteLength(log)).toBeLessThan(64 * 1024 + 200);
+    expect(s.store.getBuild(1)?.state).toBe("success");
+    const parsed = parseServeConfig({ gitlab_url: "https://gitlab.example.com", allowed_projects: [7], dashboard_open: true, max_log_size: "512K" }, "/srv", secretEnv());
+    expect(parsed.maxLogBytes).toBe(512 * 1024);
+    expect(() => parseServeConfig({ gitlab_url: "https://gitlab.example.com", allowed_projects: [7], dashboard_open: true, max_log_size: "lots" }, "/srv", secretEnv())).toThrow(
+      '1 error in serve.toml:\n  expected "max_log_size" to be a size like "10M" or "512K" (at least 64K), got "lots" (string)',
+    );
+  }, 30_000);
+});
+
+/** The two required secrets, in files as serve wants them. */
+function secretEnv(): NodeJS.ProcessEnv {
+  const dir = mkdtempSync(join(tmpdir(), "tsimg-secrets-"));
+  mkdirSync(dir, { recursive: true });
+  const file = (name: string, value: string) => {
+    writeFileSync(join(dir, name), value, { mode: 0o600 });
+    return join(dir, name);
+  };
+  return { TSIMG_GITLAB_TOKEN_FILE: file("gitlab", TOKEN), TSIMG_WEBHOOK_SECRET_FILE: file("webhook", SECRET) };
+}
