@@ -5,6 +5,8 @@ export { previewQemuCommand, type QemuCommandPreview } from "./builder/inspect.j
 export type { BuildEvent, BuildEventType, EventListener, LogLevel } from "./engine/events.js";
 export type { BuildPlan, ImageMeta, SourceConfig, ProvisionerConfig, ShellProvisionerConfig, FileProvisionerConfig } from "./template/types.js";
 export { Masker } from "./engine/masker.js";
+export { formatDuration } from "./template/units.js";
+export { formatCommandLine } from "./qemu/argv.js";
 export { TsimgError, ConfigError, ConfigErrors, QemuError, CancelledError, TimeoutError, NoVmRunningError } from "./errors.js";
 export type { Artifact, Lineage } from "./postprocessors/artifact.js";
 export type { PostProcessorConfig } from "./postprocessors/types.js";

@@ -2,7 +2,7 @@
 // clean up, abort (keep the output for inspection), or retry the step.
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
-import type { TsimgError } from "../errors.js";
+import type { TsimgError } from "../index.js";
 
 export type OnErrorChoice = "cleanup" | "abort" | "retry";
 

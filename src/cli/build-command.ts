@@ -3,13 +3,8 @@
 // cancel (a second signal exits at once; QEMU dies with us through its parent-death signal).
 import { randomUUID } from "node:crypto";
 import { appendFileSync, writeFileSync } from "node:fs";
-import { startBuild, type BuildResult } from "../engine/build.js";
-import type { BuildEvent } from "../engine/events.js";
-import { ConfigErrors, type TsimgError } from "../errors.js";
+import { ConfigErrors, formatDuration, loadTemplate, startBuild, type BuildEvent, type BuildPlan, type BuildResult, type TsimgError } from "../index.js";
 import { EXIT } from "./exit-codes.js";
-import { loadTemplate } from "../template/load.js";
-import type { BuildPlan } from "../template/types.js";
-import { formatDuration } from "../template/units.js";
 import { createAsker } from "./ask.js";
 import { publishControl } from "./control.js";
 import { formatError } from "./errors.js";

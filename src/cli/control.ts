@@ -9,8 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, request } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import type { RunningBuild } from "../engine/build.js";
-import { NoVmRunningError, TsimgError } from "../errors.js";
+import { NoVmRunningError, TsimgError, type RunningBuild } from "../index.js";
 
 interface ControlFile {
   pid: number;

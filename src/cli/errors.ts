@@ -1,6 +1,6 @@
 // How errors look on the console: one readable line (with file:line:col where known),
 // details indented under it, and a stack trace only with --debug.
-import { ConfigError, ConfigErrors, TsimgError } from "../errors.js";
+import { ConfigError, ConfigErrors, TsimgError } from "../index.js";
 
 /** Lines to print for an error. */
 export function formatError(error: unknown, debug: boolean): string[] {

@@ -1,10 +1,6 @@
 // `tsimg inspect`: the resolved template and the exact QEMU command line, secrets masked.
 import { relative } from "node:path";
-import { previewQemuCommand } from "../builder/inspect.js";
-import { Masker } from "../engine/masker.js";
-import { loadTemplate } from "../template/load.js";
-import type { BuildPlan } from "../template/types.js";
-import { formatCommandLine } from "../qemu/argv.js";
+import { formatCommandLine, loadTemplate, Masker, previewQemuCommand, type BuildPlan } from "../index.js";
 import { EXIT } from "./exit-codes.js";
 import { formatError } from "./errors.js";
 import { HELP } from "./help.js";

@@ -3,11 +3,9 @@
 // or from error formatting; the library does the work.
 // Each command's module is loaded when that command runs: `tsimg build` does not pay for
 // serve's web server and database (about 0.2 s of start-up), nor serve for the builder.
-import { ConfigErrors } from "../errors.js";
-import { formatError } from "./errors.js";
 import { HELP, VERSION } from "./help.js";
 import { EXIT } from "./exit-codes.js";
-import { UsageError } from "./options.js";
+import { UsageError } from "./usage-error.js";
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -47,12 +45,14 @@ main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
-  (error: unknown) => {
+  async (error: unknown) => {
     if (error instanceof UsageError) {
       console.error(`Error: ${error.message}`);
       process.exitCode = EXIT.usage;
       return;
     }
+    // The library (and so the error classes) is loaded only by commands that use it, or here.
+    const [{ ConfigErrors }, { formatError }] = await Promise.all([import("../index.js"), import("./errors.js")]);
     const debug = process.argv.includes("--debug");
     for (const line of formatError(error, debug)) console.error(line);
     process.exitCode = error instanceof ConfigErrors ? EXIT.config : EXIT.failed;

@@ -1,10 +1,10 @@
 // Option parsing shared by the commands.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { ConfigError, ConfigErrors } from "../errors.js";
-import type { LoadOptions } from "../template/load.js";
+import { ConfigError, ConfigErrors, type LoadOptions } from "../index.js";
 
-/** A usage mistake: printed as one line, exit code 2. */
-export class UsageError extends Error {}
+import { UsageError } from "./usage-error.js";
+
+export { UsageError };
 
 const VARIABLE_FLAGS = {
   var: { type: "string", multiple: true },

@@ -1,8 +1,7 @@
 // Turns build events into the human console output, Packer-style:
 //   12:00:01 ==> tinyos: Waiting for SSH...
 //   12:00:09     tinyos: connected to SSH
-import type { BuildEvent } from "../engine/events.js";
-import { formatDuration } from "../template/units.js";
+import { formatDuration, type BuildEvent } from "../index.js";
 
 export interface RenderOptions {
   debug: boolean;

@@ -1,6 +1,5 @@
 // `tsimg validate`: every problem in every template, at once.
-import { ConfigErrors } from "../errors.js";
-import { loadTemplate } from "../template/load.js";
+import { ConfigErrors, loadTemplate } from "../index.js";
 import { EXIT } from "./exit-codes.js";
 import { formatError } from "./errors.js";
 import { HELP } from "./help.js";
