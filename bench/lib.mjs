@@ -51,7 +51,9 @@ export function runStamped(command, args, options = {}) {
   const interrupt = (signal = "SIGINT") => {
     try {
       process.kill(-child.pid, signal);
-    } catch {}
+    } catch {
+      // already gone
+    }
   };
   return { child, lines, done, interrupt, start: Date.now() };
 }
@@ -78,6 +80,7 @@ export function followFile(path) {
       const now = Date.now();
       const parts = (partial + buffer.subarray(0, n).toString("latin1")).split(/\r?\n/);
       partial = parts.pop() ?? "";
+      // eslint-disable-next-line no-control-regex -- terminal escapes start with ESC
       for (const text of parts) lines.push({ t: now, text: text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "") });
     }
   };
@@ -121,7 +124,9 @@ export function watchQemu(marker) {
           seen.pid = Number(pid);
           seen.started = Date.now();
         }
-      } catch {}
+      } catch {
+        // not written yet
+      }
     } else if (seen.exited === undefined && !existsSync(`/proc/${seen.pid}`)) {
       seen.exited = Date.now();
     }
@@ -140,11 +145,18 @@ export function sampleRss(rootPid, filter = () => true) {
       let grew = true;
       while (grew) {
         grew = false;
-        for (const r of rows) if (tree.has(r.ppid) && !tree.has(r.pid)) (tree.add(r.pid), (grew = true));
+        for (const r of rows) {
+          if (tree.has(r.ppid) && !tree.has(r.pid)) {
+            tree.add(r.pid);
+            grew = true;
+          }
+        }
       }
       const total = rows.filter((r) => tree.has(r.pid) && filter(r)).reduce((sum, r) => sum + r.rss, 0);
       peak = Math.max(peak, total);
-    } catch {}
+    } catch {
+      // ps can fail while processes come and go: skip this sample
+    }
   }, 50);
   return { stop: () => (clearInterval(timer), peak) };
 }
