@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseServeConfig, type ServeConfig } from "../../src/serve/config.js";
 import { LogStore, truncationMarker } from "../../src/serve/logs.js";
+import { Pacer } from "../../src/serve/pacer.js";
 import { startServer, type RunningServer } from "../../src/serve/server.js";
 import { sseMessage } from "../../src/serve/sse.js";
 import type { BuildFunction } from "../../src/serve/runner.js";
@@ -206,6 +207,24 @@ describe("the live log", () => {
     const shown = lines.find((e) => e.data.includes("setup"))!.data;
     expect(shown.endsWith(forged.replace(/\r/g, "\n"))).toBe(true);
     expect(lines.at(-1)!.data).toMatch(/failed: stop here$/);
+  });
+
+  it("the pacer runs at most its budget of work per turn of the event loop, and at least one piece", async () => {
+    let clock = 0;
+    const pacer = new Pacer(4, () => clock);
+    let turn = 0;
+    let ticking = true;
+    const tick = () => {
+      turn += 1;
+      if (ticking) setImmediate(tick);
+    };
+    tick();
+    // Four 1 ms pieces fill the first turn; a 10 ms piece (over the budget) still runs, and ends the second; the rest run in the third.
+    const costs = [1, 1, 1, 1, 1, 1, 10, 1, 1, 1, 1];
+    const turns = await Promise.all(costs.map((ms) => pacer.run(() => ((clock += ms), turn))));
+    ticking = false;
+    const first = turns[0]!;
+    expect(turns.map((t) => t - first)).toEqual([0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2]);
   });
 
   it("replays a 60,000-line log in order, in chunks with turns of the event loop between them", async () => {
