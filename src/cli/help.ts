@@ -79,8 +79,10 @@ Options:
 
 Runs the GitOps service (docs/serve.md): GitLab webhooks at POST /hooks/gitlab, builds
 from "/tsimg build <image>" comments on merge requests, commit statuses and a result note
-on the MR, and a dashboard with live logs. Secrets come from the environment only:
-TSIMG_GITLAB_TOKEN, TSIMG_WEBHOOK_SECRET and TSIMG_DASHBOARD_TOKEN (optional).
+on the MR, and a dashboard with live logs. Secrets come from files only, named by
+TSIMG_GITLAB_TOKEN_FILE, TSIMG_WEBHOOK_SECRET_FILE and TSIMG_DASHBOARD_TOKEN_FILE, or
+systemd credentials (gitlab-token, webhook-secret, dashboard-token); never the environment.
+Builds run in a child process with a clean environment, as build_user when set.
 SIGINT or SIGTERM stops it; running builds are cancelled cleanly.
 
 Options:

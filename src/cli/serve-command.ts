@@ -1,7 +1,9 @@
 // tsimg serve --config serve.toml: the GitOps service until SIGINT/SIGTERM.
 import { parseArgs } from "node:util";
-import { loadServeConfig, SECRET_ENV } from "../serve/config.js";
+import { loadServeConfig, ServeConfigError } from "../serve/config.js";
+import { checkBuildUser } from "../serve/worker-client.js";
 import { startServer } from "../serve/server.js";
+import { prepareStateDir } from "../serve/service.js";
 import { HELP } from "./help.js";
 import { UsageError } from "./options.js";
 
@@ -18,11 +20,18 @@ export async function runServe(argv: string[]): Promise<number> {
     return 0;
   }
   if (!values.config) throw new UsageError('missing --config serve.toml. Run "tsimg serve --help".');
+  // Secrets come from files only (a secret in the environment is refused: docs/security.md).
   const config = loadServeConfig(values.config);
-  // Builds run template code: they must not inherit the service's own secrets.
-  for (const name of Object.values(SECRET_ENV)) delete process.env[name];
+  // Builds run merge requests' code: never as root, and, with build_user, never as serve's own user.
+  if (process.getuid?.() === 0 && !config.buildUser)
+    throw new ServeConfigError(`tsimg serve runs as root, so builds (code from merge requests) would too: set build_user in ${values.config} to an unprivileged account`);
+  if (config.buildUser) {
+    prepareStateDir(config);
+    const problem = checkBuildUser(config.buildUser, config.stateDir);
+    if (problem) throw new ServeConfigError(problem);
+  }
   const server = await startServer(config);
-  console.log(`tsimg serve: listening on ${server.url} (public URL ${config.publicUrl})`);
+  console.log(`tsimg serve: listening on ${server.url} (public URL ${config.publicUrl})${config.buildUser ? `; builds run as ${config.buildUser.name}` : ""}`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));

@@ -1,11 +1,13 @@
-// serve.toml: the service's settings. Secrets never come from the file, only from the
-// environment variables named in docs/serve.md, so the file can be committed.
+// serve.toml: the service's settings. Secrets never come from the file, nor from the
+// environment: only from files (secrets.ts), so the file can be committed.
 import TOML from "@iarna/toml";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { TsimgError } from "../index.js";
+import { readSecret, SECRET_FILES } from "./secrets.js";
 
-/** The environment variables serve reads its secrets from. */
+/** The names of serve's secrets; each is read from the file named by <name>_FILE (secrets.ts). */
 export const SECRET_ENV = {
   gitlabToken: "TSIMG_GITLAB_TOKEN",
   webhookSecret: "TSIMG_WEBHOOK_SECRET",
@@ -33,12 +35,23 @@ export interface ServeConfig {
   /** A build's log stops growing at this many bytes (a marker line says so). */
   maxLogBytes: number;
   secrets: { gitlabToken: string; webhookSecret: string; dashboardToken?: string };
+  /** Builds run as this user (`build_user`): serve's files, memory and environment are out of their reach. */
+  buildUser?: BuildUser;
+  /** Variables (`build_env`) passed from serve's environment to every build; all a build's environment has besides PATH, HOME, TMPDIR, locale and the ISO cache. */
+  buildEnv?: Record<string, string>;
+}
+
+/** The unprivileged account builds run as. */
+export interface BuildUser {
+  name: string;
+  uid: number;
+  gid: number;
 }
 
 /** A problem in serve.toml or the environment; the message names the key and the value received. */
 export class ServeConfigError extends TsimgError {}
 
-const KEYS = ["listen", "public_url", "gitlab_url", "allowed_projects", "min_access_level", "images_dir", "state_dir", "concurrency", "allow_forks", "autobuild", "dashboard_open", "max_log_size"];
+const KEYS = ["listen", "public_url", "gitlab_url", "allowed_projects", "min_access_level", "images_dir", "state_dir", "concurrency", "allow_forks", "autobuild", "build_user", "build_env", "dashboard_open", "max_log_size"];
 const NAME_SAFE = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9._-]+)*$/;
 
 /** Reads and validates serve.toml; every problem is listed at once. */
@@ -58,7 +71,7 @@ export function parseServeConfig(raw: Record<string, unknown>, baseDir: string, 
   const got = (value: unknown) => `got ${JSON.stringify(value)} (${Array.isArray(value) ? "array" : typeof value})`;
   for (const key of Object.keys(raw)) if (!KEYS.includes(key)) problems.push(`unknown key "${key}"; known keys are ${KEYS.join(", ")}`);
   if (raw.secret !== undefined || raw.token !== undefined || raw.gitlab_token !== undefined || raw.webhook_secret !== undefined)
-    problems.push(`secrets are not read from ${file}: set ${SECRET_ENV.gitlabToken} and ${SECRET_ENV.webhookSecret} in the environment`);
+    problems.push(`secrets are not read from ${file}: put each in a file and set ${SECRET_ENV.gitlabToken}_FILE and ${SECRET_ENV.webhookSecret}_FILE (or use systemd credentials)`);
 
   const str = (key: string, fallback?: string): string => {
     const value = raw[key] ?? fallback;
@@ -110,22 +123,18 @@ export function parseServeConfig(raw: Record<string, unknown>, baseDir: string, 
   if (imagesDir && (imagesDir.startsWith("/") || imagesDir.split("/").includes("..") || !NAME_SAFE.test(imagesDir)))
     problems.push(`expected "images_dir" to be a folder inside the repository like "images", got ${JSON.stringify(imagesDir)}`);
 
-  const secret = (name: string, required: boolean): string | undefined => {
-    const value = env[name];
-    if (value === undefined || value === "") {
-      if (required) problems.push(`environment variable ${name} is not set`);
-      return undefined;
-    }
-    if (value.length < 8) problems.push(`environment variable ${name} is too short (at least 8 characters)`);
-    return value;
-  };
+  const buildUser = raw.build_user === undefined ? undefined : lookUpBuildUser(raw.build_user, problems);
+  const buildEnv = raw.build_env === undefined ? undefined : passedEnv(raw.build_env, env, problems);
+  const secretNames = Object.fromEntries(Object.entries(SECRET_FILES).map(([key, s]) => [s.variable, key])) as Record<string, keyof typeof SECRET_FILES>;
+  const secret = (name: string, required: boolean): string | undefined =>
+    readSecret(secretNames[name]!, required, { env, problems, ...(buildUser ? { buildUid: buildUser.uid } : {}) });
   const gitlabToken = secret(SECRET_ENV.gitlabToken, true) ?? "";
   const webhookSecret = secret(SECRET_ENV.webhookSecret, true) ?? "";
   const dashboardToken = secret(SECRET_ENV.dashboardToken, false);
   // The dashboard shows logs, commits and who asked: closed unless the file says otherwise.
   const dashboardOpen = bool("dashboard_open");
   if (!dashboardOpen && !dashboardToken)
-    problems.push(`the dashboard needs a token: set ${SECRET_ENV.dashboardToken} in the environment, or set dashboard_open = true in ${file} to let anyone who reaches "listen" read it`);
+    problems.push(`the dashboard needs a token: put it in a file and set ${SECRET_ENV.dashboardToken}_FILE (or the systemd credential "dashboard-token"), or set dashboard_open = true in ${file} to let anyone who reaches "listen" read it`);
   if (dashboardOpen && dashboardToken) problems.push(`dashboard_open = true and ${SECRET_ENV.dashboardToken} are both set: remove one`);
   const maxLogBytes = size("max_log_size", "10M", 64 * 1024);
 
@@ -144,6 +153,8 @@ export function parseServeConfig(raw: Record<string, unknown>, baseDir: string, 
     dashboardOpen,
     maxLogBytes,
     secrets: { gitlabToken, webhookSecret, ...(dashboardToken ? { dashboardToken } : {}) },
+    ...(buildUser ? { buildUser } : {}),
+    ...(buildEnv ? { buildEnv } : {}),
   };
   if (problems.length > 0) {
     const head = `${problems.length} error${problems.length === 1 ? "" : "s"} in ${file}`;
@@ -156,4 +167,41 @@ export function parseServeConfig(raw: Record<string, unknown>, baseDir: string, 
 function parseBytes(text: string): number | undefined {
   const match = /^\s*(\d+)\s*([KMG])(?:i?B)?\s*$/i.exec(text);
   return match ? Number(match[1]) * 1024 ** " KMG".indexOf((match[2] as string).toUpperCase()) : undefined;
+}
+
+/** build_user: a user name (or uid) known to the host (getent), neither root nor serve's own user. */
+function lookUpBuildUser(value: unknown, problems: string[]): BuildUser | undefined {
+  if (typeof value !== "string" || !/^[a-z_][a-z0-9_.-]*\$?$|^\d+$/i.test(value)) {
+    problems.push(`expected "build_user" to be a user name like "tsimg-build", got ${JSON.stringify(value)}`);
+    return undefined;
+  }
+  let entry: string;
+  try {
+    entry = execFileSync("getent", ["passwd", value], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split("\n")[0] ?? "";
+  } catch {
+    problems.push(`"build_user" ${JSON.stringify(value)} is not a user on this host (getent passwd found nothing): create it, e.g. useradd --system --no-create-home ${value}`);
+    return undefined;
+  }
+  const [name, , uid, gid] = entry.split(":");
+  const user = { name: name ?? value, uid: Number(uid), gid: Number(gid) };
+  if (!Number.isInteger(user.uid) || !Number.isInteger(user.gid)) problems.push(`"build_user" ${JSON.stringify(value)}: getent answered ${JSON.stringify(entry)}`);
+  else if (user.uid === 0) problems.push(`"build_user" must not be root: builds run code from merge requests`);
+  else if (user.uid === process.getuid?.()) problems.push(`"build_user" ${JSON.stringify(value)} is the user serve runs as: builds could read serve's secrets; use a separate account`);
+  else return user;
+  return undefined;
+}
+
+/** Variables builds may see (build_env): names only, values from serve's environment; serve's own secrets never. */
+function passedEnv(value: unknown, env: NodeJS.ProcessEnv, problems: string[]): Record<string, string> | undefined {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v))) {
+    problems.push(`expected "build_env" to be a list of environment variable names like ["http_proxy"], got ${JSON.stringify(value)}`);
+    return undefined;
+  }
+  const forbidden = new Set(["CREDENTIALS_DIRECTORY", ...Object.values(SECRET_FILES).flatMap((s) => [s.variable, `${s.variable}_FILE`])]);
+  const out: Record<string, string> = {};
+  for (const name of value as string[]) {
+    if (forbidden.has(name)) problems.push(`"build_env" must not pass ${name} to builds: it is how serve finds its own secrets`);
+    else if (env[name] !== undefined) out[name] = env[name] as string;
+  }
+  return out;
 }

@@ -1,6 +1,8 @@
 // A small GitLab REST v4 client: only the calls serve makes. The token travels in the
-// PRIVATE-TOKEN header, never in a URL, so it cannot leak through an error message.
+// PRIVATE-TOKEN header, never in a URL, so it cannot leak through an error message. Every
+// note it posts has its mentions neutralized, whatever put them there.
 import { TsimgError } from "../index.js";
+import { IMAGE_NAME } from "./commands.js";
 
 /** GitLab answered with an error status (or could not be reached). */
 export class GitLabError extends TsimgError {
@@ -9,7 +11,25 @@ export class GitLabError extends TsimgError {
   }
 }
 
+/** GitLab could not be reached, timed out, was rate-limited or failed (5xx): trying again later may work. */
+export function isTransient(error: unknown): boolean {
+  if (!(error instanceof GitLabError)) return false;
+  return error.status === 0 || error.status === 408 || error.status === 409 || error.status === 429 || error.status >= 500;
+}
+
+/**
+ * Text no GitLab user is notified by: "@" gets a zero-width space after it (`@all`, `@group`,
+ * `@user` stay readable and mention no one), and an "@" written as an HTML entity is shown
+ * as text instead of being decoded into one.
+ */
+export function neutralizeMentions(text: string): string {
+  return text.replace(/@/g, "@\u200b").replace(/&(#0*64|#x0*40|commat);/gi, "&amp;$1;");
+}
+
 export type CommitState = "pending" | "running" | "success" | "failed" | "canceled";
+
+/** Pauses before GET is tried again after a passing failure (a GET changes nothing, so repeating it is safe). */
+const GET_RETRY_MS = [250, 1000];
 
 /** The parts of a merge request serve looks at. */
 export interface MergeRequestInfo {
@@ -34,11 +54,24 @@ export class GitLabClient {
     return (await this.call("GET", "/user")) as { id: number; username: string };
   }
 
-  /** The user's access level in the project, counting inherited membership; 0 when not a member. */
-  async accessLevel(projectId: number, userId: number): Promise<number> {
+  /**
+   * The user's access level in the project, counting inherited membership; 0 when not a
+   * member, and 0 unless the account is active (not blocked, deactivated, banned or locked),
+   * the membership active (not awaiting approval) and not expired.
+   */
+  async accessLevel(projectId: number, userId: number, today = new Date().toISOString().slice(0, 10)): Promise<number> {
     try {
-      const member = (await this.call("GET", `/projects/${projectId}/members/all/${userId}`)) as { access_level?: number; state?: string };
-      return member.state === undefined || member.state === "active" ? (member.access_level ?? 0) : 0;
+      const member = (await this.call("GET", `/projects/${projectId}/members/all/${userId}`)) as {
+        access_level?: unknown;
+        state?: unknown;
+        membership_state?: unknown;
+        locked?: unknown;
+        expires_at?: unknown;
+      };
+      if (member.state !== "active" || member.locked === true) return 0;
+      if (member.membership_state !== undefined && member.membership_state !== "active") return 0;
+      if (typeof member.expires_at === "string" && member.expires_at.slice(0, 10) < today) return 0;
+      return typeof member.access_level === "number" ? member.access_level : 0;
     } catch (error) {
       if (error instanceof GitLabError && error.status === 404) return 0;
       throw error;
@@ -67,7 +100,11 @@ export class GitLabClient {
       if (error instanceof GitLabError && error.status === 404) return [];
       throw error;
     }
-    return entries.filter((e) => e.type === "blob" && e.name.endsWith(".toml")).map((e) => e.name.slice(0, -".toml".length));
+    // Only names a command can name: a file the parser would refuse is not an image.
+    return entries
+      .filter((e) => e.type === "blob" && e.name.endsWith(".toml"))
+      .map((e) => e.name.slice(0, -".toml".length))
+      .filter((name) => IMAGE_NAME.test(name) && !name.includes(".."));
   }
 
   /** Paths a merge request changes (new and old), from the MR diffs API. */
@@ -97,15 +134,27 @@ export class GitLabClient {
   }
 
   async createNote(projectId: number, iid: number, body: string): Promise<number> {
-    const note = (await this.call("POST", `/projects/${projectId}/merge_requests/${iid}/notes`, { body })) as { id: number };
+    const note = (await this.call("POST", `/projects/${projectId}/merge_requests/${iid}/notes`, { body: neutralizeMentions(body) })) as { id: number };
     return note.id;
   }
 
   async editNote(projectId: number, iid: number, noteId: number, body: string): Promise<void> {
-    await this.call("PUT", `/projects/${projectId}/merge_requests/${iid}/notes/${noteId}`, { body });
+    await this.call("PUT", `/projects/${projectId}/merge_requests/${iid}/notes/${noteId}`, { body: neutralizeMentions(body) });
   }
 
   private async call(method: string, path: string, body?: unknown): Promise<unknown> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.callOnce(method, path, body);
+      } catch (error) {
+        const pause = GET_RETRY_MS[attempt];
+        if (method !== "GET" || pause === undefined || !isTransient(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
+  }
+
+  private async callOnce(method: string, path: string, body?: unknown): Promise<unknown> {
     const what = `GitLab ${method} ${path.split("?")[0]}`;
     let response: Response;
     let text: string;

@@ -1,5 +1,6 @@
 // What GitLab users see: one commit status per image and one result note per request,
-// edited in place. Everything passes through the masker; a note stays far below GitLab's
+// edited in place. Everything passes through the masker (and, on its way out, every note
+// through GitLabClient's mention neutralizer); a note stays far below GitLab's
 // 1,000,000-character limit (a summary and a link, never the raw log).
 import type { Masker } from "../index.js";
 import type { CommitState, GitLabClient } from "./gitlab.js";
@@ -10,6 +11,8 @@ export const NOTE_LIMIT = 100_000;
 const TAIL_LINES = 30;
 const LINE_LIMIT = 400;
 const ROW_LIMIT = 50;
+/** A failure reason's lines shown in a note (a template's errors, one a line). */
+const REASON_LINES = 40;
 
 const ICON: Record<BuildRecord["state"], string> = {
   queued: ":hourglass:",
@@ -53,7 +56,8 @@ export function statusDescription(build: BuildRecord, now: number): string {
     failed: `failed${build.failingStep ? ` at ${build.failingStep}` : ""}: ${build.reason ?? "unknown error"}`,
     canceled: `canceled: ${build.reason ?? "cancelled"}`,
   }[build.state];
-  return text.replace(/\s+/g, " ").slice(0, 255);
+  // A list of errors (a template's) on one line: "2 errors in template: a; b".
+  return text.replace(/:\n- /, ": ").replace(/\n- /g, "; ").replace(/\s+/g, " ").slice(0, 255);
 }
 
 /** The result note's markdown for a request's builds. */
@@ -76,7 +80,14 @@ export function renderNote(request: RequestRecord, builds: BuildRecord[], opts: 
   }
   if (builds.length > shown.length) lines.push("", `(${builds.length - shown.length} earlier builds not shown: see the dashboard)`);
   for (const b of shown.filter((x) => x.state === "failed" || x.state === "canceled")) {
-    lines.push("", `**${cell(b.image)}** ${b.state}${b.failingStep ? ` at step \`${cell(b.failingStep).replace(/`/g, "")}\`` : ""}: ${escapeHtml(oneLine(b.reason ?? ""))}`);
+    // The reason's first line inline, the rest (a template's errors) verbatim in a code block.
+    const [first = "", ...more] = (b.reason ?? "").split("\n");
+    lines.push("", `**${cell(b.image)}** ${b.state}${b.failingStep ? ` at step \`${cell(b.failingStep).replace(/`/g, "")}\`` : ""}: ${escapeHtml(oneLine(first))}`);
+    const detail = more.filter((l) => l.trim() !== "").slice(0, REASON_LINES).map((l) => (l.length > LINE_LIMIT ? `${l.slice(0, LINE_LIMIT)}…` : l));
+    if (detail.length > 0) {
+      const fence = "`".repeat(Math.max(3, longestBacktickRun(detail.join("\n")) + 1));
+      lines.push("", fence, ...detail, fence);
+    }
     if (b.state !== "failed") continue;
     const tail = opts.tail(b.id).slice(-TAIL_LINES).map((l) => (l.length > LINE_LIMIT ? `${l.slice(0, LINE_LIMIT)}…` : l));
     if (tail.length === 0) continue;
@@ -87,9 +98,14 @@ export function renderNote(request: RequestRecord, builds: BuildRecord[], opts: 
   return note.length <= NOTE_LIMIT ? note : `${note.slice(0, NOTE_LIMIT - 200)}\n\n(truncated: the full logs are on the dashboard)`;
 }
 
-/** Posts statuses and keeps each request's note up to date, one GitLab call at a time per request. */
+/**
+ * Posts statuses and keeps each request's note up to date, one GitLab call at a time per
+ * merge request: in the order the states changed, across requests too (a superseded build's
+ * `canceled` reaches GitLab before its successor's `pending`, which GitLab would refuse on a
+ * commit whose status is still running).
+ */
 export class Reporter {
-  private readonly chains = new Map<number, Promise<void>>();
+  private readonly chains = new Map<string, Promise<void>>();
 
   constructor(
     private readonly deps: {
@@ -112,7 +128,7 @@ export class Reporter {
     if (!build) return Promise.resolve();
     // The status is the state at the time of the call, so every transition is posted in order.
     const description = this.deps.masker.mask(statusDescription(build, this.deps.now()));
-    return this.serialize(build.requestId, async () => {
+    return this.serialize(`${build.projectId}!${build.mrIid}`, async () => {
       await this.deps.gitlab
         .setStatus(build.projectId, build.sha, {
           name: `tsimg/${build.image}`,
@@ -138,7 +154,7 @@ export class Reporter {
     else await this.deps.gitlab.editNote(request.projectId, request.mrIid, request.resultNoteId, body);
   }
 
-  private serialize(key: number, work: () => Promise<void>): Promise<void> {
+  private serialize(key: string, work: () => Promise<void>): Promise<void> {
     const next = (this.chains.get(key) ?? Promise.resolve()).then(work, work);
     this.chains.set(key, next);
     void next.finally(() => {
@@ -149,7 +165,7 @@ export class Reporter {
 }
 
 function cell(text: string): string {
-  return escapeHtml(oneLine(text)).replace(/\|/g, "\\|").replace(/@/g, "@\u200b");
+  return escapeHtml(oneLine(text)).replace(/\|/g, "\\|");
 }
 
 function oneLine(text: string): string {

@@ -1,14 +1,23 @@
 // One build, start to end: re-check the MR head, fetch the repository at exactly that
 // commit into a fresh work dir, run the build function, and say what happened. It throws
-// nothing: the outcome is data the service records and reports.
+// nothing: the outcome is data the service records and reports. The fetch runs in serve
+// (it needs the GitLab token); the build does not (worker-client.ts).
 import { execa } from "execa";
-import { createHash } from "node:crypto";
-import { createReadStream, mkdirSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { loadTemplate, Masker, startBuild, type BuildEvent } from "../index.js";
+import { Masker, type BuildEvent } from "../index.js";
+import type { BuildUser } from "./config.js";
 import type { GitLabClient } from "./gitlab.js";
 import type { ArtifactInfo, BuildRecord } from "./store.js";
+import { isolatedBuild } from "./worker-client.js";
+
+/** Where and as whom a build runs: its user (build_user), the variables passed to it (build_env), the shared ISO cache. */
+export interface BuildSandbox {
+  user?: BuildUser;
+  env: Record<string, string>;
+  cacheDir: string;
+}
 
 /** What a build function is given. */
 export interface BuildInput {
@@ -22,6 +31,8 @@ export interface BuildInput {
   addSecrets: (secrets: readonly string[]) => void;
   /** Tells the dashboard how to take a PNG of the VM's console while the build runs (rejects when no VM runs). */
   setScreenshotSource: (take: () => Promise<Buffer>) => void;
+  /** Where and as whom the build runs. */
+  sandbox: BuildSandbox;
 }
 
 /** What a build function returns; it never throws for a failed build. */
@@ -34,7 +45,7 @@ export interface BuildOutput {
   failureScreenshot?: string;
 }
 
-/** Runs one template's build. The default is the library's loadTemplate + build. */
+/** Runs one template's build. The default is the library's loadTemplate + build in an isolated process. */
 export type BuildFunction = (input: BuildInput) => Promise<BuildOutput>;
 
 /** The outcome of one build as serve records it. */
@@ -58,6 +69,7 @@ export interface RunnerDeps {
   log: (text: string) => void;
   masker: Masker;
   setScreenshotSource: (take: () => Promise<Buffer>) => void;
+  sandbox: BuildSandbox;
 }
 
 /** Runs a queued build in workDir; cancelled through signal (reason: signal.reason). */
@@ -68,10 +80,11 @@ export async function runOne(record: BuildRecord, workDir: string, deps: RunnerD
   try {
     currentStep = "check merge request";
     const mr = await deps.gitlab.mergeRequest(record.projectId, record.mrIid);
+    // A cancel (a push, /tsimg cancel) that landed while the MR was read wins over what it says.
+    if (signal.aborted) return cancelled();
     if (mr.state !== "opened") return { state: "failed", reason: `merge request is ${mr.state}`, failingStep: currentStep, artifacts: [] };
     if (mr.sha !== record.sha)
       return { state: "failed", reason: `the merge request head moved from ${record.sha.slice(0, 8)} to ${mr.sha.slice(0, 8)}; not building`, failingStep: currentStep, artifacts: [] };
-    if (signal.aborted) return cancelled();
 
     currentStep = "fetch repository";
     deps.log(`fetching ${record.repoUrl} at ${record.sha}`);
@@ -86,6 +99,7 @@ export async function runOne(record: BuildRecord, workDir: string, deps: RunnerD
       signal,
       addSecrets: (secrets) => secrets.forEach((s) => deps.masker.add(s)),
       setScreenshotSource: deps.setScreenshotSource,
+      sandbox: deps.sandbox,
       onEvent: (event) => {
         if (event.type === "step-start") currentStep = event.step;
         if (event.type === "step-end" && event.outcome === "failed") failedStep ??= event.step;
@@ -124,50 +138,12 @@ async function fetchCommit(record: BuildRecord, workDir: string, deps: RunnerDep
     if (signal.aborted) throw error;
     const e = error as { all?: string; shortMessage?: string; message: string };
     const detail = (e.all ?? "").trim().split("\n").slice(-3).join(" / ");
-    throw new Error(`git could not fetch ${record.sha.slice(0, 8)}: ${detail || e.shortMessage || e.message}`);
+    throw new Error(`git could not fetch ${record.sha.slice(0, 8)}: ${detail || e.shortMessage || e.message}`, { cause: error });
   }
 }
 
-/** The default build function: the library's loadTemplate + build, with every output inside workDir. */
-export const libraryBuild: BuildFunction = async (input) => {
-  const plan = loadTemplate(input.templatePath);
-  input.addSecrets(plan.secrets);
-  // Outputs stay in the build's own work dir, whatever the template says.
-  plan.source.output_directory = join(input.workDir, "output");
-  const running = startBuild(plan, { signal: input.signal, onEvent: input.onEvent, force: true });
-  input.setScreenshotSource(() => running.screenshot());
-  const result = await running.result;
-  if (!result.ok)
-    return { ok: false, cancelled: result.cancelled, ...(result.error ? { error: result.error.message } : {}), ...(result.screenshot ? { failureScreenshot: result.screenshot } : {}), artifacts: [] };
-  const listed = ((result as { artifacts?: LibraryArtifact[] }).artifacts ?? []).filter((a) => a.files[0] !== undefined);
-  const artifacts = listed.length > 0 ? listed : result.artifact ? [{ files: [result.artifact], id: result.artifact, checksums: {} }] : [];
-  return { ok: true, cancelled: false, artifacts: await Promise.all(artifacts.map(describeArtifact)) };
-};
-
-interface LibraryArtifact {
-  files: readonly string[];
-  id: string;
-  size?: number;
-  checksums?: Readonly<Record<string, string>>;
-}
-
-async function describeArtifact(a: LibraryArtifact): Promise<ArtifactInfo> {
-  const file = a.files[0] as string;
-  const size = a.size ?? statSync(file, { throwIfNoEntry: false })?.size;
-  const sha256 = a.checksums?.sha256 ?? (await sha256File(file).catch(() => undefined));
-  return { file, ...(size === undefined ? {} : { size }), ...(sha256 ? { sha256 } : {}), ...(/^[a-z][a-z0-9+.-]*:\/\//.test(a.id) ? { uploadedTo: a.id } : {}) };
-}
-
-/** Hex sha256 of a file, streamed. */
-export function sha256File(path: string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const hash = createHash("sha256");
-    createReadStream(path)
-      .on("data", (chunk) => hash.update(chunk))
-      .on("error", reject)
-      .on("end", () => resolvePromise(hash.digest("hex")));
-  });
-}
+/** The default build function (worker-client.ts). */
+export const libraryBuild: BuildFunction = isolatedBuild;
 
 /** One log line for an event, or undefined for events not worth a line. */
 export function formatEvent(event: BuildEvent): string | undefined {

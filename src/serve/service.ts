@@ -1,16 +1,19 @@
 // What serve does with a delivery once it has been acknowledged: filter, authorize,
 // parse the command, queue builds (superseding older ones), and report. Webhook intake
-// calls handle*() after answering GitLab, so nothing here is on the response path.
-import { readdirSync, readFileSync } from "node:fs";
+// calls deliver() after answering GitLab, so nothing here is on the response path; the
+// delivery queue (deliveries.ts) tries again what GitLab's outages kept from being handled.
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Masker } from "../index.js";
+import { accessText, isAllowedProject, isFork, refusal } from "./access.js";
 import { helpText, parseCommand, resolveImages } from "./commands.js";
 import type { ServeConfig } from "./config.js";
+import { DeliveryQueue } from "./deliveries.js";
 import type { GitLabClient } from "./gitlab.js";
 import type { LogStore } from "./logs.js";
 import { JobQueue } from "./queue.js";
 import { Reporter } from "./report.js";
-import { removeWorkDir, removeWorkDirLater, runOne, type BuildFunction } from "./runner.js";
+import { removeWorkDir, removeWorkDirLater, runOne, type BuildFunction, type BuildSandbox } from "./runner.js";
 import { Screens } from "./screens.js";
 import type { BuildRecord, RequestRecord, Store } from "./store.js";
 import type { WebhookEvent } from "./webhook.js";
@@ -27,12 +30,6 @@ export interface ServiceDeps {
   onError?: (error: unknown) => void;
 }
 
-/** Deliveries handled at once: enough to keep GitLab calls flowing, few enough that a burst of deliveries does not starve the intake. */
-const HANDLERS = 8;
-/** Intake first: while deliveries keep arriving (one in the last QUIET_MS), handling waits, but never longer than MAX_DEFER_MS. */
-const QUIET_MS = 25;
-const MAX_DEFER_MS = 2_000;
-const ROLE: Record<number, string> = { 0: "no access", 5: "Minimal Access", 10: "Guest", 15: "Planner", 20: "Reporter", 30: "Developer", 40: "Maintainer", 50: "Owner" };
 type Payload = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** The build service: intake decisions, the queue, and reporting. */
@@ -42,19 +39,30 @@ export class BuildService {
   /** Console screenshots of running builds (and failed builds' last screens) for the dashboard. */
   readonly screens: Screens;
   private readonly masker = new Masker();
-  private botId: Promise<number | undefined> | undefined;
+  private readonly sandbox: BuildSandbox;
+  private botId: Promise<number> | undefined;
   private readonly pending = new Set<Promise<unknown>>();
   /** Acknowledged deliveries waiting to be handled, with their raw bodies (parsed only when handled). */
-  private readonly deliveries: { key: string; event: WebhookEvent; body: string; at: number }[] = [];
-  private handling = 0;
-  private lastArrival = -Infinity;
-  private deferTimer: NodeJS.Timeout | undefined;
+  private readonly deliveries: DeliveryQueue;
 
   constructor(private readonly deps: ServiceDeps) {
     const { config, store, logs, gitlab } = deps;
     for (const s of Object.values(config.secrets)) this.masker.add(s);
     this.queue = new JobQueue(config.concurrency);
     this.screens = new Screens(join(config.stateDir, "screenshots"), deps.now);
+    this.sandbox = { ...(config.buildUser ? { user: config.buildUser } : {}), env: config.buildEnv ?? {}, cacheDir: join(config.stateDir, "cache") };
+    prepareStateDir(config);
+    this.deliveries = new DeliveryQueue({
+      store,
+      now: deps.now,
+      dispatch: (work) => this.dispatch(work),
+      onError: (e) => this.error(e),
+      handle: async (key, event, body) => {
+        // Parsed here, not at intake: a delivery with an Idempotency-Key is answered without it.
+        const payload = parseObject(body);
+        if (payload) await (event === "note" ? this.handleNote(payload, key) : this.handleMergeRequest(payload));
+      },
+    });
     this.reporter = new Reporter({
       gitlab,
       masker: this.masker,
@@ -78,59 +86,19 @@ export class BuildService {
 
   /**
    * A delivery the intake acknowledged (and recorded): handled in order of arrival, a few at
-   * a time, each started on its own turn of the event loop so waiting requests are read
-   * first. Once handled, its record is dropped; a restart handles what is left
+   * a time. Once handled, its record is dropped; a restart handles what is left
    * (resumeDeliveries).
    */
   deliver(key: string, event: WebhookEvent, body: string): void {
-    this.lastArrival = performance.now();
-    this.deliveries.push({ key, event, body, at: this.lastArrival });
-    this.pumpDeliveries();
+    this.deliveries.push(key, event, body);
   }
 
-  /** Handles the deliveries a previous process acknowledged but did not handle. */
+  /** Handles the deliveries a previous process acknowledged but did not handle (those waiting for a retry too). */
   resumeDeliveries(): number {
-    const left = this.deps.store.pendingDeliveries();
-    for (const d of left) {
-      if (d.event === "note" || d.event === "merge_request") this.deliveries.push({ key: d.key, event: d.event, body: d.payload, at: -Infinity });
-      else this.deps.store.deliveryDone(d.key);
-    }
-    this.pumpDeliveries();
-    return left.length;
+    return this.deliveries.resume();
   }
 
-  private pumpDeliveries(): void {
-    while (this.handling < HANDLERS && this.deliveries.length > 0) {
-      // During a burst every cycle of the event loop goes to answering GitLab (the work is on
-      // disk already); the handlers catch up once it is quiet, or after MAX_DEFER_MS at most.
-      const now = performance.now();
-      const wait = Math.min(this.lastArrival + QUIET_MS - now, this.deliveries[0]!.at + MAX_DEFER_MS - now);
-      if (wait > 0) {
-        this.deferTimer ??= setTimeout(() => {
-          this.deferTimer = undefined;
-          this.pumpDeliveries();
-        }, Math.ceil(wait));
-        return;
-      }
-      const d = this.deliveries.shift()!;
-      this.handling += 1;
-      this.dispatch(async () => {
-        await new Promise((resolve) => setImmediate(resolve));
-        try {
-          // Parsed here, not at intake: a delivery with an Idempotency-Key is answered without it.
-          const payload = parseObject(d.body);
-          if (payload) await (d.event === "note" ? this.handleNote(payload) : this.handleMergeRequest(payload));
-        } finally {
-          // Handled, or failed (reported through onError): either way not handled again.
-          this.deps.store.deliveryDone(d.key);
-          this.handling -= 1;
-          this.pumpDeliveries();
-        }
-      });
-    }
-  }
-
-  /** Waits until every delivery, dispatched handler and report has finished (builds may still run). */
+  /** Waits until every delivery, dispatched handler and report has finished (builds may still run; deliveries waiting for a retry are not waited for). */
   async idle(): Promise<void> {
     while (this.pending.size > 0 || this.deliveries.length > 0) {
       if (this.pending.size > 0) await Promise.all(this.pending);
@@ -139,12 +107,13 @@ export class BuildService {
     await this.reporter.idle();
   }
 
-  /** A Note Hook delivery. */
-  async handleNote(p: Payload): Promise<void> {
+  /** A Note Hook delivery; `deliveryKey` ties the note to the one delivery that handles it. */
+  async handleNote(p: Payload, deliveryKey: string): Promise<void> {
     const note = p.object_attributes ?? {};
     const projectId = Number(p.project?.id ?? p.project_id);
     const iid = Number(p.merge_request?.iid);
-    if (note.noteable_type !== "MergeRequest" || !Number.isInteger(iid) || !this.allowed(p.project, projectId)) return;
+    const noteId = Number(note.id);
+    if (note.noteable_type !== "MergeRequest" || !Number.isInteger(iid) || !Number.isInteger(noteId) || !this.allowed(p.project, projectId)) return;
     // object_attributes.action exists since GitLab 16.11; before it, an edit has updated_at != created_at.
     const created = note.action === undefined ? note.created_at === note.updated_at || note.updated_at === undefined : note.action === "create";
     if (!created || note.system === true || typeof note.note !== "string") return;
@@ -152,19 +121,31 @@ export class BuildService {
     if (command.kind === "none") return;
     const userId = Number(p.user?.id ?? note.author_id);
     if (userId === (await this.botUserId())) return;
-    const { gitlab, config } = this.deps;
+    const { gitlab, config, store } = this.deps;
+    // One handling per note: the same note re-sent under a new Idempotency-Key belongs to the
+    // delivery that claimed it first (no second emoji, no second reply, no second build).
+    if (!store.claimNote(projectId, noteId, deliveryKey)) return;
     const reply = (body: string) => gitlab.createNote(projectId, iid, this.masker.mask(body));
-    await gitlab.awardEmoji(projectId, iid, Number(note.id), "eyes").catch((e) => this.error(e));
+    if (!store.noteHasEmoji(projectId, noteId)) {
+      await gitlab.awardEmoji(projectId, iid, noteId, "eyes").then(
+        () => store.setNoteEmoji(projectId, noteId),
+        (e) => this.error(e),
+      );
+    }
 
     const level = await gitlab.accessLevel(projectId, userId);
-    if (level < config.minAccessLevel) {
-      await reply(`Sorry, only project members with ${ROLE[config.minAccessLevel] ?? `level ${config.minAccessLevel}`} access or higher can run tsimg commands; you have ${ROLE[level] ?? `level ${level}`} access. No build was started.`);
-      return;
-    }
+    if (level < config.minAccessLevel) return void (await reply(refusal(config.minAccessLevel, level)));
     const mr = await gitlab.mergeRequest(projectId, iid);
     if (mr.state !== "opened") return void (await reply(`This merge request is ${mr.state}: tsimg only builds open merge requests.`));
-    if (mr.sourceProjectId !== mr.targetProjectId && !config.allowForks)
+    const fork = isFork(mr.sourceProjectId, mr.targetProjectId);
+    if (fork && !config.allowForks)
       return void (await reply("This merge request comes from a fork: tsimg does not build fork merge requests here (`allow_forks` is off)."));
+    if (fork && command.kind === "build") {
+      // A fork's author can push at any time: build only the commit the commenter saw.
+      const seen = String(p.merge_request?.last_commit?.id ?? "");
+      if (seen !== mr.sha)
+        return void (await reply(`New commits were pushed to this fork merge request after your comment (its head is now \`${String(mr.sha).slice(0, 8)}\`): review them and comment \`/tsimg build\` again. No build was started.`));
+    }
     const available = await gitlab.templateNames(mr.sourceProjectId, mr.sha, config.imagesDir);
 
     if (command.kind === "help") return void (await reply(helpText(available, config.imagesDir, command.problem)));
@@ -174,14 +155,19 @@ export class BuildService {
     }
     const resolved = resolveImages(command.images, available);
     if ("problem" in resolved) return void (await reply(helpText(available, config.imagesDir, resolved.problem)));
-    // A delivery handled again after a restart, or the same note under another delivery key: one request per note.
-    if (this.deps.store.requestOfNote(projectId, Number(note.id))) return;
-    const request = this.deps.store.addRequest({ projectId, mrIid: iid, noteId: Number(note.id), requestedBy: String(p.user?.username ?? userId) });
+    // A delivery handled again after a restart: one request per note.
+    if (store.requestOfNote(projectId, noteId)) return;
+    const request = store.addRequest({ projectId, mrIid: iid, noteId, requestedBy: String(p.user?.username ?? userId) });
     const repoUrl = String(p.merge_request?.source?.git_http_url ?? p.project?.git_http_url ?? p.project?.http_url);
     for (const image of resolved.images) this.enqueue(request, image, mr.sha, repoUrl);
   }
 
-  /** A Merge Request Hook delivery: new commits supersede the MR's builds; closing cancels them. */
+  /**
+   * A Merge Request Hook delivery. New commits make the MR's queued and running builds stale:
+   * they are rebuilt at the new head only when the push comes from the MR's own project and
+   * its author has min_access_level (else they are cancelled, and a member must comment
+   * `/tsimg build` again); autobuild follows the same rule. Closing or merging cancels them.
+   */
   async handleMergeRequest(p: Payload): Promise<void> {
     const attrs = p.object_attributes ?? {};
     const projectId = Number(p.project?.id ?? attrs.target_project_id);
@@ -193,25 +179,46 @@ export class BuildService {
     }
     const sha = String(attrs.last_commit?.id ?? "");
     if (!attrs.oldrev || !/^[0-9a-f]{40}$/.test(sha)) return;
-    const repoUrl = String(attrs.source?.git_http_url ?? p.project?.git_http_url);
-    const rebuilt = new Set<string>();
-    for (const old of this.deps.store.activeBuilds(projectId, iid)) {
-      if (old.sha === sha) continue;
-      const request = this.deps.store.getRequest(old.requestId);
-      if (request) this.enqueue(request, old.image, sha, repoUrl, `superseded by a push of ${sha.slice(0, 8)}`);
-      rebuilt.add(old.image);
+    const { config, gitlab, store } = this.deps;
+    const active = store.activeBuilds(projectId, iid);
+    const stale = active.filter((b) => b.sha !== sha);
+    // Images already building at this head (a delivery handled again) need nothing more.
+    const current = new Set(active.filter((b) => b.sha === sha).map((b) => b.image));
+    if (stale.length === 0 && !config.autobuild) return;
+    const refused = await this.whyPushCannotBuild(p, projectId);
+    const short = sha.slice(0, 8);
+    if (refused) {
+      for (const old of stale) this.cancel(old.id, `superseded by a push of ${short}; not rebuilt: ${refused}. A member with ${accessText(config.minAccessLevel)} must comment \`/tsimg build\``);
+      return;
     }
-    const { config, gitlab } = this.deps;
-    if (!config.autobuild || (attrs.source_project_id !== attrs.target_project_id && !config.allowForks)) return;
+    const repoUrl = String(attrs.source?.git_http_url ?? p.project?.git_http_url);
+    for (const old of stale) {
+      const request = store.getRequest(old.requestId);
+      if (!request) continue;
+      this.enqueue(request, old.image, sha, repoUrl, `superseded by a push of ${short}`);
+      current.add(old.image);
+    }
+    if (!config.autobuild) return;
     const available = await gitlab.templateNames(Number(attrs.source_project_id ?? projectId), sha, config.imagesDir);
     const changed = await gitlab.changedPaths(projectId, iid);
-    const images = available.filter((name) => !rebuilt.has(name) && changed.some((path) => path === `${config.imagesDir}/${name}.toml` || path.startsWith(`${config.imagesDir}/${name}/`)));
+    const images = available.filter((name) => !current.has(name) && changed.some((path) => path === `${config.imagesDir}/${name}.toml` || path.startsWith(`${config.imagesDir}/${name}/`)));
     if (images.length === 0) return;
-    const request = this.deps.store.addRequest({ projectId, mrIid: iid, noteId: null, requestedBy: "autobuild" });
+    const request = store.addRequest({ projectId, mrIid: iid, noteId: null, requestedBy: "autobuild" });
     for (const image of images) this.enqueue(request, image, sha, repoUrl);
   }
 
-  /** Queues a build, superseding the MR's active build of the same image. */
+  /** Why a push may not start builds (undefined: it may): a fork's push never does; else its author needs min_access_level. */
+  private async whyPushCannotBuild(p: Payload, projectId: number): Promise<string | undefined> {
+    const attrs = p.object_attributes ?? {};
+    if (isFork(attrs.source_project_id, attrs.target_project_id)) return "the push is to a fork";
+    const userId = Number(p.user?.id);
+    if (!Number.isInteger(userId)) return "the push's author is unknown";
+    const level = await this.deps.gitlab.accessLevel(projectId, userId);
+    if (level >= this.deps.config.minAccessLevel) return undefined;
+    return `its author ${String(p.user?.username ?? userId)} has ${accessText(level)}`;
+  }
+
+  /** Queues a build, superseding the MR's active build of the same image (whose `canceled` is reported first). */
   enqueue(request: RequestRecord, image: string, sha: string, repoUrl: string, supersedeReason?: string): BuildRecord {
     const { store } = this.deps;
     const build = store.addBuild({ requestId: request.id, projectId: request.projectId, mrIid: request.mrIid, image, sha, repoUrl, requestedBy: request.requestedBy });
@@ -221,9 +228,13 @@ export class BuildService {
     return build;
   }
 
-  /** Cancels a queued or running build. */
+  /**
+   * Cancels a queued or running build. It is canceled at once, for GitLab and the dashboard:
+   * a running build's process stops in the background, and what it ends with is not recorded
+   * over the cancel.
+   */
   cancel(buildId: number, reason: string): void {
-    if (this.queue.cancel(buildId, reason) === undefined) this.finish(buildId, "canceled", { reason });
+    if (this.queue.cancel(buildId, reason) !== "queued") this.finish(buildId, "canceled", { reason });
   }
 
   /** Cancels every active build of an MR; returns how many. */
@@ -248,10 +259,8 @@ export class BuildService {
   }
 
   async close(): Promise<void> {
-    // Deliveries not handled yet stay on disk: the next start handles them.
-    this.deliveries.splice(0);
-    clearTimeout(this.deferTimer);
-    this.deferTimer = undefined;
+    // Deliveries not handled yet (or waiting for a retry) stay on disk: the next start handles them.
+    this.deliveries.close();
     await this.queue.close("the service stopped");
     await this.idle();
   }
@@ -274,10 +283,12 @@ export class BuildService {
       log: (text) => logs.append(buildId, masker.mask(text)),
       masker,
       setScreenshotSource: (take) => this.screens.attach(buildId, take),
+      sandbox: this.sandbox,
     }, signal);
     this.screens.detach(buildId);
     // Kept before the work dir (where the build wrote it) goes.
     if (outcome.failureScreenshot) await this.screens.keepFailure(buildId, outcome.failureScreenshot).catch((e) => this.error(e));
+    rmSync(`${workDir}.failure.png`, { force: true });
     await removeWorkDirLater(outcome.state === "success" ? join(workDir, "repo") : workDir).catch((e) => this.error(e));
     const reason = outcome.reason === undefined ? undefined : masker.mask(outcome.reason);
     if (reason !== undefined) logs.append(buildId, `${new Date(this.deps.now()).toISOString().slice(11, 19)} ${outcome.state}: ${reason}`);
@@ -299,22 +310,43 @@ export class BuildService {
   }
 
   private allowed(project: Payload | undefined, projectId: number): boolean {
-    const list = this.deps.config.allowedProjects;
-    return list.includes(String(projectId)) || (typeof project?.path_with_namespace === "string" && list.includes(project.path_with_namespace));
+    return isAllowedProject(this.deps.config.allowedProjects, projectId, project);
   }
 
-  private botUserId(): Promise<number | undefined> {
-    this.botId ??= this.deps.gitlab.currentUser().then((u) => u.id, (e) => {
-      this.botId = undefined;
-      this.error(e);
-      return undefined;
-    });
+  /** The bot's own user id; a failure is thrown (the delivery is tried again), never taken for "not the bot". */
+  private botUserId(): Promise<number> {
+    this.botId ??= this.deps.gitlab.currentUser().then(
+      (u) => u.id,
+      (e: unknown) => {
+        this.botId = undefined;
+        throw e;
+      },
+    );
     return this.botId;
   }
 
   private error(error: unknown): void {
     (this.deps.onError ?? ((e) => console.error(`tsimg serve: ${this.masker.mask((e as Error).message ?? String(e))}`)))(error);
   }
+}
+
+/**
+ * The state dir's layout and modes. With build_user, builds (another user) reach their own
+ * work dirs and the ISO cache and nothing else: state_dir and work/ can be crossed but not
+ * listed, the logs, screenshots and database are serve's alone.
+ */
+export function prepareStateDir(config: ServeConfig): void {
+  const dir = (path: string, mode?: number) => {
+    mkdirSync(path, { recursive: true });
+    if (mode !== undefined) chmodSync(path, mode);
+  };
+  const user = config.buildUser;
+  dir(join(config.stateDir, "work"), user ? 0o711 : undefined);
+  dir(join(config.stateDir, "cache"), user ? 0o700 : undefined);
+  if (!user) return;
+  chmodSync(config.stateDir, 0o711);
+  chownSync(join(config.stateDir, "cache"), user.uid, user.gid);
+  for (const own of ["logs", "screenshots"]) dir(join(config.stateDir, own), 0o700);
 }
 
 /** The body as a JSON object, or undefined when it is not one (such a delivery is acknowledged and ignored). */

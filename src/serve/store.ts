@@ -4,7 +4,7 @@
 // no fsync, so the intake's one insert costs tens of microseconds; every statement is
 // prepared once.
 import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 
 /** A build's life: queued -> running -> success | failed | canceled. */
@@ -63,6 +63,9 @@ CREATE TABLE IF NOT EXISTS builds (
   finished_at INTEGER, artifacts TEXT NOT NULL DEFAULT '[]', work_dir TEXT);
 CREATE INDEX IF NOT EXISTS builds_mr ON builds (project_id, mr_iid, image, state);
 CREATE INDEX IF NOT EXISTS requests_note ON requests (project_id, note_id);
+CREATE TABLE IF NOT EXISTS note_claims (
+  project_id INTEGER NOT NULL, note_id INTEGER NOT NULL, delivery_key TEXT NOT NULL, emoji_at INTEGER,
+  PRIMARY KEY (project_id, note_id));
 `;
 
 type Row = Record<string, unknown>;
@@ -72,6 +75,12 @@ export interface NewDelivery {
   key: string;
   event: string;
   payload: string;
+}
+
+/** A delivery acknowledged and not handled yet: how often handling it failed for a passing reason, and since when it waits. */
+export interface PendingDelivery extends NewDelivery {
+  attempts: number;
+  receivedAt: number;
 }
 
 /** The service's database. */
@@ -86,6 +95,17 @@ export class Store {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.db.exec(SCHEMA);
+    // A database from before retries: its pending deliveries start at 0 attempts.
+    if (!(this.db.pragma("table_info(delivery_work)") as { name: string }[]).some((c) => c.name === "attempts"))
+      this.db.exec("ALTER TABLE delivery_work ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0");
+    // Webhook bodies and who asked for what: serve's alone (a build runs as another user).
+    for (const file of ["tsimg.db", "tsimg.db-wal", "tsimg.db-shm"]) {
+      try {
+        chmodSync(join(stateDir, file), 0o600);
+      } catch {
+        // not created yet
+      }
+    }
     const seen = this.sql("INSERT OR IGNORE INTO deliveries (key, received_at) VALUES (?, ?)");
     const work = this.sql("INSERT INTO delivery_work (key, event, payload, received_at) VALUES (?, ?, ?, ?)");
     // One transaction: each key and the work it stands for are on disk together, or neither
@@ -122,8 +142,36 @@ export class Store {
   }
 
   /** Deliveries acknowledged but not handled (oldest first). */
-  pendingDeliveries(): { key: string; event: string; payload: string }[] {
-    return this.sql("SELECT key, event, payload FROM delivery_work ORDER BY received_at, rowid").all() as { key: string; event: string; payload: string }[];
+  pendingDeliveries(): PendingDelivery[] {
+    return this.sql("SELECT key, event, payload, attempts, received_at AS receivedAt FROM delivery_work ORDER BY received_at, rowid").all() as PendingDelivery[];
+  }
+
+  /** Handling the delivery failed for a passing reason (GitLab unreachable): it stays, to be tried again; returns its attempts so far. */
+  deliveryFailed(key: string): number {
+    const row = this.sql("UPDATE delivery_work SET attempts = attempts + 1 WHERE key = ? RETURNING attempts").get(key) as { attempts: number } | undefined;
+    return row?.attempts ?? 0;
+  }
+
+  /**
+   * Claims a command note for the delivery handling it; false when another delivery (the same
+   * note re-sent under a new Idempotency-Key) has it already. The same delivery handled again
+   * (a retry, a restart) keeps its claim.
+   */
+  claimNote(projectId: number, noteId: number, deliveryKey: string): boolean {
+    this.sql("INSERT OR IGNORE INTO note_claims (project_id, note_id, delivery_key) VALUES (?, ?, ?)").run(projectId, noteId, deliveryKey);
+    const row = this.sql("SELECT delivery_key FROM note_claims WHERE project_id = ? AND note_id = ?").get(projectId, noteId) as { delivery_key: string };
+    return row.delivery_key === deliveryKey;
+  }
+
+  /** Whether the note got its emoji already. */
+  noteHasEmoji(projectId: number, noteId: number): boolean {
+    const row = this.sql("SELECT emoji_at FROM note_claims WHERE project_id = ? AND note_id = ?").get(projectId, noteId) as { emoji_at: number | null } | undefined;
+    return row?.emoji_at != null;
+  }
+
+  /** The note got its emoji. */
+  setNoteEmoji(projectId: number, noteId: number): void {
+    this.sql("UPDATE note_claims SET emoji_at = ? WHERE project_id = ? AND note_id = ?").run(this.now(), projectId, noteId);
   }
 
   /** The request a command note created, if any (a replayed delivery must not build twice). */

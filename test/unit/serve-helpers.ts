@@ -18,10 +18,15 @@ export const PROJECT_ID = 7;
 
 export interface RecordedCall { method: string; path: string; body: any; token: string | undefined }
 
+/** What GET /projects/:id/members/all/:user_id answers besides access_level (GitLab's member fields). */
+export interface MemberFields { state?: string; membership_state?: string; locked?: boolean; expires_at?: string | null }
+
 /** GitLab's REST API, as much of it as serve calls; records every request. */
 export class GitLabStandIn {
   calls: RecordedCall[] = [];
   members = new Map<number, number>([[1, 30], [2, 10]]);
+  /** Per user, fields that override the member answer's defaults (state "active", membership_state "active"). */
+  memberFields = new Map<number, MemberFields>();
   mrs = new Map<number, { state: string; sha: string; source_project_id: number; target_project_id: number }>();
   images: string[] = ["tinyos"];
   /** When set, the MR's head becomes this sha right after the MR is first read (a push in between). */
@@ -29,6 +34,16 @@ export class GitLabStandIn {
   notes: { id: number; body: string; edits: string[] }[] = [];
   statuses: { sha: string; name: string; state: string; target_url: string; description: string }[] = [];
   emojis: { noteId: number; name: string }[] = [];
+  /** Status posts GitLab refused (its state machine: e.g. pending on a running status). */
+  refusedStatuses: { sha: string; name: string; state: string; from: string }[] = [];
+  /** While > 0, every API call answers 503 (an outage) and counts this down. */
+  failNext = 0;
+  /** Called for every call; the answer waits for what it returns (a slow GitLab, for races). */
+  holdCall: ((method: string, path: string) => Promise<void> | undefined) | undefined;
+  /** GETs of a merge request so far. */
+  mrReads = 0;
+  /** Called with the number of each GET of a merge request; the answer waits for what it returns (a slow read, for races). */
+  holdMrRead: ((read: number) => Promise<void> | undefined) | undefined;
   private server: Server | undefined;
   url = "";
 
@@ -60,13 +75,21 @@ export class GitLabStandIn {
     const path = url.pathname.replace(/^\/api\/v4/, "");
     this.calls.push({ method: req.method ?? "", path: `${path}${url.search}`, body, token: req.headers["private-token"] as string | undefined });
     if (req.headers["private-token"] !== TOKEN) return [401, { message: "401 Unauthorized" }];
+    await this.holdCall?.(req.method ?? "", path);
+    if (this.failNext > 0) {
+      this.failNext -= 1;
+      return [503, { message: "503 Service Unavailable" }];
+    }
     let m: RegExpExecArray | null;
     if (path === "/user") return [200, { id: BOT_ID, username: "tsimg-bot" }];
     if ((m = /^\/projects\/(\d+)\/members\/all\/(\d+)$/.exec(path))) {
       const level = this.members.get(Number(m[2]));
-      return level === undefined ? [404, { message: "404 Not found" }] : [200, { id: Number(m[2]), access_level: level, state: "active" }];
+      const fields = { state: "active", membership_state: "active", locked: false, expires_at: null, ...this.memberFields.get(Number(m[2])) };
+      return level === undefined ? [404, { message: "404 Not found" }] : [200, { id: Number(m[2]), username: `user${m[2]}`, access_level: level, ...fields }];
     }
     if ((m = /^\/projects\/(\d+)\/merge_requests\/(\d+)$/.exec(path))) {
+      this.mrReads += 1;
+      await this.holdMrRead?.(this.mrReads);
       const mr = this.mrs.get(Number(m[2]));
       if (!mr) return [404, { message: "404 Not found" }];
       const answer = { iid: Number(m[2]), ...mr };
@@ -77,8 +100,17 @@ export class GitLabStandIn {
       return [200, this.images.map((name) => ({ type: "blob", name: `${name}.toml`, path: `images/${name}.toml` }))];
     if ((m = /^\/projects\/(\d+)\/merge_requests\/(\d+)\/diffs$/.exec(path))) return [200, [{ old_path: "images/tinyos.toml", new_path: "images/tinyos.toml" }]];
     if (req.method === "POST" && (m = /^\/projects\/(\d+)\/statuses\/([0-9a-f]+)$/.exec(path))) {
+      // GitLab (Ci::CreateCommitStatusService) updates the status of that name and sha that is
+      // still pending or running, else creates one ("created"), then applies the state's event
+      // (CommitStatus's state machine); an event not allowed from the current state is a 400.
       const last = this.statuses.filter((s) => s.sha === m![2] && s.name === body.name).at(-1);
-      if (last?.state === body.state) return [400, { message: `Cannot transition status via :${body.state} from :${last?.state}` }];
+      const from = last && (last.state === "pending" || last.state === "running") ? last.state : "created";
+      const event = { pending: "enqueue", running: from === "created" ? "enqueue" : "run", success: "success", failed: "drop", canceled: "cancel" }[body.state as string];
+      const allowed: Record<string, string[]> = { enqueue: ["created"], run: ["pending"], success: ["created", "pending", "running"], drop: ["created", "pending", "running"], cancel: ["created", "pending", "running"] };
+      if (!event || !allowed[event]!.includes(from)) {
+        this.refusedStatuses.push({ sha: m[2] as string, name: body.name, state: body.state, from });
+        return [400, { message: `Cannot transition status via :${event === "enqueue" && body.state === "running" ? "run" : event} from :${from}` }];
+      }
       this.statuses.push({ sha: m[2] as string, ...body });
       return [201, { id: this.statuses.length, ...body }];
     }

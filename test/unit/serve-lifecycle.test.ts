@@ -1,7 +1,7 @@
 // Superseding pushes, restart durability (a real kill -9 of a service process), and the
 // dashboard's live log over Server-Sent Events.
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -72,7 +72,9 @@ describe("serve lifecycle", () => {
     });
     await deliver(url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
     await until(() => gitlab.statusesOf().includes(`running@${repo.sha.slice(0, 7)}`), 10_000, "running status");
-    await new Promise((r) => setTimeout(r, 200));
+    // Killed once the build is well under way (its log lines on disk), however slow the machine.
+    const logFile = join(stateDir, "logs", "1.log");
+    await until(() => existsSync(logFile) && readFileSync(logFile, "utf8").includes("line 3"), 10_000, "the build's log lines");
     child.kill("SIGKILL");
     await new Promise((r) => child.once("exit", r));
 
