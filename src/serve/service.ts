@@ -140,11 +140,13 @@ export class BuildService {
     const fork = isFork(mr.sourceProjectId, mr.targetProjectId);
     if (fork && !config.allowForks)
       return void (await reply("This merge request comes from a fork: tsimg does not build fork merge requests here (`allow_forks` is off)."));
-    if (fork && command.kind === "build") {
-      // A fork's author can push at any time: build only the commit the commenter saw.
-      const seen = String(p.merge_request?.last_commit?.id ?? "");
-      if (seen !== mr.sha)
-        return void (await reply(`New commits were pushed to this fork merge request after your comment (its head is now \`${String(mr.sha).slice(0, 8)}\`): review them and comment \`/tsimg build\` again. No build was started.`));
+    if (command.kind === "build") {
+      // Build only the commit the commenter saw: a push after the comment (or while its
+      // delivery waited out an outage) brings code no one with the level asked for. A fork
+      // must name it; without last_commit (an older GitLab) a same-project MR builds its head.
+      const seen = p.merge_request?.last_commit?.id;
+      if ((fork || seen !== undefined) && String(seen) !== mr.sha)
+        return void (await reply(`New commits were pushed to this merge request after your comment (its head is now \`${String(mr.sha).slice(0, 8)}\`): review them and comment \`/tsimg build\` again. No build was started.`));
     }
     const available = await gitlab.templateNames(mr.sourceProjectId, mr.sha, config.imagesDir);
 

@@ -134,7 +134,20 @@ describe("who can start a build", () => {
     await deliver(server!.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
     await settle();
     expect(gitlab.notes.map((n) => n.body)).toEqual([
-      "New commits were pushed to this fork merge request after your comment (its head is now `cccccccc`): review them and comment `/tsimg build` again. No build was started.",
+      "New commits were pushed to this merge request after your comment (its head is now `cccccccc`): review them and comment `/tsimg build` again. No build was started.",
+    ]);
+    expect(build.started).toEqual([]);
+  });
+
+  it("a /tsimg build handled after a push (a delivery that waited out an outage) builds nothing of the new commit", async () => {
+    const pushed = repo.commit("images/tinyos.toml", '[image]\nname = "tinyos"\n# pushed after the comment\n');
+    gitlab.mrs.set(3, { state: "opened", sha: pushed, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
+    const build = fakeBuild();
+    await start(build);
+    await deliver(server!.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
+    await settle();
+    expect(gitlab.notes.map((n) => n.body)).toEqual([
+      `New commits were pushed to this merge request after your comment (its head is now \`${pushed.slice(0, 8)}\`): review them and comment \`/tsimg build\` again. No build was started.`,
     ]);
     expect(build.started).toEqual([]);
   });
