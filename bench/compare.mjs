@@ -5,7 +5,7 @@
 //   node bench/compare.mjs [runs=3]
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadTemplate } from "../dist/template/load.js";
+import { loadTemplate } from "../dist/index.js";
 import { CLI, ISO, ROOT, ensurePacker, followFile, median, requireSetup, runStamped, sampleRss, sec, tempDir, watchQemu } from "./lib.mjs";
 
 const runs = Number(process.argv[2] ?? 3);

@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadTemplate } from "../dist/template/load.js";
+import { loadTemplate } from "../dist/index.js";
 import { parseBootCommand, describeBootCommand } from "../dist/qemu/boot-command.js";
 import { QmpClient } from "../dist/qemu/qmp.js";
 import { typeActions } from "../dist/qemu/type-keys.js";

@@ -8,7 +8,7 @@ import { sha256File } from "../util/hash-file.js";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, join, relative, sep } from "node:path";
 import { sortKeys } from "../postprocessors/manifest.js";
-import type { BuildPlan } from "../template/types.js";
+import type { BuildPlan } from "./plan.js";
 import { runProgram } from "../util/run-program.js";
 
 export interface InputsOptions {

@@ -2,8 +2,8 @@
 // values (ports, temp paths) shown as placeholders. Used by `tsimg inspect`.
 import { join } from "node:path";
 import { buildQemuArgv } from "../qemu/argv.js";
-import { renderRuntime } from "../template/runtime-vars.js";
-import type { BuildPlan } from "../template/types.js";
+import { renderRuntime } from "../core/runtime-vars.js";
+import type { BuildPlan } from "./plan.js";
 
 export interface QemuCommandPreview {
   binary: string;

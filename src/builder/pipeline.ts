@@ -18,7 +18,7 @@ import { shutdown, waitForPowerOff } from "./steps/shutdown.js";
 import { startQemu } from "./steps/start-qemu.js";
 import { startTpm } from "./steps/start-tpm.js";
 import { waitForSsh } from "./steps/wait-ssh.js";
-import type { BuildPlan } from "../template/types.js";
+import type { BuildPlan } from "./plan.js";
 
 /** The steps for a plan. */
 export function qemuPipeline(plan: BuildPlan): Step<QemuBuildState>[] {

@@ -7,7 +7,7 @@ import type { QemuProcess } from "../qemu/process.js";
 import type { QmpClient } from "../qemu/qmp.js";
 import type { SerialFollower } from "../qemu/serial.js";
 import type { SerialLog } from "./serial-log.js";
-import type { BuildPlan } from "../template/types.js";
+import type { BuildPlan } from "./plan.js";
 
 export interface BuildOptions {
   /** Replace an existing output_directory. */

@@ -8,7 +8,7 @@ import { diskArtifact } from "../builder/steps/post-process.js";
 import type { QemuBuildState } from "../builder/state.js";
 import { CancelledError, ConfigErrors, NoVmRunningError, asTsimgError, type TsimgError } from "../errors.js";
 import type { Artifact } from "../postprocessors/artifact.js";
-import type { BuildPlan } from "../template/types.js";
+import type { BuildPlan } from "../builder/plan.js";
 import { EventBus } from "./event-bus.js";
 import type { EventListener } from "./events.js";
 import { Masker } from "./masker.js";

@@ -1,6 +1,6 @@
 // The artifact: what a build produced, and what each post-processor turns into the next
 // one. Plain, frozen data: a post-processor never changes its input, it returns a new one.
-import type { ImageMeta } from "../template/types.js";
+import type { ImageMeta } from "../core/image.js";
 
 /** The image a `disk_image` build started from. */
 export interface Lineage {

@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
 import { TsimgError } from "../errors.js";
-import { renderRuntime } from "../template/runtime-vars.js";
+import { renderRuntime } from "../core/runtime-vars.js";
 import type { PostProcessorContext } from "./types.js";
 
 /** The temporary name of `path` while it is being written. */

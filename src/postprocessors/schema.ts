@@ -1,7 +1,8 @@
-// Option tables of the post-processors (`[[post_processor]]`), in the same shape as the
-// builder's (src/template/schema.ts): validation reads them and docs/reference.md is
-// generated from them, so the reference lists exactly what the code accepts.
-import { LOCAL_SCRIPT_OPTIONS, type OptionTable } from "../template/schema.js";
+// Option tables of the post-processors (`[[post_processor]]`), in the same shape as every
+// component's (core/options.ts): validation reads them, their config types are derived from
+// them (types.ts), and docs/reference.md is generated from them.
+import type { OptionTable } from "../core/options.js";
+import { LOCAL_SCRIPT_OPTIONS } from "../util/run-local.js";
 
 export const CHECKSUM_TYPES = ["md5", "sha1", "sha224", "sha256", "sha384", "sha512"] as const;
 export const COMPRESS_FORMATS = ["zst", "gz", "xz", "tar.zst", "tar.gz", "tar.xz", "qcow2-zstd", "qcow2-zlib"] as const;
@@ -44,7 +45,7 @@ export const CHECKSUM_OPTIONS = {
     packer: "none (tsimg)",
   },
   keep_input_artifact: keep("`true` (forced)", "`keep_input_artifact` (ignored by Packer too: checksum always keeps its input)"),
-} satisfies OptionTable;
+} as const satisfies OptionTable;
 
 /** `type = "compress"`. */
 export const COMPRESS_OPTIONS = {
@@ -68,7 +69,7 @@ export const COMPRESS_OPTIONS = {
     packer: "`output` (Packer's default `packer_{{.BuildName}}_{{.BuilderType}}.tar.gz`)",
   },
   keep_input_artifact: keep("`false`", "`keep_input_artifact` (same default)"),
-} satisfies OptionTable;
+} as const satisfies OptionTable;
 
 /** `type = "manifest"`. */
 export const MANIFEST_OPTIONS = {
@@ -83,7 +84,7 @@ export const MANIFEST_OPTIONS = {
   strip_time: { type: "boolean", default: false, doc: "Leave out `build_time`.", packer: "`strip_time`" },
   custom_data: { type: "table", doc: "Free `key = \"value\"` data copied into the entry's `custom_data`.", packer: "`custom_data`" },
   keep_input_artifact: keep("`true` (forced)", "`keep_input_artifact` (ignored by Packer too)"),
-} satisfies OptionTable;
+} as const satisfies OptionTable;
 
 /** `type = "shell-local"`. */
 export const SHELL_LOCAL_OPTIONS = {
@@ -96,7 +97,7 @@ export const SHELL_LOCAL_OPTIONS = {
     packer: "`environment_vars` (Packer passes only the build name and type)",
   },
   keep_input_artifact: keep("`true`", "`keep_input_artifact`"),
-} satisfies OptionTable;
+} as const satisfies OptionTable;
 
 /** `type = "upload"`. */
 export const UPLOAD_OPTIONS = {
@@ -114,8 +115,8 @@ export const UPLOAD_OPTIONS = {
   },
   headers: { type: "table", doc: "`http`: extra request headers, e.g. `{ \"X-Checksum-Sha256\" = \"...\" }`.", packer: "none (tsimg)" },
   username: { type: "string", doc: "`http`: basic auth user (with `password`).", packer: "none (tsimg)" },
-  password: { type: "string", doc: "`http`: basic auth password; take it from a sensitive variable or `${env(\"...\")}`.", packer: "none (tsimg)" },
-  token: { type: "string", doc: "`http`: sent as `Authorization: Bearer <token>`. Not with `username`.", packer: "none (tsimg)" },
+  password: { type: "string", secret: true, doc: "`http`: basic auth password; take it from a sensitive variable or `${env(\"...\")}`.", packer: "none (tsimg)" },
+  token: { type: "string", secret: true, doc: "`http`: sent as `Authorization: Bearer <token>`. Not with `username`.", packer: "none (tsimg)" },
   bucket: { type: "string", doc: "`s3` (required there): the bucket. It must exist; tsimg does not create it.", packer: "none (tsimg)" },
   key: {
     type: "string",
@@ -144,11 +145,12 @@ export const UPLOAD_OPTIONS = {
   },
   secret_key: {
     type: "string",
+    secret: true,
     defaultDoc: "`$AWS_SECRET_ACCESS_KEY`",
     doc: "`s3`: the secret access key; take it from a sensitive variable or `${env(\"...\")}`. Masked in every output.",
     packer: "none (tsimg)",
   },
-  session_token: { type: "string", defaultDoc: "`$AWS_SESSION_TOKEN` when the keys come from the environment", doc: "`s3`: a temporary session token (STS). Masked in every output.", packer: "none (tsimg)" },
+  session_token: { type: "string", secret: true, defaultDoc: "`$AWS_SESSION_TOKEN` when the keys come from the environment", doc: "`s3`: a temporary session token (STS). Masked in every output.", packer: "none (tsimg)" },
   part_size: {
     type: "size",
     defaultDoc: "`64M`",
@@ -170,7 +172,7 @@ export const UPLOAD_OPTIONS = {
   retry_delay: retryDelay,
   timeout: { type: "duration", default: "2m", doc: "An attempt fails when no byte moves for this long.", packer: "none (tsimg)" },
   keep_input_artifact: keep("`true`", "none (tsimg)"),
-} satisfies OptionTable;
+} as const satisfies OptionTable;
 
 /** `type = "notify"`. */
 export const NOTIFY_OPTIONS = {
@@ -178,6 +180,7 @@ export const NOTIFY_OPTIONS = {
   url: { type: "string", required: true, doc: "Receives a POST of the artifact's manifest entry as JSON (image metadata, artifact ID, files, checksums, size, inputs, lineage).", packer: "none (tsimg)" },
   secret: {
     type: "string",
+    secret: true,
     doc: "Signs the body: header `X-Tsimg-Signature: sha256=<hex HMAC-SHA256 of the body>`. Without it, the request is unsigned.",
     packer: "none (tsimg)",
   },
@@ -186,7 +189,7 @@ export const NOTIFY_OPTIONS = {
   retry_delay: retryDelay,
   timeout: { type: "duration", default: "30s", doc: "Time limit of one attempt.", packer: "none (tsimg)" },
   keep_input_artifact: keep("`true` (forced)", "none (tsimg)"),
-} satisfies OptionTable;
+} as const satisfies OptionTable;
 
 /** Option table of each post-processor type. */
 export const POST_PROCESSOR_TABLES = {

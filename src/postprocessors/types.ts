@@ -1,8 +1,17 @@
 // The post-processor interface and what every one of them gets: Artifact in, Artifact out.
 import type { EventBus } from "../engine/event-bus.js";
-import type { LocalScriptsConfig } from "../util/run-local.js";
+import type { ConfigOf } from "../core/options.js";
 import type { Artifact } from "./artifact.js";
-import type { CHECKSUM_TYPES, COMPRESS_FORMATS, PostProcessorType } from "./schema.js";
+import type {
+  CHECKSUM_OPTIONS,
+  CHECKSUM_TYPES,
+  COMPRESS_FORMATS,
+  COMPRESS_OPTIONS,
+  MANIFEST_OPTIONS,
+  NOTIFY_OPTIONS,
+  SHELL_LOCAL_OPTIONS,
+  UPLOAD_OPTIONS,
+} from "./schema.js";
 
 /** The build a chain runs for. */
 export interface BuildInfo {
@@ -46,82 +55,17 @@ export interface PostProcessor<C extends PostProcessorConfig = PostProcessorConf
   run(input: Artifact, config: C, ctx: PostProcessorContext): Promise<Artifact>;
 }
 
-interface CommonConfig {
-  /** Unset: the post-processor's own default. */
-  keep_input_artifact?: boolean;
-}
-
 export type ChecksumType = (typeof CHECKSUM_TYPES)[number];
 export type CompressFormat = (typeof COMPRESS_FORMATS)[number];
 
-export interface ChecksumConfig extends CommonConfig {
-  type: "checksum";
-  checksum_types: ChecksumType[];
-  output: string;
-  sha256sums: boolean;
-}
+// Each `[[post_processor]]` entry after validation (defaults filled, sizes in MiB, durations
+// in ms), derived from its option table. `keep_input_artifact` unset: the post-processor's own default.
+export type ChecksumConfig = ConfigOf<typeof CHECKSUM_OPTIONS, { type: "checksum" }>;
+export type CompressConfig = ConfigOf<typeof COMPRESS_OPTIONS, { type: "compress" }>;
+export type ManifestConfig = ConfigOf<typeof MANIFEST_OPTIONS, { type: "manifest" }>;
+export type ShellLocalConfig = ConfigOf<typeof SHELL_LOCAL_OPTIONS, { type: "shell-local" }>;
+export type UploadConfig = ConfigOf<typeof UPLOAD_OPTIONS, { type: "upload" }>;
+export type NotifyConfig = ConfigOf<typeof NOTIFY_OPTIONS, { type: "notify" }>;
 
-export interface CompressConfig extends CommonConfig {
-  type: "compress";
-  format?: CompressFormat;
-  compression_level?: number;
-  output?: string;
-}
-
-export interface ManifestConfig extends CommonConfig {
-  type: "manifest";
-  output: string;
-  strip_path: boolean;
-  strip_time: boolean;
-  custom_data?: Record<string, string>;
-}
-
-export interface ShellLocalConfig extends CommonConfig, LocalScriptsConfig {
-  type: "shell-local";
-}
-
-export interface UploadConfig extends CommonConfig {
-  type: "upload";
-  target: "http" | "s3";
-  /** http: where each file goes (required for http). */
-  url?: string;
-  headers?: Record<string, string>;
-  username?: string;
-  password?: string;
-  token?: string;
-  /** s3: the bucket (required for s3). */
-  bucket?: string;
-  /** s3: the object key template. */
-  key?: string;
-  /** s3: the store's URL; unset = AWS itself. */
-  endpoint?: string;
-  region?: string;
-  /** s3: unset = true with an endpoint, false without. */
-  force_path_style?: boolean;
-  access_key?: string;
-  secret_key?: string;
-  session_token?: string;
-  /** s3: MiB (a "size" option). */
-  part_size?: number;
-  queue_size?: number;
-  retries: number;
-  /** ms */
-  retry_delay: number;
-  /** ms */
-  timeout: number;
-}
-
-export interface NotifyConfig extends CommonConfig {
-  type: "notify";
-  url: string;
-  secret?: string;
-  headers?: Record<string, string>;
-  retries: number;
-  retry_delay: number;
-  timeout: number;
-}
-
-/** One `[[post_processor]]` entry after validation (defaults filled, durations in ms). */
+/** One `[[post_processor]]` entry after validation. */
 export type PostProcessorConfig = ChecksumConfig | CompressConfig | ManifestConfig | ShellLocalConfig | UploadConfig | NotifyConfig;
-
-export type ConfigOf<T extends PostProcessorType> = Extract<PostProcessorConfig, { type: T }>;

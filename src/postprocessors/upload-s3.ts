@@ -26,7 +26,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { sleep } from "../engine/abort.js";
 import { CancelledError, TsimgError } from "../errors.js";
-import { renderRuntime } from "../template/runtime-vars.js";
+import { renderRuntime } from "../core/runtime-vars.js";
 import { deriveArtifact, type Artifact } from "./artifact.js";
 import { commonValues } from "./files.js";
 import { HttpError, bodyText, formatWait } from "./http-retry.js";

@@ -6,7 +6,7 @@ import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import type { OutgoingHttpHeaders } from "node:http";
 import { TsimgError } from "../errors.js";
-import { renderRuntime } from "../template/runtime-vars.js";
+import { renderRuntime } from "../core/runtime-vars.js";
 import { deriveArtifact, type Artifact } from "./artifact.js";
 import { commonValues } from "./files.js";
 import { displayUrl, sendOnce, sendWithRetries } from "./http-retry.js";

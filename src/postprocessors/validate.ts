@@ -1,20 +1,47 @@
 // Validates one `[[post_processor]]` table against its type's option table, plus the
 // rules a table cannot express. Problems are collected, not thrown (as checkTable does).
-import { closest } from "../util/did-you-mean.js";
-import { checkTable, type Problem } from "../template/validate.js";
-import { CHECKSUM_TYPES, POST_PROCESSOR_TABLES, type PostProcessorType } from "./schema.js";
+import { checkTable, isFile, type Problem } from "../core/check-options.js";
+import { closest } from "../core/did-you-mean.js";
+import { secretValues } from "../core/options.js";
+import {
+  CHECKSUM_OPTIONS,
+  CHECKSUM_TYPES,
+  COMPRESS_OPTIONS,
+  MANIFEST_OPTIONS,
+  NOTIFY_OPTIONS,
+  POST_PROCESSOR_TABLES,
+  SHELL_LOCAL_OPTIONS,
+  UPLOAD_OPTIONS,
+  type PostProcessorType,
+} from "./schema.js";
 import type { PostProcessorConfig } from "./types.js";
 
+type Path = (string | number)[];
+
+/**
+ * One `[[post_processor]]` table (without `chain`): its type, options and scripts. The config,
+ * or undefined when the table has problems (pushed to `problems`).
+ */
+export function checkPostProcessorTable(table: Record<string, unknown>, path: Path, baseDir: string, problems: Problem[]): PostProcessorConfig | undefined {
+  if (table.type === undefined) {
+    const types = Object.keys(POST_PROCESSOR_TABLES).map((t) => `"${t}"`);
+    problems.push({ path, message: `missing required key "type" (one of ${types.join(", ")})` });
+    return undefined;
+  }
+  const config = checkPostProcessor(table, path, baseDir, problems);
+  if (config?.type === "shell-local") {
+    for (const [name, script] of [["script", config.script], ...(config.scripts ?? []).map((s) => ["scripts", s])] as const) {
+      if (script !== undefined && !isFile(script)) problems.push({ path: [...path, name], message: `no such script ${script}` });
+    }
+  }
+  return config;
+}
+
 /** The normalised config, or undefined when the table has problems (pushed to `problems`). */
-export function checkPostProcessor(
-  raw: Record<string, unknown>,
-  path: (string | number)[],
-  baseDir: string,
-  problems: Problem[],
-): PostProcessorConfig | undefined {
+export function checkPostProcessor(raw: Record<string, unknown>, path: Path, baseDir: string, problems: Problem[]): PostProcessorConfig | undefined {
   const type = raw.type;
   const types = Object.keys(POST_PROCESSOR_TABLES);
-  if (typeof type !== "string" || !(type in POST_PROCESSOR_TABLES)) {
+  if (typeof type !== "string" || !Object.hasOwn(POST_PROCESSOR_TABLES, type)) {
     const hint = typeof type === "string" ? closest(type, types) : undefined;
     problems.push({
       path: [...path, "type"],
@@ -23,13 +50,34 @@ export function checkPostProcessor(
     return undefined;
   }
   const before = problems.length;
-  const config = checkTable(raw, POST_PROCESSOR_TABLES[type as PostProcessorType], path, baseDir, problems);
-  for (const [key, message] of crossCheck(type as PostProcessorType, config, raw)) problems.push({ path: key ? [...path, key] : path, message });
-  return problems.length === before ? (config as unknown as PostProcessorConfig) : undefined;
+  const config = checkOptions(type as PostProcessorType, raw, path, baseDir, problems);
+  for (const [key, message] of crossCheck(config, raw)) problems.push({ path: key ? [...path, key] : path, message });
+  return problems.length === before ? config : undefined;
+}
+
+/** The table checked against its type's option table, typed as that type's config. */
+function checkOptions(type: PostProcessorType, raw: Record<string, unknown>, path: Path, baseDir: string, problems: Problem[]): PostProcessorConfig {
+  switch (type) {
+    case "checksum":
+      return { ...checkTable(raw, CHECKSUM_OPTIONS, path, baseDir, problems), type };
+    case "compress":
+      return { ...checkTable(raw, COMPRESS_OPTIONS, path, baseDir, problems), type };
+    case "manifest":
+      return { ...checkTable(raw, MANIFEST_OPTIONS, path, baseDir, problems), type };
+    case "shell-local":
+      return { ...checkTable(raw, SHELL_LOCAL_OPTIONS, path, baseDir, problems), type };
+    case "upload":
+      return { ...checkTable(raw, UPLOAD_OPTIONS, path, baseDir, problems), type };
+    case "notify":
+      return { ...checkTable(raw, NOTIFY_OPTIONS, path, baseDir, problems), type };
+  }
 }
 
 /** [the key it is about (none: the whole table), message]. */
-function crossCheck(type: PostProcessorType, c: Record<string, unknown>, raw: Record<string, unknown>): Array<[string | undefined, string]> {
+function crossCheck(config: PostProcessorConfig, raw: Record<string, unknown>): Array<[string | undefined, string]> {
+  const type = config.type;
+  // Keys with a problem are missing (see checkTable): read them as possibly absent.
+  const c: Record<string, unknown> = config;
   const out: Array<[string | undefined, string]> = [];
   if (type === "checksum") {
     for (const t of (c.checksum_types as string[] | undefined) ?? []) {
@@ -79,16 +127,15 @@ function checkS3(c: Record<string, unknown>, raw: Record<string, unknown>): Arra
   return out;
 }
 
-/** Option values to mask in every output (passwords, tokens, HMAC secrets). */
+/** Option values to mask in every output: `secret` options, AWS keys taken from the environment, URL passwords. */
 export function postProcessorSecrets(configs: PostProcessorConfig[]): string[] {
   const out: string[] = [];
   for (const c of configs) {
-    if (c.type === "upload") out.push(...[c.password, c.token, c.secret_key, c.session_token].filter((v): v is string => !!v));
+    out.push(...secretValues(POST_PROCESSOR_TABLES[c.type], c));
     // Keys taken from the environment at upload time are masked too.
     if (c.type === "upload" && c.target === "s3" && c.secret_key === undefined) {
       out.push(...[process.env.AWS_SECRET_ACCESS_KEY, process.env.AWS_SESSION_TOKEN].filter((v): v is string => !!v));
     }
-    if (c.type === "notify" && c.secret) out.push(c.secret);
     if ((c.type === "upload" || c.type === "notify") && c.url !== undefined) {
       const password = urlPassword(c.url);
       if (password) out.push(password);

@@ -2,7 +2,7 @@
 // Packer's trailing-slash rules, or downloads from the guest (direction = "download").
 import { stat } from "node:fs/promises";
 import { basename, posix } from "node:path";
-import type { FileProvisionerConfig } from "../template/types.js";
+import type { FileProvisionerConfig } from "./options.js";
 import type { ProvisionContext, ProvisionResult } from "./provisioner.js";
 
 export async function runFile(config: FileProvisionerConfig, ctx: ProvisionContext): Promise<ProvisionResult> {

@@ -1,4 +1,4 @@
-import type { ProvisionerConfig } from "../template/types.js";
+import type { ProvisionerConfig } from "./options.js";
 import { runFile } from "./file.js";
 import type { ProvisionContext, ProvisionResult } from "./provisioner.js";
 import { runShell } from "./shell.js";

@@ -1,6 +1,6 @@
 // The shell-local provisioner: scripts on the build host, between the guest's provisioners
 // (e.g. to make a file a later `file` provisioner uploads, or to poke the guest from outside).
-import type { ShellLocalProvisionerConfig } from "../template/types.js";
+import type { ShellLocalProvisionerConfig } from "./options.js";
 import { runLocalScripts } from "../util/run-local.js";
 import type { ProvisionContext, ProvisionResult } from "./provisioner.js";
 

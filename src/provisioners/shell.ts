@@ -5,8 +5,8 @@ import { basename, posix } from "node:path";
 import { randomBytes } from "node:crypto";
 import { TsimgError } from "../errors.js";
 import { raceAbort } from "../engine/abort.js";
-import { renderRuntime } from "../template/runtime-vars.js";
-import type { ShellProvisionerConfig } from "../template/types.js";
+import { renderRuntime } from "../core/runtime-vars.js";
+import type { ShellProvisionerConfig } from "./options.js";
 import type { ProvisionContext, ProvisionResult } from "./provisioner.js";
 
 interface Script {

@@ -1,7 +1,10 @@
 // QEMU's command line. tsimg's defaults follow packer-plugin-qemu's (see
 // shared/reference/packer-seed-argv.md); a switch in qemuargs replaces every default
 // of that switch, as in Packer, and each replacement is reported so nobody is surprised.
-import type { SourceConfig } from "../template/types.js";
+import type { QemuConfig } from "./options.js";
+
+/** The qemu builder's options, and the guest's SSH port it forwards a host port to. */
+type SourceConfig = QemuConfig & { ssh_port: number };
 
 export interface ArgvInputs {
   source: SourceConfig;

@@ -17,7 +17,7 @@
 //     letter names (`bs`, `up`, `end`) must match exactly, else `<is>` or `<and>` would be errors;
 //   - everything else stays literal like Packer: `a < b`, `<3`, `<foo>`, `<is>`, `<a|b>`, `<wait 5>`.
 import { TsimgError } from "../errors.js";
-import { editDistance } from "../util/did-you-mean.js";
+import { editDistance } from "../core/did-you-mean.js";
 import { describeChar, findCharQcodes, findSpecialQcode } from "./keymap.js";
 
 /** One step of a boot command. Qcodes are QEMU QKeyCode names; `ms` may be fractional. */

@@ -2,7 +2,7 @@
 // Run-time placeholders ({{ .HTTPIP }} ...) are left alone here; see runtime-vars.ts.
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { closest } from "../util/did-you-mean.js";
+import { closest } from "../core/did-you-mean.js";
 import { decodeUtf8, describeBadUtf8 } from "./read-text.js";
 
 export interface InterpolationScope {

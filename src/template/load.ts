@@ -1,24 +1,17 @@
-// Template loading: TOML -> variables -> ${...} interpolation -> validation -> BuildPlan.
-// Every problem found is reported at once, each with file:line:col and key path.
+// Template loading: TOML -> variables -> ${...} interpolation -> validation -> a loaded
+// template. The components' checks come from the registry passed in; this file knows none of
+// them. Every problem found is reported at once, each with file:line:col and key path.
 import TOML from "@iarna/toml";
-import { existsSync, statSync } from "node:fs";
 import { basename, dirname, relative, resolve } from "node:path";
+import { isPlainTable, type Problem } from "../core/check-options.js";
+import { closest } from "../core/did-you-mean.js";
 import { ConfigError, ConfigErrors } from "../errors.js";
-import { checkPostProcessor, postProcessorSecrets } from "../postprocessors/validate.js";
-import { POST_PROCESSOR_TABLES } from "../postprocessors/schema.js";
-import type { PostProcessorConfig } from "../postprocessors/types.js";
-import { BootCommandError, parseBootCommand } from "../qemu/boot-command.js";
-import { parseChecksum } from "../sources/checksum.js";
-import { matchCdFiles } from "../sources/seed-media.js";
-import { closest } from "../util/did-you-mean.js";
 import { InterpolationError, interpolate, type InterpolationScope } from "./interpolate.js";
 import { locateKey } from "./locate.js";
 import { describeLimitProblem, findLimitProblem, type LimitProblem } from "./parsed-limits.js";
 import { decodeUtf8, describeBadUtf8, readTemplateBytes } from "./read-text.js";
-import { checkOutputPaths, hostContext } from "./output-paths.js";
-import { FILE_OPTIONS, SHELL_LOCAL_PROVISIONER_OPTIONS, SHELL_OPTIONS, SOURCE_OPTIONS } from "./schema.js";
-import type { BuildPlan, FileProvisionerConfig, ImageMeta, ProvisionerConfig, SourceConfig } from "./types.js";
-import { checkTable, isPlainTable, resolvePath, type Problem } from "./validate.js";
+import type { ComponentRegistry, FamilySchema } from "./registry.js";
+import type { ImageMeta, LoadedTemplate } from "./types.js";
 import { resolveVariables, type VariableInputs } from "./variables.js";
 
 export interface LoadOptions extends VariableInputs {
@@ -28,8 +21,12 @@ export interface LoadOptions extends VariableInputs {
 
 const TOP_LEVEL = ["image", "variables", "source", "provisioner", "post_processor"];
 
-/** Loads and validates a template. Throws ConfigErrors listing every problem. */
-export function loadTemplate(templatePath: string, options: LoadOptions = {}): BuildPlan {
+/** Loads a template and validates it with `components`. Throws ConfigErrors listing every problem. */
+export function readTemplate<S, P, Q>(
+  templatePath: string,
+  options: LoadOptions,
+  components: ComponentRegistry<S, P, Q>,
+): LoadedTemplate<S, P, Q> {
   const path = resolve(templatePath);
   const fromCwd = relative(process.cwd(), path);
   const shown = fromCwd && !fromCwd.startsWith("..") ? fromCwd : path;
@@ -54,7 +51,7 @@ export function loadTemplate(templatePath: string, options: LoadOptions = {}): B
   const beyond = findLimitProblem(raw);
   if (beyond) throw new ConfigErrors([limitError(text, shown, beyond)]);
   const found: Problem[] = [];
-  const plan = buildPlan(raw, path, options, found);
+  const plan = buildPlan(raw, path, options, components, found);
   const toError = (problem: Problem) => {
     const at = locateKey(text, problem.path);
     return new ConfigError(problem.message, {
@@ -80,7 +77,13 @@ function limitError(text: string, file: string, { path, problem }: LimitProblem)
   return new ConfigError(`${key}: ${describeLimitProblem(problem)}`, { file, ...(at ? { line: at.line, column: at.column } : {}), key });
 }
 
-function buildPlan(raw: Record<string, unknown>, path: string, options: LoadOptions, problems: Problem[]): BuildPlan | undefined {
+function buildPlan<S, P, Q>(
+  raw: Record<string, unknown>,
+  path: string,
+  options: LoadOptions,
+  components: ComponentRegistry<S, P, Q>,
+  problems: Problem[],
+): LoadedTemplate<S, P, Q> | undefined {
   const baseDir = dirname(path);
   for (const key of Object.keys(raw)) {
     if (TOP_LEVEL.includes(key)) continue;
@@ -90,7 +93,7 @@ function buildPlan(raw: Record<string, unknown>, path: string, options: LoadOpti
     problems.push({
       path: [key],
       message:
-        kind === "top-level key" && key in SOURCE_OPTIONS
+        kind === "top-level key" && key in components.source.options
           ? `"${key}" is outside any table: it belongs under [source]`
           : `unknown ${kind} "${key}"${hint ? `; did you mean "${hint}"?` : ""}`,
     });
@@ -116,17 +119,19 @@ function buildPlan(raw: Record<string, unknown>, path: string, options: LoadOpti
     problems.push({ path: [], message: "missing table [source] (the qemu builder's options)" });
     return undefined;
   }
-  const source = checkTable(rawSource, SOURCE_OPTIONS, ["source"], baseDir, problems) as unknown as SourceConfig;
-  source.output_directory = resolve(source.output_directory ?? `output-${imageName}`);
-  source.vm_name ??= `${imageName}.${source.format}`;
-  checkOutputPaths(source, rawSource, hostContext(baseDir), problems);
   // As written, before ${...}: an empty value from a variable without one is reported already.
-  checkSource(source, isPlainTable(raw.source) ? raw.source : rawSource, baseDir, problems);
+  const written = isPlainTable(raw.source) ? raw.source : rawSource;
+  const source = components.source.check(rawSource, written, { baseDir, imageName, problems });
 
-  const provisioners = checkProvisioners(resolved(raw.provisioner ?? [], ["provisioner"]), baseDir, problems);
-  const postProcessors = checkPostProcessors(resolved(raw.post_processor ?? [], ["post_processor"]), baseDir, problems);
+  const provisioners = checkProvisioners(resolved(raw.provisioner ?? [], ["provisioner"]), components.provisioners, baseDir, problems);
+  const postProcessors = checkPostProcessors(resolved(raw.post_processor ?? [], ["post_processor"]), components.postProcessors, baseDir, problems);
   const secrets = [...variables.values()].filter((v) => v.sensitive).map((v) => v.value);
-  for (const secret of [source.ssh_password, ...postProcessorSecrets(postProcessors.flat())]) {
+  const componentSecrets = [
+    ...components.source.secrets(source),
+    ...components.provisioners.secrets(provisioners),
+    ...components.postProcessors.secrets(postProcessors.flat()),
+  ];
+  for (const secret of componentSecrets) {
     if (secret && !secrets.includes(secret)) secrets.push(secret);
   }
   return {
@@ -159,76 +164,17 @@ function interpolateDeep(value: unknown, path: (string | number)[], scope: Inter
   return value;
 }
 
-function checkSource(source: SourceConfig, raw: Record<string, unknown>, baseDir: string, problems: Problem[]): void {
-  const at = (key: string) => ["source", key];
-  chooseIso(source, raw, baseDir, problems);
-  checkChecksum(source.iso_checksum, problems);
-  checkDisks(source, raw, problems);
-  checkMedia(source, baseDir, problems);
-  if (raw.http_directory !== undefined && raw.http_content !== undefined) {
-    problems.push({ path: at("http_content"), message: "http_directory and http_content cannot both be set: pick one" });
-  }
-  if (source.http_directory && !isDirectory(source.http_directory)) {
-    problems.push({ path: at("http_directory"), message: `http_directory: no such directory ${source.http_directory}` });
-  }
-  if (source.ssh_private_key_file && !isFile(source.ssh_private_key_file)) {
-    problems.push({ path: at("ssh_private_key_file"), message: `ssh_private_key_file: no such file ${source.ssh_private_key_file}` });
-  }
-  // Only an absent or literally empty one: a wrong type, or a variable without a value, is reported already.
-  if (source.communicator === "ssh" && (!("ssh_username" in raw) || raw.ssh_username === "")) {
-    problems.push({ path: ["source"], message: 'missing required key "ssh_username" (needed with communicator = "ssh")' });
-  }
-  for (const [min, max] of [["http_port_min", "http_port_max"], ["host_port_min", "host_port_max"], ["vnc_port_min", "vnc_port_max"]] as const) {
-    if (source[min] > source[max]) problems.push({ path: at(min), message: `${min} (${source[min]}) is greater than ${max} (${source[max]})` });
-  }
-  try {
-    parseBootCommand(source.boot_command ?? []);
-  } catch (error) {
-    if (!(error instanceof BootCommandError)) throw error;
-    problems.push({ path: at("boot_command"), message: `boot_command: ${error.message}` });
-  }
-}
-
-function checkProvisioners(raw: unknown, baseDir: string, problems: Problem[]): ProvisionerConfig[] {
+function checkProvisioners<P>(raw: unknown, family: FamilySchema<P>, baseDir: string, problems: Problem[]): P[] {
   if (!Array.isArray(raw)) {
     problems.push({ path: ["provisioner"], message: "provisioner: expected [[provisioner]] tables" });
     return [];
   }
-  const out: ProvisionerConfig[] = [];
+  const out: P[] = [];
   raw.forEach((entry: unknown, index) => {
     const path = ["provisioner", index];
     if (!isPlainTable(entry)) return problems.push({ path, message: "provisioner: expected a table" });
-    if (entry.type === "shell") {
-      const shell = checkTable(entry, SHELL_OPTIONS, path, baseDir, problems);
-      const given = ["inline", "script", "scripts"].filter((k) => k in entry);
-      if (given.length !== 1) {
-        problems.push({ path, message: `shell provisioner needs exactly one of inline, script, scripts${given.length ? `; got ${given.join(" and ")}` : ""}` });
-      }
-      for (const script of [shell.script, ...((shell.scripts as string[] | undefined) ?? [])]) {
-        if (typeof script === "string" && !isFile(script)) problems.push({ path: [...path, shell.script ? "script" : "scripts"], message: `no such script ${script}` });
-      }
-      out.push(shell as unknown as ProvisionerConfig);
-    } else if (entry.type === "file") {
-      out.push(checkFileProvisioner(entry, path, baseDir, problems));
-    } else if (entry.type === "shell-local") {
-      const local = checkTable(entry, SHELL_LOCAL_PROVISIONER_OPTIONS, path, baseDir, problems);
-      const given = ["inline", "script", "scripts"].filter((k) => k in entry);
-      if (given.length !== 1) {
-        problems.push({ path, message: `shell-local provisioner needs exactly one of inline, script, scripts${given.length ? `; got ${given.join(" and ")}` : ""}` });
-      }
-      for (const script of [local.script, ...((local.scripts as string[] | undefined) ?? [])]) {
-        if (typeof script === "string" && !isFile(script)) problems.push({ path: [...path, local.script ? "script" : "scripts"], message: `no such script ${script}` });
-      }
-      out.push(local as unknown as ProvisionerConfig);
-    } else if (entry.type === undefined) {
-      problems.push({ path, message: 'missing required key "type" (use "shell", "file" or "shell-local")' });
-    } else {
-      const hint = typeof entry.type === "string" ? closest(entry.type, ["shell", "file", "shell-local"]) : undefined;
-      problems.push({
-        path: [...path, "type"],
-        message: `provisioner type ${JSON.stringify(entry.type)} is not known: use "shell", "file" or "shell-local"${hint ? ` (did you mean "${hint}"?)` : ""}`,
-      });
-    }
+    const config = family.check(entry, path, baseDir, problems);
+    if (config !== undefined) out.push(config);
   });
   return out;
 }
@@ -238,12 +184,12 @@ function checkProvisioners(raw: unknown, baseDir: string, problems: Problem[]): 
  * sharing a `chain = "name"` form one chain, in the order written; chains keep the order
  * in which each first appears.
  */
-function checkPostProcessors(raw: unknown, baseDir: string, problems: Problem[]): PostProcessorConfig[][] {
+function checkPostProcessors<Q>(raw: unknown, family: FamilySchema<Q>, baseDir: string, problems: Problem[]): Q[][] {
   if (!Array.isArray(raw)) {
     problems.push({ path: ["post_processor"], message: "post_processor: expected [[post_processor]] tables" });
     return [];
   }
-  const chains = new Map<string, PostProcessorConfig[]>();
+  const chains = new Map<string, Q[]>();
   raw.forEach((entry: unknown, index) => {
     const path = ["post_processor", index];
     if (!isPlainTable(entry)) return problems.push({ path, message: "post_processor: expected a table" });
@@ -253,16 +199,7 @@ function checkPostProcessors(raw: unknown, baseDir: string, problems: Problem[])
       if (typeof chain === "string" && chain.trim() !== "") key = `chain ${chain}`;
       else problems.push({ path: [...path, "chain"], message: `chain: expected the chain's name, a non-empty string, got ${JSON.stringify(chain)}` });
     }
-    if (table.type === undefined) {
-      const types = Object.keys(POST_PROCESSOR_TABLES).map((t) => `"${t}"`);
-      return problems.push({ path, message: `missing required key "type" (one of ${types.join(", ")})` });
-    }
-    const config = checkPostProcessor(table, path, baseDir, problems);
-    if (config?.type === "shell-local") {
-      for (const [name, script] of [["script", config.script], ...(config.scripts ?? []).map((s) => ["scripts", s])] as const) {
-        if (script !== undefined && !isFile(script)) problems.push({ path: [...path, name], message: `no such script ${script}` });
-      }
-    }
+    const config = family.check(table, path, baseDir, problems);
     if (!config) return;
     const list = chains.get(key) ?? [];
     list.push(config);
@@ -297,128 +234,4 @@ function describeRedefinition(text: string, errorLine: number): { message: strin
     return { message: `duplicate key "${name}"${first >= 0 ? ` (first set on line ${first + 1})` : ""}`, line: i + 1, column: (assignment[1]?.length ?? 0) + 1 };
   }
   return undefined;
-}
-
-/**
- * Settles source.iso_url from iso_url or iso_urls (tried in order: the first local file
- * that exists). The ISO often lives outside the repo, so a missing one is a missing input:
- * validate warns, build refuses to start.
- */
-function chooseIso(source: SourceConfig, raw: Record<string, unknown>, baseDir: string, problems: Problem[]): void {
-  const at = (key: string) => ["source", key];
-  if (raw.iso_url !== undefined && raw.iso_urls !== undefined) {
-    problems.push({ path: at("iso_urls"), message: "iso_url and iso_urls cannot both be set: pick one" });
-    return;
-  }
-  const key = raw.iso_urls !== undefined ? "iso_urls" : "iso_url";
-  const given = raw.iso_urls !== undefined ? (source.iso_urls ?? []) : source.iso_url !== undefined ? [source.iso_url] : [];
-  if (raw.iso_url === undefined && raw.iso_urls === undefined) {
-    problems.push({ path: ["source"], message: 'missing required key "iso_url" (or "iso_urls"): the installer ISO' });
-    return;
-  }
-  if (given.length === 0) {
-    problems.push({ path: at(key), message: "iso_urls: give at least one path" });
-    return;
-  }
-  const unsupported = given.find((url) => /^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^(file|https?):\/\//i.test(url));
-  if (unsupported) {
-    problems.push({ path: at(key), message: `${key}: ${unsupported}: only local paths, file://, http:// and https:// are supported` });
-    return;
-  }
-  const sources = given.map((url) => (/^https?:\/\//i.test(url) ? url : resolvePath(url, baseDir)));
-  source.iso_urls = sources;
-  source.iso_url = sources.find(isFile) ?? sources[0]!;
-  // Only local files can be checked now; a URL is tried at build time.
-  if (sources.every((s) => !/^https?:\/\//i.test(s) && !isFile(s))) {
-    problems.push({ path: at(key), message: `${key}: no such file ${sources.join(", ")}`, missingInput: true });
-  }
-}
-
-/** The file provisioner: one of source/sources/content, local paths resolved on the host side only. */
-function checkFileProvisioner(entry: Record<string, unknown>, path: (string | number)[], baseDir: string, problems: Problem[]): ProvisionerConfig {
-  const file = checkTable(entry, FILE_OPTIONS, path, baseDir, problems) as unknown as FileProvisionerConfig;
-  const given = ["source", "sources", "content"].filter((k) => k in entry);
-  if (given.length !== 1) {
-    problems.push({ path, message: `file provisioner needs exactly one of source, sources, content${given.length ? `; got ${given.join(" and ")}` : ""}` });
-  }
-  if (file.direction === "download") {
-    if (file.source === undefined) problems.push({ path, message: 'direction = "download" needs source (the remote path)' });
-    file.destination = resolvePath(file.destination, baseDir) + (file.destination.endsWith("/") ? "/" : "");
-    return file;
-  }
-  if (typeof file.source === "string") {
-    const slash = file.source.endsWith("/");
-    file.source = resolvePath(file.source, baseDir);
-    if (!file.generated && !existsSync(file.source)) problems.push({ path: [...path, "source"], message: `source: no such file or directory ${file.source}` });
-    if (slash && !file.source.endsWith("/")) file.source += "/";
-  }
-  for (const [i, source] of (file.sources ?? []).entries()) {
-    if (!file.generated && !existsSync(source)) problems.push({ path: [...path, "sources"], message: `sources item ${i + 1}: no such file or directory ${source}` });
-  }
-  return file;
-}
-
-function checkChecksum(value: string | undefined, problems: Problem[]): void {
-  if (value === undefined || value === "none" || value.startsWith("file:")) return;
-  try {
-    parseChecksum(value);
-  } catch (error) {
-    problems.push({ path: ["source", "iso_checksum"], message: (error as Error).message });
-  }
-}
-
-const QEMU_IMG_COMMANDS = ["create", "convert", "resize"];
-
-/** disk_image and its companions, qemu_img_args, and -drive options QEMU would refuse. */
-function checkDisks(source: SourceConfig, raw: Record<string, unknown>, problems: Problem[]): void {
-  const at = (key: string) => ["source", key];
-  for (const key of ["use_backing_file", "skip_resize_disk"] as const) {
-    if (source[key] && !source.disk_image) problems.push({ path: at(key), message: `${key} needs disk_image = true (it applies to a base disk image)` });
-  }
-  if (source.use_backing_file && source.format !== "qcow2") {
-    problems.push({ path: at("use_backing_file"), message: `use_backing_file needs format = "qcow2" (an overlay is a qcow2 feature), not "${source.format}"` });
-  }
-  if (source.disk_detect_zeroes === "unmap" && source.disk_discard !== "unmap") {
-    problems.push({ path: at("disk_detect_zeroes"), message: 'disk_detect_zeroes = "unmap" needs disk_discard = "unmap" (QEMU refuses it otherwise)' });
-  }
-  const imgArgs = (source.qemu_img_args ?? {}) as Record<string, string[]>;
-  for (const key of Object.keys(imgArgs)) {
-    if (!QEMU_IMG_COMMANDS.includes(key)) {
-      const hint = closest(key, QEMU_IMG_COMMANDS);
-      problems.push({ path: ["source", "qemu_img_args", key], message: `qemu_img_args: unknown command "${key}"; use create, convert or resize${hint ? ` (did you mean "${hint}"?)` : ""}` });
-    }
-  }
-  source.qemu_img_args = { create: imgArgs.create ?? [], convert: imgArgs.convert ?? [], resize: imgArgs.resize ?? [] };
-  if (source.efi_boot) {
-    for (const key of ["efi_firmware_code", "efi_firmware_vars"] as const) {
-      if (!isFile(source[key])) {
-        problems.push({ path: at(key), message: `${key}: no such file ${source[key]} (install Debian's ovmf package, or name the firmware)`, missingInput: !(key in raw) });
-      }
-    }
-  }
-}
-
-/** cd_files patterns must match something: an empty seed CD is almost always a typo. */
-function checkMedia(source: SourceConfig, baseDir: string, problems: Problem[]): void {
-  for (const key of ["cd_files", "floppy_files"] as const) {
-    (source[key] ?? []).forEach((pattern, i) => {
-      if (matchCdFiles([pattern], baseDir).length === 0) problems.push({ path: ["source", key], message: `${key} item ${i + 1}: "${pattern}" matches no file or directory` });
-    });
-  }
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }

@@ -2,11 +2,19 @@
 // (TSIMG_VAR_name, or Packer's PKR_VAR_name), --var name=value.
 import TOML from "@iarna/toml";
 import { readFileSync } from "node:fs";
-import { closest } from "../util/did-you-mean.js";
+import { checkTable, isPlainTable, type Problem } from "../core/check-options.js";
+import { closest } from "../core/did-you-mean.js";
+import type { OptionTable } from "../core/options.js";
 import { describeLimitProblem, findLimitProblem } from "./parsed-limits.js";
 import { readUtf8 } from "./read-text.js";
-import { VARIABLE_OPTIONS } from "./schema.js";
-import { checkTable, isPlainTable, type Problem } from "./validate.js";
+
+/** `[variables.NAME]`. */
+export const VARIABLE_OPTIONS = {
+  type: { type: { enum: ["string", "number", "bool"] }, default: "string", doc: "The value's type.", packer: "`variable { type }`" },
+  default: { type: "string", doc: "Value when nothing else sets it. Without one, the variable is required.", packer: "`default`" },
+  description: { type: "string", doc: "Free text for readers of the template.", packer: "`description`" },
+  sensitive: { type: "boolean", default: false, doc: "Mask the value as `<sensitive>` in every output.", packer: "`sensitive`" },
+} as const satisfies OptionTable;
 
 export interface VariableInputs {
   /** Paths of TOML files with name = value lines. */

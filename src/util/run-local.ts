@@ -7,16 +7,20 @@ import { access, constants, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { createInterface } from "node:readline";
+import type { ConfigOf, OptionTable } from "../core/options.js";
 import { CancelledError, TsimgError } from "../errors.js";
 
-export interface LocalScriptsConfig {
-  inline?: string[];
-  inline_shebang: string;
-  script?: string;
-  scripts?: string[];
-  environment_vars: string[];
-  valid_exit_codes: number[];
-}
+/** What both shell-locals (provisioner and post-processor) take to run scripts on the build host. */
+export const LOCAL_SCRIPT_OPTIONS = {
+  inline: { type: "string[]", doc: "Commands run on the build host as one script (`inline_shebang`). Exactly one of `inline`, `script`, `scripts`.", packer: "`inline`" },
+  inline_shebang: { type: "string", default: "/bin/sh -e", doc: "Interpreter of the script made from `inline`.", packer: "`inline_shebang`" },
+  script: { type: "path", doc: "A local script, relative to the template, run with `/bin/sh` unless it is executable.", packer: "`script`" },
+  scripts: { type: "path[]", doc: "Several scripts, run in order.", packer: "`scripts`" },
+  valid_exit_codes: { type: "integer[]", default: [0], doc: "Exit codes that count as success.", packer: "`valid_exit_codes`" },
+} as const satisfies OptionTable;
+
+/** What runLocalScripts takes: the options above, and the environment both shell-locals add. */
+export type LocalScriptsConfig = ConfigOf<typeof LOCAL_SCRIPT_OPTIONS> & { environment_vars: string[] };
 
 export interface LocalScriptsContext {
   /** Added to this process's environment (before environment_vars). */

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { build, type BuildEvent } from "../../src/index.js";
-import { loadTemplate } from "../../src/template/load.js";
+import { loadTemplate } from "../../src/builder/load-template.js";
 import { ISO, requireFixture } from "./helpers.js";
 
 let work: string;

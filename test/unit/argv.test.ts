@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { buildQemuArgv, formatCommandLine, type ArgvInputs } from "../../src/qemu/argv.js";
-import type { SourceConfig } from "../../src/template/types.js";
+import type { SourceConfig } from "../../src/builder/plan.js";
 
 // The [source] defaults, as loadTemplate fills them in.
 function source(overrides: Partial<SourceConfig> = {}): SourceConfig {

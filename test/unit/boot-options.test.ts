@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { ConfigErrors } from "../../src/errors.js";
-import { loadTemplate } from "../../src/template/load.js";
+import { loadTemplate } from "../../src/builder/load-template.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tsimg-boot-options-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { build } from "../../src/engine/build.js";
 import type { BuildEvent } from "../../src/engine/events.js";
-import { loadTemplate } from "../../src/template/load.js";
+import { loadTemplate } from "../../src/builder/load-template.js";
 
 const PASSWORD = "hunter2-ssh-pw";
 const KEY_LINES = ["-----BEGIN TSIMG TEST KEY-----", "c2VjcmV0LWtleS1ib2R5", "-----END TSIMG TEST KEY-----"];

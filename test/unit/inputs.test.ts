@@ -11,7 +11,7 @@ import type { QemuBuildState } from "../../src/builder/state.js";
 import { fetchIso } from "../../src/builder/steps/fetch-iso.js";
 import { EventBus } from "../../src/engine/event-bus.js";
 import { Masker } from "../../src/engine/masker.js";
-import { loadTemplate } from "../../src/template/load.js";
+import { loadTemplate } from "../../src/builder/load-template.js";
 
 const root = mkdtempSync(join(tmpdir(), "tsimg-inputs-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

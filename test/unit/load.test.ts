@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, afterEach, describe, expect, test, vi } from "vitest";
 import { ConfigError, ConfigErrors } from "../../src/errors.js";
-import { loadTemplate, type LoadOptions } from "../../src/template/load.js";
-import type { BuildPlan } from "../../src/template/types.js";
+import { loadTemplate, type LoadOptions } from "../../src/builder/load-template.js";
+import type { BuildPlan } from "../../src/builder/plan.js";
 
 const root = mkdtempSync(join(tmpdir(), "tsimg-load-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
 import { ConfigErrors } from "../../src/errors.js";
-import { loadTemplate } from "../../src/template/load.js";
-import { refuseOutputDirectory, refuseVmName, type OutputPathContext } from "../../src/template/output-paths.js";
+import { loadTemplate } from "../../src/builder/load-template.js";
+import { refuseOutputDirectory, refuseVmName, type OutputPathContext } from "../../src/qemu/output-paths.js";
 
 const root = realpathSync(mkdtempSync(join(tmpdir(), "tsimg-output-paths-")));
 const startDir = process.cwd();

@@ -13,7 +13,7 @@ import type { BuildEvent } from "../../src/engine/events.js";
 import { Masker } from "../../src/engine/masker.js";
 import { runSteps } from "../../src/engine/runner.js";
 import type { ManifestFile } from "../../src/postprocessors/manifest.js";
-import { loadTemplate } from "../../src/template/load.js";
+import { loadTemplate } from "../../src/builder/load-template.js";
 
 const root = mkdtempSync(join(tmpdir(), "tsimg-ppstep-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

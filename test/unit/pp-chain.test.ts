@@ -10,7 +10,7 @@ import { shellLocalPostProcessor } from "../../src/postprocessors/shell-local.js
 import type { ManifestFile } from "../../src/postprocessors/manifest.js";
 import type { PostProcessorConfig, ShellLocalConfig } from "../../src/postprocessors/types.js";
 import { checkPostProcessor } from "../../src/postprocessors/validate.js";
-import type { Problem } from "../../src/template/validate.js";
+import type { Problem } from "../../src/core/check-options.js";
 import { diskArtifact, makeCtx, tempDir } from "./pp-helpers.js";
 
 const shell = (over: Partial<ShellLocalConfig>): ShellLocalConfig => ({ type: "shell-local", inline_shebang: "/bin/sh -e", environment_vars: [], valid_exit_codes: [0], ...over });

@@ -16,7 +16,7 @@ import { deriveArtifact } from "../../src/postprocessors/artifact.js";
 import { uploadPostProcessor } from "../../src/postprocessors/upload.js";
 import type { UploadConfig } from "../../src/postprocessors/types.js";
 import { checkPostProcessor, postProcessorSecrets } from "../../src/postprocessors/validate.js";
-import type { Problem } from "../../src/template/validate.js";
+import type { Problem } from "../../src/core/check-options.js";
 import { diskArtifact, makeCtx, tempDir } from "./pp-helpers.js";
 
 const MIB = 1024 * 1024;

@@ -10,8 +10,8 @@ import { CancelledError } from "../../src/errors.js";
 import { EventBus } from "../../src/engine/event-bus.js";
 import { Masker } from "../../src/engine/masker.js";
 import { runSteps, type Step } from "../../src/engine/runner.js";
-import { OUTPUT_MARKER } from "../../src/template/output-paths.js";
-import type { BuildPlan } from "../../src/template/types.js";
+import { OUTPUT_MARKER } from "../../src/qemu/output-paths.js";
+import type { BuildPlan } from "../../src/builder/plan.js";
 
 const root = mkdtempSync(join(tmpdir(), "tsimg-prepare-output-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

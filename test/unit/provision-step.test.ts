@@ -9,7 +9,7 @@ import { Masker } from "../../src/engine/masker.js";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ProvisionerConfig, ShellProvisionerConfig } from "../../src/template/types.js";
+import type { ProvisionerConfig, ShellProvisionerConfig } from "../../src/provisioners/options.js";
 
 function shell(overrides: Partial<ShellProvisionerConfig>): ShellProvisionerConfig {
   return {

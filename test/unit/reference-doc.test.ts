@@ -2,13 +2,15 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { renderReference } from "../../src/template/reference-doc.js";
 import { POST_PROCESSOR_TABLES } from "../../src/postprocessors/schema.js";
-import { FILE_OPTIONS, SHELL_OPTIONS, SOURCE_OPTIONS, VARIABLE_OPTIONS } from "../../src/template/schema.js";
+import { COMPONENTS, SOURCE_OPTIONS } from "../../src/builder/registry.js";
+import { FILE_OPTIONS, SHELL_OPTIONS } from "../../src/provisioners/options.js";
+import { VARIABLE_OPTIONS } from "../../src/template/variables.js";
 
 describe("docs/reference.md", () => {
   const committed = readFileSync(new URL("../../docs/reference.md", import.meta.url), "utf8");
 
   it("is what `npm run docs` generates from the schema", () => {
-    expect(committed).toBe(renderReference());
+    expect(committed).toBe(renderReference(COMPONENTS));
   });
 
   it.each(Object.entries({ source: SOURCE_OPTIONS, shell: SHELL_OPTIONS, file: FILE_OPTIONS, variables: VARIABLE_OPTIONS }))(

@@ -3,7 +3,7 @@
 // apart from the differences docs/migrating-from-packer.md explains.
 import { describe, expect, it } from "vitest";
 import { previewQemuCommand } from "../../src/builder/inspect.js";
-import { loadTemplate } from "../../src/template/load.js";
+import { loadTemplate } from "../../src/builder/load-template.js";
 
 const TEMPLATE = new URL("../../images/rocky9.toml", import.meta.url).pathname;
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { TsimgError } from "../../src/errors.js";
-import { renderRuntime } from "../../src/template/runtime-vars.js";
+import { renderRuntime } from "../../src/core/runtime-vars.js";
 
 const values = { HTTPIP: "10.0.2.2", HTTPPort: "8123", Name: "rocky9.qcow2" };
 

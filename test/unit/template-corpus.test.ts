@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, test } from "vitest";
 import { formatError } from "../../src/cli/errors.js";
 import { ConfigErrors } from "../../src/errors.js";
-import { loadTemplate } from "../../src/template/load.js";
+import { loadTemplate } from "../../src/builder/load-template.js";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const CORPUS = fileURLToPath(new URL("../template-corpus", import.meta.url));

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { formatDuration, formatSizeMiB, parseDurationMs, parseSizeMiB } from "../../src/template/units.js";
+import { formatDuration, formatSizeMiB, parseDurationMs, parseSizeMiB } from "../../src/core/units.js";
 
 describe("parseSizeMiB", () => {
   test.each<[string | number, number | undefined]>([

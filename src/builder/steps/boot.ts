@@ -5,8 +5,8 @@ import { TsimgError } from "../../errors.js";
 import { describeBootCommand, parseBootCommand } from "../../qemu/boot-command.js";
 import { watchPs2Keyboard, type Ps2Watch } from "../../qemu/ps2-watch.js";
 import { typeActions } from "../../qemu/type-keys.js";
-import { renderRuntime } from "../../template/runtime-vars.js";
-import { formatDuration } from "../../template/units.js";
+import { renderRuntime } from "../../core/runtime-vars.js";
+import { formatDuration } from "../../core/units.js";
 import { runtimeValues, type QemuBuildState } from "../state.js";
 import { tails } from "./start-qemu.js";
 

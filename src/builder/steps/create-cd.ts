@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { Step } from "../../engine/runner.js";
 import { makeFloppy, makeSeedCd, matchCdFiles, type SeedMediaOptions } from "../../sources/seed-media.js";
-import { renderRuntime } from "../../template/runtime-vars.js";
+import { renderRuntime } from "../../core/runtime-vars.js";
 import { runtimeValues, type QemuBuildState } from "../state.js";
 
 /** A step that makes a seed medium (CD or floppy) in the private work dir from files and rendered content. */

@@ -1,6 +1,6 @@
 import type { Step } from "../../engine/runner.js";
 import { startHttpServer } from "../../http/server.js";
-import { renderRuntime } from "../../template/runtime-vars.js";
+import { renderRuntime } from "../../core/runtime-vars.js";
 import { runtimeValues, type QemuBuildState } from "../state.js";
 
 /** Serves http_directory / http_content to the guest while the build runs. */

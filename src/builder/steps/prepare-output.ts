@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { TsimgError } from "../../errors.js";
 import type { Step } from "../../engine/runner.js";
-import { OUTPUT_MARKER } from "../../template/output-paths.js";
+import { OUTPUT_MARKER } from "../../qemu/output-paths.js";
 import type { QemuBuildState } from "../state.js";
 
 /**

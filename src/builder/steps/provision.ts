@@ -1,7 +1,7 @@
 import type { Step, StepContext } from "../../engine/runner.js";
 import { TimeoutError, TsimgError } from "../../errors.js";
-import { formatDuration } from "../../template/units.js";
-import type { ProvisionerCommon } from "../../template/types.js";
+import { formatDuration } from "../../core/units.js";
+import type { ProvisionerCommon } from "../../provisioners/options.js";
 import { runProvisioner } from "../../provisioners/run.js";
 import { runtimeValues, type QemuBuildState } from "../state.js";
 import { connectSsh } from "./wait-ssh.js";

@@ -3,7 +3,7 @@ import { withTimeout } from "../../engine/abort.js";
 import type { StepContext } from "../../engine/runner.js";
 import type { Step } from "../../engine/runner.js";
 import { describeExit } from "../../qemu/process.js";
-import { formatDuration } from "../../template/units.js";
+import { formatDuration } from "../../core/units.js";
 import type { QemuBuildState } from "../state.js";
 import { tails } from "./start-qemu.js";
 

@@ -10,8 +10,8 @@ import { buildQemuArgv, formatCommandLine } from "../../qemu/argv.js";
 import { describeExit, startQemu as spawnQemu, type QemuProcess } from "../../qemu/process.js";
 import { QmpClient } from "../../qemu/qmp.js";
 import { SerialFollower } from "../../qemu/serial.js";
-import { renderRuntime } from "../../template/runtime-vars.js";
-import type { SourceConfig } from "../../template/types.js";
+import { renderRuntime } from "../../core/runtime-vars.js";
+import type { SourceConfig } from "../plan.js";
 import { writeSerialLog } from "../serial-log.js";
 import { runtimeValues, type QemuBuildState } from "../state.js";
 

@@ -1,11 +1,13 @@
 // Checks one TOML table against an option table: unknown keys (with did-you-mean),
 // types, enums, required keys; converts sizes to MiB, durations to ms and paths to
 // absolute paths. Collects every problem instead of stopping at the first.
+import { statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { closest } from "../util/did-you-mean.js";
-import { MAX_DISK_MIB, type OptionSpec, type OptionTable, type OptionType } from "./schema.js";
+import { closest } from "./did-you-mean.js";
+import { MAX_DISK_MIB, type CheckedOf, type OptionSpec, type OptionTable, type OptionType } from "./options.js";
 import { formatSizeMiB, parseDurationMs, parseSizeMiB } from "./units.js";
 
+/** One problem with a template, at a key path; the loader turns it into a ConfigError with a position. */
 export interface Problem {
   path: (string | number)[];
   message: string;
@@ -14,14 +16,17 @@ export interface Problem {
   missingInput?: boolean;
 }
 
-/** Validates `raw` against `specs`; returns the normalised table (defaults filled in). */
-export function checkTable(
+/**
+ * Validates `raw` against `specs`; returns the normalised table (defaults filled in). A key
+ * with a problem is left out, so callers use the result as a config only when no problem was added.
+ */
+export function checkTable<T extends OptionTable>(
   raw: Record<string, unknown>,
-  specs: OptionTable,
+  specs: T,
   path: (string | number)[],
   baseDir: string,
   problems: Problem[],
-): Record<string, unknown> {
+): CheckedOf<T> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) {
     const spec = specs[key];
@@ -42,7 +47,15 @@ export function checkTable(
       if (!("error" in converted)) out[key] = converted.value;
     }
   }
-  return out;
+  // What the loop above guarantees for every key without a problem.
+  return out as CheckedOf<T>;
+}
+
+/** "http_port_min (9000) is greater than http_port_max (8000)", for each [min, max] pair. */
+export function checkMinMax<C extends Record<K, number>, K extends string>(config: C, pairs: readonly (readonly [K, K])[], table: string, problems: Problem[]): void {
+  for (const [min, max] of pairs) {
+    if (config[min] > config[max]) problems.push({ path: [table, min], message: `${min} (${config[min]}) is greater than ${max} (${config[max]})` });
+  }
 }
 
 type Converted = { value: unknown } | { error: string };
@@ -135,13 +148,33 @@ function convertType(value: unknown, type: OptionType, baseDir: string): Convert
   }
 }
 
+/** A path as written in a template (or a file:// URL), made absolute against the template's directory. */
 export function resolvePath(value: string, baseDir: string): string {
   const path = value.startsWith("file://") ? decodeURIComponent(new URL(value).pathname) : value;
   return isAbsolute(path) ? path : resolve(baseDir, path);
 }
 
+/** A TOML table: not a list, not a date, not null. */
 export function isPlainTable(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
+/** An existing regular file (after symlinks). */
+export function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** An existing directory (after symlinks). */
+export function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function describeType(value: unknown): string {
