@@ -86,7 +86,7 @@ export class QmpClient extends EventEmitter {
       this.greetingWaiter?.(true);
       this.greetingWaiter = undefined;
     } else if ("event" in message) {
-      this.emit("event", message as unknown as QmpEvent);
+      this.emit("event", message as Record<string, unknown> & QmpEvent);
     } else if ("return" in message || "error" in message) {
       const request = this.pending.shift();
       if (!request) return;
