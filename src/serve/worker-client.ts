@@ -93,6 +93,8 @@ export const isolatedBuild: BuildFunction = async (input) => {
       // gone already
     }
   };
+  // A request to a build process that has just ended fails with EPIPE: nothing to report.
+  child.stdin!.on("error", () => undefined);
   const send = (message: unknown) => void (child.stdin!.writable && child.stdin!.write(`${JSON.stringify(message)}\n`));
   const shots = new Map<number, { resolve: (png: Buffer) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   let nextShot = 1;

@@ -84,4 +84,28 @@ describe("the build process", () => {
     expect(output).toMatchObject({ ok: false, cancelled: true });
     expect(workerPid(workDir)).toBeUndefined();
   }, 60_000);
+
+  it("asking a build process that is ending for a screenshot does not crash serve (EPIPE)", async () => {
+    const workDir = mkdtempSync(join(tmpdir(), "tsimg-isolated-"));
+    mkdirSync(join(workDir, "repo/images"), { recursive: true });
+    const template = join(workDir, "repo/images/tinyos.toml");
+    writeFileSync(template, "[image]\nname = 1\n"); // refused at once: the process ends while being asked
+    let take: (() => Promise<Buffer>) | undefined;
+    let ended = false;
+    const result = isolatedBuild({
+      templatePath: template,
+      workDir,
+      signal: new AbortController().signal,
+      onEvent: () => {},
+      addSecrets: () => {},
+      setScreenshotSource: (t) => (take = t),
+      sandbox: { env: {}, cacheDir: join(workDir, "cache") },
+    }).finally(() => (ended = true));
+    // The dashboard asks every few seconds; here without pause, so some request meets the closed pipe.
+    while (!ended) {
+      for (let i = 0; i < 50; i++) take?.().catch(() => undefined);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(await result).toMatchObject({ ok: false, cancelled: false });
+  }, 60_000);
 });
