@@ -1,7 +1,7 @@
 // The qemu builder's steps, top to bottom, as packer-plugin-qemu's Builder.Run lists them,
 // then the post-processor chains as one more step, so a failing or cancelled chain fails
 // the build with the same cleanup and --on-error handling as any other step.
-import { when, type Step } from "../engine/runner.js";
+import { when, type Step } from "../core/runner.js";
 import type { QemuBuildState } from "./state.js";
 import { typeBootCommand } from "./steps/boot.js";
 import { compact } from "./steps/compact.js";

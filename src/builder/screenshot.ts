@@ -4,8 +4,8 @@
 // a file, and nothing is left beside the output.
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { withTimeout } from "../engine/abort.js";
-import { NoVmRunningError } from "../errors.js";
+import { withTimeout } from "../core/abort.js";
+import { NoVmRunningError } from "../core/errors.js";
 import type { QemuBuildState } from "./state.js";
 
 /** How long QEMU may take to write one PNG (TCG on a busy host can be slow). */

@@ -2,7 +2,7 @@
 // secrets masked (a kickstart that echoes a password must not leave it in an artifact
 // folder). QEMU itself writes the raw console into the build's private work dir.
 import { createWriteStream } from "node:fs";
-import type { EventBus } from "../engine/event-bus.js";
+import type { EventBus } from "../core/event-bus.js";
 
 /** A masked copy of the serial console being written; `close()` flushes it. */
 export interface SerialLog {

@@ -4,8 +4,8 @@ import { Client, type ConnectConfig, type SFTPWrapper } from "ssh2";
 import { readFileSync } from "node:fs";
 import { mkdir, readdir, stat } from "node:fs/promises";
 import { dirname, join, posix } from "node:path";
-import { TsimgError } from "../errors.js";
-import { MAX_TIMER_MS, raceAbort, sleep, startTimer, type LongTimer } from "../engine/abort.js";
+import { TsimgError } from "../core/errors.js";
+import { MAX_TIMER_MS, raceAbort, sleep, startTimer, type LongTimer } from "../core/abort.js";
 import { waitForBanner } from "./ssh-wait.js";
 
 export interface SshOptions {

@@ -1,7 +1,7 @@
 // Run-time placeholders in Packer's Go-template form: {{ .HTTPIP }}, {{ .HTTPPort }},
 // {{ .Name }}, {{ .SSHHostPort }}, ... Filled in once the values exist (ports are picked
 // at run time), in boot_command, qemuargs and provisioner settings.
-import { TsimgError } from "../errors.js";
+import { TsimgError } from "./errors.js";
 
 const PLACEHOLDER = /\{\{\s*\.(\w+)\s*\}\}/g;
 

@@ -3,7 +3,7 @@
 // on the LAN can read the kickstart; Packer binds 0.0.0.0.
 import Koa from "koa";
 import type { Server } from "node:http";
-import { TsimgError } from "../errors.js";
+import { TsimgError } from "../core/errors.js";
 import { requireAddressHost } from "./host-check.js";
 import { serveDirectory } from "./static-files.js";
 

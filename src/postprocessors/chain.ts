@@ -8,7 +8,7 @@
 // deleted, files a later artifact still uses are never deleted, and nothing is deleted
 // when a chain failed, so a failed upload can be retried without rebuilding.
 import { rm } from "node:fs/promises";
-import { CancelledError, TsimgError, asTsimgError } from "../errors.js";
+import { CancelledError, TsimgError, asTsimgError } from "../core/errors.js";
 import type { Artifact } from "./artifact.js";
 import { checksumPostProcessor } from "./checksum.js";
 import { compressPostProcessor } from "./compress.js";

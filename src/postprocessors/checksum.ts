@@ -2,7 +2,7 @@
 // `<hex>\t<name>` lines, plus a SHA256SUMS that `sha256sum -c` checks.
 import { stat } from "node:fs/promises";
 import { basename, dirname } from "node:path";
-import { throwIfAborted } from "../engine/abort.js";
+import { throwIfAborted } from "../core/abort.js";
 import { deriveArtifact, type Artifact } from "./artifact.js";
 import { commonValues, nameFrom, resolveOutput, writeFileAtomically } from "./files.js";
 import { ProgressLog } from "../util/progress.js";

@@ -4,8 +4,8 @@
 import { spawn } from "node:child_process";
 import { stat } from "node:fs/promises";
 import { basename, dirname } from "node:path";
-import { CancelledError, TsimgError } from "../errors.js";
-import { TailBuffer } from "../util/tail-buffer.js";
+import { CancelledError, TsimgError } from "../core/errors.js";
+import { TailBuffer } from "../core/tail-buffer.js";
 import { deriveArtifact, mainFile, type Artifact } from "./artifact.js";
 import { hashFile } from "./checksum.js";
 import { commonValues, resolveOutput, writeAtomically } from "./files.js";

@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
-import { TsimgError } from "../errors.js";
+import { TsimgError } from "../core/errors.js";
 import { renderRuntime } from "../core/runtime-vars.js";
 import type { PostProcessorContext } from "./types.js";
 

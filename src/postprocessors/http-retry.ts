@@ -3,8 +3,8 @@
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { Readable } from "node:stream";
-import { MAX_TIMER_MS, sleep } from "../engine/abort.js";
-import { CancelledError, TsimgError } from "../errors.js";
+import { MAX_TIMER_MS, sleep } from "../core/abort.js";
+import { CancelledError, TsimgError } from "../core/errors.js";
 import type { PostProcessorContext } from "./types.js";
 
 export interface HttpAnswer {

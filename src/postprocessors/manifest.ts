@@ -3,7 +3,7 @@
 // and lineage.
 import { readFile, stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { TsimgError } from "../errors.js";
+import { TsimgError } from "../core/errors.js";
 import { deriveArtifact, type Artifact } from "./artifact.js";
 import { commonValues, resolveOutput, writeFileAtomically } from "./files.js";
 import type { ManifestConfig, PostProcessor, PostProcessorContext } from "./types.js";

@@ -7,8 +7,8 @@
 // The process is killed when the signal fires.
 import { spawn } from "node:child_process";
 import { open, readFile, readdir, readlink, rm, stat } from "node:fs/promises";
-import { CancelledError, TsimgError } from "../errors.js";
-import { TailBuffer } from "../util/tail-buffer.js";
+import { CancelledError, TsimgError } from "../core/errors.js";
+import { TailBuffer } from "../core/tail-buffer.js";
 import { followAndHash } from "./hash-follower.js";
 
 export interface SpawnToFileResult {

@@ -1,5 +1,5 @@
 // The post-processor interface and what every one of them gets: Artifact in, Artifact out.
-import type { EventBus } from "../engine/event-bus.js";
+import type { EventBus } from "../core/event-bus.js";
 import type { ConfigOf } from "../core/options.js";
 import type { Artifact } from "./artifact.js";
 import type {

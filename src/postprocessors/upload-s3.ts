@@ -24,8 +24,8 @@ import {
   UploadPartCommand,
   type CompletedPart,
 } from "@aws-sdk/client-s3";
-import { sleep } from "../engine/abort.js";
-import { CancelledError, TsimgError } from "../errors.js";
+import { sleep } from "../core/abort.js";
+import { CancelledError, TsimgError } from "../core/errors.js";
 import { renderRuntime } from "../core/runtime-vars.js";
 import { deriveArtifact, type Artifact } from "./artifact.js";
 import { commonValues } from "./files.js";

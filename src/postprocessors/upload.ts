@@ -5,7 +5,7 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import type { OutgoingHttpHeaders } from "node:http";
-import { TsimgError } from "../errors.js";
+import { TsimgError } from "../core/errors.js";
 import { renderRuntime } from "../core/runtime-vars.js";
 import { deriveArtifact, type Artifact } from "./artifact.js";
 import { commonValues } from "./files.js";

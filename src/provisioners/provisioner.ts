@@ -1,7 +1,7 @@
 // The provisioner interface: given a connected communicator and its config, do the work
 // and report through events. It throws on failure; the runner reports.
 import type { SshSession } from "../communicator/ssh.js";
-import type { EventBus } from "../engine/event-bus.js";
+import type { EventBus } from "../core/event-bus.js";
 
 export interface ProvisionContext {
   ssh: SshSession;

@@ -3,8 +3,8 @@
 import { readFile } from "node:fs/promises";
 import { basename, posix } from "node:path";
 import { randomBytes } from "node:crypto";
-import { TsimgError } from "../errors.js";
-import { raceAbort } from "../engine/abort.js";
+import { TsimgError } from "../core/errors.js";
+import { raceAbort } from "../core/abort.js";
 import { renderRuntime } from "../core/runtime-vars.js";
 import type { ShellProvisionerConfig } from "./options.js";
 import type { ProvisionContext, ProvisionResult } from "./provisioner.js";

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { access, constants } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TsimgError } from "../errors.js";
+import { TsimgError } from "../core/errors.js";
 import { runProgram } from "../util/run-program.js";
 import { findProgram } from "../util/which.js";
 

@@ -16,7 +16,7 @@
 //     is one edit from a 4-6 letter name (`<entr>`) or two from a longer one (`<lefAlt>`); 2-3
 //     letter names (`bs`, `up`, `end`) must match exactly, else `<is>` or `<and>` would be errors;
 //   - everything else stays literal like Packer: `a < b`, `<3`, `<foo>`, `<is>`, `<a|b>`, `<wait 5>`.
-import { TsimgError } from "../errors.js";
+import { TsimgError } from "../core/errors.js";
 import { editDistance } from "../core/did-you-mean.js";
 import { describeChar, findCharQcodes, findSpecialQcode } from "./keymap.js";
 

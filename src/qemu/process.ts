@@ -4,8 +4,8 @@
 // every QEMU still running is killed; kill -9 is covered by pdeathsig.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { QemuError } from "../errors.js";
-import { TailBuffer } from "../util/tail-buffer.js";
+import { QemuError } from "../core/errors.js";
+import { TailBuffer } from "../core/tail-buffer.js";
 
 export interface QemuExit {
   code: number | null;

@@ -8,7 +8,7 @@
 // byte only after the guest has read the previous one. A BIOS boot menu reads keys one step
 // further on, from the BIOS's 15-key ring (bios-key-buffer.ts), which must have room too.
 import { closeSync, openSync, readSync } from "node:fs";
-import { sleep } from "../engine/abort.js";
+import { sleep } from "../core/abort.js";
 import { readBiosKeyBacklog } from "./bios-key-buffer.js";
 import type { KeyboardGate, QmpCommands } from "./type-keys.js";
 

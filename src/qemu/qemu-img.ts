@@ -1,5 +1,5 @@
 // qemu-img, the disk tool: create the build disk and compact it at the end.
-import { TsimgError } from "../errors.js";
+import { TsimgError } from "../core/errors.js";
 import { runProgram } from "../util/run-program.js";
 
 /** Runs qemu-img with args; a failure becomes one readable error with qemu-img's own words. */

@@ -2,7 +2,7 @@
 // answered in order, so replies are matched to a FIFO of pending requests.
 import { EventEmitter } from "node:events";
 import net from "node:net";
-import { QemuError } from "../errors.js";
+import { QemuError } from "../core/errors.js";
 
 export interface QmpEvent {
   event: string;

@@ -1,7 +1,7 @@
 // Follows the guest's serial console file as QEMU writes it: each complete line is
 // handed on (for events and guest markers) and the last lines are kept for errors.
 import { closeSync, openSync, readSync, watch, type FSWatcher } from "node:fs";
-import { TailBuffer } from "../util/tail-buffer.js";
+import { TailBuffer } from "../core/tail-buffer.js";
 
 /** Reads a growing file line by line until stopped. */
 export class SerialFollower {

@@ -9,7 +9,7 @@
 // bytes and a BIOS menu's key ring 15 keys, and both drop the rest: at a fixed pace, a guest
 // that is busy (isolinux redrawing its edit line) or that a loaded host does not schedule for
 // ~100 ms lost keys. Packer instead sleeps 100 ms after every VNC key event.
-import { sleep, throwIfAborted } from "../engine/abort.js";
+import { sleep, throwIfAborted } from "../core/abort.js";
 import type { BootAction } from "./boot-command.js";
 
 /** What typing needs of QMP: a QmpClient (tests pass a recording fake). */

@@ -1,7 +1,7 @@
 // iso_checksum in every form Packer accepts: "sha256:<hex>", bare hex, "file:<path or URL>", "none".
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import { ConfigError } from "../errors.js";
+import { ConfigError } from "../core/errors.js";
 
 const BY_LENGTH: Record<number, string> = { 32: "md5", 40: "sha1", 64: "sha256", 128: "sha512" };
 

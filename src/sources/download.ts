@@ -5,7 +5,7 @@ import { rename, stat } from "node:fs/promises";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { setTimeout as delay } from "node:timers/promises";
-import { TsimgError } from "../errors.js";
+import { TsimgError } from "../core/errors.js";
 import { ProgressLog, type ProgressSink } from "../util/progress.js";
 
 export interface DownloadOptions {

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { ConfigError, TsimgError } from "../errors.js";
+import { ConfigError, TsimgError } from "../core/errors.js";
 import { hashFile } from "../util/hash-file.js";
 import { ProgressLog } from "../util/progress.js";
 import { expectedChecksum, type Checksum } from "./checksum.js";

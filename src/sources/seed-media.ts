@@ -5,7 +5,7 @@ import { cpSync, mkdirSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, normalize } from "node:path";
 import { globSync } from "tinyglobby";
-import { TsimgError } from "../errors.js";
+import { TsimgError } from "../core/errors.js";
 import { runProgram } from "../util/run-program.js";
 
 export interface CdEntry {

@@ -5,7 +5,7 @@ import TOML from "@iarna/toml";
 import { basename, dirname, relative, resolve } from "node:path";
 import { isPlainTable, type Problem } from "../core/check-options.js";
 import { closest } from "../core/did-you-mean.js";
-import { ConfigError, ConfigErrors } from "../errors.js";
+import { ConfigError, ConfigErrors } from "../core/errors.js";
 import { InterpolationError, interpolate, type InterpolationScope } from "./interpolate.js";
 import { locateKey } from "./locate.js";
 import { describeLimitProblem, findLimitProblem, type LimitProblem } from "./parsed-limits.js";

@@ -1,6 +1,6 @@
 // What the loader makes of a template, whatever components it holds: plain data.
 import type { ImageMeta } from "../core/image.js";
-import type { ConfigError } from "../errors.js";
+import type { ConfigError } from "../core/errors.js";
 
 export type { ImageMeta };
 

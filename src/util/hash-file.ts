@@ -1,7 +1,7 @@
 // Hashing files: every requested digest in one streamed read.
 import { createHash, type Hash } from "node:crypto";
 import { open } from "node:fs/promises";
-import { CancelledError } from "../errors.js";
+import { CancelledError } from "../core/errors.js";
 
 /** Read size: large reads keep the hash, not the syscalls, the bottleneck. */
 const CHUNK = 4 * 1024 * 1024;

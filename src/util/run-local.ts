@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { createInterface } from "node:readline";
 import type { ConfigOf, OptionTable } from "../core/options.js";
-import { CancelledError, TsimgError } from "../errors.js";
+import { CancelledError, TsimgError } from "../core/errors.js";
 
 /** What both shell-locals (provisioner and post-processor) take to run scripts on the build host. */
 export const LOCAL_SCRIPT_OPTIONS = {

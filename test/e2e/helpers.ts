@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SshSession } from "../../src/communicator/ssh.js";
-import { sleep } from "../../src/engine/abort.js";
-import { findFreePort } from "../../src/net/ports.js";
+import { sleep } from "../../src/core/abort.js";
+import { findFreePort } from "../../src/util/ports.js";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const CLI = join(ROOT, "dist/cli/main.js");

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { connect } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
-import { findFreePort } from "../../src/net/ports.js";
+import { findFreePort } from "../../src/util/ports.js";
 
 export const NGINX = "/usr/sbin/nginx";
 

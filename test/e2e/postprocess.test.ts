@@ -9,7 +9,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BuildEvent } from "../../src/engine/events.js";
+import type { BuildEvent } from "../../src/core/events.js";
 import type { ManifestFile } from "../../src/postprocessors/manifest.js";
 import { ISO, makeProject, requireFixture, runCli, waitNoQemu } from "./helpers.js";
 import { requireNginx, startNginx, type RunningNginx } from "./nginx.js";

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { sleep } from "../../src/engine/abort.js";
+import { sleep } from "../../src/core/abort.js";
 import { loadTemplate, NoVmRunningError, startBuild } from "../../src/index.js";
 import { makeProject, pngSize, requireFixture, runCli, waitNoQemu } from "./helpers.js";
 

@@ -3,8 +3,8 @@
 // AbortSignal.any did not on Node 20: a provisioner `timeout` never fired).
 import { execFileSync } from "node:child_process";
 import { describe, expect, it, vi } from "vitest";
-import { MAX_TIMER_MS, signalWithTimeout, sleep, startTimer, withTimeout } from "../../src/engine/abort.js";
-import { CancelledError, TimeoutError } from "../../src/errors.js";
+import { MAX_TIMER_MS, signalWithTimeout, sleep, startTimer, withTimeout } from "../../src/core/abort.js";
+import { CancelledError, TimeoutError } from "../../src/core/errors.js";
 
 describe("signalWithTimeout", () => {
   it("fires after the time, says so, and its reason is a TimeoutError", async () => {
@@ -33,7 +33,7 @@ describe("signalWithTimeout", () => {
 
   it("still fires when garbage collections run while it waits and only a listener holds it", () => {
     // In a fresh Node with --expose-gc: nothing but the abort listener refers to the signal.
-    const module = new URL("../../src/engine/abort.ts", import.meta.url).pathname;
+    const module = new URL("../../src/core/abort.ts", import.meta.url).pathname;
     const script = `
       const { signalWithTimeout } = await import(${JSON.stringify(module)});
       const fired = new Promise((resolve) => signalWithTimeout(new AbortController().signal, 200).signal.addEventListener("abort", () => resolve("fired")));

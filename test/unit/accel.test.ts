@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { TsimgError } from "../../src/errors.js";
+import { TsimgError } from "../../src/core/errors.js";
 import { assertQemuBinary, probeAccelerator, probeFirmware } from "../../src/qemu/accel.js";
 
 describe("probeFirmware", () => {

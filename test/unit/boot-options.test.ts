@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { ConfigErrors } from "../../src/errors.js";
+import { ConfigErrors } from "../../src/core/errors.js";
 import { loadTemplate } from "../../src/builder/load-template.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tsimg-boot-options-"));

@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import type { QemuBuildState } from "../../src/builder/state.js";
 import { findServerUrl, typeBootCommand } from "../../src/builder/steps/boot.js";
-import { EventBus } from "../../src/engine/event-bus.js";
-import { Masker } from "../../src/engine/masker.js";
+import { EventBus } from "../../src/core/event-bus.js";
+import { Masker } from "../../src/core/masker.js";
 import { startHttpServer, type RunningHttpServer } from "../../src/http/server.js";
 
 const cleanups: (() => unknown)[] = [];

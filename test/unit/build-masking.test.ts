@@ -5,8 +5,8 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { build } from "../../src/engine/build.js";
-import type { BuildEvent } from "../../src/engine/events.js";
+import { build } from "../../src/build/build.js";
+import type { BuildEvent } from "../../src/core/events.js";
 import { loadTemplate } from "../../src/builder/load-template.js";
 
 const PASSWORD = "hunter2-ssh-pw";

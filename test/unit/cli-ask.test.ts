@@ -2,7 +2,7 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, test } from "vitest";
 import { createAsker } from "../../src/cli/ask.js";
-import { TsimgError } from "../../src/errors.js";
+import { TsimgError } from "../../src/core/errors.js";
 
 function terminal() {
   const input = new PassThrough();

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
-import { EventBus } from "../../src/engine/event-bus.js";
-import type { BuildEvent } from "../../src/engine/events.js";
-import { Masker } from "../../src/engine/masker.js";
+import { EventBus } from "../../src/core/event-bus.js";
+import type { BuildEvent } from "../../src/core/events.js";
+import { Masker } from "../../src/core/masker.js";
 
 function masker(...secrets: string[]): Masker {
   const m = new Masker();

@@ -4,7 +4,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
-import { TsimgError } from "../../src/errors.js";
+import { TsimgError } from "../../src/core/errors.js";
 import { startHttpServer, type HttpServerOptions, type RunningHttpServer } from "../../src/http/server.js";
 
 const HOST = "127.0.0.1";

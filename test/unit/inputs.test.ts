@@ -9,8 +9,8 @@ import { afterAll, describe, expect, test } from "vitest";
 import { collectInputs } from "../../src/builder/inputs.js";
 import type { QemuBuildState } from "../../src/builder/state.js";
 import { fetchIso } from "../../src/builder/steps/fetch-iso.js";
-import { EventBus } from "../../src/engine/event-bus.js";
-import { Masker } from "../../src/engine/masker.js";
+import { EventBus } from "../../src/core/event-bus.js";
+import { Masker } from "../../src/core/masker.js";
 import { loadTemplate } from "../../src/builder/load-template.js";
 
 const root = mkdtempSync(join(tmpdir(), "tsimg-inputs-"));

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { ConfigError } from "../../src/errors.js";
+import { ConfigError } from "../../src/core/errors.js";
 import { expectedChecksum, findInChecksumList, parseChecksum } from "../../src/sources/checksum.js";
 
 /** The error parseChecksum and friends throw: the message, on the key. */

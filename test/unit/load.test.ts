@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, afterEach, describe, expect, test, vi } from "vitest";
-import { ConfigError, ConfigErrors } from "../../src/errors.js";
+import { ConfigError, ConfigErrors } from "../../src/core/errors.js";
 import { loadTemplate, type LoadOptions } from "../../src/builder/load-template.js";
 import type { BuildPlan } from "../../src/builder/plan.js";
 

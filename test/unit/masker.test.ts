@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { MASK, Masker } from "../../src/engine/masker.js";
+import { MASK, Masker } from "../../src/core/masker.js";
 
 function masker(...secrets: (string | undefined)[]): Masker {
   const m = new Masker();

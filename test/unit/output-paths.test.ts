@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
-import { ConfigErrors } from "../../src/errors.js";
+import { ConfigErrors } from "../../src/core/errors.js";
 import { loadTemplate } from "../../src/builder/load-template.js";
 import { refuseOutputDirectory, refuseVmName, type OutputPathContext } from "../../src/qemu/output-paths.js";
 

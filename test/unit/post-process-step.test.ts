@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { qemuPipeline } from "../../src/builder/pipeline.js";
 import type { QemuBuildState } from "../../src/builder/state.js";
 import { postProcess } from "../../src/builder/steps/post-process.js";
-import { EventBus } from "../../src/engine/event-bus.js";
-import type { BuildEvent } from "../../src/engine/events.js";
-import { Masker } from "../../src/engine/masker.js";
-import { runSteps } from "../../src/engine/runner.js";
+import { EventBus } from "../../src/core/event-bus.js";
+import type { BuildEvent } from "../../src/core/events.js";
+import { Masker } from "../../src/core/masker.js";
+import { runSteps } from "../../src/core/runner.js";
 import type { ManifestFile } from "../../src/postprocessors/manifest.js";
 import { loadTemplate } from "../../src/builder/load-template.js";
 

@@ -4,9 +4,9 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EventBus } from "../../src/engine/event-bus.js";
-import type { BuildEvent } from "../../src/engine/events.js";
-import { Masker } from "../../src/engine/masker.js";
+import { EventBus } from "../../src/core/event-bus.js";
+import type { BuildEvent } from "../../src/core/events.js";
+import { Masker } from "../../src/core/masker.js";
 import { builderArtifact, type Artifact } from "../../src/postprocessors/artifact.js";
 import type { PostProcessorContext } from "../../src/postprocessors/types.js";
 

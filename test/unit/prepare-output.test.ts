@@ -6,10 +6,10 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import type { BuildOptions, QemuBuildState } from "../../src/builder/state.js";
 import { prepareOutput } from "../../src/builder/steps/prepare-output.js";
-import { CancelledError } from "../../src/errors.js";
-import { EventBus } from "../../src/engine/event-bus.js";
-import { Masker } from "../../src/engine/masker.js";
-import { runSteps, type Step } from "../../src/engine/runner.js";
+import { CancelledError } from "../../src/core/errors.js";
+import { EventBus } from "../../src/core/event-bus.js";
+import { Masker } from "../../src/core/masker.js";
+import { runSteps, type Step } from "../../src/core/runner.js";
 import { OUTPUT_MARKER } from "../../src/qemu/output-paths.js";
 import type { BuildPlan } from "../../src/builder/plan.js";
 

@@ -4,8 +4,8 @@
 import { describe, expect, test } from "vitest";
 import type { QemuBuildState } from "../../src/builder/state.js";
 import { provision, skipReason } from "../../src/builder/steps/provision.js";
-import { EventBus } from "../../src/engine/event-bus.js";
-import { Masker } from "../../src/engine/masker.js";
+import { EventBus } from "../../src/core/event-bus.js";
+import { Masker } from "../../src/core/masker.js";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

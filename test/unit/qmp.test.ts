@@ -3,7 +3,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
-import { QemuError } from "../../src/errors.js";
+import { QemuError } from "../../src/core/errors.js";
 import { QmpClient, type QmpEvent } from "../../src/qemu/qmp.js";
 
 const GREETING = { QMP: { version: { qemu: { micro: 0, minor: 2, major: 8 }, package: "" }, capabilities: ["oob"] } };

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { CancelledError, QemuError, TsimgError } from "../../src/errors.js";
-import { raceAbort } from "../../src/engine/abort.js";
-import { EventBus } from "../../src/engine/event-bus.js";
-import type { BuildEvent } from "../../src/engine/events.js";
-import { Masker } from "../../src/engine/masker.js";
-import { runSteps, when, type Outcome, type Step, type StepContext } from "../../src/engine/runner.js";
+import { CancelledError, QemuError, TsimgError } from "../../src/core/errors.js";
+import { raceAbort } from "../../src/core/abort.js";
+import { EventBus } from "../../src/core/event-bus.js";
+import type { BuildEvent } from "../../src/core/events.js";
+import { Masker } from "../../src/core/masker.js";
+import { runSteps, when, type Outcome, type Step, type StepContext } from "../../src/core/runner.js";
 
 type Behaviour = "ok" | "throw" | "wait-for-abort" | ((ctx: StepContext) => Promise<void>);
 

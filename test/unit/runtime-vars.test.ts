@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { TsimgError } from "../../src/errors.js";
+import { TsimgError } from "../../src/core/errors.js";
 import { renderRuntime } from "../../src/core/runtime-vars.js";
 
 const values = { HTTPIP: "10.0.2.2", HTTPPort: "8123", Name: "rocky9.qcow2" };

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
 import { writeSerialLog } from "../../src/builder/serial-log.js";
-import { EventBus } from "../../src/engine/event-bus.js";
-import { Masker } from "../../src/engine/masker.js";
+import { EventBus } from "../../src/core/event-bus.js";
+import { Masker } from "../../src/core/masker.js";
 import { SerialFollower } from "../../src/qemu/serial.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tsimg-serial-log-"));

@@ -5,9 +5,9 @@
 import { describe, expect, test } from "vitest";
 import type { QemuBuildState } from "../../src/builder/state.js";
 import { shutdown, waitForPowerOff } from "../../src/builder/steps/shutdown.js";
-import { EventBus } from "../../src/engine/event-bus.js";
-import { Masker } from "../../src/engine/masker.js";
-import { CancelledError } from "../../src/errors.js";
+import { EventBus } from "../../src/core/event-bus.js";
+import { Masker } from "../../src/core/masker.js";
+import { CancelledError } from "../../src/core/errors.js";
 
 const never = new Promise<never>(() => undefined);
 

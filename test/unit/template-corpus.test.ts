@@ -11,7 +11,7 @@ import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, test } from "vitest";
 import { formatError } from "../../src/cli/errors.js";
-import { ConfigErrors } from "../../src/errors.js";
+import { ConfigErrors } from "../../src/core/errors.js";
 import { loadTemplate } from "../../src/builder/load-template.js";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { checkTable } from "../../src/core/check-options.js";
 import { secretValues, type ConfigOf } from "../../src/core/options.js";
-import { ConfigErrors } from "../../src/errors.js";
+import { ConfigErrors } from "../../src/core/errors.js";
 import { readTemplate } from "../../src/template/load.js";
 import type { ComponentRegistry } from "../../src/template/registry.js";
 

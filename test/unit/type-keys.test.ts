@@ -3,7 +3,7 @@
 // (here: five times late), while `input-send-event` reaches the keyboard at once. What the
 // keyboard finally receives must be exactly what the boot command says, in order.
 import { describe, expect, test } from "vitest";
-import { CancelledError } from "../../src/errors.js";
+import { CancelledError } from "../../src/core/errors.js";
 import { parseBootCommand } from "../../src/qemu/boot-command.js";
 import { typeActions, type KeyboardGate, type QmpCommands } from "../../src/qemu/type-keys.js";
 

@@ -1,7 +1,7 @@
 import { join } from "node:path";
-import { raceAbort, sleep, withTimeout } from "../../engine/abort.js";
-import type { StepContext, Step } from "../../engine/runner.js";
-import { TsimgError } from "../../errors.js";
+import { raceAbort, sleep, withTimeout } from "../../core/abort.js";
+import type { StepContext, Step } from "../../core/runner.js";
+import { TsimgError } from "../../core/errors.js";
 import { describeBootCommand, parseBootCommand } from "../../qemu/boot-command.js";
 import { watchPs2Keyboard, type Ps2Watch } from "../../qemu/ps2-watch.js";
 import { typeActions } from "../../qemu/type-keys.js";

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { Step } from "../../engine/runner.js";
+import type { Step } from "../../core/runner.js";
 import { makeFloppy, makeSeedCd, matchCdFiles, type SeedMediaOptions } from "../../sources/seed-media.js";
 import { renderRuntime } from "../../core/runtime-vars.js";
 import { runtimeValues, type QemuBuildState } from "../state.js";

@@ -1,6 +1,6 @@
 import { formatBytes } from "../../util/progress.js";
-import { TsimgError } from "../../errors.js";
-import type { Step } from "../../engine/runner.js";
+import { TsimgError } from "../../core/errors.js";
+import type { Step } from "../../core/runner.js";
 import { convertDisk, createDisk as createDiskImage, diskInfo, resizeDisk } from "../../qemu/qemu-img.js";
 import type { QemuBuildState } from "../state.js";
 

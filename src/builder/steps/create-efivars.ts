@@ -1,6 +1,6 @@
 import { copyFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Step } from "../../engine/runner.js";
+import type { Step } from "../../core/runner.js";
 import type { QemuBuildState } from "../state.js";
 
 /**

@@ -1,5 +1,5 @@
 import { homedir } from "node:os";
-import type { Step } from "../../engine/runner.js";
+import type { Step } from "../../core/runner.js";
 import { defaultCacheDir, fetchIso as fetch } from "../../sources/iso.js";
 import { resolvePath } from "../../core/check-options.js";
 import type { QemuBuildState } from "../state.js";

@@ -1,4 +1,4 @@
-import type { Step } from "../../engine/runner.js";
+import type { Step } from "../../core/runner.js";
 import { startHttpServer } from "../../http/server.js";
 import { renderRuntime } from "../../core/runtime-vars.js";
 import { runtimeValues, type QemuBuildState } from "../state.js";

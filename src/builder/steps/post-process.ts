@@ -1,5 +1,5 @@
 import { rm, stat } from "node:fs/promises";
-import type { Step } from "../../engine/runner.js";
+import type { Step } from "../../core/runner.js";
 import { builderArtifact, type Artifact } from "../../postprocessors/artifact.js";
 import { runPostProcessorChains } from "../../postprocessors/chain.js";
 import { collectInputs } from "../inputs.js";

@@ -2,8 +2,8 @@ import { existsSync } from "node:fs";
 import { lstat, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { TsimgError } from "../../errors.js";
-import type { Step } from "../../engine/runner.js";
+import { TsimgError } from "../../core/errors.js";
+import type { Step } from "../../core/runner.js";
 import { OUTPUT_MARKER } from "../../qemu/output-paths.js";
 import type { QemuBuildState } from "../state.js";
 

@@ -1,11 +1,11 @@
-import type { Step, StepContext } from "../../engine/runner.js";
-import { TimeoutError, TsimgError } from "../../errors.js";
+import type { Step, StepContext } from "../../core/runner.js";
+import { TimeoutError, TsimgError } from "../../core/errors.js";
 import { formatDuration } from "../../core/units.js";
 import type { ProvisionerCommon } from "../../provisioners/options.js";
 import { runProvisioner } from "../../provisioners/run.js";
 import { runtimeValues, type QemuBuildState } from "../state.js";
 import { connectSsh } from "./wait-ssh.js";
-import { signalWithTimeout, sleep } from "../../engine/abort.js";
+import { signalWithTimeout, sleep } from "../../core/abort.js";
 
 const REBOOT_GRACE_MS = 15_000;
 

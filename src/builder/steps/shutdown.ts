@@ -1,7 +1,7 @@
-import { QemuError } from "../../errors.js";
-import { withTimeout } from "../../engine/abort.js";
-import type { StepContext } from "../../engine/runner.js";
-import type { Step } from "../../engine/runner.js";
+import { QemuError } from "../../core/errors.js";
+import { withTimeout } from "../../core/abort.js";
+import type { StepContext } from "../../core/runner.js";
+import type { Step } from "../../core/runner.js";
 import { describeExit } from "../../qemu/process.js";
 import { formatDuration } from "../../core/units.js";
 import type { QemuBuildState } from "../state.js";

@@ -1,4 +1,4 @@
-import type { Step } from "../../engine/runner.js";
+import type { Step } from "../../core/runner.js";
 import type { QemuBuildState } from "../state.js";
 
 /**

@@ -1,10 +1,10 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { QemuError, TsimgError } from "../../errors.js";
-import { raceAbort, sleep, withTimeout } from "../../engine/abort.js";
-import type { EventBus } from "../../engine/event-bus.js";
-import type { Step } from "../../engine/runner.js";
-import { findFreePort } from "../../net/ports.js";
+import { QemuError, TsimgError } from "../../core/errors.js";
+import { raceAbort, sleep, withTimeout } from "../../core/abort.js";
+import type { EventBus } from "../../core/event-bus.js";
+import type { Step } from "../../core/runner.js";
+import { findFreePort } from "../../util/ports.js";
 import { assertQemuBinary, probeAccelerator } from "../../qemu/accel.js";
 import { buildQemuArgv, formatCommandLine } from "../../qemu/argv.js";
 import { describeExit, startQemu as spawnQemu, type QemuProcess } from "../../qemu/process.js";

@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { sleep } from "../../engine/abort.js";
-import type { Step } from "../../engine/runner.js";
-import { TsimgError } from "../../errors.js";
+import { sleep } from "../../core/abort.js";
+import type { Step } from "../../core/runner.js";
+import { TsimgError } from "../../core/errors.js";
 import { describeExit, startQemu as startSupervised } from "../../qemu/process.js";
 import { findProgram } from "../../util/which.js";
 import type { QemuBuildState } from "../state.js";

@@ -1,7 +1,7 @@
 import type { SshSession } from "../../communicator/ssh.js";
-import { TimeoutError } from "../../errors.js";
-import { signalWithTimeout, sleep } from "../../engine/abort.js";
-import type { Step } from "../../engine/runner.js";
+import { TimeoutError } from "../../core/errors.js";
+import { signalWithTimeout, sleep } from "../../core/abort.js";
+import type { Step } from "../../core/runner.js";
 import { formatDuration } from "../../core/units.js";
 import type { QemuBuildState } from "../state.js";
 import { tails } from "./start-qemu.js";

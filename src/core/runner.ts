@@ -1,7 +1,7 @@
 // The step runner: runs steps in order; every step that started gets its cleanup, in
 // reverse order, with the outcome. A failing cleanup is reported but never hides the
 // build's real error (STYLE §1-§4, after packer-plugin-sdk's multistep).
-import { CancelledError, asTsimgError } from "../errors.js";
+import { CancelledError, asTsimgError } from "./errors.js";
 import { abortReason, raceAbort, withTimeout } from "./abort.js";
 import type { EventBus } from "./event-bus.js";
 

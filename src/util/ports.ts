@@ -1,6 +1,6 @@
 // Finding a free TCP port in a range on a given address.
 import net from "node:net";
-import { TsimgError } from "../errors.js";
+import { TsimgError } from "../core/errors.js";
 
 /** True when `port` can be bound on `host` right now. */
 export function isPortFree(port: number, host: string): Promise<boolean> {

@@ -1,5 +1,5 @@
 // Helpers that race every external wait against the build's AbortSignal (STYLE §5).
-import { CancelledError, TimeoutError } from "../errors.js";
+import { CancelledError, TimeoutError } from "./errors.js";
 
 /** Throws CancelledError if the signal has fired. */
 export function throwIfAborted(signal: AbortSignal): void {

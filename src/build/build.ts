@@ -6,13 +6,13 @@ import { takeScreenshot } from "../builder/screenshot.js";
 import { cacheDirFromEnvironment } from "../builder/steps/fetch-iso.js";
 import { diskArtifact } from "../builder/steps/post-process.js";
 import type { QemuBuildState } from "../builder/state.js";
-import { CancelledError, ConfigErrors, NoVmRunningError, asTsimgError, type TsimgError } from "../errors.js";
+import { CancelledError, ConfigErrors, NoVmRunningError, asTsimgError, type TsimgError } from "../core/errors.js";
 import type { Artifact } from "../postprocessors/artifact.js";
 import type { BuildPlan } from "../builder/plan.js";
-import { EventBus } from "./event-bus.js";
-import type { EventListener } from "./events.js";
-import { Masker } from "./masker.js";
-import { runSteps, type StepErrorChoice } from "./runner.js";
+import { EventBus } from "../core/event-bus.js";
+import type { EventListener } from "../core/events.js";
+import { Masker } from "../core/masker.js";
+import { runSteps, type StepErrorChoice } from "../core/runner.js";
 
 export interface BuildOptions {
   /** Replace an existing output_directory. */
