@@ -157,7 +157,7 @@ export const QEMU_BOOT_OPTIONS = {
   boot_command: {
     type: "string[]",
     default: [],
-    doc: "Keys typed into the boot menu, in Packer's syntax (`<tab>`, `<enter>`, `<wait5>`, `<leftCtrlOn>`, `<leftCommand>` (Alt), ...). Entries are joined. A newline in an entry (`\\n` in a TOML basic string) types Enter, and a tab character (`\\t`) types Tab, as in Packer; a CRLF line ending is one Enter. Each key event goes to QEMU's keyboard in order (QMP `input-send-event`), paced by `boot_key_interval` and, with QEMU's PS/2 keyboard, by the guest's reads: a key is sent only once the guest has read the one before it, so a guest that a busy host starves does not lose keys.",
+    doc: "Keys typed into the boot menu, in Packer's syntax (`<tab>`, `<enter>`, `<wait5>`, `<leftCtrlOn>`, `<leftCommand>` (Alt), ...). Entries are joined. A newline in an entry (`\\n` in a TOML basic string) types Enter, and a tab character (`\\t`) types Tab, as in Packer; a CRLF line ending is one Enter. Each key event goes to QEMU's keyboard in order (QMP `input-send-event`), at least `boot_key_interval` apart and, with QEMU's PS/2 keyboard, never more than a few keys ahead of what the guest has taken (QEMU's PS/2 trace, and a BIOS menu's key ring in guest memory), so a guest that is busy or that a loaded host starves does not lose keys; a guest that takes nothing for 5 s gets a warning that keys may be lost.",
     packer: "`boot_command` (typed over VNC at 100 ms per key event)",
   },
   boot_command_retries: {
@@ -170,7 +170,7 @@ export const QEMU_BOOT_OPTIONS = {
   http_request_timeout: {
     type: "duration",
     default: "3m",
-    doc: "When `boot_command` names the HTTP server (`{{ .HTTPIP }}`/`{{ .HTTPPort }}`): how long after typing it the guest has to request anything (a kickstart) from it. On expiry tsimg saves a screenshot as `<output_directory>/boot-timeout-<n>.png`, then retypes (`boot_command_retries`) or fails saying which URL the guest never fetched, instead of waiting out `ssh_timeout`. `0s` turns the check off.",
+    doc: "When `boot_command` names the HTTP server (`{{ .HTTPIP }}`/`{{ .HTTPPort }}`): how long after typing it the guest has to request anything (a kickstart) from it. On expiry tsimg saves a screenshot as `<output_directory>.boot-timeout-<n>.png`, resets the VM and types again (`boot_command_retries`), then fails saying which URL the guest never fetched (a failed build keeps `<output_directory>.failure.png`), instead of waiting out `ssh_timeout`. `0s` turns the check off.",
     packer: "none (Packer waits out `ssh_timeout`)",
   },
   disable_vnc: {
@@ -182,7 +182,7 @@ export const QEMU_BOOT_OPTIONS = {
   boot_key_interval: {
     type: "duration",
     default: "7ms",
-    doc: "Time QEMU leaves after each key event (press or release), so a character takes two intervals and a shifted one four. QEMU queues the events in order, so each key arrives exactly once and in order; the interval only gives the guest time to read them. 7 ms types the Rocky 9 boot command in 1.4 s and held up with the host's CPUs saturated; 5 ms lost keys under that load. Raise it for very slow guests.",
+    doc: "Least time between two key events (press or release), so a character takes at least two intervals and a shifted one four. With QEMU's PS/2 keyboard, typing also waits for the guest to take the keys (see `boot_command`), so the interval is only a floor; without it (a QEMU built without the log trace backend says so in a warning) the interval alone paces, and a busy guest can lose keys: raise it then.",
     packer: "`boot_key_interval` (Packer's default is 100 ms: about 0.2 s per character, 0.4 s per shifted one)",
   },
 } as const satisfies OptionTable;
