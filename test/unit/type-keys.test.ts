@@ -135,6 +135,16 @@ describe("typeActions", () => {
     ]);
   });
 
+  test("a wait longer than a Node timer holds (<wait800h>, past 24.8 days) really waits", async () => {
+    const build = new AbortController();
+    const keyboard = new FakeQemuKeyboard();
+    const typing = typeActions(keyboard, parseBootCommand("a<wait800h>b"), { intervalMs: 0, signal: build.signal }).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(keyboard.received).toEqual(["a down", "a up"]);
+    build.abort();
+    await typing;
+  });
+
   test("a cancelled build stops typing before the next key", async () => {
     const build = new AbortController();
     const keyboard = new FakeQemuKeyboard();
