@@ -169,7 +169,10 @@ export const QEMU_BOOT_OPTIONS = {
   },
   http_request_timeout: {
     type: "duration",
-    default: "3m",
+    // A guest asks for its kickstart soon after the kernel starts; under TCG, loading a large
+    // installer initrd through the BIOS can take minutes. 5 leaves room, and is still far
+    // below the Rocky template's 25-minute ssh_timeout.
+    default: "5m",
     doc: "When `boot_command` names the HTTP server (`{{ .HTTPIP }}`/`{{ .HTTPPort }}`): how long after typing it the guest has to request anything (a kickstart) from it. On expiry tsimg saves a screenshot as `<output_directory>.boot-timeout-<n>.png`, resets the VM and types again (`boot_command_retries`), then fails saying which URL the guest never fetched (a failed build keeps `<output_directory>.failure.png`), instead of waiting out `ssh_timeout`. `0s` turns the check off.",
     packer: "none (Packer waits out `ssh_timeout`)",
   },

@@ -49,9 +49,9 @@ describe("boot options from Packer templates", () => {
     expect(load("disable_vnc = true").source.disable_vnc).toBe(true);
   });
 
-  test("http_request_timeout and boot_command_retries have defaults: 3 minutes, one retry", () => {
+  test("http_request_timeout and boot_command_retries have defaults: 5 minutes, one retry", () => {
     const { source } = load("");
-    expect([source.http_request_timeout, source.boot_command_retries]).toEqual([180_000, 1]);
+    expect([source.http_request_timeout, source.boot_command_retries]).toEqual([300_000, 1]);
   });
 
   test.each([
