@@ -3,7 +3,7 @@
 // through GitLabClient's mention neutralizer); a note stays far below GitLab's
 // 1,000,000-character limit (a summary and a link, never the raw log).
 import type { Masker } from "../index.js";
-import type { CommitState, GitLabClient } from "./gitlab.js";
+import { isTransient, type CommitState, type GitLabClient } from "./gitlab.js";
 import { buildDuration, type BuildRecord, type RequestRecord } from "./store.js";
 
 /** Longest note serve posts. */
@@ -11,6 +11,8 @@ export const NOTE_LIMIT = 100_000;
 const TAIL_LINES = 30;
 const LINE_LIMIT = 400;
 const ROW_LIMIT = 50;
+/** Pauses before a report GitLab failed for a passing reason (unreachable, 429, 5xx) is tried again; then it is given up (and logged). */
+const REPORT_RETRY_MS = [1_000, 2_000, 4_000, 8_000, 16_000];
 /** A failure reason's lines shown in a note (a template's errors, one a line). */
 const REASON_LINES = 40;
 
@@ -129,15 +131,16 @@ export class Reporter {
     // The status is the state at the time of the call, so every transition is posted in order.
     const description = this.deps.masker.mask(statusDescription(build, this.deps.now()));
     return this.serialize(`${build.projectId}!${build.mrIid}`, async () => {
-      await this.deps.gitlab
-        .setStatus(build.projectId, build.sha, {
+      // Tried again through a short outage, in place: the reports after it wait, so the order holds.
+      await persist(() =>
+        this.deps.gitlab.setStatus(build.projectId, build.sha, {
           name: `tsimg/${build.image}`,
           state: build.state === "queued" ? "pending" : (build.state as CommitState),
           targetUrl: buildUrl(this.deps.publicUrl, build.id),
           description,
-        })
-        .catch(this.deps.onError);
-      await this.writeNote(build.requestId).catch(this.deps.onError);
+        }),
+      ).catch(this.deps.onError);
+      await persist(() => this.writeNote(build.requestId)).catch(this.deps.onError);
     });
   }
 
@@ -161,6 +164,19 @@ export class Reporter {
       if (this.chains.get(key) === next) this.chains.delete(key);
     });
     return next;
+  }
+}
+
+/** Runs a GitLab call, again after each pause of REPORT_RETRY_MS while it fails for a passing reason. */
+async function persist(call: () => Promise<void>): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      const pause = REPORT_RETRY_MS[attempt];
+      if (pause === undefined || !isTransient(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
   }
 }
 

@@ -364,6 +364,21 @@ describe("accepted work survives GitLab outages", () => {
     expect(server!.store.pendingDeliveries()).toEqual([]);
   });
 
+  it("a build's result reaches GitLab through a short outage: its success status and note are posted once the API is back", async () => {
+    const build: BuildFunction = async (input) => {
+      const output = await fakeBuild()(input);
+      gitlab.failNext = 3; // the API goes down as the build ends
+      return output;
+    };
+    await start(build);
+    await deliver(server!.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
+    await until(() => server!.store.getBuild(1)?.state === "success", 10_000, "success");
+    await server!.service.idle();
+    expect(gitlab.failNext).toBe(0);
+    expect(gitlab.statusesOf()).toEqual([`pending@${short(repo.sha)}`, `running@${short(repo.sha)}`, `success@${short(repo.sha)}`]);
+    expect(gitlab.notes[0]!.body).toContain("| tinyos | :white_check_mark: success |");
+  });
+
   it("a delivery GitLab refuses for good (4xx) is not retried", async () => {
     gitlab.mrs.delete(3); // GET merge request: 404
     await start();
