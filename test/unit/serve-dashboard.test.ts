@@ -2,7 +2,7 @@
 // answer carries, paths outside the pages, the SSE encoding and replay, masking of what it
 // shows, and the cap on a build's log.
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
+import { request, type IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -251,6 +251,57 @@ describe("the live log", () => {
     expect(events.at(-1)).toEqual({ event: "state", data: '{"state":"success"}' });
     // Not one long task: the event loop turned many times between the start and the end of the replay.
     expect(seen.at(-1)! - seen[0]!).toBeGreaterThanOrEqual(20);
+  }, 60_000);
+
+  it("a page that stops reading is cut off once 4 MiB wait for it, and resumes from the file after Last-Event-ID", async () => {
+    // About 15 MB: more than the 4 MiB plus what the sockets hold (a paused reader's receive
+    // window does not grow; the sender's buffer grows to tcp_wmem's 4 MiB at most).
+    const LINES = 120_000;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let printed!: () => void;
+    const allPrinted = new Promise<void>((r) => (printed = r));
+    let connect!: () => void;
+    const connected = new Promise<void>((r) => (connect = r));
+    const s = await start({ maxLogBytes: 64 * 1024 * 1024 }, async (input) => {
+      input.onEvent({ build: "tinyos", time: Date.now(), type: "log", level: "info", message: "started" });
+      await connected;
+      for (let i = 1; i <= LINES; i++) {
+        input.onEvent({ build: "tinyos", time: Date.now(), type: "serial", line: `flood ${String(i).padStart(6, "0")} ${"x".repeat(100)}` });
+        if (i % 2000 === 0) await new Promise((r) => setImmediate(r));
+      }
+      printed();
+      await gate;
+      return { ok: true, cancelled: false, artifacts: [] };
+    });
+    await deliver(s.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
+    await until(() => s.store.getBuild(1)?.state === "running", 10_000, "running");
+
+    // A page that reads nothing while the build prints.
+    const { hostname, port } = new URL(s.url);
+    const first = await new Promise<IncomingMessage>((resolve) => request({ host: hostname, port, path: "/builds/1/events" }, resolve).end());
+    first.pause();
+    connect();
+    await allPrinted;
+    let text = "";
+    first.setEncoding("utf8");
+    first.on("data", (d: string) => (text += d));
+    first.resume();
+    await new Promise((r) => first.once("end", r));
+    const cut = parseSse(text).filter((e) => e.event === undefined);
+    // Ended by serve while the build still runs: no final state, and not every line.
+    expect(parseSse(text).filter((e) => e.event === "state")).toEqual([{ event: "state", data: '{"state":"running"}' }]);
+    expect(cut.map((e) => Number(e.id))).toEqual(cut.map((_, i) => i + 1));
+    expect(cut.length).toBeLessThan(LINES);
+
+    // The browser reconnects with the last id it saw: the rest comes from the file.
+    release();
+    const rest = parseSse((await rawGet(s.url, "/builds/1/events", { "Last-Event-ID": cut.at(-1)!.id! })).body);
+    const lines = rest.filter((e) => e.event === undefined);
+    expect(Number(lines[0]!.id)).toBe(cut.length + 1);
+    const all = [...cut, ...lines].filter((e) => e.data.includes("flood "));
+    expect(all.map((e) => Number(/flood (\d+)/.exec(e.data)![1]))).toEqual(Array.from({ length: LINES }, (_, i) => i + 1));
+    expect(rest.at(-1)).toEqual({ event: "state", data: '{"state":"success"}' });
   }, 60_000);
 });
 
