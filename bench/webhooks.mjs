@@ -294,7 +294,7 @@ async function client() {
     return sorted.length === 0 ? "n/a" : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))].toFixed(1);
   };
   console.log(`layout: ${single ? "one process (client, serve and GitLab stand-in share an event loop)" : `${flood ? "four" : "three"} processes (client | serve | GitLab stand-in${flood ? " | SSE readers" : ""})`}`);
-  if (read) console.log(`flood: ${READERS} SSE readers replayed build #1's ${FLOOD_LINES.toLocaleString("en")}-line log ${read.replays} times in all (${read.lines.toLocaleString("en")} lines received) while build #2 printed ${FLOOD_LINES.toLocaleString("en")} lines`);
+  if (read) console.log(`flood: ${READERS} SSE readers replayed build #1's ${FLOOD_LINES.toLocaleString("en")}-line log ${read.replays} times in all (${read.lines.toLocaleString("en")} lines received)${process.env.BENCH_INTAKE_ONLY ? "" : ` while build #2 printed ${FLOOD_LINES.toLocaleString("en")} lines`}`);
   console.log(`deliveries: ${all.length} (${unique.length} unique, ${dups.length} duplicates), ${CONCURRENCY} concurrent, ${wall.toFixed(0)} ms wall`);
   console.log(`answers: ${JSON.stringify(statuses)}`);
   console.log(`latency (client): p50 ${pct(latencies, 50)} ms, p99 ${pct(latencies, 99)} ms, max ${pct(latencies, 100)} ms`);
