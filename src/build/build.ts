@@ -3,8 +3,8 @@
 import { randomUUID } from "node:crypto";
 import { qemuPipeline } from "../builder/pipeline.js";
 import { takeScreenshot } from "../builder/screenshot.js";
-import { cacheDirFromEnvironment } from "../builder/steps/fetch-iso.js";
-import { diskArtifact } from "../builder/steps/post-process.js";
+import { cacheDirFromEnvironment } from "../builder/cache-dir.js";
+import { diskArtifact } from "../builder/disk-artifact.js";
 import type { QemuBuildState } from "../builder/state.js";
 import { CancelledError, ConfigErrors, NoVmRunningError, asTsimgError, type TsimgError } from "../core/errors.js";
 import type { Artifact } from "../postprocessors/artifact.js";
@@ -122,7 +122,7 @@ async function runBuild(state: QemuBuildState, controller: AbortController, opti
         },
       }),
     });
-    const artifacts = state.artifacts ?? [diskArtifact(state)];
+    const artifacts = state.artifacts ?? [diskArtifact(state.plan, { artifactPath: state.artifactPath!, additionalArtifacts: state.additionalArtifacts, baseImage: state.baseImage })];
     for (const a of artifacts) {
       events.emit({
         type: "artifact",

@@ -6,7 +6,9 @@ import type { RunningHttpServer } from "../http/server.js";
 import type { QemuProcess } from "../qemu/process.js";
 import type { QmpClient } from "../qemu/qmp.js";
 import type { SerialFollower } from "../qemu/serial.js";
+import type { BaseImage } from "./disk-artifact.js";
 import type { SerialLog } from "./serial-log.js";
+import type { TempKey } from "./ssh-connect.js";
 import type { BuildPlan } from "./plan.js";
 
 export interface BuildOptions {
@@ -40,7 +42,7 @@ export interface QemuBuildState {
   /** create-disk: disk_additional_size disks while they are being built, in order. */
   additionalDisks?: string[];
   /** create-disk: the base image of a disk_image build (lineage for the manifest). */
-  baseImage?: { path: string; format: string; sha256?: string };
+  baseImage?: BaseImage;
   /** create-cd: the cd_files/cd_content CD. */
   seedCdPath?: string;
   /** create-floppy: the floppy_files/floppy_content floppy. */
@@ -51,7 +53,7 @@ export interface QemuBuildState {
   tpm?: QemuProcess;
   tpmSocket?: string;
   /** ssh-key: the temporary key pair, when neither ssh_password nor ssh_private_key_file is set. */
-  tempKey?: { privateKey: string; publicKey: string };
+  tempKey?: TempKey;
   /** http-server */
   http?: RunningHttpServer;
   /** start-qemu */

@@ -8,7 +8,7 @@ import { typeActions } from "../../qemu/type-keys.js";
 import { renderRuntime } from "../../core/runtime-vars.js";
 import { formatDuration } from "../../core/units.js";
 import { runtimeValues, type QemuBuildState } from "../state.js";
-import { tails } from "./start-qemu.js";
+import { tails } from "../qemu-tails.js";
 
 /**
  * Waits boot_wait, then types boot_command. When the command tells the guest to fetch from

@@ -1,6 +1,5 @@
-import { homedir } from "node:os";
 import type { Step } from "../../core/runner.js";
-import { defaultCacheDir, fetchIso as fetch } from "../../sources/iso.js";
+import { fetchIso as fetch } from "../../sources/iso.js";
 import { resolvePath } from "../../core/check-options.js";
 import type { QemuBuildState } from "../state.js";
 
@@ -28,8 +27,3 @@ export const fetchIso: Step<QemuBuildState> = {
     if (fetched.digests.sha256) state.isoSha256 = fetched.digests.sha256;
   },
 };
-
-/** TSIMG_CACHE_DIR or the XDG default, for builds that do not name one. */
-export function cacheDirFromEnvironment(): string {
-  return defaultCacheDir(process.env, homedir());
-}

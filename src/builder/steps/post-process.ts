@@ -1,7 +1,7 @@
 import { rm, stat } from "node:fs/promises";
 import type { Step } from "../../core/runner.js";
-import { builderArtifact, type Artifact } from "../../postprocessors/artifact.js";
 import { runPostProcessorChains } from "../../postprocessors/chain.js";
+import { diskArtifact } from "../disk-artifact.js";
 import { collectInputs } from "../inputs.js";
 import type { QemuBuildState } from "../state.js";
 
@@ -15,7 +15,7 @@ export const postProcess: Step<QemuBuildState> = {
   title: "Running post-processors...",
   async run(ctx, state) {
     const { plan } = state;
-    const disk = diskArtifact(state, (await stat(state.artifactPath!)).size);
+    const disk = diskArtifact(plan, { artifactPath: state.artifactPath!, additionalArtifacts: state.additionalArtifacts, baseImage: state.baseImage }, (await stat(state.artifactPath!)).size);
     const inputs = await collectInputs(plan, {
       ...(state.isoSha256 === undefined ? {} : { isoSha256: state.isoSha256 }),
       ...(state.isoPath === undefined ? {} : { isoPath: state.isoPath }),
@@ -42,23 +42,3 @@ export const postProcess: Step<QemuBuildState> = {
     }
   },
 };
-
-/** The builder's artifact: the disk (and additional disks), with the base image's lineage for a disk_image build. */
-export function diskArtifact(state: QemuBuildState, size?: number): Artifact {
-  const { plan, baseImage } = state;
-  const lineage = baseImage && {
-    base_image: plan.source.iso_url,
-    ...(baseImage.sha256 ? { base_checksum: `sha256:${baseImage.sha256}` } : {}),
-    base_format: baseImage.format,
-    // A thin overlay needs its base at this path to be read at all.
-    ...(plan.source.use_backing_file ? { backing_file: baseImage.path } : {}),
-  };
-  return builderArtifact({
-    file: state.artifactPath!,
-    moreFiles: state.additionalArtifacts ?? [],
-    format: plan.source.format,
-    ...(size === undefined ? {} : { size }),
-    image: plan.image,
-    ...(lineage ? { lineage } : {}),
-  });
-}

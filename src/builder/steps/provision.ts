@@ -4,7 +4,7 @@ import { formatDuration } from "../../core/units.js";
 import type { ProvisionerCommon } from "../../provisioners/options.js";
 import { runProvisioner } from "../../provisioners/run.js";
 import { runtimeValues, type QemuBuildState } from "../state.js";
-import { connectSsh } from "./wait-ssh.js";
+import { connectSsh } from "../ssh-connect.js";
 import { signalWithTimeout, sleep } from "../../core/abort.js";
 
 const REBOOT_GRACE_MS = 15_000;
@@ -47,7 +47,7 @@ export const provision: Step<QemuBuildState> = {
         await sleep(config.pause_before, ctx.signal);
       }
       for (let attempt = 0; ; attempt++) {
-        if (!state.ssh) state.ssh = await connectSsh(state, ctx.signal, (why) => ctx.events.info(why));
+        if (!state.ssh) state.ssh = await connectSsh(state.plan.source, { ...state, sshHostPort: state.sshHostPort! }, ctx.signal, (why) => ctx.events.info(why));
         const resetsBefore = state.resets ?? 0;
         const limit = config.timeout > 0 ? signalWithTimeout(ctx.signal, config.timeout) : undefined;
         const signal = limit?.signal ?? ctx.signal;
@@ -78,7 +78,7 @@ export const provision: Step<QemuBuildState> = {
 
 /** ssh_clear_authorized_keys: removes the temporary key's line, so the image trusts no key nobody holds. */
 async function clearTemporaryKey(state: QemuBuildState, ctx: StepContext): Promise<void> {
-  state.ssh ??= await connectSsh(state, ctx.signal, (why) => ctx.events.info(why));
+  state.ssh ??= await connectSsh(state.plan.source, { ...state, sshHostPort: state.sshHostPort! }, ctx.signal, (why) => ctx.events.info(why));
   const key = state.tempKey!.publicKey.split(" ")[1]!;
   // grep -F: the base64 key is a fixed string. grep -v exits 1 when no line is left, which is fine.
   const command = `f=~/.ssh/authorized_keys; if [ -f "$f" ]; then grep -vF '${key}' "$f" > "$f.tsimg"; cat "$f.tsimg" > "$f"; rm -f "$f.tsimg"; fi`;

@@ -5,7 +5,7 @@ import type { Step } from "../../core/runner.js";
 import { describeExit } from "../../qemu/process.js";
 import { formatDuration } from "../../core/units.js";
 import type { QemuBuildState } from "../state.js";
-import { tails } from "./start-qemu.js";
+import { tails } from "../qemu-tails.js";
 
 /**
  * Powers the guest off: shutdown_command (or ACPI when there is none), then waits for

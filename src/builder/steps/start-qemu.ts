@@ -12,6 +12,7 @@ import { QmpClient } from "../../qemu/qmp.js";
 import { SerialFollower } from "../../qemu/serial.js";
 import { renderRuntime } from "../../core/runtime-vars.js";
 import type { SourceConfig } from "../plan.js";
+import { tails } from "../qemu-tails.js";
 import { writeSerialLog } from "../serial-log.js";
 import { runtimeValues, type QemuBuildState } from "../state.js";
 
@@ -105,16 +106,6 @@ export const startQemu: Step<QemuBuildState> = {
     await state.serialLog?.close();
   },
 };
-
-/** "stderr: ..." and "serial: ..." lines for error details. */
-export function tails(state: QemuBuildState): string[] {
-  const stderr = state.qemu?.stderrTail().slice(-10) ?? [];
-  const serial = state.serial?.lines(15) ?? [];
-  return [
-    ...(stderr.length ? ["QEMU said:", ...stderr.map((l) => `  ${l}`)] : []),
-    ...(serial.length ? ["last lines on the serial console:", ...serial.map((l) => `  ${l}`)] : []),
-  ];
-}
 
 async function chooseAccelerator(source: SourceConfig, events: EventBus): Promise<string> {
   if (source.accelerator !== "auto" && source.accelerator !== "kvm") {

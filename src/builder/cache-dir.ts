@@ -1,0 +1,8 @@
+// Where a build keeps ISO downloads and their verification records when the caller names no place.
+import { homedir } from "node:os";
+import { defaultCacheDir } from "../sources/iso.js";
+
+/** TSIMG_CACHE_DIR or the XDG default, for builds that do not name one. */
+export function cacheDirFromEnvironment(): string {
+  return defaultCacheDir(process.env, homedir());
+}
