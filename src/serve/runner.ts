@@ -7,46 +7,12 @@ import { mkdirSync, rmSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Masker, type BuildEvent } from "../index.js";
-import type { BuildUser } from "./config.js";
 import type { GitLabClient } from "./gitlab.js";
 import type { ArtifactInfo, BuildRecord } from "./store.js";
+import type { BuildFunction, BuildSandbox } from "./build-function.js";
 import { isolatedBuild } from "./worker-client.js";
 
-/** Where and as whom a build runs: its user (build_user), the variables passed to it (build_env), the shared ISO cache. */
-export interface BuildSandbox {
-  user?: BuildUser;
-  env: Record<string, string>;
-  cacheDir: string;
-}
-
-/** What a build function is given. */
-export interface BuildInput {
-  /** Absolute path of images/<image>.toml inside the work dir. */
-  templatePath: string;
-  workDir: string;
-  signal: AbortSignal;
-  /** Receives the build's events (already masked by the library). */
-  onEvent: (event: BuildEvent) => void;
-  /** Registers more values to mask in everything serve writes (the plan's secrets). */
-  addSecrets: (secrets: readonly string[]) => void;
-  /** Tells the dashboard how to take a PNG of the VM's console while the build runs (rejects when no VM runs). */
-  setScreenshotSource: (take: () => Promise<Buffer>) => void;
-  /** Where and as whom the build runs. */
-  sandbox: BuildSandbox;
-}
-
-/** What a build function returns; it never throws for a failed build. */
-export interface BuildOutput {
-  ok: boolean;
-  cancelled: boolean;
-  error?: string;
-  artifacts: ArtifactInfo[];
-  /** A PNG of the console the build saved when it failed while its VM ran. */
-  failureScreenshot?: string;
-}
-
-/** Runs one template's build. The default is the library's loadTemplate + build in an isolated process. */
-export type BuildFunction = (input: BuildInput) => Promise<BuildOutput>;
+export type { BuildFunction, BuildInput, BuildOutput, BuildSandbox } from "./build-function.js";
 
 /** The outcome of one build as serve records it. */
 export interface RunOutcome {

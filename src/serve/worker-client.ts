@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { execa } from "execa";
 import type { BuildEvent } from "../index.js";
 import type { BuildUser } from "./config.js";
-import type { BuildFunction, BuildOutput, BuildSandbox } from "./runner.js";
+import type { BuildFunction, BuildOutput, BuildSandbox } from "./build-function.js";
 import type { ArtifactInfo } from "./store.js";
 
 /** Longest message line accepted from a build process (a console screenshot in base64). */
