@@ -1,54 +1,64 @@
-// The layering in docs/architecture.md, checked: nothing below the CLI imports the CLI, the
-// components import neither the loader, the builder nor each other, and core/ imports nothing.
-import { readdirSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
-import { describe, expect, it } from "vitest";
+// The layering of src/ (docs/architecture.md), checked by dependency-cruiser with the rules in
+// .dependency-cruiser.cjs: each folder imports only the folders below it, type-only and
+// dynamic imports included, with no cycles. The rules must also catch a deliberate breach.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
 
-const SRC = new URL("../../src/", import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const CONFIG = join(ROOT, ".dependency-cruiser.cjs");
+const DEPCRUISE = join(ROOT, "node_modules", ".bin", "depcruise");
 
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? sources(join(dir, entry.name)) : entry.name.endsWith(".ts") ? [join(dir, entry.name)] : [],
-  );
+/** depcruise's error report for src/ under `cwd`, and whether it passed. */
+function cruise(cwd: string): { ok: boolean; report: string } {
+  try {
+    return { ok: true, report: execFileSync(DEPCRUISE, ["src", "--config", CONFIG, "--output-type", "err"], { cwd, encoding: "utf8" }) };
+  } catch (error) {
+    return { ok: false, report: String((error as { stdout?: string }).stdout) };
+  }
 }
 
-/** The components: each owns its options; none imports the template loader, the builder or another component. */
-const COMPONENTS = ["qemu", "http", "sources", "communicator", "provisioners", "postprocessors"];
-/** What sits above the components. */
-const ABOVE_COMPONENTS = ["cli", "serve", "index", "engine/build", "builder", "template"];
-const otherComponents = (self: string, ...allowed: string[]) => COMPONENTS.filter((c) => c !== self && !allowed.includes(c));
-
-/** Folders (or modules, without .js) a module in `layer` must not import from. */
-const FORBIDDEN: Record<string, string[]> = {
-  // The ground floor: the option kit, units, run-time placeholders; only errors below it.
-  core: [...ABOVE_COMPONENTS, ...COMPONENTS, "engine", "util", "net"],
-  engine: ["cli", "serve"],
-  builder: ["cli", "serve", "index", "engine/build"],
-  // The generic loader: formats, positions, variables, interpolation; components come from a registry passed in.
-  template: ["cli", "serve", "index", "engine", "builder", ...COMPONENTS],
-  qemu: [...ABOVE_COMPONENTS, ...otherComponents("qemu")],
-  http: [...ABOVE_COMPONENTS, ...otherComponents("http"), "engine"],
-  communicator: [...ABOVE_COMPONENTS, ...otherComponents("communicator")],
-  provisioners: [...ABOVE_COMPONENTS, ...otherComponents("provisioners", "communicator")],
-  // Artifact in, artifact out: the post-processors know nothing of the builder or of how a build runs.
-  postprocessors: [...ABOVE_COMPONENTS, ...otherComponents("postprocessors"), "engine/runner"],
-  // Getting the build's inputs (ISO downloads, the cache, seed CDs) knows nothing of how a build runs.
-  sources: [...ABOVE_COMPONENTS, ...otherComponents("sources"), "engine"],
-  util: [...ABOVE_COMPONENTS, ...COMPONENTS, "engine"],
-  net: [...ABOVE_COMPONENTS, ...COMPONENTS, "engine", "util", "core"],
-  // serve builds on the public library API (src/index.ts) and its own files only.
-  serve: ["cli", "builder", "engine", "template", "core", "qemu", "http", "sources", "communicator", "provisioners", "postprocessors", "util", "net", "errors"],
-};
-
 describe("layering", () => {
-  it.each(Object.entries(FORBIDDEN))("src/%s imports nothing from the layers above it", (layer, forbidden) => {
-    const offenders: string[] = [];
-    for (const file of sources(join(SRC, layer))) {
-      for (const match of readFileSync(file, "utf8").matchAll(/(?:from |import\()"(\.[^"]+)"/g)) {
-        const target = relative(SRC, join(file, "..", match[1] as string));
-        if (forbidden.some((f) => target === `${f}.js` || target.startsWith(`${f}/`))) offenders.push(`${relative(SRC, file)} -> ${target}`);
-      }
+  it("src/ passes the dependency rules, with no exceptions", () => {
+    const { ok, report } = cruise(ROOT);
+    expect(report).toContain("no dependency violations found");
+    expect(ok).toBe(true);
+  });
+
+  describe("a deliberate breach fails", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsimg-layering-"));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "nodenext", moduleResolution: "nodenext", strict: true } }));
+    const files: Record<string, string> = {
+      "src/builder/pipeline.ts": "export const steps = [];\n",
+      "src/core/static.ts": 'import { steps } from "../builder/pipeline.js";\nexport const n = steps.length;\n',
+      "src/core/type-only.ts": 'import type { steps } from "../builder/pipeline.js";\nexport type T = typeof steps;\n',
+      "src/core/dynamic.ts": 'export const load = () => import("../builder/pipeline.js");\n',
+      "src/qemu/to-template.ts": 'import { steps } from "../builder/pipeline.js";\nexport const m = steps;\n',
+      "src/cli/deep.ts": 'import { steps } from "../builder/pipeline.js";\nexport const c = steps;\n',
+      "src/builder/steps/a.ts": 'import { b } from "./b.js";\nexport const a = b;\n',
+      "src/builder/steps/b.ts": "export const b = 1;\n",
+      "src/util/ring-a.ts": 'import { b } from "./ring-b.js";\nexport const a = () => b;\n',
+      "src/util/ring-b.ts": 'import { a } from "./ring-a.js";\nexport const b = () => a;\n',
+    };
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), text);
     }
-    expect(offenders).toEqual([]);
+    const { ok, report } = cruise(dir);
+
+    it("and the run fails", () => expect(ok).toBe(false));
+    it.each([
+      ["an upward import", "not-in-allowed: src/core/static.ts → src/builder/pipeline.ts"],
+      ["a type-only upward import", "not-in-allowed: src/core/type-only.ts → src/builder/pipeline.ts"],
+      ["a dynamic upward import", "not-in-allowed: src/core/dynamic.ts → src/builder/pipeline.ts"],
+      ["a component importing the builder", "not-in-allowed: src/qemu/to-template.ts → src/builder/pipeline.ts"],
+      ["cli/ reaching past src/index.ts", "not-in-allowed: src/cli/deep.ts → src/builder/pipeline.ts"],
+      ["a step importing a step", "no-step-imports-step: src/builder/steps/a.ts → src/builder/steps/b.ts"],
+      ["a cycle", "no-cycles: src/util/ring-a.ts"],
+    ])("%s is reported", (_what, line) => expect(report).toContain(line));
   });
 });
