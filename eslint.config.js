@@ -14,6 +14,9 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   { languageOptions: { globals: readonly(NODE) } },
   { files: ["src/serve/public/**/*.js"], languageOptions: { globals: readonly(BROWSER), sourceType: "script" } },
+  { files: ["**/*.cjs"], languageOptions: { globals: readonly(["module", "require", "__dirname"]), sourceType: "commonjs" } },
+  // Tests handle GitLab's JSON payloads and fake collaborators: `any` is fine there.
+  { files: ["test/**"], rules: { "@typescript-eslint/no-explicit-any": "off" } },
   {
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],

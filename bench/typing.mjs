@@ -241,7 +241,10 @@ async function readEcho(vm, text) {
     const at = raw.lastIndexOf(EDIT_LINE_END);
     const echo = at < 0 ? raw : raw.slice(at + EDIT_LINE_END.length);
     if (at >= 0 && echo === text) return echo;
-    if (echo !== last) (last = echo), (since = Date.now());
+    if (echo !== last) {
+      last = echo;
+      since = Date.now();
+    }
     if (Date.now() - since > 5000) return at < 0 ? `(no edit line) ${JSON.stringify(raw.slice(-200))}` : echo;
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -88,7 +88,7 @@ export type CheckedOf<T extends OptionTable> = Build<T, KeysWith<T, { required: 
  * options present, the rest optional. `Normalised` gives the type of values the component's
  * checks reshape (qemu_img_args) or narrow (a provisioner's `type`).
  */
-export type ConfigOf<T extends OptionTable, Normalised extends Partial<Record<keyof T, unknown>> = {}> = Flatten<
+export type ConfigOf<T extends OptionTable, Normalised extends Partial<Record<keyof T, unknown>> = Record<never, never>> = Flatten<
   Omit<Build<T, KeysWith<T, { required: true } | { default: unknown } | { computed: true }>>, keyof Normalised> & Normalised
 >;
 

@@ -18,8 +18,8 @@ import { shellLocalPostProcessor } from "./shell-local.js";
 import type { PostProcessor, PostProcessorConfig, PostProcessorContext } from "./types.js";
 import { uploadPostProcessor } from "./upload.js";
 
-/** Every post-processor, by type. */
-export const POST_PROCESSORS: Record<PostProcessorConfig["type"], PostProcessor<any>> = {
+/** Every post-processor, by type, each with its own config type. */
+export const POST_PROCESSORS: { [T in PostProcessorConfig["type"]]: PostProcessor<Extract<PostProcessorConfig, { type: T }>> } = {
   checksum: checksumPostProcessor,
   compress: compressPostProcessor,
   manifest: manifestPostProcessor,
@@ -29,7 +29,7 @@ export const POST_PROCESSORS: Record<PostProcessorConfig["type"], PostProcessor<
 };
 
 /** Whether a post-processor keeps its input, after the user's setting and the forced ones. */
-export function keepsInput(pp: PostProcessor<any>, config: PostProcessorConfig): boolean {
+export function keepsInput(pp: Pick<PostProcessor, "keepInputForced" | "keepInputByDefault">, config: PostProcessorConfig): boolean {
   if (pp.keepInputForced && pp.keepInputByDefault) return true;
   return config.keep_input_artifact ?? pp.keepInputByDefault;
 }
@@ -86,7 +86,8 @@ async function runChain(
   let prior = builder;
   let keptFirstInput = false;
   for (const [i, config] of chain.entries()) {
-    const pp = POST_PROCESSORS[config.type];
+    // The table pairs each type with its post-processor; TypeScript cannot follow that pairing through an index, hence the widening.
+    const pp = POST_PROCESSORS[config.type] as PostProcessor;
     if (ctx.signal.aborted) throw new CancelledError();
     ctx.events.info(`running post-processor: ${config.type}`);
     let next: Artifact;

@@ -224,8 +224,8 @@ function parseWait(source: Source, word: string, start: number, token: string): 
   return ms;
 }
 
-// Packer parses a wait into a Go time.Duration (int64 nanoseconds) and refuses anything longer.
-const MAX_WAIT_MS = 9_223_372_036_854.775807;
+// Packer parses a wait into a Go time.Duration (int64 nanoseconds, at most 2^63 - 1) and refuses anything longer.
+const MAX_WAIT_MS = (2 ** 63 - 1) / 1e6;
 
 // Milliseconds for the text after "wait", or undefined if Packer's grammar would not accept it.
 function measureWait(rest: string): number | undefined {

@@ -364,7 +364,7 @@ function parseObject(body: string): Payload | undefined {
 /** Kills processes (a QEMU left by a killed service) whose command line mentions dir; Linux /proc only. */
 export function killProcessesUsing(dir: string): number[] {
   const killed: number[] = [];
-  let pids: string[] = [];
+  let pids: string[];
   try {
     pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid);
   } catch {
