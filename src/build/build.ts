@@ -2,17 +2,17 @@
 // build has its own event bus, masker and abort controller.
 import { randomUUID } from "node:crypto";
 import { qemuPipeline } from "../builder/pipeline.js";
-import { takeScreenshot } from "../builder/screenshot.js";
+import { VmConsole } from "../builder/screenshot.js";
 import { cacheDirFromEnvironment } from "../builder/cache-dir.js";
 import { diskArtifact } from "../builder/disk-artifact.js";
-import type { QemuBuildState } from "../builder/state.js";
+import type { BuildContext } from "../builder/context.js";
 import { CancelledError, ConfigErrors, NoVmRunningError, asTsimgError, type TsimgError } from "../core/errors.js";
 import type { Artifact } from "../postprocessors/artifact.js";
 import type { BuildPlan } from "../builder/plan.js";
 import { EventBus } from "../core/event-bus.js";
 import type { EventListener } from "../core/events.js";
 import { Masker } from "../core/masker.js";
-import { runSteps, type StepErrorChoice } from "../core/runner.js";
+import type { StepErrorChoice } from "../core/runner.js";
 
 export interface BuildOptions {
   /** Replace an existing output_directory. */
@@ -70,18 +70,18 @@ export function build(plan: BuildPlan, options: BuildOptions = {}): Promise<Buil
 
 /** Starts the plan's build and returns at once: the result to wait for, and what can be asked of the build while it runs. */
 export function startBuild(plan: BuildPlan, options: BuildOptions = {}): RunningBuild {
-  // The state is created here, synchronously, so screenshot() sees QEMU as soon as it runs.
+  // The context is created here, synchronously, so screenshot() sees QEMU as soon as it runs.
   const controller = new AbortController();
-  const state = newState(plan, options, controller);
+  const build = newContext(plan, options, controller);
   let ended = false;
-  const result = runBuild(state, controller, options).finally(() => (ended = true));
+  const result = runBuild(build, controller, options).finally(() => (ended = true));
   return {
     result,
-    screenshot: () => (ended ? Promise.reject(new NoVmRunningError("no VM is running: the build has ended")) : takeScreenshot(state)),
+    screenshot: () => (ended ? Promise.reject(new NoVmRunningError("no VM is running: the build has ended")) : build.console.screenshot()),
   };
 }
 
-function newState(plan: BuildPlan, options: BuildOptions, controller: AbortController): QemuBuildState {
+function newContext(plan: BuildPlan, options: BuildOptions, controller: AbortController): BuildContext {
   return {
     plan,
     options: {
@@ -94,11 +94,12 @@ function newState(plan: BuildPlan, options: BuildOptions, controller: AbortContr
     fail: (error) => {
       if (!controller.signal.aborted) controller.abort(error);
     },
+    console: new VmConsole(),
   };
 }
 
-async function runBuild(state: QemuBuildState, controller: AbortController, options: BuildOptions): Promise<BuildResult> {
-  const { plan } = state;
+async function runBuild(build: BuildContext, controller: AbortController, options: BuildOptions): Promise<BuildResult> {
+  const { plan } = build;
   const masker = new Masker();
   for (const secret of plan.secrets) masker.add(secret);
   const events = new EventBus(plan.image.name, masker);
@@ -108,21 +109,21 @@ async function runBuild(state: QemuBuildState, controller: AbortController, opti
   if (options.signal?.aborted) onCancel();
   options.signal?.addEventListener("abort", onCancel, { once: true });
 
-  const t0 = state.options.startTime;
+  const t0 = build.options.startTime;
   events.emit({ type: "build-start" });
   try {
     if (plan.missingInputs.length > 0) throw new ConfigErrors(plan.missingInputs);
     const onStepError = options.onStepError;
-    await runSteps(qemuPipeline(plan), state, { signal: controller.signal, events }, {
+    const { values } = await qemuPipeline(plan).run({ signal: controller.signal, events, build }, {
       ...(onStepError && {
         onStepError: async (step: string, error: unknown) => {
           const choice = await onStepError(step, maskedError(asTsimgError(error), masker));
-          if (choice === "abort") state.options.keepOnError = true;
+          if (choice === "abort") build.options.keepOnError = true;
           return choice;
         },
       }),
     });
-    const artifacts = state.artifacts ?? [diskArtifact(state.plan, { artifactPath: state.artifactPath!, additionalArtifacts: state.additionalArtifacts, baseImage: state.baseImage })];
+    const artifacts = values.artifacts ?? [diskArtifact(plan, values)];
     for (const a of artifacts) {
       events.emit({
         type: "artifact",
@@ -135,10 +136,11 @@ async function runBuild(state: QemuBuildState, controller: AbortController, opti
     }
     const durationMs = Date.now() - t0;
     events.emit({ type: "build-end", ok: true, ms: durationMs });
-    return { name: plan.image.name, ok: true, cancelled: false, durationMs, artifact: state.artifactPath!, artifacts };
+    return { name: plan.image.name, ok: true, cancelled: false, durationMs, artifact: values.artifactPath, artifacts };
   } catch (thrown) {
     const error = maskedError(asTsimgError(thrown), masker);
-    if (state.failureScreenshot) error.details.push(`screenshot of the console: ${state.failureScreenshot}`);
+    const screenshot = build.console.failureScreenshot;
+    if (screenshot) error.details.push(`screenshot of the console: ${screenshot}`);
     const cancelled = error instanceof CancelledError;
     const durationMs = Date.now() - t0;
     events.emit({ type: "build-end", ok: false, ms: durationMs, error: error.message, cancelled });
@@ -149,7 +151,7 @@ async function runBuild(state: QemuBuildState, controller: AbortController, opti
       durationMs,
       artifacts: [],
       error,
-      ...(state.failureScreenshot ? { screenshot: state.failureScreenshot } : {}),
+      ...(screenshot ? { screenshot } : {}),
     };
   } finally {
     options.signal?.removeEventListener("abort", onCancel);

@@ -22,29 +22,64 @@ export interface RunOptions {
 }
 
 /**
- * One unit of a build. `run` throws on failure (it never logs its own error).
- * `cleanup` may run after success, failure or cancellation, and should be quick and safe
- * to run even when `run` only got half way.
+ * One unit of a build: it reads `In` (what earlier steps produced) and produces `Out`.
+ * `run` throws on failure (it never logs its own error); it may record what it has done so
+ * far in `progress` (a part of its output), so that a run that only got half way can be
+ * undone. `cleanup` may run after success, failure or cancellation, with the step's input and
+ * its output as far as it got (the whole output when `run` returned), and should be quick and
+ * safe to run even when `run` only got half way.
  */
-export interface Step<S> {
+export interface Step<In = void, Out = void, C extends StepContext = StepContext> {
   name: string;
   /** Shown as "==> name: <title>". */
   title: string;
-  run(ctx: StepContext, state: S): Promise<void>;
-  cleanup?(ctx: StepContext, state: S, outcome: Outcome): Promise<void>;
+  // Function-typed properties, not methods: the compiler then checks a step's input strictly
+  // (a pipeline may hand a step only what it reads).
+  run: (ctx: C, input: In, progress: Partial<Out>) => Promise<Out>;
+  cleanup?: (ctx: C, input: In, output: Partial<Out>, outcome: Outcome) => Promise<void>;
 }
 
-/** Includes a step only when the condition holds (keeps pipelines one readable array). */
-export function when<S>(condition: boolean, step: Step<S>): Step<S>[] {
+/** A step of any input and output, as the runner holds them (a pipeline has checked them). */
+export interface AnyStep<C extends StepContext = StepContext> {
+  name: string;
+  title: string;
+  run: (ctx: C, input: never, progress: never) => Promise<unknown>;
+  cleanup?: (ctx: C, input: never, output: never, outcome: Outcome) => Promise<void>;
+}
+
+/** Includes a step only when the condition holds (keeps pipelines one readable list). */
+export function when<S>(condition: boolean, step: S): S[] {
   return condition ? [step] : [];
 }
 
 /** Time each cleanup may take before the runner moves on. */
 const CLEANUP_LIMIT_MS = 30_000;
 
+/** What a run of the steps ended with: every step's output merged, and the last answer to a failed step. */
+export interface ChainResult {
+  output: object;
+  choice: StepErrorChoice | undefined;
+}
+
 /** Runs the steps; resolves when all succeeded, rejects with the first error after all cleanups ran. */
-export async function runSteps<S>(steps: Step<S>[], state: S, ctx: StepContext, options: RunOptions = {}): Promise<StepErrorChoice | undefined> {
-  const started: Step<S>[] = [];
+export async function runSteps<C extends StepContext>(steps: readonly AnyStep<C>[], initial: object | undefined, ctx: C, options: RunOptions = {}): Promise<StepErrorChoice | undefined> {
+  return (await runChain(steps, initial, ctx, options)).choice;
+}
+
+/** A step that started, with what it was given and what it has produced so far. */
+interface Started<C extends StepContext> {
+  step: AnyStep<C>;
+  input: object;
+  progress: object;
+}
+
+/**
+ * runSteps, giving back the outputs: each step gets the initial values and every earlier
+ * step's output merged, and its own output is merged in for the next.
+ */
+export async function runChain<C extends StepContext>(steps: readonly AnyStep<C>[], initial: object | undefined, ctx: C, options: RunOptions = {}): Promise<ChainResult> {
+  const started: Started<C>[] = [];
+  let values: object = { ...initial };
   let failure: unknown;
   let choice: StepErrorChoice | undefined;
   for (const step of steps) {
@@ -52,12 +87,16 @@ export async function runSteps<S>(steps: Step<S>[], state: S, ctx: StepContext, 
       failure = abortReason(ctx.signal);
       break;
     }
-    started.push(step);
+    // The progress object lives across retries, as the step's half-done work does.
+    const current: Started<C> = { step, input: values, progress: {} };
+    started.push(current);
     for (;;) {
       const t0 = Date.now();
       ctx.events.emit({ type: "step-start", step: step.name, title: step.title });
       try {
-        await step.run(ctx, state);
+        const output = await step.run(ctx, current.input as never, current.progress as never);
+        Object.assign(current.progress, output);
+        values = { ...values, ...(output as object | undefined) };
         ctx.events.emit({ type: "step-end", step: step.name, ms: Date.now() - t0, outcome: "ok" });
         failure = undefined;
         break;
@@ -82,9 +121,9 @@ export async function runSteps<S>(steps: Step<S>[], state: S, ctx: StepContext, 
     if (failure !== undefined) break;
   }
   const outcome: Outcome = failure === undefined ? "ok" : failure instanceof CancelledError ? "cancelled" : "failed";
-  await runCleanups(started, state, ctx, outcome);
+  await runCleanups(started, ctx, outcome);
   if (failure !== undefined) throw failure;
-  return choice;
+  return { output: values, choice };
 }
 
 /**
@@ -101,14 +140,14 @@ async function ask(onStepError: NonNullable<RunOptions["onStepError"]>, step: st
   }
 }
 
-async function runCleanups<S>(started: Step<S>[], state: S, ctx: StepContext, outcome: Outcome): Promise<void> {
+async function runCleanups<C extends StepContext>(started: Started<C>[], ctx: C, outcome: Outcome): Promise<void> {
   // Cleanups must run even though the build's signal has fired, so they get a fresh one.
-  const cleanupCtx: StepContext = { ...ctx, signal: new AbortController().signal };
-  for (const step of [...started].reverse()) {
+  const cleanupCtx: C = { ...ctx, signal: new AbortController().signal };
+  for (const { step, input, progress } of [...started].reverse()) {
     if (!step.cleanup) continue;
     try {
       await withTimeout(
-        step.cleanup(cleanupCtx, state, outcome),
+        step.cleanup(cleanupCtx, input as never, progress as never, outcome),
         CLEANUP_LIMIT_MS,
         `cleanup did not finish within ${CLEANUP_LIMIT_MS / 1000} s`,
       );

@@ -6,11 +6,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
-import type { QemuBuildState } from "../../src/builder/state.js";
 import { findServerUrl, typeBootCommand } from "../../src/builder/steps/boot.js";
 import { EventBus } from "../../src/core/event-bus.js";
 import { Masker } from "../../src/core/masker.js";
 import { startHttpServer, type RunningHttpServer } from "../../src/http/server.js";
+import type { BuildPlan } from "../../src/builder/plan.js";
+import { stepContext } from "./step-context.js";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -42,11 +43,12 @@ async function runBootStep(setup: Setup) {
     vm_name: "rocky9", output_directory: output, boot_wait: 0, boot_key_interval: 0, boot_screenshots: false,
     boot_command: setup.bootCommand, boot_command_retries: setup.retries ?? 0, http_request_timeout: setup.timeoutMs ?? 300,
   };
-  const state = { plan: { source }, http, qmp } as unknown as QemuBuildState;
+  // No work dir: typing is paced by boot_key_interval alone (no PS/2 trace to read).
+  const input = { http, qmp } as unknown as Parameters<typeof typeBootCommand.run>[1];
   const messages: string[] = [];
   const events = new EventBus("rocky9", new Masker());
   events.on((e) => e.type === "log" && e.level !== "debug" && messages.push(`${e.level}: ${e.message}`));
-  const error = await typeBootCommand.run({ signal: new AbortController().signal, events }, state).then(() => undefined, (e: Error) => e);
+  const error = await typeBootCommand.run(stepContext({ source } as unknown as BuildPlan, { events }), input, undefined).then(() => undefined, (e: Error) => e);
   return { error, commands, messages, port: http.port, output };
 }
 

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, test } from "vitest";
 import { collectInputs } from "../../src/builder/inputs.js";
-import type { QemuBuildState } from "../../src/builder/state.js";
+import { stepContext } from "./step-context.js";
 import { fetchIso } from "../../src/builder/steps/fetch-iso.js";
 import { EventBus } from "../../src/core/event-bus.js";
 import { Masker } from "../../src/core/masker.js";
@@ -176,9 +176,8 @@ describe("collectInputs", () => {
 describe("fetch-iso", () => {
   const run = async (template: string) => {
     const plan = loadTemplate(template, { env: {} });
-    const state = { plan, options: { force: false, keepOnError: false, runUuid: "u", startTime: 0, cacheDir: mkdtempSync(join(tmpdir(), "tsimg-cache-")) }, fail: () => undefined } as QemuBuildState;
-    await fetchIso.run({ signal: new AbortController().signal, events: new EventBus("os", new Masker()) }, state);
-    return state;
+    const ctx = stepContext(plan, { options: { cacheDir: mkdtempSync(join(tmpdir(), "tsimg-cache-")) }, events: new EventBus("os", new Masker()) });
+    return fetchIso.run(ctx, {}, {});
   };
 
   test("with post-processors, a non-sha256 iso_checksum also yields the ISO's sha256, in the same read", async () => {

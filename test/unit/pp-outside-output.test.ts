@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { QemuBuildState } from "../../src/builder/state.js";
+import type { BuildStepContext } from "../../src/builder/context.js";
 import { postProcess } from "../../src/builder/steps/post-process.js";
 import { checksumPostProcessor } from "../../src/postprocessors/checksum.js";
 import { manifestPostProcessor } from "../../src/postprocessors/manifest.js";
@@ -58,11 +58,12 @@ describe("post-processor outputs outside output_directory", () => {
     const kept = join(t.dir, "kept.txt");
     writeFileSync(created, "made by this build");
     writeFileSync(kept, "the user's");
-    const ctx = makeCtx(out);
-    const state = { options: { keepOnError: false }, outsideFiles: [created] } as unknown as QemuBuildState;
-    await postProcess.cleanup!(ctx, state, "ok");
+    const ctx = { ...makeCtx(out), build: { options: { keepOnError: false } } } as unknown as BuildStepContext;
+    const input = {} as Parameters<typeof postProcess.run>[1];
+    const done = { outsideFiles: [created] };
+    await postProcess.cleanup!(ctx, input, done, "ok");
     expect(existsSync(created)).toBe(true);
-    await postProcess.cleanup!(ctx, state, "failed");
+    await postProcess.cleanup!(ctx, input, done, "failed");
     expect(existsSync(created)).toBe(false);
     expect(existsSync(kept)).toBe(true);
   });

@@ -4,14 +4,16 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import type { BuildOptions, QemuBuildState } from "../../src/builder/state.js";
+import type { BuildOptions, BuildStep, BuildStepContext } from "../../src/builder/context.js";
+import type { PreparedOutput } from "../../src/builder/values.js";
 import { prepareOutput } from "../../src/builder/steps/prepare-output.js";
 import { CancelledError } from "../../src/core/errors.js";
 import { EventBus } from "../../src/core/event-bus.js";
 import { Masker } from "../../src/core/masker.js";
-import { runSteps, type Step } from "../../src/core/runner.js";
+import { Pipeline } from "../../src/core/pipeline.js";
 import { OUTPUT_MARKER } from "../../src/qemu/output-paths.js";
 import type { BuildPlan } from "../../src/builder/plan.js";
+import { stepContext } from "./step-context.js";
 
 const root = mkdtempSync(join(tmpdir(), "tsimg-prepare-output-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -19,12 +21,12 @@ let count = 0;
 const fresh = () => join(root, String(++count));
 
 /** A later step of the build: writes the disk where prepare-output said, then ends as told. */
-function laterStep(end: "ok" | "fail" | "cancel", controller: AbortController): Step<QemuBuildState> {
+function laterStep(end: "ok" | "fail" | "cancel", controller: AbortController): BuildStep<Pick<PreparedOutput, "diskPath">> {
   return {
     name: "create-disk",
     title: "",
-    async run(_ctx, state) {
-      writeFileSync(state.diskPath!, "disk");
+    async run(_ctx, input) {
+      writeFileSync(input.diskPath, "disk");
       if (end === "fail") throw new Error("QEMU crashed");
       if (end === "cancel") {
         controller.abort(new CancelledError());
@@ -40,11 +42,16 @@ async function build(dir: string, options: Partial<BuildOptions> = {}, end: "ok"
   const events = new EventBus("tinyos", new Masker());
   events.on((e) => e.type === "log" && messages.push(e.message));
   const plan = { image: { name: "tinyos" }, source: { output_directory: dir, vm_name: "tinyos.qcow2" } } as BuildPlan;
-  const state: QemuBuildState = { plan, options: { force: false, keepOnError: false, runUuid: "u", startTime: 0, cacheDir: root, ...options }, fail: () => undefined };
-  const error = await runSteps([prepareOutput, laterStep(end, controller)], state, { signal: controller.signal, events }).then(
-    () => undefined,
-    (e: Error) => e,
-  );
+  const ctx: BuildStepContext = stepContext(plan, { options: { cacheDir: root, ...options }, signal: controller.signal, events });
+  let state: Partial<PreparedOutput> = {};
+  const error = await Pipeline.start<BuildStepContext>()
+    .then(prepareOutput)
+    .then(laterStep(end, controller))
+    .run(ctx)
+    .then(
+      ({ values }) => void (state = values),
+      (e: Error) => e,
+    );
   return { error: error?.message, messages, state };
 }
 

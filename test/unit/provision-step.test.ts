@@ -2,7 +2,6 @@
 // only/except). The step is real; the SSH session around it is a stand-in that runs
 // "remote" commands by a script, so failures and hangs can be staged exactly.
 import { describe, expect, test } from "vitest";
-import type { QemuBuildState } from "../../src/builder/state.js";
 import { provision, skipReason } from "../../src/builder/steps/provision.js";
 import { EventBus } from "../../src/core/event-bus.js";
 import { Masker } from "../../src/core/masker.js";
@@ -10,6 +9,8 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ProvisionerConfig, ShellProvisionerConfig } from "../../src/provisioners/options.js";
+import type { BuildPlan } from "../../src/builder/plan.js";
+import { stepContext } from "./step-context.js";
 
 function shell(overrides: Partial<ShellProvisionerConfig>): ShellProvisionerConfig {
   return {
@@ -56,8 +57,10 @@ async function run(provisioners: ProvisionerConfig[], session: ReturnType<typeof
   events.on((e) => e.type === "output" && messages.push(`> ${e.line}`));
   // After a failed attempt the step drops the session and reconnects: the proxy keeps
   // handing it the same stand-in instead.
-  const state = new Proxy({ plan: { image: { name: "tinyos" }, templateDir, provisioners, source: { ssh_clear_authorized_keys: false } }, ssh: session, sshHostPort: 2345 }, { deleteProperty: () => true }) as unknown as QemuBuildState;
-  const error = await provision.run({ signal: new AbortController().signal, events }, state).then(() => undefined, (e: Error) => e);
+  const plan = { image: { name: "tinyos" }, templateDir, provisioners, source: { ssh_clear_authorized_keys: false } } as unknown as BuildPlan;
+  const ssh = new Proxy({ session }, { deleteProperty: () => true });
+  const input = { ssh, sshHostPort: 2345, guest: { resets: 0, expectingExit: false }, http: { port: 8123 } } as unknown as Parameters<typeof provision.run>[1];
+  const error = await provision.run(stepContext(plan, { events }), input, undefined).then(() => undefined, (e: Error) => e);
   return { error, messages };
 }
 

@@ -63,7 +63,7 @@ function harness(): Harness {
         },
       };
       if (cleanup !== "none") {
-        step.cleanup = async (cleanupCtx, _state, outcome: Outcome) => {
+        step.cleanup = async (cleanupCtx, _input, _output, outcome: Outcome) => {
           calls.push(`cleanup ${name} ${outcome}`);
           cleanupSignals.push(cleanupCtx.signal);
           if (cleanup === "throw") throw new Error(`cleanup of ${name} broke`);

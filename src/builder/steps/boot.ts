@@ -1,14 +1,17 @@
 import { join } from "node:path";
 import { raceAbort, sleep, withTimeout } from "../../core/abort.js";
-import type { StepContext, Step } from "../../core/runner.js";
 import { TsimgError } from "../../core/errors.js";
 import { describeBootCommand, parseBootCommand } from "../../qemu/boot-command.js";
 import { watchPs2Keyboard, type Ps2Watch } from "../../qemu/ps2-watch.js";
 import { typeActions } from "../../qemu/type-keys.js";
 import { renderRuntime } from "../../core/runtime-vars.js";
 import { formatDuration } from "../../core/units.js";
-import { runtimeValues, type QemuBuildState } from "../state.js";
+import { runtimeValues, type BuildStep, type BuildStepContext } from "../context.js";
+import type { HttpServing, PreparedOutput, SshKeyMade, VmStarted } from "../values.js";
 import { tails } from "../qemu-tails.js";
+
+/** What typing reads: the VM's QMP and output, the work dir, and the HTTP server the command may name. */
+type BootInput = Pick<VmStarted, "qmp" | "qemu" | "serial" | "sshHostPort"> & Pick<PreparedOutput, "workDir"> & HttpServing & Partial<SshKeyMade>;
 
 /**
  * Waits boot_wait, then types boot_command. When the command tells the guest to fetch from
@@ -16,30 +19,31 @@ import { tails } from "../qemu-tails.js";
  * (a mistyped or unread command, a wrong URL): screenshot, reset and retype
  * (boot_command_retries), then fail, rather than wait out ssh_timeout.
  */
-export const typeBootCommand: Step<QemuBuildState> = {
+export const typeBootCommand: BuildStep<BootInput> = {
   name: "boot-command",
   title: "Typing the boot command...",
-  async run(ctx, state) {
-    const { boot_command, boot_command_retries, http_request_timeout } = state.plan.source;
-    const values = runtimeValues(state);
+  async run(ctx, input) {
+    const { plan } = ctx.build;
+    const { boot_command, boot_command_retries, http_request_timeout } = plan.source;
+    const values = runtimeValues(plan, input);
     const text = boot_command.map((entry) => renderRuntime(entry, values, "boot_command"));
-    const url = state.http ? findServerUrl(text.join(""), state.http.port) : undefined;
+    const url = findServerUrl(text.join(""), input.http.port);
     const watchHttp = url !== undefined && http_request_timeout > 0;
-    const gate = text.length && state.workDir ? await startGate(ctx, state) : undefined;
+    const gate = text.length && input.workDir ? await startGate(ctx, input) : undefined;
     try {
       for (let attempt = 0; ; attempt++) {
-        await bootWait(ctx, state);
-        await typeText(ctx, state, text, gate);
-        if (!watchHttp || (await requestedWithin(state, http_request_timeout, ctx.signal))) return;
+        await bootWait(ctx);
+        await typeText(ctx, input, text, gate);
+        if (!watchHttp || (await requestedWithin(input, http_request_timeout, ctx.signal))) return;
         const what = `the guest requested nothing from the HTTP server within ${formatDuration(http_request_timeout)} of typing boot_command (http_request_timeout); it was told to fetch ${url}`;
         // A failed build's cleanup keeps the console as <output_directory>.failure.png.
         if (attempt >= boot_command_retries) {
-          throw new TsimgError(`${what}: the boot command was mistyped, or the guest never fetched the kickstart`, { details: tails(state) });
+          throw new TsimgError(`${what}: the boot command was mistyped, or the guest never fetched the kickstart`, { details: tails(input) });
         }
         // Beside output_directory, which a failed build removes.
-        const shot = await screenshot(ctx, state, `${state.plan.source.output_directory}.boot-timeout-${attempt + 1}.png`);
+        const shot = await screenshot(ctx, input, `${plan.source.output_directory}.boot-timeout-${attempt + 1}.png`);
         ctx.events.warn(`${what}; resetting the VM and typing it again (retry ${attempt + 1} of ${boot_command_retries}, boot_command_retries${shot ? `; the screen was ${shot}` : ""})`);
-        await withTimeout(state.qmp!.execute("system_reset"), 5000, "system_reset", ctx.signal);
+        await withTimeout(input.qmp.execute("system_reset"), 5000, "system_reset", ctx.signal);
       }
     } finally {
       await gate?.stop();
@@ -47,16 +51,16 @@ export const typeBootCommand: Step<QemuBuildState> = {
   },
 };
 
-async function bootWait(ctx: StepContext, state: QemuBuildState): Promise<void> {
-  const { boot_wait } = state.plan.source;
+async function bootWait(ctx: BuildStepContext): Promise<void> {
+  const { boot_wait } = ctx.build.plan.source;
   if (boot_wait <= 0) return;
   ctx.events.info(`waiting ${formatDuration(boot_wait)} (boot_wait)`);
   await sleep(boot_wait, ctx.signal);
 }
 
-async function typeText(ctx: StepContext, state: QemuBuildState, text: string[], gate: Ps2Watch | undefined): Promise<void> {
+async function typeText(ctx: BuildStepContext, vm: Pick<VmStarted, "qmp">, text: string[], gate: Ps2Watch | undefined): Promise<void> {
   if (text.length === 0) return;
-  const { boot_key_interval, boot_screenshots } = state.plan.source;
+  const { boot_key_interval, boot_screenshots, output_directory } = ctx.build.plan.source;
   const { keys } = describeBootCommand(parseBootCommand(text));
   ctx.events.info(`typing ${keys} keys: ${text.join("")}`);
   const t0 = Date.now();
@@ -64,21 +68,21 @@ async function typeText(ctx: StepContext, state: QemuBuildState, text: string[],
   // With boot_screenshots, each entry is typed on its own and followed by a PNG of the console.
   const groups = boot_screenshots ? text.map((entry) => [entry]) : [text];
   for (const [i, group] of groups.entries()) {
-    await raceAbort(typeActions(state.qmp!, parseBootCommand(group), options), ctx.signal);
-    if (boot_screenshots) await screenshot(ctx, state, join(state.plan.source.output_directory, `boot-${i + 1}.png`));
+    await raceAbort(typeActions(vm.qmp, parseBootCommand(group), options), ctx.signal);
+    if (boot_screenshots) await screenshot(ctx, vm, join(output_directory, `boot-${i + 1}.png`));
   }
   ctx.events.info(`typed in ${formatDuration(Date.now() - t0)}`);
 }
 
 // Pacing by the guest's reads needs QEMU's trace log; without it, boot_key_interval alone paces.
-async function startGate(ctx: StepContext, state: QemuBuildState): Promise<Ps2Watch | undefined> {
-  const gate = await watchPs2Keyboard(state.qmp!, join(state.workDir!, "ps2-trace.log")).catch(() => undefined);
+async function startGate(ctx: BuildStepContext, input: Pick<VmStarted, "qmp"> & Pick<PreparedOutput, "workDir">): Promise<Ps2Watch | undefined> {
+  const gate = await watchPs2Keyboard(input.qmp, join(input.workDir, "ps2-trace.log")).catch(() => undefined);
   if (!gate) ctx.events.warn("this QEMU cannot report the guest's keyboard reads (no log trace backend): typing is paced by boot_key_interval only");
   return gate;
 }
 
-async function requestedWithin(state: QemuBuildState, ms: number, signal: AbortSignal): Promise<boolean> {
-  return withTimeout(state.http!.firstRequest, ms, "http_request_timeout", signal).then(
+async function requestedWithin(input: HttpServing, ms: number, signal: AbortSignal): Promise<boolean> {
+  return withTimeout(input.http.firstRequest, ms, "http_request_timeout", signal).then(
     () => true,
     (error: unknown) => {
       if (signal.aborted) throw error;
@@ -88,9 +92,9 @@ async function requestedWithin(state: QemuBuildState, ms: number, signal: AbortS
 }
 
 /** Saves a PNG of the console; undefined (and a debug line) if QEMU could not. */
-async function screenshot(ctx: StepContext, state: QemuBuildState, path: string): Promise<string | undefined> {
+async function screenshot(ctx: BuildStepContext, vm: Pick<VmStarted, "qmp">, path: string): Promise<string | undefined> {
   try {
-    await withTimeout(state.qmp!.execute("screendump", { filename: path, format: "png" }), 10_000, "screendump", ctx.signal);
+    await withTimeout(vm.qmp.execute("screendump", { filename: path, format: "png" }), 10_000, "screendump", ctx.signal);
     ctx.events.emit({ type: "screenshot", path });
     return path;
   } catch (error) {

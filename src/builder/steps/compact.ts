@@ -1,23 +1,24 @@
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { Step } from "../../core/runner.js";
 import { convertDisk } from "../../qemu/qemu-img.js";
-import type { QemuBuildState } from "../state.js";
+import type { BuildStep } from "../context.js";
+import type { CompactedDisks, CreatedDisks, EfiVars, PreparedOutput } from "../values.js";
 
 /**
  * Compacts each disk with qemu-img convert into a temporary name, then renames it into
  * place: an artifact appears complete or not at all. A thin overlay (use_backing_file) is
  * only renamed, since converting it would copy the whole base into it.
  */
-export const compact: Step<QemuBuildState> = {
+export const compact: BuildStep<Pick<PreparedOutput, "diskPath"> & Pick<CreatedDisks, "additionalDisks"> & Partial<EfiVars>, CompactedDisks> = {
   name: "compact",
   title: "Converting and compacting the disk...",
-  async run(ctx, state) {
-    const { output_directory, vm_name, format, skip_compaction, disk_compression, use_backing_file, qemu_img_args } = state.plan.source;
-    const disks = [state.diskPath!, ...(state.additionalDisks ?? [])].map((building, i) => ({ building, final: join(output_directory, diskName(vm_name, i)) }));
+  async run(ctx, input) {
+    const source = ctx.build.plan.source;
+    const { output_directory, vm_name, format, skip_compaction, disk_compression, use_backing_file, qemu_img_args } = source;
+    const disks = [input.diskPath, ...input.additionalDisks].map((building, i) => ({ building, final: join(output_directory, diskName(vm_name, i)) }));
     if (use_backing_file && !skip_compaction) ctx.events.info("use_backing_file: the overlay is kept as written (compacting would flatten it)");
     for (const { building, final } of disks) {
-      if (skip_compaction || (use_backing_file && building === state.diskPath)) {
+      if (skip_compaction || (use_backing_file && building === input.diskPath)) {
         await rename(building, final);
         continue;
       }
@@ -26,9 +27,8 @@ export const compact: Step<QemuBuildState> = {
       await rename(partial, final);
       await rm(building, { force: true });
     }
-    if (state.efiVarsPath && state.plan.source.efi_drop_efivars) await rm(state.efiVarsPath, { force: true });
-    state.artifactPath = disks[0]!.final;
-    state.additionalArtifacts = disks.slice(1).map((d) => d.final);
+    if (input.efiVarsPath && source.efi_drop_efivars) await rm(input.efiVarsPath, { force: true });
+    return { artifactPath: join(output_directory, diskName(vm_name, 0)), additionalArtifacts: disks.slice(1).map((d) => d.final) };
   },
 };
 

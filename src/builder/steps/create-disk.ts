@@ -1,27 +1,29 @@
 import { formatBytes } from "../../util/progress.js";
 import { TsimgError } from "../../core/errors.js";
-import type { Step } from "../../core/runner.js";
 import { convertDisk, createDisk as createDiskImage, diskInfo, resizeDisk } from "../../qemu/qemu-img.js";
-import type { QemuBuildState } from "../state.js";
+import type { BuildStep } from "../context.js";
+import type { BaseImage } from "../disk-artifact.js";
+import type { CreatedDisks, FetchedIso, PreparedOutput } from "../values.js";
 
 /**
  * The build's disks: an empty one of disk_size, or with disk_image a copy of the base (or a
  * thin overlay on it) grown to disk_size; then one empty disk per disk_additional_size.
  */
-export const createDisk: Step<QemuBuildState> = {
+export const createDisk: BuildStep<FetchedIso & Pick<PreparedOutput, "diskPath">, CreatedDisks> = {
   name: "create-disk",
   title: "Creating disk image...",
-  async run(ctx, state) {
-    const source = state.plan.source;
+  async run(ctx, input) {
+    const source = ctx.build.plan.source;
     const { format, disk_size, qemu_img_args: img } = source;
-    const disk = state.diskPath!;
+    const disk = input.diskPath;
+    let baseImage: BaseImage | undefined;
     if (!source.disk_image) {
       await createDiskImage(disk, format, `${disk_size}M`, img.create);
       ctx.events.info(`created ${format} disk of ${disk_size} MiB`);
     } else {
-      const base = state.isoPath!;
+      const base = input.isoPath;
       const info = await diskInfo(base, ctx.signal);
-      state.baseImage = { path: base, format: info.format, ...(state.isoSha256 ? { sha256: state.isoSha256 } : {}) };
+      baseImage = { path: base, format: info.format, ...(input.isoSha256 ? { sha256: input.isoSha256 } : {}) };
       if (source.use_backing_file) {
         await createDiskImage(disk, "qcow2", source.skip_resize_disk ? "" : `${disk_size}M`, ["-b", base, "-F", info.format, ...img.create]);
         ctx.events.info(`created a qcow2 overlay on ${base} (${info.format}, ${formatBytes(info.virtualSize)})`);
@@ -43,12 +45,13 @@ export const createDisk: Step<QemuBuildState> = {
       }
     }
     // Failed builds lose them with output_directory (prepare-output's cleanup).
-    state.additionalDisks = [];
+    const additionalDisks: string[] = [];
     for (const [i, size] of source.disk_additional_size.entries()) {
       const path = `${disk}-${i + 1}`;
       await createDiskImage(path, format, `${size}M`, img.create);
-      state.additionalDisks.push(path);
+      additionalDisks.push(path);
       ctx.events.info(`created additional ${format} disk ${i + 1} of ${size} MiB`);
     }
+    return { additionalDisks, ...(baseImage ? { baseImage } : {}) };
   },
 };

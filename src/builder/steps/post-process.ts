@@ -1,42 +1,45 @@
 import { rm, stat } from "node:fs/promises";
-import type { Step } from "../../core/runner.js";
 import { runPostProcessorChains } from "../../postprocessors/chain.js";
+import type { BuildStep } from "../context.js";
 import { diskArtifact } from "../disk-artifact.js";
 import { collectInputs } from "../inputs.js";
-import type { QemuBuildState } from "../state.js";
+import type { CompactedDisks, CreatedDisks, FetchedIso, PostProcessed } from "../values.js";
 
 /**
  * Runs the `[[post_processor]]` chains on the finished disk. A failure fails the build
  * (and, as any failed step, removes output_directory unless --on-error=abort); every file
  * a post-processor writes appears under its final name only when complete.
  */
-export const postProcess: Step<QemuBuildState> = {
+export const postProcess: BuildStep<CompactedDisks & Pick<CreatedDisks, "baseImage"> & FetchedIso, PostProcessed> = {
   name: "post-process",
   title: "Running post-processors...",
-  async run(ctx, state) {
-    const { plan } = state;
-    const disk = diskArtifact(plan, { artifactPath: state.artifactPath!, additionalArtifacts: state.additionalArtifacts, baseImage: state.baseImage }, (await stat(state.artifactPath!)).size);
+  async run(ctx, input, progress) {
+    const { plan, options } = ctx.build;
+    const disk = diskArtifact(plan, input, (await stat(input.artifactPath)).size);
     const inputs = await collectInputs(plan, {
-      ...(state.isoSha256 === undefined ? {} : { isoSha256: state.isoSha256 }),
-      ...(state.isoPath === undefined ? {} : { isoPath: state.isoPath }),
+      ...(input.isoSha256 === undefined ? {} : { isoSha256: input.isoSha256 }),
+      isoPath: input.isoPath,
       signal: ctx.signal,
       warn: (message) => ctx.events.warn(message),
     });
+    // Filled in as the chains write, so a failed chain's cleanup finds what it wrote.
+    const outsideFiles: string[] = [];
+    progress.outsideFiles = outsideFiles;
     const result = await runPostProcessorChains(disk, plan.postProcessors, {
       signal: ctx.signal,
       events: ctx.events,
       outputDir: plan.source.output_directory,
-      build: { name: plan.image.name, runUuid: state.options.runUuid, templatePath: plan.templatePath, startTime: state.options.startTime },
+      build: { name: plan.image.name, runUuid: options.runUuid, templatePath: plan.templatePath, startTime: options.startTime },
       inputs,
-      force: state.options.force,
-      outsideFiles: (state.outsideFiles = []),
+      force: options.force,
+      outsideFiles,
     });
-    state.artifacts = [...(result.keptBuilderArtifact ? [disk] : []), ...result.finals];
+    return { outsideFiles, artifacts: [...(result.keptBuilderArtifact ? [disk] : []), ...result.finals] };
   },
   // output_directory goes with prepare-output's cleanup; what a chain wrote outside it goes here.
-  async cleanup(ctx, state, outcome) {
-    if (outcome === "ok" || state.options.keepOnError) return;
-    for (const file of state.outsideFiles ?? []) {
+  async cleanup(ctx, _input, done, outcome) {
+    if (outcome === "ok" || ctx.build.options.keepOnError) return;
+    for (const file of done.outsideFiles ?? []) {
       ctx.events.info(`removing ${file}: written outside output_directory by this failed build`);
       await rm(file, { force: true });
     }

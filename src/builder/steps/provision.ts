@@ -1,10 +1,10 @@
-import type { Step, StepContext } from "../../core/runner.js";
 import { TimeoutError, TsimgError } from "../../core/errors.js";
 import { formatDuration } from "../../core/units.js";
 import type { ProvisionerCommon } from "../../provisioners/options.js";
 import { runProvisioner } from "../../provisioners/run.js";
-import { runtimeValues, type QemuBuildState } from "../state.js";
-import { connectSsh } from "../ssh-connect.js";
+import { runtimeValues, type BuildStep, type BuildStepContext } from "../context.js";
+import { connectSsh, type TempKey } from "../ssh-connect.js";
+import type { GuestState, HttpServing, SshConnected, SshKeyMade, VmStarted } from "../values.js";
 import { signalWithTimeout, sleep } from "../../core/abort.js";
 
 const REBOOT_GRACE_MS = 15_000;
@@ -15,24 +15,28 @@ const REBOOT_GRACE_MS = 15_000;
  * wait (briefly) for QEMU to report the guest's reset before reconnecting; a script that
  * only restarted sshd gets no reset, and we reconnect after the grace period.
  */
-async function waitForReboot(state: QemuBuildState, resetsBefore: number, signal: AbortSignal, say: (line: string) => void): Promise<void> {
+async function waitForReboot(guest: GuestState, resetsBefore: number, signal: AbortSignal, say: (line: string) => void): Promise<void> {
   const deadline = Date.now() + REBOOT_GRACE_MS;
-  while ((state.resets ?? 0) === resetsBefore && Date.now() < deadline) await sleep(50, signal);
-  say((state.resets ?? 0) > resetsBefore ? "the guest rebooted; waiting for SSH again" : "no reboot seen; reconnecting");
+  while (guest.resets === resetsBefore && Date.now() < deadline) await sleep(50, signal);
+  say(guest.resets > resetsBefore ? "the guest rebooted; waiting for SSH again" : "no reboot seen; reconnecting");
 }
 
 /** Runs the provisioners in order over the SSH session; reconnects after an expected disconnect. */
-export const provision: Step<QemuBuildState> = {
+/** What provisioning reads: the SSH link, the VM (for reboots and error details), and what {{ .X }} may name. */
+type ProvisionInput = SshConnected & Pick<VmStarted, "guest" | "sshHostPort" | "qemu" | "serial"> & HttpServing & Partial<SshKeyMade>;
+
+export const provision: BuildStep<ProvisionInput> = {
   name: "provision",
   title: "Provisioning...",
-  async run(ctx, state) {
-    const { plan } = state;
+  async run(ctx, input) {
+    const { plan } = ctx.build;
+    const { ssh } = input;
     const buildEnv = {
       PACKER_BUILD_NAME: plan.image.name,
       PACKER_BUILDER_TYPE: "qemu",
       TSIMG_BUILD_NAME: plan.image.name,
-      PACKER_HTTP_ADDR: `10.0.2.2:${state.http?.port ?? ""}`,
-      TSIMG_SSH_HOST_PORT: String(state.sshHostPort ?? ""),
+      PACKER_HTTP_ADDR: `10.0.2.2:${input.http.port}`,
+      TSIMG_SSH_HOST_PORT: String(input.sshHostPort),
     };
     for (const [index, config] of plan.provisioners.entries()) {
       const label = `provisioner ${index + 1}/${plan.provisioners.length}: ${config.type}`;
@@ -47,16 +51,16 @@ export const provision: Step<QemuBuildState> = {
         await sleep(config.pause_before, ctx.signal);
       }
       for (let attempt = 0; ; attempt++) {
-        if (!state.ssh) state.ssh = await connectSsh(state.plan.source, { ...state, sshHostPort: state.sshHostPort! }, ctx.signal, (why) => ctx.events.info(why));
-        const resetsBefore = state.resets ?? 0;
+        ssh.session ??= await connectSsh(plan.source, input, ctx.signal, (why) => ctx.events.info(why));
+        const resetsBefore = input.guest.resets;
         const limit = config.timeout > 0 ? signalWithTimeout(ctx.signal, config.timeout) : undefined;
         const signal = limit?.signal ?? ctx.signal;
         try {
-          const result = await runProvisioner(config, { ssh: state.ssh, events: ctx.events, signal, runtime: runtimeValues(state), buildEnv, templateDir: plan.templateDir });
+          const result = await runProvisioner(config, { ssh: ssh.session, events: ctx.events, signal, runtime: runtimeValues(plan, input), buildEnv, templateDir: plan.templateDir });
           if (result.disconnected) {
-            state.ssh.close();
-            delete state.ssh;
-            await waitForReboot(state, resetsBefore, ctx.signal, (line) => ctx.events.info(line));
+            ssh.session.close();
+            delete ssh.session;
+            await waitForReboot(input.guest, resetsBefore, ctx.signal, (line) => ctx.events.info(line));
           }
           break;
         } catch (thrown) {
@@ -65,24 +69,24 @@ export const provision: Step<QemuBuildState> = {
           if (attempt >= config.max_retries) throw error;
           ctx.events.warn(`${label} failed (${error.message}); retry ${attempt + 1} of ${config.max_retries} (max_retries)`);
           // The session may be what broke: the retry starts on a fresh one.
-          state.ssh?.close();
-          delete state.ssh;
+          ssh.session?.close();
+          delete ssh.session;
         } finally {
           limit?.clear();
         }
       }
     }
-    if (state.tempKey && plan.source.ssh_clear_authorized_keys) await clearTemporaryKey(state, ctx);
+    if (input.tempKey && plan.source.ssh_clear_authorized_keys) await clearTemporaryKey(ctx, input, input.tempKey);
   },
 };
 
 /** ssh_clear_authorized_keys: removes the temporary key's line, so the image trusts no key nobody holds. */
-async function clearTemporaryKey(state: QemuBuildState, ctx: StepContext): Promise<void> {
-  state.ssh ??= await connectSsh(state.plan.source, { ...state, sshHostPort: state.sshHostPort! }, ctx.signal, (why) => ctx.events.info(why));
-  const key = state.tempKey!.publicKey.split(" ")[1]!;
+async function clearTemporaryKey(ctx: BuildStepContext, input: ProvisionInput, tempKey: TempKey): Promise<void> {
+  const session = (input.ssh.session ??= await connectSsh(ctx.build.plan.source, input, ctx.signal, (why) => ctx.events.info(why)));
+  const key = tempKey.publicKey.split(" ")[1]!;
   // grep -F: the base64 key is a fixed string. grep -v exits 1 when no line is left, which is fine.
   const command = `f=~/.ssh/authorized_keys; if [ -f "$f" ]; then grep -vF '${key}' "$f" > "$f.tsimg"; cat "$f.tsimg" > "$f"; rm -f "$f.tsimg"; fi`;
-  const result = await state.ssh.exec(command, (stream, line) => ctx.events.emit({ type: "output", source: "ssh_clear_authorized_keys", stream, line }));
+  const result = await session.exec(command, (stream, line) => ctx.events.emit({ type: "output", source: "ssh_clear_authorized_keys", stream, line }));
   if (result.code !== 0) throw new TsimgError(`ssh_clear_authorized_keys: removing the temporary key failed (exit ${result.code ?? "none"})`);
   ctx.events.info("ssh_clear_authorized_keys: removed the temporary key from ~/.ssh/authorized_keys");
 }

@@ -3,7 +3,6 @@ import { join, resolve } from "node:path";
 import { QemuError, TsimgError } from "../../core/errors.js";
 import { raceAbort, sleep, withTimeout } from "../../core/abort.js";
 import type { EventBus } from "../../core/event-bus.js";
-import type { Step } from "../../core/runner.js";
 import { findFreePort } from "../../util/ports.js";
 import { assertQemuBinary, probeAccelerator } from "../../qemu/accel.js";
 import { buildQemuArgv, formatCommandLine } from "../../qemu/argv.js";
@@ -14,19 +13,30 @@ import { renderRuntime } from "../../core/runtime-vars.js";
 import type { SourceConfig } from "../plan.js";
 import { tails } from "../qemu-tails.js";
 import { writeSerialLog } from "../serial-log.js";
-import { runtimeValues, type QemuBuildState } from "../state.js";
+import { runtimeValues, type BuildStep } from "../context.js";
+import type { CreatedDisks, EfiVars, FetchedIso, HttpServing, PreparedOutput, SeedCd, SeedFloppy, SshKeyMade, TpmStarted, VmStarted } from "../values.js";
 
 const QMP_CONNECT_LIMIT_MS = 15_000;
 
+/** What QEMU is started with: the disks, media and sockets of the steps before. */
+type StartInput = Pick<PreparedOutput, "workDir" | "diskPath"> &
+  FetchedIso &
+  Pick<CreatedDisks, "additionalDisks"> &
+  HttpServing &
+  Partial<SshKeyMade & SeedCd & SeedFloppy & EfiVars & Pick<TpmStarted, "tpmSocket">>;
+
 /** Starts QEMU with a QMP socket and user networking; QEMU dying later fails the build at once. */
-export const startQemu: Step<QemuBuildState> = {
+export const startQemu: BuildStep<StartInput, VmStarted> = {
   name: "start-qemu",
   title: "Starting VM...",
-  async run(ctx, state) {
-    const source = state.plan.source;
-    state.accelerator = await chooseAccelerator(source, ctx.events);
-    state.sshHostPort = await findFreePort(source.host_port_min, source.host_port_max, "127.0.0.1", "the SSH port forward (host_port_min..host_port_max)");
-    const values = runtimeValues(state);
+  async run(ctx, input, progress) {
+    const { plan } = ctx.build;
+    const source = plan.source;
+    // Shared with the exit watcher and the cleanup from the start, and with later steps after.
+    const guest = (progress.guest ??= { resets: 0, expectingExit: false });
+    const accelerator = (progress.accelerator = await chooseAccelerator(source, ctx.events));
+    const sshHostPort = (progress.sshHostPort = await findFreePort(source.host_port_min, source.host_port_max, "127.0.0.1", "the SSH port forward (host_port_min..host_port_max)"));
+    const values = runtimeValues(plan, { ...input, sshHostPort });
     const userArgs = source.qemuargs.map((arg) => arg.map((part) => renderRuntime(part, values, "qemuargs")));
     const appendArgs = source.qemuargs_append.map((arg) => arg.map((part) => renderRuntime(part, values, "qemuargs_append")));
     const vncPort = source.vnc_bind_address
@@ -34,20 +44,20 @@ export const startQemu: Step<QemuBuildState> = {
       : undefined;
     const window = !source.headless && Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
     if (!source.headless && !window) ctx.events.info("headless = false, but there is no display: running headless");
-    const qmpSocket = join(state.workDir!, "qmp.sock");
-    const rawSerial = join(state.workDir!, "serial.raw");
+    const qmpSocket = join(input.workDir, "qmp.sock");
+    const rawSerial = join(input.workDir, "serial.raw");
     const argv = buildQemuArgv({
       source,
-      accelerator: state.accelerator,
-      diskPath: state.diskPath!,
-      additionalDisks: state.additionalDisks ?? [],
-      ...(source.disk_image ? {} : { isoPath: state.isoPath! }),
-      ...(state.seedCdPath ? { seedCdPath: state.seedCdPath } : {}),
-      ...(state.floppyPath ? { floppyPath: state.floppyPath } : {}),
-      ...(state.tpmSocket ? { tpmSocket: state.tpmSocket } : {}),
-      ...(state.efiVarsPath ? { efiVarsPath: state.efiVarsPath } : {}),
+      accelerator,
+      diskPath: input.diskPath,
+      additionalDisks: input.additionalDisks,
+      ...(source.disk_image ? {} : { isoPath: input.isoPath }),
+      ...(input.seedCdPath ? { seedCdPath: input.seedCdPath } : {}),
+      ...(input.floppyPath ? { floppyPath: input.floppyPath } : {}),
+      ...(input.tpmSocket ? { tpmSocket: input.tpmSocket } : {}),
+      ...(input.efiVarsPath ? { efiVarsPath: input.efiVarsPath } : {}),
       ...(vncPort === undefined ? {} : { vncPort }),
-      sshHostPort: state.sshHostPort,
+      sshHostPort,
       qmpSocket,
       serialLog: rawSerial,
       window,
@@ -60,50 +70,54 @@ export const startQemu: Step<QemuBuildState> = {
 
     if (argv.serialPath) {
       // tsimg's own capture gets a masked copy in the output directory; a -serial file:PATH of the user's stays theirs, as written.
-      if (argv.serialPath === rawSerial) state.serialLog = writeSerialLog(ctx.events, join(source.output_directory, "serial.log"));
-      state.serial = new SerialFollower(resolve(argv.serialPath), (line) => ctx.events.emit({ type: "serial", line }));
-      state.serial.start();
+      if (argv.serialPath === rawSerial) progress.serialLog = writeSerialLog(ctx.events, join(source.output_directory, "serial.log"));
+      progress.serial = new SerialFollower(resolve(argv.serialPath), (line) => ctx.events.emit({ type: "serial", line }));
+      progress.serial.start();
     } else {
       ctx.events.warn("qemuargs -serial does not write to a file: tsimg cannot show the guest's console");
     }
+    const serial = progress.serial;
     const qemu = spawnQemu({ binary: source.qemu_binary, args: argv.args, onOutput: (line) => ctx.events.debug(`qemu: ${line}`) });
-    state.qemu = qemu;
+    progress.qemu = qemu;
     void qemu.exited.then((exit) => {
-      if (state.expectingExit) return;
+      if (guest.expectingExit) return;
       const hint = exit.code === 0 ? " (the guest powered itself off: does the kickstart end with poweroff instead of reboot?)" : "";
-      state.fail(new QemuError(`QEMU ${describeExit(exit)} unexpectedly${hint}`, { details: tails(state) }));
+      ctx.build.fail(new QemuError(`QEMU ${describeExit(exit)} unexpectedly${hint}`, { details: tails({ qemu, serial }) }));
     });
-    state.qmp = await connectQmp(qmpSocket, qemu, state, ctx.signal);
+    const qmp = (progress.qmp = await connectQmp(qmpSocket, qemu, serial, ctx.signal));
+    ctx.build.console.attach({ qemu, qmp, workDir: input.workDir });
     let lastReset = 0;
-    state.qmp.on("event", (event: { event: string }) => {
+    qmp.on("event", (event: { event: string }) => {
       // A guest reboot can raise RESET twice in a row; say it once.
       if (event.event === "RESET" && Date.now() - lastReset > 2000) ctx.events.info("guest rebooted");
       if (event.event === "RESET") {
         lastReset = Date.now();
-        state.resets = (state.resets ?? 0) + 1;
+        guest.resets++;
       }
       else if (event.event === "SHUTDOWN") ctx.events.debug("guest shut down");
     });
-    ctx.events.info(`VM started (pid ${qemu.pid}, accelerator ${state.accelerator}, SSH forwarded from 127.0.0.1:${state.sshHostPort})`);
+    ctx.events.info(`VM started (pid ${qemu.pid}, accelerator ${accelerator}, SSH forwarded from 127.0.0.1:${sshHostPort})`);
+    return { accelerator, sshHostPort, guest, qemu, qmp, serial, serialLog: progress.serialLog };
   },
-  async cleanup(ctx, state, outcome) {
-    state.expectingExit = true;
+  async cleanup(ctx, _input, vm, outcome) {
+    if (vm.guest) vm.guest.expectingExit = true;
+    const { qemu, qmp } = vm;
     // A failed build's last screen often says why (an installer's error dialog): keep it
     // beside the output directory, which the cleanup removes.
-    if (outcome === "failed" && state.qemu && !state.qemu.exit && state.qmp && !state.qmp.isClosed) {
-      const path = `${state.plan.source.output_directory}.failure.png`;
+    if (outcome === "failed" && qemu && !qemu.exit && qmp && !qmp.isClosed) {
+      const path = `${ctx.build.plan.source.output_directory}.failure.png`;
       try {
-        await withTimeout(state.qmp.execute("screendump", { filename: path, format: "png" }), 5000, "screendump");
-        state.failureScreenshot = path;
+        await withTimeout(qmp.execute("screendump", { filename: path, format: "png" }), 5000, "screendump");
+        ctx.build.console.failureScreenshot = path;
         ctx.events.emit({ type: "screenshot", path });
       } catch (error) {
         ctx.events.debug(`no console screenshot: ${(error as Error).message}`);
       }
     }
-    if (state.qemu && !state.qemu.exit) await stopQemu(state.qemu, state.qmp);
-    state.qmp?.close();
-    state.serial?.stop();
-    await state.serialLog?.close();
+    if (qemu && !qemu.exit) await stopQemu(qemu, qmp);
+    qmp?.close();
+    vm.serial?.stop();
+    await vm.serialLog?.close();
   },
 };
 
@@ -123,10 +137,10 @@ async function chooseAccelerator(source: SourceConfig, events: EventBus): Promis
   return "tcg";
 }
 
-async function connectQmp(path: string, qemu: QemuProcess, state: QemuBuildState, signal: AbortSignal): Promise<QmpClient> {
+async function connectQmp(path: string, qemu: QemuProcess, serial: SerialFollower | undefined, signal: AbortSignal): Promise<QmpClient> {
   const deadline = Date.now() + QMP_CONNECT_LIMIT_MS;
   for (;;) {
-    if (qemu.exit) throw new QemuError(`QEMU ${describeExit(qemu.exit)} at start`, { details: tails(state) });
+    if (qemu.exit) throw new QemuError(`QEMU ${describeExit(qemu.exit)} at start`, { details: tails({ qemu, serial }) });
     if (existsSync(path)) {
       try {
         return await raceAbort(withTimeout(QmpClient.connect(path), 5000, "QMP did not answer"), signal);
@@ -134,7 +148,7 @@ async function connectQmp(path: string, qemu: QemuProcess, state: QemuBuildState
         if (signal.aborted) throw error;
       }
     }
-    if (Date.now() > deadline) throw new QemuError(`QEMU's QMP socket did not come up within ${QMP_CONNECT_LIMIT_MS / 1000} s`, { details: tails(state) });
+    if (Date.now() > deadline) throw new QemuError(`QEMU's QMP socket did not come up within ${QMP_CONNECT_LIMIT_MS / 1000} s`, { details: tails({ qemu, serial }) });
     await sleep(20, signal);
   }
 }
