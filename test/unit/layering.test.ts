@@ -2,7 +2,7 @@
 // .dependency-cruiser.cjs: each folder imports only the folders below it, type-only and
 // dynamic imports included, with no cycles. The rules must also catch a deliberate breach.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,6 +26,11 @@ describe("layering", () => {
     const { ok, report } = cruise(ROOT);
     expect(report).toContain("no dependency violations found");
     expect(ok).toBe(true);
+  });
+
+  it("docs/architecture.dot is the picture of today's imports (npm run docs redraws it)", async () => {
+    const { architectureDot } = await import(join(ROOT, "scripts", "gen-architecture.mjs"));
+    expect(readFileSync(join(ROOT, "docs", "architecture.dot"), "utf8")).toBe(architectureDot());
   });
 
   describe("a deliberate breach fails", () => {
