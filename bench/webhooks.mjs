@@ -23,7 +23,7 @@ import { spawn } from "node:child_process";
 import { Agent, request } from "node:http";
 import { fileURLToPath } from "node:url";
 import { startServer } from "../src/serve/server.ts";
-import { GitLabStandIn, PROJECT_ID, SECRET, fakeBuild, makeRepo, notePayload, pushPayload, testConfig } from "../test/unit/serve-helpers.ts";
+import { GitLabStandIn, PROJECT_ID, SECRET, fakeBuild, makeRepo, notePayload, pushPayload, testConfig } from "../test/serve/helpers.ts";
 
 const TOTAL = 1000, CONCURRENCY = 50, DUP_RATE = 0.1, MRS = 200, BUILD_CONCURRENCY = Number(process.env.BENCH_BUILD_CONCURRENCY ?? 4);
 const [role = "client", arg] = process.argv.slice(2).filter((a) => a !== "--single" && a !== "--flood");

@@ -1,15 +1,15 @@
 // Done-when 3 and 6 of the serve issue with the REAL tinyos build under QEMU (TCG), where
-// test/unit/serve-lifecycle.test.ts uses a fake build: only a real QEMU can show that a
+// test/serve/lifecycle.test.ts uses a fake build: only a real QEMU can show that a
 // cancelled or orphaned build leaves no VM running; and issue 12's first finding: a
 // template's shell-local, run by a real `tsimg serve`, cannot reach serve's token. GitLab
-// cannot run on these machines: the stand-in in test/unit/serve-helpers.ts plays it.
+// cannot run on these machines: the stand-in in test/serve/helpers.ts plays it.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../src/serve/server.js";
-import { deliver, GitLabStandIn, notePayload, PROJECT_ID, pushPayload, SECRET, testConfig, TOKEN, until } from "../unit/serve-helpers.js";
+import { deliver, GitLabStandIn, notePayload, PROJECT_ID, pushPayload, SECRET, testConfig, TOKEN, until } from "../serve/helpers.js";
 import { CLI, qemuPids, requireFixture, ROOT, waitNoQemu } from "./helpers.js";
 import { makeTinyosRepo } from "./serve-repo.js";
 

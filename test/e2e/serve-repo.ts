@@ -3,7 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeRepo } from "../unit/serve-helpers.js";
+import { makeRepo } from "../serve/helpers.js";
 import { ISO, ROOT } from "./helpers.js";
 
 /**

@@ -1,9 +1,9 @@
 // Done-when 1: the whole serve flow with the REAL tinyos build under QEMU, against a GitLab
 // API stand-in written to GitLab's documented endpoints and payloads. GitLab itself cannot
-// run on these machines, so the stand-in (test/unit/serve-helpers.ts) plays it.
+// run on these machines, so the stand-in (test/serve/helpers.ts) plays it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../src/serve/server.js";
-import { GitLabStandIn, PROJECT_ID, deliver, notePayload, testConfig, until } from "../unit/serve-helpers.js";
+import { GitLabStandIn, PROJECT_ID, deliver, notePayload, testConfig, until } from "../serve/helpers.js";
 import { pngSize, requireFixture } from "./helpers.js";
 import { makeTinyosRepo } from "./serve-repo.js";
 

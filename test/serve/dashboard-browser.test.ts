@@ -13,7 +13,7 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BuildFunction } from "../../src/serve/runner.js";
 import { startServer, type RunningServer } from "../../src/serve/server.js";
-import { deliver, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, solidPng, testConfig, until } from "./serve-helpers.js";
+import { deliver, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, solidPng, testConfig, until } from "./helpers.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const available = existsSync(CHROMIUM);

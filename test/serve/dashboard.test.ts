@@ -12,7 +12,7 @@ import { Pacer } from "../../src/serve/pacer.js";
 import { startServer, type RunningServer } from "../../src/serve/server.js";
 import { sseMessage } from "../../src/serve/sse.js";
 import type { BuildFunction } from "../../src/serve/runner.js";
-import { deliver, fakeBuild, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, SECRET, testConfig, TOKEN, until } from "./serve-helpers.js";
+import { deliver, fakeBuild, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, SECRET, testConfig, TOKEN, until } from "./helpers.js";
 
 const DASHBOARD_TOKEN = "dash-token-1234";
 const WITH_TOKEN = { dashboardOpen: false, secrets: { gitlabToken: TOKEN, webhookSecret: SECRET, dashboardToken: DASHBOARD_TOKEN } };

@@ -9,7 +9,7 @@ import { postProcess } from "../../src/builder/steps/post-process.js";
 import { checksumPostProcessor } from "../../src/postprocessors/checksum.js";
 import { manifestPostProcessor } from "../../src/postprocessors/manifest.js";
 import type { ChecksumConfig, ManifestConfig } from "../../src/postprocessors/types.js";
-import { diskArtifact, makeCtx, tempDir } from "./pp-helpers.js";
+import { diskArtifact, makeCtx, tempDir } from "./helpers.js";
 
 const checksum = (output: string): ChecksumConfig => ({ type: "checksum", checksum_types: ["sha256"], output, sha256sums: false });
 const manifest = (output: string): ManifestConfig => ({ type: "manifest", output, strip_path: false, strip_time: false, custom_data: {} });

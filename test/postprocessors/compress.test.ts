@@ -7,7 +7,7 @@ import { deriveArtifact } from "../../src/postprocessors/artifact.js";
 import { compressPostProcessor, formatFromOutput } from "../../src/postprocessors/compress.js";
 import { spawnToFile } from "../../src/postprocessors/spawn-to-file.js";
 import type { CompressConfig, CompressFormat } from "../../src/postprocessors/types.js";
-import { diskArtifact, makeCtx, semiCompressible, tempDir } from "./pp-helpers.js";
+import { diskArtifact, makeCtx, semiCompressible, tempDir } from "./helpers.js";
 
 const DECOMPRESS: Record<string, (file: string) => string[]> = {
   zst: (f) => ["zstd", "-d", "-c", f],

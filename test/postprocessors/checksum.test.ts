@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { deriveArtifact } from "../../src/postprocessors/artifact.js";
 import { checksumPostProcessor, hashFile } from "../../src/postprocessors/checksum.js";
 import type { ChecksumConfig } from "../../src/postprocessors/types.js";
-import { diskArtifact, makeCtx, tempDir } from "./pp-helpers.js";
+import { diskArtifact, makeCtx, tempDir } from "./helpers.js";
 
 const config = (over: Partial<ChecksumConfig> = {}): ChecksumConfig => ({
   type: "checksum",

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../src/serve/server.js";
-import { deliver, fakeBuild, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, pushPayload, testConfig, until } from "./serve-helpers.js";
+import { deliver, fakeBuild, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, pushPayload, testConfig, until } from "./helpers.js";
 
 let gitlab: GitLabStandIn;
 let server: RunningServer | undefined;
@@ -65,7 +65,7 @@ describe("serve lifecycle", () => {
   it("kill -9 mid-build, then a restart: the build is marked failed with the reason, its log kept, a failed status posted", async () => {
     const stateDir = mkdtempSync(join(tmpdir(), "tsimg-serve-state-"));
     const config = testConfig(gitlab.url, stateDir);
-    const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "serve-child.ts"), JSON.stringify(config)], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "child.ts"), JSON.stringify(config)], { stdio: ["ignore", "pipe", "inherit"] });
     const url = await new Promise<string>((resolve, reject) => {
       child.stdout.on("data", (d: Buffer) => /^url (\S+)/m.test(d.toString()) && resolve(/^url (\S+)/m.exec(d.toString())![1]!));
       child.once("exit", (code) => reject(new Error(`child exited ${code}`)));

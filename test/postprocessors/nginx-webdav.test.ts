@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uploadPostProcessor } from "../../src/postprocessors/upload.js";
 import { NGINX, startNginx, type RunningNginx } from "../e2e/nginx.js";
-import { diskArtifact, makeCtx, tempDir } from "./pp-helpers.js";
+import { diskArtifact, makeCtx, tempDir } from "./helpers.js";
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { BuildFunction } from "../../src/serve/runner.js";
 import { startServer, type RunningServer } from "../../src/serve/server.js";
-import { deliver, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, SECRET, solidPng, testConfig, TOKEN, until } from "./serve-helpers.js";
+import { deliver, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, SECRET, solidPng, testConfig, TOKEN, until } from "./helpers.js";
 
 const DASHBOARD_TOKEN = "dash-token-5678";
 const auth = { Authorization: `Bearer ${DASHBOARD_TOKEN}` };

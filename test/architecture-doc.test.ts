@@ -2,10 +2,10 @@
 // builder/pipeline.ts, for a template that asks for every optional step.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { qemuPipeline } from "../../src/builder/pipeline.js";
-import type { BuildPlan } from "../../src/builder/plan.js";
+import { qemuPipeline } from "../src/builder/pipeline.js";
+import type { BuildPlan } from "../src/builder/plan.js";
 
-const doc = readFileSync(new URL("../../docs/architecture.md", import.meta.url), "utf8");
+const doc = readFileSync(new URL("../docs/architecture.md", import.meta.url), "utf8");
 const block = doc.slice(doc.indexOf("fetch-iso ->"), doc.indexOf("```", doc.indexOf("fetch-iso ->")));
 
 /** A plan that turns on every optional step (only the fields qemuPipeline reads). */

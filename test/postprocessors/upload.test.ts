@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { uploadPostProcessor } from "../../src/postprocessors/upload.js";
 import type { UploadConfig } from "../../src/postprocessors/types.js";
-import { diskArtifact, makeCtx, tempDir } from "./pp-helpers.js";
+import { diskArtifact, makeCtx, tempDir } from "./helpers.js";
 
 /** A WebDAV-like store: PUT writes <name>.partial and renames it when the body is complete. */
 class Store {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { BuildEvent } from "../../src/index.js";
 import { isolatedBuild } from "../../src/serve/worker-client.js";
-import { until } from "./serve-helpers.js";
+import { until } from "./helpers.js";
 
 const ROOT = process.getuid?.() === 0;
 const NOBODY = { name: "nobody", uid: 65534, gid: 65534 };

@@ -8,7 +8,7 @@ import { deriveArtifact } from "../../src/postprocessors/artifact.js";
 import { manifestPostProcessor, type ManifestFile } from "../../src/postprocessors/manifest.js";
 import { notifyPostProcessor } from "../../src/postprocessors/notify.js";
 import type { ManifestConfig, NotifyConfig } from "../../src/postprocessors/types.js";
-import { diskArtifact, makeCtx, tempDir } from "./pp-helpers.js";
+import { diskArtifact, makeCtx, tempDir } from "./helpers.js";
 
 const SECRET = "hook-secret-123";
 

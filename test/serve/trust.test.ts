@@ -12,7 +12,7 @@ import { runOne, type BuildFunction } from "../../src/serve/runner.js";
 import { startServer, type RunningServer } from "../../src/serve/server.js";
 import type { BuildRecord } from "../../src/serve/store.js";
 import { Masker } from "../../src/index.js";
-import { deliver, fakeBuild, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, pushPayload, testConfig, TOKEN, until } from "./serve-helpers.js";
+import { deliver, fakeBuild, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, pushPayload, testConfig, TOKEN, until } from "./helpers.js";
 
 let gitlab: GitLabStandIn;
 let server: RunningServer | undefined;

@@ -4,7 +4,7 @@ import { connect } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../src/serve/server.js";
 import { MAX_BODY } from "../../src/serve/webhook.js";
-import { BOT_ID, deliver, fakeBuild, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, SECRET, testConfig, until } from "./serve-helpers.js";
+import { BOT_ID, deliver, fakeBuild, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, SECRET, testConfig, until } from "./helpers.js";
 
 let gitlab: GitLabStandIn;
 let server: RunningServer;

@@ -11,7 +11,7 @@ import type { ManifestFile } from "../../src/postprocessors/manifest.js";
 import type { PostProcessorConfig, ShellLocalConfig } from "../../src/postprocessors/types.js";
 import { checkPostProcessor } from "../../src/postprocessors/validate.js";
 import type { Problem } from "../../src/core/check-options.js";
-import { diskArtifact, makeCtx, tempDir } from "./pp-helpers.js";
+import { diskArtifact, makeCtx, tempDir } from "./helpers.js";
 
 const shell = (over: Partial<ShellLocalConfig>): ShellLocalConfig => ({ type: "shell-local", inline_shebang: "/bin/sh -e", environment_vars: [], valid_exit_codes: [0], ...over });
 

@@ -17,7 +17,7 @@ import { uploadPostProcessor } from "../../src/postprocessors/upload.js";
 import type { UploadConfig } from "../../src/postprocessors/types.js";
 import { checkPostProcessor, postProcessorSecrets } from "../../src/postprocessors/validate.js";
 import type { Problem } from "../../src/core/check-options.js";
-import { diskArtifact, makeCtx, tempDir } from "./pp-helpers.js";
+import { diskArtifact, makeCtx, tempDir } from "./helpers.js";
 
 const MIB = 1024 * 1024;
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { controlFileOf, publishControl, requestScreenshot } from "../../src/cli/control.js";
 import { NoVmRunningError } from "../../src/core/errors.js";
-import { solidPng } from "./serve-helpers.js";
+import { solidPng } from "../serve/helpers.js";
 
 const output = () => join(mkdtempSync(join(tmpdir(), "tsimg-control-test-")), "output-tinyos");
 const deadPid = () => spawnSync("true").pid!;
