@@ -15,7 +15,18 @@ const LAYERS = {
   postprocessors: ["core", "util"],
   template: ["core", "util"],
   builder: ["core", "util", "template", "sources", "http", "communicator", "qemu", "provisioners", "postprocessors"],
-  build: ["core", "util", "template", "sources", "http", "communicator", "qemu", "provisioners", "postprocessors", "builder"],
+  build: [
+    "core",
+    "util",
+    "template",
+    "sources",
+    "http",
+    "communicator",
+    "qemu",
+    "provisioners",
+    "postprocessors",
+    "builder",
+  ],
   // The top floor sees the library only through src/index.ts (below); the CLI also starts serve.
   serve: [],
   cli: ["serve"],
@@ -25,10 +36,27 @@ const folders = (names) => (names.length ? `^src/(${names.join("|")})/` : "^$");
 
 module.exports = {
   forbidden: [
-    { name: "no-cycles", severity: "error", comment: "modules import each other in one direction only", from: {}, to: { circular: true } },
+    {
+      name: "no-cycles",
+      severity: "error",
+      comment: "modules import each other in one direction only",
+      from: {},
+      to: { circular: true },
+    },
     { name: "no-unresolvable", severity: "error", from: {}, to: { couldNotResolve: true } },
-    { name: "no-step-imports-step", severity: "error", comment: "steps share helpers through builder/, never through each other", from: { path: "^src/builder/steps/" }, to: { path: "^src/builder/steps/" } },
-    { name: "no-dev-dependencies-in-src", severity: "error", from: { path: "^src/" }, to: { dependencyTypes: ["npm-dev"] } },
+    {
+      name: "no-step-imports-step",
+      severity: "error",
+      comment: "steps share helpers through builder/, never through each other",
+      from: { path: "^src/builder/steps/" },
+      to: { path: "^src/builder/steps/" },
+    },
+    {
+      name: "no-dev-dependencies-in-src",
+      severity: "error",
+      from: { path: "^src/" },
+      to: { dependencyTypes: ["npm-dev"] },
+    },
   ],
   allowedSeverity: "error",
   allowed: [
@@ -36,10 +64,16 @@ module.exports = {
     { from: {}, to: { dependencyTypes: ["core", "npm"] } },
     // Within one folder.
     { from: { path: "^src/([^/]+)/" }, to: { path: "^src/$1/" } },
-    ...Object.entries(LAYERS).map(([layer, below]) => ({ from: { path: `^src/${layer}/` }, to: { path: folders(below) } })),
+    ...Object.entries(LAYERS).map(([layer, below]) => ({
+      from: { path: `^src/${layer}/` },
+      to: { path: folders(below) },
+    })),
     // src/index.ts, the library's door, re-exports build/ and the types and helpers it returns;
     // it is all cli/ and serve/ see of the library.
-    { from: { path: "^src/index\\.ts$" }, to: { path: folders(["build", "builder", "core", "template", "qemu", "postprocessors"]) } },
+    {
+      from: { path: "^src/index\\.ts$" },
+      to: { path: folders(["build", "builder", "core", "template", "qemu", "postprocessors"]) },
+    },
     { from: { path: folders(["cli", "serve"]) }, to: { path: "^src/index\\.ts$" } },
   ],
   options: {

@@ -4,8 +4,40 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 // The globals our plain-JavaScript files use (TypeScript files are checked by tsc instead).
-const NODE = ["process", "console", "Buffer", "URL", "setTimeout", "clearTimeout", "setInterval", "clearInterval", "setImmediate", "AbortController", "AbortSignal", "TextDecoder", "TextEncoder", "fetch", "performance"];
-const BROWSER = ["window", "document", "location", "history", "EventSource", "fetch", "console", "setTimeout", "clearTimeout", "URL", "URLSearchParams", "requestAnimationFrame", "localStorage", "Image", "HTMLElement"];
+const NODE = [
+  "process",
+  "console",
+  "Buffer",
+  "URL",
+  "setTimeout",
+  "clearTimeout",
+  "setInterval",
+  "clearInterval",
+  "setImmediate",
+  "AbortController",
+  "AbortSignal",
+  "TextDecoder",
+  "TextEncoder",
+  "fetch",
+  "performance",
+];
+const BROWSER = [
+  "window",
+  "document",
+  "location",
+  "history",
+  "EventSource",
+  "fetch",
+  "console",
+  "setTimeout",
+  "clearTimeout",
+  "URL",
+  "URLSearchParams",
+  "requestAnimationFrame",
+  "localStorage",
+  "Image",
+  "HTMLElement",
+];
 const readonly = (names) => Object.fromEntries(names.map((name) => [name, "readonly"]));
 
 export default tseslint.config(
@@ -14,12 +46,18 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   { languageOptions: { globals: readonly(NODE) } },
   { files: ["src/serve/public/**/*.js"], languageOptions: { globals: readonly(BROWSER), sourceType: "script" } },
-  { files: ["**/*.cjs"], languageOptions: { globals: readonly(["module", "require", "__dirname"]), sourceType: "commonjs" } },
+  {
+    files: ["**/*.cjs"],
+    languageOptions: { globals: readonly(["module", "require", "__dirname"]), sourceType: "commonjs" },
+  },
   // Tests handle GitLab's JSON payloads and fake collaborators: `any` is fine there.
   { files: ["test/**"], rules: { "@typescript-eslint/no-explicit-any": "off" } },
   {
     rules: {
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" },
+      ],
     },
   },
 );

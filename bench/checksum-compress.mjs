@@ -57,7 +57,12 @@ try {
   execFileSync("cat", [file], { stdio: ["ignore", "ignore", "inherit"], maxBuffer: 0 }); // warm the page cache
 
   const events = new EventBus("bench", new Masker());
-  const ctx = { signal: new AbortController().signal, events, outputDir: dir, build: { name: "bench", runUuid: "bench", startTime: Date.now() } };
+  const ctx = {
+    signal: new AbortController().signal,
+    events,
+    outputDir: dir,
+    build: { name: "bench", runUuid: "bench", startTime: Date.now() },
+  };
   const input = builderArtifact({ file, format: "raw", image: { name: "bench" } });
   const times = { sha256sum: [], hash: [], zstd: [], compress: [] };
   let sizes;
@@ -66,25 +71,40 @@ try {
     const ours = await time(() => hashFile(file, ["sha256"]).then((h) => h.sha256));
     if (cli.result !== ours.result) throw new Error(`sha256 differs: ${cli.result} vs ${ours.result}`);
     settle("cli.zst");
-    const zcli = await time(() => execFileSync("zstd", ["-T0", `-${level}`, "-q", "-f", file, "-o", join(dir, "cli.zst")]));
+    const zcli = await time(() =>
+      execFileSync("zstd", ["-T0", `-${level}`, "-q", "-f", file, "-o", join(dir, "cli.zst")]),
+    );
     settle("ours.zst");
-    const zours = await time(() => compressPostProcessor.run(input, { type: "compress", format: "zst", compression_level: level, output: "ours.zst" }, ctx));
+    const zours = await time(() =>
+      compressPostProcessor.run(
+        input,
+        { type: "compress", format: "zst", compression_level: level, output: "ours.zst" },
+        ctx,
+      ),
+    );
     const cliZst = join(dir, "cli.zst");
-    if (execFileSync("sha256sum", [cliZst]).toString().split(" ")[0] !== zours.result.checksums.sha256) throw new Error("the compressed output's sha256 differs from zstd's output");
+    if (execFileSync("sha256sum", [cliZst]).toString().split(" ")[0] !== zours.result.checksums.sha256)
+      throw new Error("the compressed output's sha256 differs from zstd's output");
     sizes = { cli: statSync(cliZst).size, ours: zours.result.size };
     times.sha256sum.push(cli.secs);
     times.hash.push(ours.secs);
     times.zstd.push(zcli.secs);
     times.compress.push(zours.secs);
-    console.log(`round ${round}: sha256sum ${cli.secs.toFixed(2)} s, tsimg ${ours.secs.toFixed(2)} s | zstd -T0 ${zcli.secs.toFixed(2)} s, tsimg compress (output hashed too) ${zours.secs.toFixed(2)} s`);
+    console.log(
+      `round ${round}: sha256sum ${cli.secs.toFixed(2)} s, tsimg ${ours.secs.toFixed(2)} s | zstd -T0 ${zcli.secs.toFixed(2)} s, tsimg compress (output hashed too) ${zours.secs.toFixed(2)} s`,
+    );
   }
   const med = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const line = (label, cliName, cliTimes, ourTimes, note) =>
-    console.log(`${label} ${cliName}: ${mbps(med(cliTimes))} MB/s (${med(cliTimes).toFixed(2)} s)   tsimg: ${mbps(med(ourTimes))} MB/s (${med(ourTimes).toFixed(2)} s${note})   ratio ${(med(cliTimes) / med(ourTimes)).toFixed(2)}x`);
+    console.log(
+      `${label} ${cliName}: ${mbps(med(cliTimes))} MB/s (${med(cliTimes).toFixed(2)} s)   tsimg: ${mbps(med(ourTimes))} MB/s (${med(ourTimes).toFixed(2)} s${note})   ratio ${(med(cliTimes) / med(ourTimes)).toFixed(2)}x`,
+    );
   console.log(`\nmedians of ${rounds} rounds:`);
   line("sha256  ", "sha256sum", times.sha256sum, times.hash, "");
   line(`zstd -${level} `, "zstd -T0", times.zstd, times.compress, ", output hashed too");
-  console.log(`         output ${(sizes.cli / 1e6).toFixed(0)} MB vs ${(sizes.ours / 1e6).toFixed(0)} MB (${((sizes.ours / (sizeMiB * 1048576)) * 100).toFixed(0)}% of input)`);
+  console.log(
+    `         output ${(sizes.cli / 1e6).toFixed(0)} MB vs ${(sizes.ours / 1e6).toFixed(0)} MB (${((sizes.ours / (sizeMiB * 1048576)) * 100).toFixed(0)}% of input)`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

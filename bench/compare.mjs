@@ -6,7 +6,20 @@
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadTemplate } from "../dist/index.js";
-import { CLI, ISO, ROOT, ensurePacker, followFile, median, requireSetup, runStamped, sampleRss, sec, tempDir, watchQemu } from "./lib.mjs";
+import {
+  CLI,
+  ISO,
+  ROOT,
+  ensurePacker,
+  followFile,
+  median,
+  requireSetup,
+  runStamped,
+  sampleRss,
+  sec,
+  tempDir,
+  watchQemu,
+} from "./lib.mjs";
 
 const runs = Number(process.argv[2] ?? 3);
 const example = loadTemplate(join(ROOT, "images/tinyos.toml"));
@@ -56,15 +69,30 @@ function packerCommand(p) {
   const shell = example.provisioners.find((x) => x.type === "shell");
   const file = example.provisioners.find((x) => x.type === "file");
   const template = {
-    builders: [{
-      type: "qemu", iso_url: join(p.dir, "iso/tinyos.iso"), iso_checksum: `file:${join(p.dir, "iso/SHA256SUMS")}`,
-      accelerator: "tcg", headless: true, vm_name: p.vmName, output_directory: join(p.dir, "out"),
-      disk_size: `${s.disk_size}M`, memory: s.memory, cpus: s.cpus, format: "qcow2",
-      boot_wait: `${BOOT_WAIT_MS}ms`, boot_command: s.boot_command, http_directory: join(p.dir, "http"),
-      ssh_username: s.ssh_username, ssh_password: s.ssh_password, ssh_timeout: "10m",
-      shutdown_command: s.shutdown_command, shutdown_timeout: "2m",
-      qemuargs: [["-serial", `file:${p.serial}`]],
-    }],
+    builders: [
+      {
+        type: "qemu",
+        iso_url: join(p.dir, "iso/tinyos.iso"),
+        iso_checksum: `file:${join(p.dir, "iso/SHA256SUMS")}`,
+        accelerator: "tcg",
+        headless: true,
+        vm_name: p.vmName,
+        output_directory: join(p.dir, "out"),
+        disk_size: `${s.disk_size}M`,
+        memory: s.memory,
+        cpus: s.cpus,
+        format: "qcow2",
+        boot_wait: `${BOOT_WAIT_MS}ms`,
+        boot_command: s.boot_command,
+        http_directory: join(p.dir, "http"),
+        ssh_username: s.ssh_username,
+        ssh_password: s.ssh_password,
+        ssh_timeout: "10m",
+        shutdown_command: s.shutdown_command,
+        shutdown_timeout: "2m",
+        qemuargs: [["-serial", `file:${p.serial}`]],
+      },
+    ],
     provisioners: [
       { type: "file", source: file.source.replace(ROOT, p.dir), destination: file.destination },
       { type: "shell", script: shell.script.replace(ROOT, p.dir), environment_vars: shell.environment_vars },
@@ -75,8 +103,16 @@ function packerCommand(p) {
 }
 
 const PATTERNS = {
-  tsimg: { waitSsh: /==> \S+: Waiting for SSH\.\.\./, connected: /\S+: connected to SSH$/, halting: /==> \S+: Gracefully halting/ },
-  packer: { waitSsh: /==> qemu: Waiting for SSH to become available/, connected: /==> qemu: Connected to SSH!/, halting: /==> qemu: Gracefully halting/ },
+  tsimg: {
+    waitSsh: /==> \S+: Waiting for SSH\.\.\./,
+    connected: /\S+: connected to SSH$/,
+    halting: /==> \S+: Gracefully halting/,
+  },
+  packer: {
+    waitSsh: /==> qemu: Waiting for SSH to become available/,
+    connected: /==> qemu: Connected to SSH!/,
+    halting: /==> qemu: Gracefully halting/,
+  },
 };
 
 async function measure(tool, i) {
@@ -96,13 +132,25 @@ async function measure(tool, i) {
   const mark = (name) => serial.lines.filter((l) => l.text.includes(`TSIMG-MARK ${name}`)).at(-1)?.t;
   const pat = PATTERNS[tool];
   const t = {
-    start: run.start, qemuStart: qemu.seen.started, waitSsh: at(pat.waitSsh), connected: at(pat.connected),
-    halting: at(pat.halting), qemuExit: qemu.seen.exited, end,
-    installerStarted: mark("installer-started"), sshdListening: mark("sshd-listening"),
-    provisionStarted: mark("provision-started"), provisionFinished: mark("provision-finished"),
+    start: run.start,
+    qemuStart: qemu.seen.started,
+    waitSsh: at(pat.waitSsh),
+    connected: at(pat.connected),
+    halting: at(pat.halting),
+    qemuExit: qemu.seen.exited,
+    end,
+    installerStarted: mark("installer-started"),
+    sshdListening: mark("sshd-listening"),
+    provisionStarted: mark("provision-started"),
+    provisionFinished: mark("provision-finished"),
   };
   if (code !== 0 || Object.values(t).some((v) => v === undefined)) {
-    console.error(run.lines.slice(-15).map((l) => l.text).join("\n"));
+    console.error(
+      run.lines
+        .slice(-15)
+        .map((l) => l.text)
+        .join("\n"),
+    );
     throw new Error(`${tool} run ${i} failed (exit ${code}) or a phase was not seen: ${JSON.stringify(t)}`);
   }
   const phases = {
@@ -117,8 +165,19 @@ async function measure(tool, i) {
   // What the guest itself spends, which no tool can save: boot_wait, kernel + install +
   // reboot to sshd (guest markers), the provisioning script's run (its markers), and
   // power-off (shutdown command to QEMU exit).
-  const guest = BOOT_WAIT_MS + (t.sshdListening - t.waitSsh) + (t.provisionFinished - t.provisionStarted) + (t.qemuExit - t.halting);
-  return { phases, guest, script: t.provisionFinished - t.provisionStarted, overhead: phases.total - guest, sshDetect: t.connected - t.sshdListening, peakMiB: peakKiB / 1024 };
+  const guest =
+    BOOT_WAIT_MS +
+    (t.sshdListening - t.waitSsh) +
+    (t.provisionFinished - t.provisionStarted) +
+    (t.qemuExit - t.halting);
+  return {
+    phases,
+    guest,
+    script: t.provisionFinished - t.provisionStarted,
+    overhead: phases.total - guest,
+    sshDetect: t.connected - t.sshdListening,
+    peakMiB: peakKiB / 1024,
+  };
 }
 
 requireSetup();
@@ -129,7 +188,9 @@ for (let i = 1; i <= runs; i++) {
   for (const tool of ["tsimg", "packer"]) {
     const r = await measure(tool, i);
     results[tool].push(r);
-    console.log(`run ${i} ${tool.padEnd(6)} total ${sec(r.phases.total)}  overhead ${sec(r.overhead)}  ssh detect ${sec(r.sshDetect)}  peak RSS ${r.peakMiB.toFixed(0)} MiB`);
+    console.log(
+      `run ${i} ${tool.padEnd(6)} total ${sec(r.phases.total)}  overhead ${sec(r.overhead)}  ssh detect ${sec(r.sshDetect)}  peak RSS ${r.peakMiB.toFixed(0)} MiB`,
+    );
   }
 }
 
@@ -147,5 +208,13 @@ console.log(row("provision script (guest)", (r) => r.script));
 console.log(row("guest-intrinsic", (r) => r.guest));
 console.log(row("tool overhead", (r) => r.overhead));
 console.log(row("sshd up -> SSH connected", (r) => r.sshDetect));
-console.log(`| peak RSS (MiB)           | ${median(results.tsimg.map((r) => r.peakMiB)).toFixed(0).padStart(7)} |                  | ${median(results.packer.map((r) => r.peakMiB)).toFixed(0).padStart(7)} |                  |       |`);
-console.log(`\nguest-intrinsic = boot_wait (${BOOT_WAIT_MS} ms) + (enter typed -> sshd listening on the installed system) + (provisioning script started -> finished) + (shutdown command -> QEMU exit)`);
+console.log(
+  `| peak RSS (MiB)           | ${median(results.tsimg.map((r) => r.peakMiB))
+    .toFixed(0)
+    .padStart(7)} |                  | ${median(results.packer.map((r) => r.peakMiB))
+    .toFixed(0)
+    .padStart(7)} |                  |       |`,
+);
+console.log(
+  `\nguest-intrinsic = boot_wait (${BOOT_WAIT_MS} ms) + (enter typed -> sshd listening on the installed system) + (provisioning script started -> finished) + (shutdown command -> QEMU exit)`,
+);

@@ -13,7 +13,8 @@ export const ISO = join(ROOT, "iso/tinyos.iso");
 
 /** The fixture and the compiled CLI must exist (npm run bench runs setup first). */
 export function requireSetup() {
-  for (const path of [ISO, CLI]) if (!existsSync(path)) throw new Error(`${path} is missing: run "bash scripts/setup.sh"`);
+  for (const path of [ISO, CLI])
+    if (!existsSync(path)) throw new Error(`${path} is missing: run "bash scripts/setup.sh"`);
 }
 
 /** Packer 1.6.6 from Debian, installed when missing (the bench runs as root on the build host). */
@@ -22,7 +23,10 @@ export function ensurePacker() {
     return execFileSync("packer", ["version"], { encoding: "utf8" }).trim();
   } catch {
     console.error("bench: installing Debian's packer (1.6.6) for the comparison");
-    execFileSync("apt-get", ["install", "-y", "-qq", "packer"], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    execFileSync("apt-get", ["install", "-y", "-qq", "packer"], {
+      stdio: "inherit",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
     return execFileSync("packer", ["version"], { encoding: "utf8" }).trim();
   }
 }
@@ -119,7 +123,9 @@ export function watchQemu(marker) {
   const timer = setInterval(() => {
     if (seen.pid === undefined) {
       try {
-        const pid = execFileSync("pgrep", ["-f", `qemu-system.*${marker}`], { encoding: "utf8" }).trim().split("\n")[0];
+        const pid = execFileSync("pgrep", ["-f", `qemu-system.*${marker}`], { encoding: "utf8" })
+          .trim()
+          .split("\n")[0];
         if (pid) {
           seen.pid = Number(pid);
           seen.started = Date.now();
@@ -140,7 +146,11 @@ export function sampleRss(rootPid, filter = () => true) {
   const timer = setInterval(() => {
     try {
       const out = execFileSync("ps", ["-e", "-o", "pid=,ppid=,rss=,comm="], { encoding: "utf8" });
-      const rows = out.trim().split("\n").map((l) => l.trim().split(/\s+/)).map(([pid, ppid, rss, comm]) => ({ pid: +pid, ppid: +ppid, rss: +rss, comm }));
+      const rows = out
+        .trim()
+        .split("\n")
+        .map((l) => l.trim().split(/\s+/))
+        .map(([pid, ppid, rss, comm]) => ({ pid: +pid, ppid: +ppid, rss: +rss, comm }));
       const tree = new Set([rootPid]);
       let grew = true;
       while (grew) {

@@ -19,7 +19,19 @@ import { parseBootCommand, describeBootCommand } from "../dist/qemu/boot-command
 import { QmpClient } from "../dist/qemu/qmp.js";
 import { typeActions } from "../dist/qemu/type-keys.js";
 import { watchPs2Keyboard } from "../dist/qemu/ps2-watch.js";
-import { CLI, ISO, ROOT, ensurePacker, followFile, median, percentile, requireSetup, runStamped, sec, tempDir } from "./lib.mjs";
+import {
+  CLI,
+  ISO,
+  ROOT,
+  ensurePacker,
+  followFile,
+  median,
+  percentile,
+  requireSetup,
+  runStamped,
+  sec,
+  tempDir,
+} from "./lib.mjs";
 
 const args = process.argv.slice(2);
 const runs = Number(args.find((a) => /^\d+$/.test(a)) ?? 3);
@@ -29,17 +41,43 @@ const repeatArg = args.find((a) => a.startsWith("--repeat="));
 const mode = args.find((a) => a.startsWith("--mode="))?.split("=")[1] ?? "tsimg";
 const plan = loadTemplate(join(ROOT, "images/rocky9.toml"));
 const interval = intervalArg ? Number(intervalArg.split("=")[1]) : plan.source.boot_key_interval;
-const command = plan.source.boot_command.join("").replace("{{ .HTTPIP }}", "10.0.2.2").replace("{{ .HTTPPort }}", "8123");
+const command = plan.source.boot_command
+  .join("")
+  .replace("{{ .HTTPIP }}", "10.0.2.2")
+  .replace("{{ .HTTPPort }}", "8123");
 // What the kernel line gains: everything typed after <tab>, up to <enter>, trimmed.
-const expected = command.replace(/^<tab>/, "").replace(/<enter>.*$/, "").trim();
+const expected = command
+  .replace(/^<tab>/, "")
+  .replace(/<enter>.*$/, "")
+  .trim();
 const keys = describeBootCommand(parseBootCommand(command)).keys;
 
 /** Boots the ISO under TCG with a QMP socket; resolves when the isolinux menu is on the serial console. */
 async function bootMenu(dir) {
   const serial = join(dir, "serial.log");
   const qmpPath = join(dir, "qmp.sock");
-  const qemu = spawn("qemu-system-x86_64", ["-accel", "tcg", "-m", "512", "-display", "none", "-name", "bench-typing",
-    "-drive", `file=${ISO},media=cdrom`, "-boot", "d", "-serial", `file:${serial}`, "-qmp", `unix:${qmpPath},server=on,wait=off`], { stdio: "ignore" });
+  const qemu = spawn(
+    "qemu-system-x86_64",
+    [
+      "-accel",
+      "tcg",
+      "-m",
+      "512",
+      "-display",
+      "none",
+      "-name",
+      "bench-typing",
+      "-drive",
+      `file=${ISO},media=cdrom`,
+      "-boot",
+      "d",
+      "-serial",
+      `file:${serial}`,
+      "-qmp",
+      `unix:${qmpPath},server=on,wait=off`,
+    ],
+    { stdio: "ignore" },
+  );
   const follow = followFile(serial);
   await follow.waitFor(/tinyos installer/, 60_000);
   await new Promise((r) => setTimeout(r, 500)); // let the menu finish drawing
@@ -63,13 +101,29 @@ async function tsimgRun() {
 async function packerRun() {
   const dir = tempDir("typing-packer");
   const template = {
-    builders: [{
-      type: "qemu", iso_url: ISO, iso_checksum: "none", accelerator: "tcg", headless: true, communicator: "none",
-      output_directory: join(dir, "out"), vm_name: "bench-typing-packer", disk_size: "64M", boot_wait: "5s",
-      boot_command: [command.replace("10.0.2.2:8123", "{{ .HTTPIP }}:{{ .HTTPPort }}")], http_directory: dir,
-      http_port_min: 8123, http_port_max: 8123, shutdown_timeout: "5m",
-      qemuargs: [["-serial", `file:${join(dir, "serial.log")}`], ["-m", "512"]],
-    }],
+    builders: [
+      {
+        type: "qemu",
+        iso_url: ISO,
+        iso_checksum: "none",
+        accelerator: "tcg",
+        headless: true,
+        communicator: "none",
+        output_directory: join(dir, "out"),
+        vm_name: "bench-typing-packer",
+        disk_size: "64M",
+        boot_wait: "5s",
+        boot_command: [command.replace("10.0.2.2:8123", "{{ .HTTPIP }}:{{ .HTTPPort }}")],
+        http_directory: dir,
+        http_port_min: 8123,
+        http_port_max: 8123,
+        shutdown_timeout: "5m",
+        qemuargs: [
+          ["-serial", `file:${join(dir, "serial.log")}`],
+          ["-m", "512"],
+        ],
+      },
+    ],
   };
   writeFileSync(join(dir, "t.json"), JSON.stringify(template, null, 2));
   const follow = followFile(join(dir, "serial.log"));
@@ -88,7 +142,11 @@ async function packerRun() {
 }
 
 function check(received) {
-  const got = received.replace(/^.*Command line:\s*/, "").replace(/^BOOT_IMAGE=\S+\s+/, "").replace(/^initrd=\S+\s*/, "").trim();
+  const got = received
+    .replace(/^.*Command line:\s*/, "")
+    .replace(/^BOOT_IMAGE=\S+\s+/, "")
+    .replace(/^initrd=\S+\s*/, "")
+    .trim();
   return got === expected ? "exact" : `DIFFERS: got "${got}"`;
 }
 
@@ -146,7 +204,10 @@ const EDIT_LINE_END = "initrd=/isolinux/initrd.img\x1b[?25h";
 async function typeWithSendKey(qmp, actions) {
   for (const action of actions) {
     if (action.kind !== "press") throw new Error(`send-key mode types only taps, got ${action.kind}`);
-    await qmp.execute("send-key", { keys: action.qcodes.map((data) => ({ type: "qcode", data })), "hold-time": interval });
+    await qmp.execute("send-key", {
+      keys: action.qcodes.map((data) => ({ type: "qcode", data })),
+      "hold-time": interval,
+    });
   }
 }
 
@@ -167,7 +228,9 @@ function startLoad() {
       builds++;
       // A build that fails at once is no load: say so, and try again a little later.
       if (code !== 0 && Date.now() - run.start < 20_000) {
-        console.log(`load: the other build failed after ${sec(Date.now() - run.start)}: ${run.lines.at(-1)?.text ?? "(no output)"}`);
+        console.log(
+          `load: the other build failed after ${sec(Date.now() - run.start)}: ${run.lines.at(-1)?.text ?? "(no output)"}`,
+        );
         await new Promise((r) => setTimeout(r, 5000));
       }
       loop();
@@ -222,7 +285,10 @@ async function repeatRun(count, withLoad) {
       await typeActions(vm.qmp, parseBootCommand("<esc>"), { intervalMs: interval, signal, gate });
       await vm.screen.waitFor("escue shell", 30_000);
     }
-    if ((i + 1) % 20 === 0) console.log(`${i + 1}/${count}: ${failures.length} error(s) so far, median ${sec(median(times))}${load ? `, other builds finished: ${load.builds}` : ""}`);
+    if ((i + 1) % 20 === 0)
+      console.log(
+        `${i + 1}/${count}: ${failures.length} error(s) so far, median ${sec(median(times))}${load ? `, other builds finished: ${load.builds}` : ""}`,
+      );
   }
   await load?.stop();
   await gate?.stop();
@@ -261,15 +327,22 @@ requireSetup();
 if (repeatArg) {
   const count = Number(repeatArg.split("=")[1]);
   const withLoad = !args.includes("--no-load");
-  console.log(`typing the Rocky 9 boot command (${keys} keys) ${count} times into the tinyos isolinux edit line, TCG, mode ${mode}, boot_key_interval ${interval} ms`);
-  console.log(withLoad ? "load: two CPU hogs and another tsimg build (images/tinyos.toml, rebuilt in a loop)\n" : "no load\n");
+  console.log(
+    `typing the Rocky 9 boot command (${keys} keys) ${count} times into the tinyos isolinux edit line, TCG, mode ${mode}, boot_key_interval ${interval} ms`,
+  );
+  console.log(
+    withLoad ? "load: two CPU hogs and another tsimg build (images/tinyos.toml, rebuilt in a loop)\n" : "no load\n",
+  );
   const t0 = Date.now();
   const r = await repeatRun(count, withLoad);
-  const stats = (values) => `median ${sec(median(values))}, p95 ${sec(percentile(values, 95))}, max ${sec(Math.max(...values))}`;
+  const stats = (values) =>
+    `median ${sec(median(values))}, p95 ${sec(percentile(values, 95))}, max ${sec(Math.max(...values))}`;
   console.log(`\n${count} typings: ${r.failures.length} error(s); total ${sec(Date.now() - t0)}`);
   console.log(`  typing (until the last key event was sent): ${stats(r.typingTimes)}`);
   console.log(`  until the whole text was echoed:            ${stats(r.times)}`);
-  console.log(`guest stalls reported: ${r.stalls.length}${r.builds === undefined ? "" : `; other builds finished meanwhile: ${r.builds}`}`);
+  console.log(
+    `guest stalls reported: ${r.stalls.length}${r.builds === undefined ? "" : `; other builds finished meanwhile: ${r.builds}`}`,
+  );
   process.exit(r.failures.length ? 1 : 0);
 }
 if (withPacker) ensurePacker();
@@ -284,6 +357,11 @@ for (let i = 0; i < runs; i++) {
   }
 }
 const t = median(results.tsimg.map((r) => r.ms));
-console.log(`\nmedian: tsimg ${sec(t)}` + (withPacker ? `, packer ${sec(median(results.packer.map((r) => r.ms)))}, ratio ${(t / median(results.packer.map((r) => r.ms))).toFixed(3)}` : ""));
+console.log(
+  `\nmedian: tsimg ${sec(t)}` +
+    (withPacker
+      ? `, packer ${sec(median(results.packer.map((r) => r.ms)))}, ratio ${(t / median(results.packer.map((r) => r.ms))).toFixed(3)}`
+      : ""),
+);
 const bad = [...results.tsimg, ...results.packer].filter((r) => check(r.received) !== "exact").length;
 console.log(`received text: ${bad === 0 ? "exact in every run" : `${bad} run(s) differ`}`);

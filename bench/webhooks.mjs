@@ -23,13 +23,27 @@ import { spawn } from "node:child_process";
 import { Agent, request } from "node:http";
 import { fileURLToPath } from "node:url";
 import { startServer } from "../src/serve/server.ts";
-import { GitLabStandIn, PROJECT_ID, SECRET, fakeBuild, makeRepo, notePayload, pushPayload, testConfig } from "../test/serve/helpers.ts";
+import {
+  GitLabStandIn,
+  PROJECT_ID,
+  SECRET,
+  fakeBuild,
+  makeRepo,
+  notePayload,
+  pushPayload,
+  testConfig,
+} from "../test/serve/helpers.ts";
 
-const TOTAL = 1000, CONCURRENCY = 50, DUP_RATE = 0.1, MRS = 200, BUILD_CONCURRENCY = Number(process.env.BENCH_BUILD_CONCURRENCY ?? 4);
+const TOTAL = 1000,
+  CONCURRENCY = 50,
+  DUP_RATE = 0.1,
+  MRS = 200,
+  BUILD_CONCURRENCY = Number(process.env.BENCH_BUILD_CONCURRENCY ?? 4);
 const [role = "client", arg] = process.argv.slice(2).filter((a) => a !== "--single" && a !== "--flood");
 const single = process.argv.includes("--single");
 const flood = process.argv.includes("--flood");
-const FLOOD_LINES = 60_000, READERS = 20;
+const FLOOD_LINES = 60_000,
+  READERS = 20;
 // A child role ends with the client that started it (a crashed client leaves no serve behind).
 if (role !== "client") process.on("disconnect", () => process.exit(1));
 
@@ -68,7 +82,10 @@ if (role === "gitlab") {
       return void lag.reset();
     }
     lag.disable();
-    process.send({ ...(await finish(server)), lag: { p50: lag.percentile(50) / 1e6, p99: lag.percentile(99) / 1e6, max: lag.max / 1e6 } });
+    process.send({
+      ...(await finish(server)),
+      lag: { p50: lag.percentile(50) / 1e6, p99: lag.percentile(99) / 1e6, max: lag.max / 1e6 },
+    });
     await server.close();
     process.exit(0);
   });
@@ -78,7 +95,8 @@ if (role === "gitlab") {
 
 async function startGitLab(sha) {
   const gitlab = await new GitLabStandIn().start();
-  for (let iid = 1; iid <= MRS; iid++) gitlab.mrs.set(iid, { state: "opened", sha, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
+  for (let iid = 1; iid <= MRS; iid++)
+    gitlab.mrs.set(iid, { state: "opened", sha, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
   return gitlab;
 }
 
@@ -88,7 +106,10 @@ function startService(gitlabUrl, floodMode = flood) {
   let floods = floodMode ? 2 : 0;
   const quiet = fakeBuild({ lines: 2 });
   const buildFunction = (input) => (floods-- > 0 ? floodBuild(input) : quiet(input));
-  return startServer(testConfig(gitlabUrl, undefined, { concurrency: BUILD_CONCURRENCY }), { buildFunction, onError: () => {} });
+  return startServer(testConfig(gitlabUrl, undefined, { concurrency: BUILD_CONCURRENCY }), {
+    buildFunction,
+    onError: () => {},
+  });
 }
 
 /** A build that prints FLOOD_LINES lines as fast as output could reach serve: 1,000 at a time, one batch per turn of the event loop. */
@@ -96,7 +117,10 @@ async function floodBuild(input) {
   const emit = (e) => input.onEvent({ build: "tinyos", time: Date.now(), ...e });
   emit({ type: "build-start" });
   for (let i = 1; i <= FLOOD_LINES; i++) {
-    emit({ type: "serial", line: `[  ${(i / 100).toFixed(6)}] flood line ${i} of ${FLOOD_LINES}: systemd[1]: Started some unit with a long enough description.` });
+    emit({
+      type: "serial",
+      line: `[  ${(i / 100).toFixed(6)}] flood line ${i} of ${FLOOD_LINES}: systemd[1]: Started some unit with a long enough description.`,
+    });
     if (i % 1000 === 0) await new Promise((resolve) => setImmediate(resolve));
   }
   return { ok: true, cancelled: false, artifacts: [] };
@@ -104,7 +128,9 @@ async function floodBuild(input) {
 
 /** READERS clients, each replaying build #1's log over SSE until stopped; counts replays and lines. */
 function startReaders(url) {
-  let stopping = false, replays = 0, lines = 0;
+  let stopping = false,
+    replays = 0,
+    lines = 0;
   const agent = new Agent({ keepAlive: false });
   const replay = () =>
     new Promise((resolve) => {
@@ -119,7 +145,9 @@ function startReaders(url) {
         });
         res.once("end", () => (replays++, resolve()));
         res.once("error", resolve);
-      }).once("error", resolve).end();
+      })
+        .once("error", resolve)
+        .end();
     });
   const loops = Array.from({ length: READERS }, async () => {
     while (!stopping) await replay();
@@ -136,11 +164,15 @@ function startReaders(url) {
 /** Waits until build #1 (the 60,000-line log) has finished. */
 async function waitForFirstBuild(url) {
   for (;;) {
-    const state = await new Promise((resolve) => request(`${url}/api/builds/1`, (res) => {
-      let body = "";
-      res.on("data", (d) => (body += d));
-      res.once("end", () => resolve(res.statusCode === 200 ? JSON.parse(body).state : undefined));
-    }).once("error", () => resolve(undefined)).end());
+    const state = await new Promise((resolve) =>
+      request(`${url}/api/builds/1`, (res) => {
+        let body = "";
+        res.on("data", (d) => (body += d));
+        res.once("end", () => resolve(res.statusCode === 200 ? JSON.parse(body).state : undefined));
+      })
+        .once("error", () => resolve(undefined))
+        .end(),
+    );
     if (state === "success") return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -156,8 +188,15 @@ async function finish(server) {
 /** Starts a role in a child process and waits for its first message. */
 function child(name, data) {
   // BENCH_CPU_PROF=<dir>: a V8 CPU profile of serve's process (open it in Chrome DevTools).
-  const profile = name === "service" && process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const proc = spawn(process.execPath, [...profile, "--import", "tsx", fileURLToPath(import.meta.url), name, JSON.stringify(data)], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const profile =
+    name === "service" && process.env.BENCH_CPU_PROF
+      ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+      : [];
+  const proc = spawn(
+    process.execPath,
+    [...profile, "--import", "tsx", fileURLToPath(import.meta.url), name, JSON.stringify(data)],
+    { stdio: ["ignore", "inherit", "inherit", "ipc"] },
+  );
   return new Promise((resolve, reject) => {
     proc.once("message", (m) => resolve({ proc, ...m }));
     proc.once("exit", (code) => reject(new Error(`${name} exited with ${code}`)));
@@ -205,14 +244,42 @@ async function client() {
   const unique = [];
   const expectedBuilds = new Set();
   while (unique.length < Math.round(TOTAL * (1 - DUP_RATE))) {
-    const n = ++seq, iid = 1 + (n % MRS), kind = n % 6;
+    const n = ++seq,
+      iid = 1 + (n % MRS),
+      kind = n % 6;
     if (kind === 0 || kind === 1) {
-      unique.push({ event: "Note Hook", payload: notePayload({ note: "/tsimg build tinyos", noteId: 10_000 + n, iid, repo: repo.dir, sha: repo.sha }), key: `k-${n}` });
+      unique.push({
+        event: "Note Hook",
+        payload: notePayload({ note: "/tsimg build tinyos", noteId: 10_000 + n, iid, repo: repo.dir, sha: repo.sha }),
+        key: `k-${n}`,
+      });
       expectedBuilds.add(n);
-    } else if (kind === 2) unique.push({ event: "Note Hook", payload: notePayload({ note: "/tsimg build tinyos", noteId: 10_000 + n, iid, action: "update", repo: repo.dir, sha: repo.sha }), key: `k-${n}` });
-    else if (kind === 3) unique.push({ event: "Note Hook", payload: notePayload({ note: "looks good to me", noteId: 10_000 + n, iid, repo: repo.dir, sha: repo.sha }), key: `k-${n}` });
+    } else if (kind === 2)
+      unique.push({
+        event: "Note Hook",
+        payload: notePayload({
+          note: "/tsimg build tinyos",
+          noteId: 10_000 + n,
+          iid,
+          action: "update",
+          repo: repo.dir,
+          sha: repo.sha,
+        }),
+        key: `k-${n}`,
+      });
+    else if (kind === 3)
+      unique.push({
+        event: "Note Hook",
+        payload: notePayload({ note: "looks good to me", noteId: 10_000 + n, iid, repo: repo.dir, sha: repo.sha }),
+        key: `k-${n}`,
+      });
     else if (kind === 4) unique.push({ event: "Push Hook", payload: { object_kind: "push" }, key: `k-${n}` });
-    else unique.push({ event: "Merge Request Hook", payload: pushPayload({ iid, oldrev: "", sha: repo.sha, repo: repo.dir }), key: `k-${n}` });
+    else
+      unique.push({
+        event: "Merge Request Hook",
+        payload: pushPayload({ iid, oldrev: "", sha: repo.sha, repo: repo.dir }),
+        key: `k-${n}`,
+      });
   }
   // Bodies are serialized before the clock starts: the client should cost as little as it can.
   for (const d of unique) d.body = Buffer.from(JSON.stringify(d.payload));
@@ -221,7 +288,8 @@ async function client() {
 
   const latencies = [];
   const serverSide = [];
-  let lost = 0, index = 0;
+  let lost = 0,
+    index = 0;
   const statuses = {};
   // node:http with keep-alive, not fetch: undici's fetch costs the client several times more
   // CPU per request, and on a busy machine the client's own delay shows up as serve's latency.
@@ -231,12 +299,29 @@ async function client() {
     new Promise((resolve, reject) => {
       const t0 = performance.now();
       const req = request(
-        { agent, host: target.hostname, port: target.port, path: target.pathname, method: "POST", headers: { "Content-Type": "application/json", "Content-Length": d.body.length, "X-Gitlab-Event": d.event, "X-Gitlab-Token": SECRET, "Idempotency-Key": d.key } },
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: "POST",
+          headers: {
+            "Content-Type": "application/json",
+            "Content-Length": d.body.length,
+            "X-Gitlab-Event": d.event,
+            "X-Gitlab-Token": SECRET,
+            "Idempotency-Key": d.key,
+          },
+        },
         (res) => {
           res.resume();
           res.once("end", () => {
             const timing = /intake;dur=([\d.]+)/.exec(String(res.headers["server-timing"] ?? ""));
-            resolve({ status: res.statusCode, ms: performance.now() - t0, ...(timing ? { serverMs: Number(timing[1]) } : {}) });
+            resolve({
+              status: res.statusCode,
+              ms: performance.now() - t0,
+              ...(timing ? { serverMs: Number(timing[1]) } : {}),
+            });
           });
           res.once("error", reject);
         },
@@ -247,7 +332,13 @@ async function client() {
   // --flood: build #1 prints its 60,000 lines first; then the readers start replaying them.
   let readers;
   if (flood) {
-    const first = { event: "Note Hook", key: "flood-1", body: Buffer.from(JSON.stringify(notePayload({ note: "/tsimg build tinyos", noteId: 1, iid: 1, repo: repo.dir, sha: repo.sha }))) };
+    const first = {
+      event: "Note Hook",
+      key: "flood-1",
+      body: Buffer.from(
+        JSON.stringify(notePayload({ note: "/tsimg build tinyos", noteId: 1, iid: 1, repo: repo.dir, sha: repo.sha })),
+      ),
+    };
     await post(first);
     agent.destroy(); // its one connection would idle past serve's keep-alive timeout
     await waitForFirstBuild(serviceUrl);
@@ -264,7 +355,15 @@ async function client() {
   }
   // Warm the connection pool so the first 50 requests do not measure TCP setup (after the
   // flood's setup: serve closes connections idle for 5 s).
-  await Promise.all(Array.from({ length: CONCURRENCY }, () => new Promise((resolve) => request(`${serviceUrl}/api/builds`, { agent }, (res) => res.resume().once("end", resolve)).end())));
+  await Promise.all(
+    Array.from(
+      { length: CONCURRENCY },
+      () =>
+        new Promise((resolve) =>
+          request(`${serviceUrl}/api/builds`, { agent }, (res) => res.resume().once("end", resolve)).end(),
+        ),
+    ),
+  );
   async function worker() {
     while (index < all.length) {
       const d = all[index++];
@@ -291,17 +390,37 @@ async function client() {
   const result = await stop();
   const pct = (list, p) => {
     const sorted = [...list].sort((a, b) => a - b);
-    return sorted.length === 0 ? "n/a" : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))].toFixed(1);
+    return sorted.length === 0
+      ? "n/a"
+      : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))].toFixed(1);
   };
-  console.log(`layout: ${single ? "one process (client, serve and GitLab stand-in share an event loop)" : `${flood ? "four" : "three"} processes (client | serve | GitLab stand-in${flood ? " | SSE readers" : ""})`}`);
-  if (read) console.log(`flood: ${READERS} SSE readers replayed build #1's ${FLOOD_LINES.toLocaleString("en")}-line log ${read.replays} times in all (${read.lines.toLocaleString("en")} lines received)${process.env.BENCH_INTAKE_ONLY ? "" : ` while build #2 printed ${FLOOD_LINES.toLocaleString("en")} lines`}`);
-  console.log(`deliveries: ${all.length} (${unique.length} unique, ${dups.length} duplicates), ${CONCURRENCY} concurrent, ${wall.toFixed(0)} ms wall`);
+  console.log(
+    `layout: ${single ? "one process (client, serve and GitLab stand-in share an event loop)" : `${flood ? "four" : "three"} processes (client | serve | GitLab stand-in${flood ? " | SSE readers" : ""})`}`,
+  );
+  if (read)
+    console.log(
+      `flood: ${READERS} SSE readers replayed build #1's ${FLOOD_LINES.toLocaleString("en")}-line log ${read.replays} times in all (${read.lines.toLocaleString("en")} lines received)${process.env.BENCH_INTAKE_ONLY ? "" : ` while build #2 printed ${FLOOD_LINES.toLocaleString("en")} lines`}`,
+    );
+  console.log(
+    `deliveries: ${all.length} (${unique.length} unique, ${dups.length} duplicates), ${CONCURRENCY} concurrent, ${wall.toFixed(0)} ms wall`,
+  );
   console.log(`answers: ${JSON.stringify(statuses)}`);
-  console.log(`latency (client): p50 ${pct(latencies, 50)} ms, p99 ${pct(latencies, 99)} ms, max ${pct(latencies, 100)} ms`);
-  console.log(`latency (serve, Server-Timing): p50 ${pct(serverSide, 50)} ms, p99 ${pct(serverSide, 99)} ms, max ${pct(serverSide, 100)} ms`);
-  console.log(`builds queued: ${result.builds} (expected ${expectedBuilds.size + (flood ? 1 : 0)}: one per unique build request${flood ? ", and build #1" : ""}); states ${JSON.stringify(result.byState)}`);
-  if (result.lag) console.log(`serve's event loop delay during the run: p50 ${result.lag.p50.toFixed(1)} ms, p99 ${result.lag.p99.toFixed(1)} ms, max ${result.lag.max.toFixed(1)} ms`);
-  console.log(`the client's own event loop delay: p50 ${(clientLag.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(clientLag.percentile(99) / 1e6).toFixed(1)} ms, max ${(clientLag.max / 1e6).toFixed(1)} ms`);
+  console.log(
+    `latency (client): p50 ${pct(latencies, 50)} ms, p99 ${pct(latencies, 99)} ms, max ${pct(latencies, 100)} ms`,
+  );
+  console.log(
+    `latency (serve, Server-Timing): p50 ${pct(serverSide, 50)} ms, p99 ${pct(serverSide, 99)} ms, max ${pct(serverSide, 100)} ms`,
+  );
+  console.log(
+    `builds queued: ${result.builds} (expected ${expectedBuilds.size + (flood ? 1 : 0)}: one per unique build request${flood ? ", and build #1" : ""}); states ${JSON.stringify(result.byState)}`,
+  );
+  if (result.lag)
+    console.log(
+      `serve's event loop delay during the run: p50 ${result.lag.p50.toFixed(1)} ms, p99 ${result.lag.p99.toFixed(1)} ms, max ${result.lag.max.toFixed(1)} ms`,
+    );
+  console.log(
+    `the client's own event loop delay: p50 ${(clientLag.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(clientLag.percentile(99) / 1e6).toFixed(1)} ms, max ${(clientLag.max / 1e6).toFixed(1)} ms`,
+  );
   console.log(`deliveries lost: ${lost}`);
   // With --flood, build #1 (the replayed log) is one more.
   const ok = lost === 0 && (process.env.BENCH_INTAKE_ONLY || result.builds === expectedBuilds.size + (flood ? 1 : 0));

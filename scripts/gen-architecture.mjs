@@ -14,7 +14,11 @@ function layer(path) {
 
 /** The folder graph as Graphviz text, sorted so it only changes when an import does. */
 export function architectureDot() {
-  const json = execFileSync("npx", ["depcruise", "src", "--config", ".dependency-cruiser.cjs", "--output-type", "json"], { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 });
+  const json = execFileSync(
+    "npx",
+    ["depcruise", "src", "--config", ".dependency-cruiser.cjs", "--output-type", "json"],
+    { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 },
+  );
   const edges = new Set();
   const nodes = new Set();
   for (const module of JSON.parse(json).modules) {

@@ -3,11 +3,25 @@ export { loadTemplate, type LoadOptions } from "./builder/load-template.js";
 export { build, startBuild, type BuildOptions, type BuildResult, type RunningBuild } from "./build/build.js";
 export { previewQemuCommand, type QemuCommandPreview } from "./builder/inspect.js";
 export type { BuildEvent, BuildEventType, EventListener, LogLevel } from "./core/events.js";
-export type { BuildPlan, SourceConfig, ProvisionerConfig, ShellProvisionerConfig, FileProvisionerConfig } from "./builder/plan.js";
+export type {
+  BuildPlan,
+  SourceConfig,
+  ProvisionerConfig,
+  ShellProvisionerConfig,
+  FileProvisionerConfig,
+} from "./builder/plan.js";
 export type { ImageMeta } from "./core/image.js";
 export { Masker } from "./core/masker.js";
 export { formatDuration } from "./core/units.js";
 export { formatCommandLine } from "./qemu/argv.js";
-export { TsimgError, ConfigError, ConfigErrors, QemuError, CancelledError, TimeoutError, NoVmRunningError } from "./core/errors.js";
+export {
+  TsimgError,
+  ConfigError,
+  ConfigErrors,
+  QemuError,
+  CancelledError,
+  TimeoutError,
+  NoVmRunningError,
+} from "./core/errors.js";
 export type { Artifact, Lineage } from "./postprocessors/artifact.js";
 export type { PostProcessorConfig } from "./postprocessors/types.js";

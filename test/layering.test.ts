@@ -15,7 +15,10 @@ const DEPCRUISE = join(ROOT, "node_modules", ".bin", "depcruise");
 /** depcruise's error report for src/ under `cwd`, and whether it passed. */
 function cruise(cwd: string): { ok: boolean; report: string } {
   try {
-    return { ok: true, report: execFileSync(DEPCRUISE, ["src", "--config", CONFIG, "--output-type", "err"], { cwd, encoding: "utf8" }) };
+    return {
+      ok: true,
+      report: execFileSync(DEPCRUISE, ["src", "--config", CONFIG, "--output-type", "err"], { cwd, encoding: "utf8" }),
+    };
   } catch (error) {
     return { ok: false, report: String((error as { stdout?: string }).stdout) };
   }
@@ -36,7 +39,10 @@ describe("layering", () => {
   describe("a deliberate breach fails", () => {
     const dir = mkdtempSync(join(tmpdir(), "tsimg-layering-"));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
-    writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "nodenext", moduleResolution: "nodenext", strict: true } }));
+    writeFileSync(
+      join(dir, "tsconfig.json"),
+      JSON.stringify({ compilerOptions: { module: "nodenext", moduleResolution: "nodenext", strict: true } }),
+    );
     const files: Record<string, string> = {
       "src/builder/pipeline.ts": "export const steps = [];\n",
       "src/core/static.ts": 'import { steps } from "../builder/pipeline.js";\nexport const n = steps.length;\n',

@@ -77,7 +77,10 @@ export function startBuild(plan: BuildPlan, options: BuildOptions = {}): Running
   const result = runBuild(build, controller, options).finally(() => (ended = true));
   return {
     result,
-    screenshot: () => (ended ? Promise.reject(new NoVmRunningError("no VM is running: the build has ended")) : build.console.screenshot()),
+    screenshot: () =>
+      ended
+        ? Promise.reject(new NoVmRunningError("no VM is running: the build has ended"))
+        : build.console.screenshot(),
   };
 }
 
@@ -114,15 +117,18 @@ async function runBuild(build: BuildContext, controller: AbortController, option
   try {
     if (plan.missingInputs.length > 0) throw new ConfigErrors(plan.missingInputs);
     const onStepError = options.onStepError;
-    const { values } = await qemuPipeline(plan).run({ signal: controller.signal, events, build }, {
-      ...(onStepError && {
-        onStepError: async (step: string, error: unknown) => {
-          const choice = await onStepError(step, maskedError(asTsimgError(error), masker));
-          if (choice === "abort") build.options.keepOnError = true;
-          return choice;
-        },
-      }),
-    });
+    const { values } = await qemuPipeline(plan).run(
+      { signal: controller.signal, events, build },
+      {
+        ...(onStepError && {
+          onStepError: async (step: string, error: unknown) => {
+            const choice = await onStepError(step, maskedError(asTsimgError(error), masker));
+            if (choice === "abort") build.options.keepOnError = true;
+            return choice;
+          },
+        }),
+      },
+    );
     const artifacts = values.artifacts ?? [diskArtifact(plan, values)];
     for (const a of artifacts) {
       events.emit({

@@ -48,7 +48,11 @@ export interface RuntimeInputs {
 
 /** {{ .HTTPIP }} and friends, as far as they are known. */
 export function runtimeValues(plan: BuildPlan, known: RuntimeInputs): Record<string, string> {
-  const values: Record<string, string> = { Name: plan.source.vm_name, OutputDir: plan.source.output_directory, HTTPIP: "10.0.2.2" };
+  const values: Record<string, string> = {
+    Name: plan.source.vm_name,
+    OutputDir: plan.source.output_directory,
+    HTTPIP: "10.0.2.2",
+  };
   if (known.http) values.HTTPPort = String(known.http.port);
   if (known.sshHostPort !== undefined) values.SSHHostPort = String(known.sshHostPort);
   if (known.tempKey) values.SSHPublicKey = known.tempKey.publicKey;

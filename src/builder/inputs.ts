@@ -36,25 +36,38 @@ export async function collectInputs(plan: BuildPlan, options: InputsOptions = {}
   const rel = (path: string) => relative(templateDir, path).split(sep).join("/") || ".";
   const inputs: Record<string, unknown> = {
     template: { file: basename(plan.templatePath), sha256: await sha256File(plan.templatePath, signal) },
-    iso: { file: basename(options.isoPath ?? source.iso_url), sha256: options.isoSha256 ?? (await sha256File(options.isoPath ?? source.iso_url, signal)) },
-    variables: Object.fromEntries(Object.entries(plan.variables).map(([name, v]) => [name, v.sensitive ? "<sensitive>" : v.value])),
+    iso: {
+      file: basename(options.isoPath ?? source.iso_url),
+      sha256: options.isoSha256 ?? (await sha256File(options.isoPath ?? source.iso_url, signal)),
+    },
+    variables: Object.fromEntries(
+      Object.entries(plan.variables).map(([name, v]) => [name, v.sensitive ? "<sensitive>" : v.value]),
+    ),
     provisioners: await Promise.all(
       plan.provisioners.map(async (p) => {
         if (p.type === "file") {
           // A download brings nothing into the image; content is described by its hash.
-          if (p.direction === "download") return { type: "file", direction: "download", source: p.source, destination: rel(p.destination) };
-          if (p.content !== undefined) return { type: "file", content_sha256: sha256Text(p.content), destination: p.destination };
+          if (p.direction === "download")
+            return { type: "file", direction: "download", source: p.source, destination: rel(p.destination) };
+          if (p.content !== undefined)
+            return { type: "file", content_sha256: sha256Text(p.content), destination: p.destination };
           const describe = async (source: string) => {
             const shown = rel(source) + (source.endsWith("/") ? "/" : "");
             const info = await stat(source);
-            return info.isDirectory() ? { source: shown, files: await hashDirectory(source, signal) } : { source: shown, sha256: await sha256File(source, signal) };
+            return info.isDirectory()
+              ? { source: shown, files: await hashDirectory(source, signal) }
+              : { source: shown, sha256: await sha256File(source, signal) };
           };
-          if (p.sources) return { type: "file", sources: await Promise.all(p.sources.map(describe)), destination: p.destination };
+          if (p.sources)
+            return { type: "file", sources: await Promise.all(p.sources.map(describe)), destination: p.destination };
           return { type: "file", ...(await describe(p.source!)), destination: p.destination };
         }
         const scripts = [...(p.script ? [p.script] : []), ...(p.scripts ?? [])];
         if (scripts.length === 0) return { type: p.type, inline_sha256: sha256Text((p.inline ?? []).join("\n")) };
-        return { type: p.type, scripts: await Promise.all(scripts.map(async (s) => ({ path: rel(s), sha256: await sha256File(s, signal) }))) };
+        return {
+          type: p.type,
+          scripts: await Promise.all(scripts.map(async (s) => ({ path: rel(s), sha256: await sha256File(s, signal) }))),
+        };
       }),
     ),
     tools: {
@@ -64,10 +77,18 @@ export async function collectInputs(plan: BuildPlan, options: InputsOptions = {}
     },
   };
   if (source.http_content) {
-    inputs.http_content = Object.fromEntries(Object.entries(source.http_content).map(([path, body]) => [path.startsWith("/") ? path : `/${path}`, sha256Text(body)]));
+    inputs.http_content = Object.fromEntries(
+      Object.entries(source.http_content).map(([path, body]) => [
+        path.startsWith("/") ? path : `/${path}`,
+        sha256Text(body),
+      ]),
+    );
   }
   if (source.http_directory) {
-    inputs.http_directory = { path: rel(source.http_directory), files: await hashDirectory(source.http_directory, signal) };
+    inputs.http_directory = {
+      path: rel(source.http_directory),
+      files: await hashDirectory(source.http_directory, signal),
+    };
   }
   const git = await gitState(templateDir, options.warn);
   if (git) inputs.git = git;
@@ -83,7 +104,14 @@ export async function hashDirectory(dir: string, signal?: AbortSignal): Promise<
       const path = sub ? `${sub}/${entry.name}` : entry.name;
       const full = join(dir, path);
       if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile() || (entry.isSymbolicLink() && (await stat(full).then((s) => s.isFile(), () => false)))) {
+      else if (
+        entry.isFile() ||
+        (entry.isSymbolicLink() &&
+          (await stat(full).then(
+            (s) => s.isFile(),
+            () => false,
+          )))
+      ) {
         out.push({ path, sha256: await sha256File(full, signal) });
       }
     }
@@ -92,7 +120,6 @@ export async function hashDirectory(dir: string, signal?: AbortSignal): Promise<
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-
 function sha256Text(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
@@ -100,7 +127,9 @@ function sha256Text(text: string): string {
 /** tsimg's version, from its package.json (one level above src/ and dist/). */
 async function tsimgVersion(): Promise<string> {
   try {
-    const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
+    const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version?: string;
+    };
     return pkg.version ?? "unknown";
   } catch {
     return "unknown";
@@ -116,13 +145,17 @@ async function firstLineOf(program: string, signal?: AbortSignal): Promise<strin
 }
 
 /** HEAD of the git repository holding `dir`, and whether its tree differs from it; undefined outside a repository. */
-async function gitState(dir: string, warn?: (message: string) => void): Promise<{ commit: string; dirty: boolean } | undefined> {
+async function gitState(
+  dir: string,
+  warn?: (message: string) => void,
+): Promise<{ commit: string; dirty: boolean } | undefined> {
   const git = (args: string[]) => runProgram("git", ["--no-optional-locks", "-C", dir, ...args], { timeoutMs: 30_000 });
   const head = await git(["rev-parse", "HEAD"]);
   if (!head.ok) {
     const said = head.stderr.trim() || head.problem;
     // Not a repository (or no git at all) is normal; anything else deserves a word.
-    if (head.errorCode !== "ENOENT" && !/not a git repository/i.test(said)) warn?.(`inputs: no git commit recorded for ${dir}: ${said.split("\n")[0]}`);
+    if (head.errorCode !== "ENOENT" && !/not a git repository/i.test(said))
+      warn?.(`inputs: no git commit recorded for ${dir}: ${said.split("\n")[0]}`);
     return undefined;
   }
   const status = await git(["status", "--porcelain"]);

@@ -18,12 +18,20 @@ export function previewQemuCommand(plan: BuildPlan): QemuCommandPreview {
   const source = plan.source;
   // "auto" is decided by a probe at build time; show what a working KVM host gets.
   const accelerator = source.accelerator === "auto" ? "kvm" : source.accelerator;
-  const values = { Name: source.vm_name, OutputDir: source.output_directory, HTTPIP: "10.0.2.2", HTTPPort: "<http-port>", SSHHostPort: "<ssh-host-port>" };
+  const values = {
+    Name: source.vm_name,
+    OutputDir: source.output_directory,
+    HTTPIP: "10.0.2.2",
+    HTTPPort: "<http-port>",
+    SSHHostPort: "<ssh-host-port>",
+  };
   const argv = buildQemuArgv({
     source,
     accelerator,
     diskPath: join(source.output_directory, `.${source.vm_name}.building`),
-    additionalDisks: source.disk_additional_size.map((_, i) => join(source.output_directory, `.${source.vm_name}.building-${i + 1}`)),
+    additionalDisks: source.disk_additional_size.map((_, i) =>
+      join(source.output_directory, `.${source.vm_name}.building-${i + 1}`),
+    ),
     ...(source.disk_image ? {} : { isoPath: source.iso_url }),
     ...(source.cd_files.length > 0 || source.cd_content ? { seedCdPath: "<tmp>/cd.iso" } : {}),
     ...(source.floppy_files.length > 0 || source.floppy_content ? { floppyPath: "<tmp>/floppy.img" } : {}),

@@ -12,7 +12,13 @@ import { checkPostProcessorTable, postProcessorSecrets } from "../postprocessors
 import { checkProvisioner, provisionerSecrets } from "../provisioners/check-options.js";
 import { PROVISIONER_INTROS, PROVISIONER_TABLES, type ProvisionerConfig } from "../provisioners/options.js";
 import { checkBootCommand, checkDisks, checkQemuPorts, outputNames } from "../qemu/check-options.js";
-import { QEMU_BOOT_OPTIONS, QEMU_HOST_PORT_OPTIONS, QEMU_MACHINE_OPTIONS, QEMU_SHUTDOWN_OPTIONS, type QemuImgArgs } from "../qemu/options.js";
+import {
+  QEMU_BOOT_OPTIONS,
+  QEMU_HOST_PORT_OPTIONS,
+  QEMU_MACHINE_OPTIONS,
+  QEMU_SHUTDOWN_OPTIONS,
+  type QemuImgArgs,
+} from "../qemu/options.js";
 import { checkOutputPaths, hostContext } from "../qemu/output-paths.js";
 import { ISO_OPTIONS, MEDIA_OPTIONS, checkChecksum, checkMedia, chooseIso } from "../sources/options.js";
 import type { ComponentRegistry, SourceContext } from "../template/registry.js";
@@ -33,7 +39,11 @@ export const SOURCE_OPTIONS = {
 export type SourceConfig = ConfigOf<typeof SOURCE_OPTIONS, { qemu_img_args: QemuImgArgs }>;
 
 /** Each component's checks, in the order their problems are listed. */
-function checkSource(resolved: Record<string, unknown>, written: Record<string, unknown>, { baseDir, imageName, problems }: SourceContext): SourceConfig {
+function checkSource(
+  resolved: Record<string, unknown>,
+  written: Record<string, unknown>,
+  { baseDir, imageName, problems }: SourceContext,
+): SourceConfig {
   const checked = checkTable(resolved, SOURCE_OPTIONS, ["source"], baseDir, problems);
   const named = Object.assign(checked, outputNames(checked, imageName));
   checkOutputPaths(named, resolved, hostContext(baseDir), problems);
@@ -52,7 +62,12 @@ function checkSource(resolved: Record<string, unknown>, written: Record<string, 
 /** The real components, for template/'s loader. */
 export const COMPONENTS: ComponentRegistry<SourceConfig, ProvisionerConfig, PostProcessorConfig> = {
   source: { options: SOURCE_OPTIONS, check: checkSource, secrets: communicatorSecrets },
-  provisioners: { types: PROVISIONER_TABLES, intros: PROVISIONER_INTROS, check: checkProvisioner, secrets: provisionerSecrets },
+  provisioners: {
+    types: PROVISIONER_TABLES,
+    intros: PROVISIONER_INTROS,
+    check: checkProvisioner,
+    secrets: provisionerSecrets,
+  },
   postProcessors: {
     types: POST_PROCESSOR_TABLES,
     heading: POST_PROCESSOR_INTRO,

@@ -40,7 +40,11 @@ export class VmConsole {
     if (qemu.exit || qmp.isClosed) throw new NoVmRunningError("no VM is running any more: QEMU has stopped");
     const file = join(workDir, `screen-${process.pid}-${++sequence}.png`);
     try {
-      await withTimeout(qmp.execute("screendump", { filename: file, format: "png" }), SCREENDUMP_LIMIT_MS, "QEMU did not write the screenshot in time");
+      await withTimeout(
+        qmp.execute("screendump", { filename: file, format: "png" }),
+        SCREENDUMP_LIMIT_MS,
+        "QEMU did not write the screenshot in time",
+      );
       return await readFile(file);
     } catch (error) {
       // QEMU quit between the check above and the command: that is "no VM", not a failure.

@@ -20,7 +20,12 @@ export interface SshTarget extends VmOutput {
 }
 
 /** Connects within ssh_timeout, racing the build's signal; a timeout shows the serial tail. */
-export async function connectSsh(source: SourceConfig, target: SshTarget, signal: AbortSignal, onRetry: (why: string) => void): Promise<SshSession> {
+export async function connectSsh(
+  source: SourceConfig,
+  target: SshTarget,
+  signal: AbortSignal,
+  onRetry: (why: string) => void,
+): Promise<SshSession> {
   const s = source;
   const limit = signalWithTimeout(signal, s.ssh_timeout);
   // ssh2 takes ~70 ms to load: loaded here, while the guest boots, not before QEMU starts.
@@ -43,7 +48,9 @@ export async function connectSsh(source: SourceConfig, target: SshTarget, signal
     );
   } catch (error) {
     if (limit.timedOut && !signal.aborted) {
-      throw new TimeoutError(`timed out after ${formatDuration(s.ssh_timeout)} waiting for SSH (ssh_timeout)`, { details: tails(target) });
+      throw new TimeoutError(`timed out after ${formatDuration(s.ssh_timeout)} waiting for SSH (ssh_timeout)`, {
+        details: tails(target),
+      });
     }
     throw error;
   } finally {

@@ -13,14 +13,19 @@ const CHOICES: Record<string, OnErrorChoice> = { c: "cleanup", a: "abort", r: "r
  * typed-ahead answers are not lost, and parallel builds that fail together are asked one
  * at a time, in order.
  */
-export function createAsker(input: Readable, output: Writable): (build: string, step: string, error: TsimgError) => Promise<OnErrorChoice> {
+export function createAsker(
+  input: Readable,
+  output: Writable,
+): (build: string, step: string, error: TsimgError) => Promise<OnErrorChoice> {
   let lines: AsyncIterator<string> | undefined;
   let queue: Promise<unknown> = Promise.resolve();
   const ask = async (build: string, step: string, error: TsimgError): Promise<OnErrorChoice> => {
     lines ??= createInterface({ input, terminal: false })[Symbol.asyncIterator]();
     output.write(`==> ${build}: step "${step}" failed: ${error.message}\n`);
     for (;;) {
-      output.write(`==> ${build}: [c] clean up and exit, [a] abort and keep the output (QEMU is still stopped), [r] retry the step? `);
+      output.write(
+        `==> ${build}: [c] clean up and exit, [a] abort and keep the output (QEMU is still stopped), [r] retry the step? `,
+      );
       const next = await lines.next();
       // End of input (the terminal went away): the safe answer.
       if (next.done) return "cleanup";

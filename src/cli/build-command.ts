@@ -3,7 +3,16 @@
 // cancel (a second signal exits at once; QEMU dies with us through its parent-death signal).
 import { randomUUID } from "node:crypto";
 import { appendFileSync, writeFileSync } from "node:fs";
-import { ConfigErrors, formatDuration, loadTemplate, startBuild, type BuildEvent, type BuildPlan, type BuildResult, type TsimgError } from "../index.js";
+import {
+  ConfigErrors,
+  formatDuration,
+  loadTemplate,
+  startBuild,
+  type BuildEvent,
+  type BuildPlan,
+  type BuildResult,
+  type TsimgError,
+} from "../index.js";
 import { EXIT } from "./exit-codes.js";
 import { createAsker } from "./ask.js";
 import { publishControl } from "./control.js";
@@ -11,7 +20,6 @@ import { formatError } from "./errors.js";
 import { HELP } from "./help.js";
 import { loadOptions, parseCommandArgs, UsageError } from "./options.js";
 import { createRenderer } from "./render.js";
-
 
 export async function runBuild(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs("build", args, {
@@ -23,13 +31,17 @@ export async function runBuild(args: string[]): Promise<number> {
     timestamp: { type: "boolean" },
   });
   if (values.help) return printHelp();
-  if (positionals.length === 0) throw new UsageError('tsimg build needs a template, e.g. "tsimg build images/tinyos.toml"');
+  if (positionals.length === 0)
+    throw new UsageError('tsimg build needs a template, e.g. "tsimg build images/tinyos.toml"');
   const onError = values["on-error"] ?? "cleanup";
-  if (onError !== "cleanup" && onError !== "abort" && onError !== "ask") throw new UsageError(`--on-error must be "cleanup", "abort" or "ask", got "${onError}"`);
-  if (onError === "ask" && !process.stdin.isTTY) throw new UsageError("--on-error=ask needs a terminal to ask on (stdin is not a TTY); use cleanup or abort");
+  if (onError !== "cleanup" && onError !== "abort" && onError !== "ask")
+    throw new UsageError(`--on-error must be "cleanup", "abort" or "ask", got "${onError}"`);
+  if (onError === "ask" && !process.stdin.isTTY)
+    throw new UsageError("--on-error=ask needs a terminal to ask on (stdin is not a TTY); use cleanup or abort");
   const askOnError = onError === "ask" ? createAsker(process.stdin, process.stderr) : undefined;
   const parallel = Number(values.parallel ?? "1");
-  if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel must be a whole number of at least 1, got "${values.parallel}"`);
+  if (!Number.isInteger(parallel) || parallel < 1)
+    throw new UsageError(`--parallel must be a whole number of at least 1, got "${values.parallel}"`);
   const debug = values.debug ?? false;
 
   // Load every template first: nothing starts if any of them is broken.
@@ -51,8 +63,14 @@ export async function runBuild(args: string[]): Promise<number> {
   if (logFile) writeFileSync(logFile, "");
   // The console renderer also keeps the per-step timings for the summary, so it sees every
   // event; with --json it just prints nothing.
-  const console_ = createRenderer({ debug, fullTimestamps: values.timestamp ?? false, write: values.json ? () => undefined : (line) => console.log(line) });
-  const log = logFile ? createRenderer({ debug: true, fullTimestamps: true, write: (line) => appendFileSync(logFile, `${line}\n`) }) : undefined;
+  const console_ = createRenderer({
+    debug,
+    fullTimestamps: values.timestamp ?? false,
+    write: values.json ? () => undefined : (line) => console.log(line),
+  });
+  const log = logFile
+    ? createRenderer({ debug: true, fullTimestamps: true, write: (line) => appendFileSync(logFile, `${line}\n`) })
+    : undefined;
   // The artifacts each build reported, secrets masked, for the closing "-->" lines.
   const artifacts = new Map<string, Extract<BuildEvent, { type: "artifact" }>[]>();
   const onEvent = (event: BuildEvent) => {
@@ -88,14 +106,22 @@ export async function runBuild(args: string[]): Promise<number> {
         signal: controller.signal,
         onEvent,
         runUuid,
-        ...(askOnError ? { onStepError: (step: string, error: TsimgError) => askOnError(plan.image.name, step, error) } : {}),
+        ...(askOnError
+          ? { onStepError: (step: string, error: TsimgError) => askOnError(plan.image.name, step, error) }
+          : {}),
       });
       // `tsimg screenshot <output_directory>` from another shell reaches the build through this.
-      const control = await publishControl(plan.source.output_directory, plan.image.name, running).catch((error: Error) => {
-        report(`    ${plan.image.name}: tsimg screenshot will not reach this build: ${error.message}`, true);
-        return undefined;
-      });
-      if (control && !control.published) report(`    ${plan.image.name}: another running build uses ${plan.source.output_directory}: tsimg screenshot reaches that one`, true);
+      const control = await publishControl(plan.source.output_directory, plan.image.name, running).catch(
+        (error: Error) => {
+          report(`    ${plan.image.name}: tsimg screenshot will not reach this build: ${error.message}`, true);
+          return undefined;
+        },
+      );
+      if (control && !control.published)
+        report(
+          `    ${plan.image.name}: another running build uses ${plan.source.output_directory}: tsimg screenshot reaches that one`,
+          true,
+        );
       const result = await running.result.finally(() => control?.close());
       reportResult(result, artifacts.get(result.name) ?? [], debug, report, console_.summary(result.name));
       return result;
@@ -120,11 +146,16 @@ function reportResult(
   report(`    ${result.name}: steps: ${summary}`);
   if (result.ok) {
     // Packer's closing lines: one per artifact, the post-processor's name beside the build's.
-    const lines = artifacts.map((a) => `--> ${result.name}${a.producer && a.producer !== "qemu" ? ` (${a.producer})` : ""}: ${a.id}`);
+    const lines = artifacts.map(
+      (a) => `--> ${result.name}${a.producer && a.producer !== "qemu" ? ` (${a.producer})` : ""}: ${a.id}`,
+    );
     report([`==> Build '${result.name}' finished in ${formatDuration(result.durationMs)}.`, ...lines].join("\n"));
     return;
   }
-  report(`==> Build '${result.name}' ${result.cancelled ? "was cancelled" : "errored"} after ${formatDuration(result.durationMs)}.`, true);
+  report(
+    `==> Build '${result.name}' ${result.cancelled ? "was cancelled" : "errored"} after ${formatDuration(result.durationMs)}.`,
+    true,
+  );
   for (const line of formatError(result.error, debug)) report(line, true);
 }
 

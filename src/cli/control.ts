@@ -23,7 +23,11 @@ export function controlFileOf(outputDirectory: string): string {
 }
 
 /** Serves the build's screenshot on a socket and names it beside the output directory; close() undoes both. */
-export async function publishControl(outputDirectory: string, name: string, running: Pick<RunningBuild, "screenshot">): Promise<{ published: boolean; close(): Promise<void> }> {
+export async function publishControl(
+  outputDirectory: string,
+  name: string,
+  running: Pick<RunningBuild, "screenshot">,
+): Promise<{ published: boolean; close(): Promise<void> }> {
   const file = controlFileOf(outputDirectory);
   const dir = await mkdtemp(join(tmpdir(), "tsimg-control-"));
   const socket = join(dir, "control.sock");
@@ -31,7 +35,10 @@ export async function publishControl(outputDirectory: string, name: string, runn
     if (req.method !== "GET" || req.url !== "/screenshot.png") return void res.writeHead(404).end("not found\n");
     running.screenshot().then(
       (png) => res.writeHead(200, { "Content-Type": "image/png", "Content-Length": png.length }).end(png),
-      (error: Error) => res.writeHead(error instanceof NoVmRunningError ? 409 : 500, { "Content-Type": "text/plain; charset=utf-8" }).end(error.message),
+      (error: Error) =>
+        res
+          .writeHead(error instanceof NoVmRunningError ? 409 : 500, { "Content-Type": "text/plain; charset=utf-8" })
+          .end(error.message),
     );
   });
   await new Promise<void>((done, fail) => server.once("error", fail).listen(socket, done));
@@ -92,7 +99,9 @@ function removeEmptyUpTo(dir: string, top: string): void {
 function readControl(file: string): ControlFile | undefined {
   try {
     const parsed = JSON.parse(readFileSync(file, "utf8")) as Partial<ControlFile>;
-    return typeof parsed.pid === "number" && typeof parsed.socket === "string" ? { pid: parsed.pid, socket: parsed.socket, build: String(parsed.build ?? "") } : undefined;
+    return typeof parsed.pid === "number" && typeof parsed.socket === "string"
+      ? { pid: parsed.pid, socket: parsed.socket, build: String(parsed.build ?? "") }
+      : undefined;
   } catch {
     return undefined;
   }
@@ -113,8 +122,10 @@ export async function requestScreenshot(outputDirectory: string): Promise<{ png:
   const file = controlFileOf(outputDirectory);
   const control = readControl(file);
   const nothing = `no tsimg build is running with output_directory ${outputDirectory}`;
-  if (!control) throw new TsimgError(nothing, { details: [`(there is no readable ${file}; it exists only while a build runs)`] });
-  if (!alive(control.pid)) throw new TsimgError(nothing, { details: [`(${file} was left by pid ${control.pid}, which has ended)`] });
+  if (!control)
+    throw new TsimgError(nothing, { details: [`(there is no readable ${file}; it exists only while a build runs)`] });
+  if (!alive(control.pid))
+    throw new TsimgError(nothing, { details: [`(${file} was left by pid ${control.pid}, which has ended)`] });
   const answer = await new Promise<{ status: number; body: Buffer }>((done, fail) => {
     const req = request({ socketPath: control.socket, path: "/screenshot.png", method: "GET" }, (res) => {
       const chunks: Buffer[] = [];
@@ -126,9 +137,12 @@ export async function requestScreenshot(outputDirectory: string): Promise<{ png:
     req.on("error", fail);
     req.end();
   }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === "ECONNREFUSED" || error.code === "ENOENT") throw new TsimgError(nothing, { details: [`(pid ${control.pid} no longer listens on ${control.socket})`] });
+    if (error.code === "ECONNREFUSED" || error.code === "ENOENT")
+      throw new TsimgError(nothing, { details: [`(pid ${control.pid} no longer listens on ${control.socket})`] });
     throw new TsimgError(`cannot reach the build (pid ${control.pid}): ${error.message}`);
   });
   if (answer.status === 200) return { png: answer.body, build: control.build };
-  throw new TsimgError(`build ${control.build} (pid ${control.pid}) has no screenshot: ${answer.body.toString("utf8")}`);
+  throw new TsimgError(
+    `build ${control.build} (pid ${control.pid}) has no screenshot: ${answer.body.toString("utf8")}`,
+  );
 }

@@ -10,7 +10,8 @@ export function formatError(error: unknown, debug: boolean): string[] {
     const key = error.key && !error.message.includes(error.key) ? ` [${error.key}]` : "";
     return [`Error: ${where}${error.message}${key}`, ...error.details.map((d) => `  ${d}`), ...stack(error, debug)];
   }
-  if (error instanceof TsimgError) return [`Error: ${error.message}`, ...error.details.map((d) => `  ${d}`), ...stack(error, debug)];
+  if (error instanceof TsimgError)
+    return [`Error: ${error.message}`, ...error.details.map((d) => `  ${d}`), ...stack(error, debug)];
   const e = error instanceof Error ? error : new Error(String(error));
   return [`Error (a bug in tsimg, please report it): ${e.message}`, ...(e.stack ?? "").split("\n").slice(1)];
 }

@@ -2,7 +2,9 @@
 import { readFileSync } from "node:fs";
 
 /** tsimg's version, from package.json. */
-export const VERSION: string = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
 
 const VARIABLE_OPTIONS = `  --var name=value      set a variable (repeatable; wins over everything else)
   --var-file file.toml  variables from a TOML file of name = value lines (repeatable)`;

@@ -12,14 +12,16 @@ export function runInspect(args: string[]): number {
     console.log(HELP.inspect);
     return EXIT.ok;
   }
-  if (positionals.length !== 1) throw new UsageError('tsimg inspect needs exactly one template, e.g. "tsimg inspect images/tinyos.toml"');
+  if (positionals.length !== 1)
+    throw new UsageError('tsimg inspect needs exactly one template, e.g. "tsimg inspect images/tinyos.toml"');
   const plan = loadTemplate(positionals[0] as string, loadOptions(values));
   const masker = new Masker();
   for (const secret of plan.secrets) masker.add(secret);
   const qemu = previewQemuCommand(plan);
   const text = values.json ? JSON.stringify(inspectJson(plan, qemu), null, 2) : inspectText(plan, qemu).join("\n");
   console.log(masker.mask(text));
-  for (const warning of plan.missingInputs) for (const line of formatError(warning, false)) console.error(masker.mask(line.replace(/^Error: /, "Warning: ")));
+  for (const warning of plan.missingInputs)
+    for (const line of formatError(warning, false)) console.error(masker.mask(line.replace(/^Error: /, "Warning: ")));
   return EXIT.ok;
 }
 
@@ -27,7 +29,9 @@ function inspectJson(plan: BuildPlan, qemu: ReturnType<typeof previewQemuCommand
   return {
     template: plan.templatePath,
     image: plan.image,
-    variables: Object.fromEntries(Object.entries(plan.variables).map(([name, v]) => [name, { value: v.value, sensitive: v.sensitive }])),
+    variables: Object.fromEntries(
+      Object.entries(plan.variables).map(([name, v]) => [name, { value: v.value, sensitive: v.sensitive }]),
+    ),
     source: plan.source,
     provisioners: plan.provisioners,
     post_processors: plan.postProcessors,
@@ -40,28 +44,41 @@ function inspectText(plan: BuildPlan, qemu: ReturnType<typeof previewQemuCommand
   const lines = [`Template: ${relative(process.cwd(), plan.templatePath) || plan.templatePath}`, "", "Image:"];
   for (const [key, value] of Object.entries(plan.image)) lines.push(`  ${key} = ${show(value)}`);
   lines.push("", "Variables:");
-  for (const [name, v] of Object.entries(plan.variables)) lines.push(`  ${name} = ${v.value}${v.sensitive ? "  (sensitive)" : ""}`);
+  for (const [name, v] of Object.entries(plan.variables))
+    lines.push(`  ${name} = ${v.value}${v.sensitive ? "  (sensitive)" : ""}`);
   lines.push("", "Source (qemu builder, defaults filled in; sizes in MiB, durations in ms):");
   for (const [key, value] of Object.entries(plan.source)) {
     if (key === "http_content" && value && typeof value === "object") {
-      for (const [path, content] of Object.entries(value as Record<string, string>)) lines.push(`  http_content ${path} = <${Buffer.byteLength(content)} bytes>`);
+      for (const [path, content] of Object.entries(value as Record<string, string>))
+        lines.push(`  http_content ${path} = <${Buffer.byteLength(content)} bytes>`);
     } else lines.push(`  ${key} = ${show(value)}`);
   }
   lines.push("", "Provisioners:");
   plan.provisioners.forEach((p, i) => {
     const { type, ...rest } = p;
-    lines.push(`  ${i + 1}. ${type}: ${Object.entries(rest).map(([k, v]) => `${k}=${show(v)}`).join(" ")}`);
+    lines.push(
+      `  ${i + 1}. ${type}: ${Object.entries(rest)
+        .map(([k, v]) => `${k}=${show(v)}`)
+        .join(" ")}`,
+    );
   });
   if (plan.postProcessors.length > 0) {
     lines.push("", "Post-processor chains:");
     plan.postProcessors.forEach((chain, c) => {
       chain.forEach((p, i) => {
         const { type, ...rest } = p;
-        lines.push(`  ${c + 1}.${i + 1} ${type}: ${Object.entries(rest).map(([k, v]) => `${k}=${show(v)}`).join(" ")}`);
+        lines.push(
+          `  ${c + 1}.${i + 1} ${type}: ${Object.entries(rest)
+            .map(([k, v]) => `${k}=${show(v)}`)
+            .join(" ")}`,
+        );
       });
     });
   }
-  lines.push("", `QEMU command line (accelerator ${plan.source.accelerator === "auto" ? "auto: KVM where it works, else TCG" : qemu.accelerator}):`);
+  lines.push(
+    "",
+    `QEMU command line (accelerator ${plan.source.accelerator === "auto" ? "auto: KVM where it works, else TCG" : qemu.accelerator}):`,
+  );
   lines.push(`  ${formatCommandLine(qemu.binary, qemu.args)}`);
   for (const line of qemu.replaced) lines.push(`  note: ${line}`);
   return lines;

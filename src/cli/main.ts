@@ -32,7 +32,10 @@ async function main(argv: string[]): Promise<number> {
     case "help": {
       const topic = rest[0] ?? "main";
       const text = HELP[topic];
-      if (!text) throw new UsageError(`no help for "${topic}": commands are build, validate, inspect, screenshot, serve, version`);
+      if (!text)
+        throw new UsageError(
+          `no help for "${topic}": commands are build, validate, inspect, screenshot, serve, version`,
+        );
       console.log(text);
       return EXIT.ok;
     }

@@ -18,7 +18,9 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"
   command: string,
   args: string[],
   options: T,
-): ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; strict: true; options: typeof VARIABLE_FLAGS & T }>> {
+): ReturnType<
+  typeof parseArgs<{ args: string[]; allowPositionals: true; strict: true; options: typeof VARIABLE_FLAGS & T }>
+> {
   try {
     return parseArgs({ args, allowPositionals: true, strict: true, options: { ...VARIABLE_FLAGS, ...options } });
   } catch (error) {

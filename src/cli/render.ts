@@ -14,7 +14,8 @@ export interface RenderOptions {
 export function createRenderer(options: RenderOptions) {
   const steps: { build: string; title: string; ms: number; outcome: string }[] = [];
   const titles = new Map<string, string>();
-  const stamp = (time: number) => (options.fullTimestamps ? new Date(time).toISOString() : new Date(time).toTimeString().slice(0, 8));
+  const stamp = (time: number) =>
+    options.fullTimestamps ? new Date(time).toISOString() : new Date(time).toTimeString().slice(0, 8);
   const say = (event: BuildEvent, text: string, arrow = false) =>
     options.write(`${stamp(event.time)} ${arrow ? "==>" : "   "} ${event.build}: ${text}`);
 
@@ -25,11 +26,19 @@ export function createRenderer(options: RenderOptions) {
         return say(event, event.title, true);
       case "step-end":
         steps.push({ build: event.build, title: event.step, ms: event.ms, outcome: event.outcome });
-        if (event.outcome !== "ok") say(event, `${titles.get(event.step) ?? event.step} ${event.outcome} after ${formatDuration(event.ms)}`);
+        if (event.outcome !== "ok")
+          say(event, `${titles.get(event.step) ?? event.step} ${event.outcome} after ${formatDuration(event.ms)}`);
         return;
       case "log":
         if (event.level === "debug" && !options.debug) return;
-        return say(event, event.level === "warn" ? `WARNING: ${event.message}` : event.level === "error" ? `ERROR: ${event.message}` : event.message);
+        return say(
+          event,
+          event.level === "warn"
+            ? `WARNING: ${event.message}`
+            : event.level === "error"
+              ? `ERROR: ${event.message}`
+              : event.message,
+        );
       case "screenshot":
         return say(event, `console screenshot: ${event.path}`);
       case "serial":

@@ -11,7 +11,12 @@ import { UsageError } from "./options.js";
 export async function runScreenshot(argv: string[]): Promise<number> {
   let parsed: { values: { output?: string; help?: boolean }; positionals: string[] };
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { output: { type: "string", short: "o" }, help: { type: "boolean", short: "h" } } });
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: { output: { type: "string", short: "o" }, help: { type: "boolean", short: "h" } },
+    });
   } catch (error) {
     throw new UsageError(`${(error as Error).message.split("\n")[0]}. Run "tsimg screenshot --help".`);
   }
@@ -20,7 +25,8 @@ export async function runScreenshot(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const [outputDirectory, ...extra] = parsed.positionals;
-  if (!outputDirectory || extra.length > 0) throw new UsageError('tsimg screenshot needs one output_directory, e.g. "tsimg screenshot output-tinyos"');
+  if (!outputDirectory || extra.length > 0)
+    throw new UsageError('tsimg screenshot needs one output_directory, e.g. "tsimg screenshot output-tinyos"');
   const target = parsed.values.output ?? "screenshot.png";
   const { png, build } = await requestScreenshot(outputDirectory);
   if (target === "-") {

@@ -11,7 +11,11 @@ import { UsageError } from "./options.js";
 export async function runServe(argv: string[]): Promise<number> {
   let values: { config?: string; help?: boolean };
   try {
-    ({ values } = parseArgs({ args: argv, options: { config: { type: "string" }, help: { type: "boolean" } }, strict: true }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: { config: { type: "string" }, help: { type: "boolean" } },
+      strict: true,
+    }));
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. Run "tsimg serve --help".`);
   }
@@ -24,14 +28,18 @@ export async function runServe(argv: string[]): Promise<number> {
   const config = loadServeConfig(values.config);
   // Builds run merge requests' code: never as root, and, with build_user, never as serve's own user.
   if (process.getuid?.() === 0 && !config.buildUser)
-    throw new ServeConfigError(`tsimg serve runs as root, so builds (code from merge requests) would too: set build_user in ${values.config} to an unprivileged account`);
+    throw new ServeConfigError(
+      `tsimg serve runs as root, so builds (code from merge requests) would too: set build_user in ${values.config} to an unprivileged account`,
+    );
   if (config.buildUser) {
     prepareStateDir(config);
     const problem = checkBuildUser(config.buildUser, config.stateDir);
     if (problem) throw new ServeConfigError(problem);
   }
   const server = await startServer(config);
-  console.log(`tsimg serve: listening on ${server.url} (public URL ${config.publicUrl})${config.buildUser ? `; builds run as ${config.buildUser.name}` : ""}`);
+  console.log(
+    `tsimg serve: listening on ${server.url} (public URL ${config.publicUrl})${config.buildUser ? `; builds run as ${config.buildUser.name}` : ""}`,
+  );
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));

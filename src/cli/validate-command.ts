@@ -11,7 +11,8 @@ export function runValidate(args: string[]): number {
     console.log(HELP.validate);
     return EXIT.ok;
   }
-  if (positionals.length === 0) throw new UsageError('tsimg validate needs a template, e.g. "tsimg validate images/tinyos.toml"');
+  if (positionals.length === 0)
+    throw new UsageError('tsimg validate needs a template, e.g. "tsimg validate images/tinyos.toml"');
   let failed = false;
   for (const path of positionals) {
     try {

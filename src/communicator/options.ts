@@ -11,14 +11,22 @@ export const COMMUNICATOR_OPTIONS = {
     doc: "`none` skips SSH and provisioners and waits, up to `shutdown_timeout`, for the guest to power off by itself.",
     packer: "`communicator`",
   },
-  ssh_username: { type: "string", doc: "User to log in as. Required with `communicator = \"ssh\"`.", packer: "`ssh_username`" },
+  ssh_username: {
+    type: "string",
+    doc: 'User to log in as. Required with `communicator = "ssh"`.',
+    packer: "`ssh_username`",
+  },
   ssh_password: {
     type: "string",
     secret: true,
     doc: "Password; masked as `<sensitive>` everywhere tsimg writes. With neither a password nor `ssh_private_key_file`, tsimg makes a temporary ed25519 key pair for the build and offers the public key as `{{ .SSHPublicKey }}` (boot_command, http_content, cd_content).",
     packer: "`ssh_password` (Packer also makes a temporary key then)",
   },
-  ssh_private_key_file: { type: "path", doc: "Private key file, relative to the template.", packer: "`ssh_private_key_file`" },
+  ssh_private_key_file: {
+    type: "path",
+    doc: "Private key file, relative to the template.",
+    packer: "`ssh_private_key_file`",
+  },
   ssh_port: { type: "integer", ...PORT, default: 22, doc: "The guest's SSH port (1 to 65535).", packer: "`ssh_port`" },
   ssh_clear_authorized_keys: {
     type: "boolean",
@@ -32,7 +40,12 @@ export const COMMUNICATOR_OPTIONS = {
     doc: "Wait this long after the first successful login, then log in again before provisioning (for systems that start sshd early and restart it, e.g. cloud-init).",
     packer: "`pause_before_connecting`",
   },
-  ssh_keep_alive_interval: { type: "duration", default: "5s", doc: "Send an SSH keepalive this often; `0s` turns them off.", packer: "`ssh_keep_alive_interval`" },
+  ssh_keep_alive_interval: {
+    type: "duration",
+    default: "5s",
+    doc: "Send an SSH keepalive this often; `0s` turns them off.",
+    packer: "`ssh_keep_alive_interval`",
+  },
   ssh_read_write_timeout: {
     type: "duration",
     default: "0s",
@@ -59,11 +72,17 @@ export type CommunicatorConfig = ConfigOf<typeof COMMUNICATOR_OPTIONS>;
 /** The private key file exists; ssh_username is given with SSH. `raw` is [source] as written. */
 export function checkCommunicator(source: CommunicatorConfig, raw: Record<string, unknown>, problems: Problem[]): void {
   if (source.ssh_private_key_file && !isFile(source.ssh_private_key_file)) {
-    problems.push({ path: ["source", "ssh_private_key_file"], message: `ssh_private_key_file: no such file ${source.ssh_private_key_file}` });
+    problems.push({
+      path: ["source", "ssh_private_key_file"],
+      message: `ssh_private_key_file: no such file ${source.ssh_private_key_file}`,
+    });
   }
   // Only an absent or literally empty one: a wrong type, or a variable without a value, is reported already.
   if (source.communicator === "ssh" && (!("ssh_username" in raw) || raw.ssh_username === "")) {
-    problems.push({ path: ["source"], message: 'missing required key "ssh_username" (needed with communicator = "ssh")' });
+    problems.push({
+      path: ["source"],
+      message: 'missing required key "ssh_username" (needed with communicator = "ssh")',
+    });
   }
 }
 

@@ -73,7 +73,8 @@ export function waitForBanner(host: string, port: number, signal: AbortSignal): 
         // Refused (or given up on): unless a fresh probe is still waiting, try again
         // PROBE_EVERY_MS after the last one started.
         const now = Date.now();
-        if (![...pending.values()].some((started) => now - started < STALLED_AFTER_MS)) schedule(lastStart + PROBE_EVERY_MS - now);
+        if (![...pending.values()].some((started) => now - started < STALLED_AFTER_MS))
+          schedule(lastStart + PROBE_EVERY_MS - now);
       });
       return socket;
     };

@@ -42,7 +42,11 @@ export class SshSession {
    * aborts it on ssh_timeout or when QEMU dies) or after `handshakeAttempts` failed logins.
    */
   static async connect(options: SshOptions, signal: AbortSignal, onRetry?: (why: string) => void): Promise<SshSession> {
-    const privateKey = options.privateKeyFile ? readFileSync(options.privateKeyFile) : options.privateKey !== undefined ? Buffer.from(options.privateKey) : undefined;
+    const privateKey = options.privateKeyFile
+      ? readFileSync(options.privateKeyFile)
+      : options.privateKey !== undefined
+        ? Buffer.from(options.privateKey)
+        : undefined;
     let failures = 0;
     for (;;) {
       const socket = await waitForBanner(options.host, options.port, signal);
@@ -81,7 +85,11 @@ export class SshSession {
           silentTimer?.clear();
           silentTimer = startTimer(this.readWriteTimeoutMs, () => {
             channel.close();
-            reject(new TsimgError(`remote command printed nothing for ${this.readWriteTimeoutMs / 1000} s (ssh_read_write_timeout): stopped`));
+            reject(
+              new TsimgError(
+                `remote command printed nothing for ${this.readWriteTimeoutMs / 1000} s (ssh_read_write_timeout): stopped`,
+              ),
+            );
           });
         };
         heard();
@@ -108,7 +116,8 @@ export class SshSession {
     const sftp = await this.sftp();
     // Missing parent directories are made, as `mkdir -p` would: "into /opt/app/" should just work.
     const parents: string[] = [];
-    for (let dir = posix.dirname(remotePath); dir !== "/" && dir !== "."; dir = posix.dirname(dir)) parents.unshift(dir);
+    for (let dir = posix.dirname(remotePath); dir !== "/" && dir !== "."; dir = posix.dirname(dir))
+      parents.unshift(dir);
     for (const dir of parents) await mkdirIfMissing(sftp, dir);
     await uploadPath(sftp, localPath, remotePath);
   }
@@ -120,7 +129,12 @@ export class SshSession {
   async download(remotePath: string, localPath: string): Promise<void> {
     const sftp = await this.sftp();
     const name = posix.basename(remotePath.replace(/\/+$/, ""));
-    const into = localPath.endsWith("/") || (await stat(localPath).then((s) => s.isDirectory(), () => false));
+    const into =
+      localPath.endsWith("/") ||
+      (await stat(localPath).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ));
     await downloadPath(sftp, remotePath, into ? join(localPath, name) : localPath);
   }
 
@@ -153,7 +167,11 @@ export class SshSession {
   }
 }
 
-function handshake(socket: import("node:net").Socket, options: SshOptions, privateKey: Buffer | undefined): Promise<Client> {
+function handshake(
+  socket: import("node:net").Socket,
+  options: SshOptions,
+  privateKey: Buffer | undefined,
+): Promise<Client> {
   return new Promise((resolve, reject) => {
     const client = new Client();
     const config: ConnectConfig = {
@@ -171,7 +189,9 @@ function handshake(socket: import("node:net").Socket, options: SshOptions, priva
     client.once("ready", () => resolve(client));
     client.once("error", (error: Error & { level?: string }) => {
       client.destroy();
-      reject(error.level === "client-authentication" ? new Error("authentication failed (wrong password or key?)") : error);
+      reject(
+        error.level === "client-authentication" ? new Error("authentication failed (wrong password or key?)") : error,
+      );
     });
     client.connect(config);
   });
@@ -181,7 +201,9 @@ async function uploadPath(sftp: SFTPWrapper, localPath: string, remotePath: stri
   const info = await stat(localPath);
   if (!info.isDirectory()) {
     await new Promise<void>((resolve, reject) =>
-      sftp.fastPut(localPath, remotePath, { mode: info.mode & 0o777 }, (e) => (e ? reject(sftpError("upload", remotePath, e)) : resolve())),
+      sftp.fastPut(localPath, remotePath, { mode: info.mode & 0o777 }, (e) =>
+        e ? reject(sftpError("upload", remotePath, e)) : resolve(),
+      ),
     );
     return;
   }
@@ -192,15 +214,22 @@ async function uploadPath(sftp: SFTPWrapper, localPath: string, remotePath: stri
 }
 
 async function downloadPath(sftp: SFTPWrapper, remotePath: string, localPath: string): Promise<void> {
-  const attrs = await new Promise<import("ssh2").Stats>((resolve, reject) => sftp.stat(remotePath, (e, s) => (e ? reject(sftpError("stat", remotePath, e)) : resolve(s))));
+  const attrs = await new Promise<import("ssh2").Stats>((resolve, reject) =>
+    sftp.stat(remotePath, (e, s) => (e ? reject(sftpError("stat", remotePath, e)) : resolve(s))),
+  );
   if (!attrs.isDirectory()) {
     await mkdir(dirname(localPath), { recursive: true });
-    await new Promise<void>((resolve, reject) => sftp.fastGet(remotePath, localPath, (e) => (e ? reject(sftpError("download", remotePath, e)) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      sftp.fastGet(remotePath, localPath, (e) => (e ? reject(sftpError("download", remotePath, e)) : resolve())),
+    );
     return;
   }
   await mkdir(localPath, { recursive: true });
-  const entries = await new Promise<{ filename: string }[]>((resolve, reject) => sftp.readdir(remotePath, (e, list) => (e ? reject(sftpError("readdir", remotePath, e)) : resolve(list))));
-  for (const entry of entries) await downloadPath(sftp, posix.join(remotePath, entry.filename), join(localPath, entry.filename));
+  const entries = await new Promise<{ filename: string }[]>((resolve, reject) =>
+    sftp.readdir(remotePath, (e, list) => (e ? reject(sftpError("readdir", remotePath, e)) : resolve(list))),
+  );
+  for (const entry of entries)
+    await downloadPath(sftp, posix.join(remotePath, entry.filename), join(localPath, entry.filename));
 }
 
 function mkdirIfMissing(sftp: SFTPWrapper, path: string): Promise<void> {

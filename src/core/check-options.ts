@@ -32,7 +32,10 @@ export function checkTable<T extends OptionTable>(
     const spec = specs[key];
     if (!spec) {
       const hint = closest(key, Object.keys(specs));
-      problems.push({ path: [...path, key], message: `unknown key "${key}"${hint ? `; did you mean "${hint}"?` : ""}` });
+      problems.push({
+        path: [...path, key],
+        message: `unknown key "${key}"${hint ? `; did you mean "${hint}"?` : ""}`,
+      });
       continue;
     }
     const converted = convert(value, spec, baseDir);
@@ -41,7 +44,11 @@ export function checkTable<T extends OptionTable>(
   }
   for (const [key, spec] of Object.entries(specs)) {
     if (key in out || key in raw) continue;
-    if (spec.required) problems.push({ path: [...path], message: `missing required key "${key}"${spec.doc ? ` (${firstSentence(spec.doc)})` : ""}` });
+    if (spec.required)
+      problems.push({
+        path: [...path],
+        message: `missing required key "${key}"${spec.doc ? ` (${firstSentence(spec.doc)})` : ""}`,
+      });
     else if (spec.default !== undefined) {
       const converted = convert(spec.default, spec, baseDir);
       if (!("error" in converted)) out[key] = converted.value;
@@ -52,9 +59,15 @@ export function checkTable<T extends OptionTable>(
 }
 
 /** "http_port_min (9000) is greater than http_port_max (8000)", for each [min, max] pair. */
-export function checkMinMax<C extends Record<K, number>, K extends string>(config: C, pairs: readonly (readonly [K, K])[], table: string, problems: Problem[]): void {
+export function checkMinMax<C extends Record<K, number>, K extends string>(
+  config: C,
+  pairs: readonly (readonly [K, K])[],
+  table: string,
+  problems: Problem[],
+): void {
   for (const [min, max] of pairs) {
-    if (config[min] > config[max]) problems.push({ path: [table, min], message: `${min} (${config[min]}) is greater than ${max} (${config[max]})` });
+    if (config[min] > config[max])
+      problems.push({ path: [table, min], message: `${min} (${config[min]}) is greater than ${max} (${config[max]})` });
   }
 }
 
@@ -62,7 +75,12 @@ type Converted = { value: unknown } | { error: string };
 
 function convert(value: unknown, spec: OptionSpec, baseDir: string): Converted {
   // Packer documents boot_wait = "-1s" as "no wait": a negative duration is 0 where allowed.
-  if (spec.negativeIsZero && typeof value === "string" && value.trim().startsWith("-") && parseDurationMs(value.trim().slice(1)) !== undefined) {
+  if (
+    spec.negativeIsZero &&
+    typeof value === "string" &&
+    value.trim().startsWith("-") &&
+    parseDurationMs(value.trim().slice(1)) !== undefined
+  ) {
     return { value: 0 };
   }
   const converted = convertType(value, spec.type, baseDir);
@@ -83,14 +101,21 @@ function convert(value: unknown, spec: OptionSpec, baseDir: string): Converted {
 }
 
 /** "must be at least 1, got -3"; sizes are compared in MiB but shown as written and in units. */
-function outOfRange(value: unknown, written: unknown, range: { min: number | undefined; max: number | undefined }, size: boolean): string | undefined {
+function outOfRange(
+  value: unknown,
+  written: unknown,
+  range: { min: number | undefined; max: number | undefined },
+  size: boolean,
+): string | undefined {
   if (typeof value !== "number") return undefined;
   const { min, max } = range;
   if ((min === undefined || value >= min) && (max === undefined || value <= max)) return undefined;
   const limit = (n: number) => (size ? formatSizeMiB(n) : String(n));
   const got = `got ${show(written)}`;
   if (min !== undefined && max !== undefined && !size) return `must be from ${limit(min)} to ${limit(max)}, ${got}`;
-  return min !== undefined && value < min ? `must be at least ${limit(min)}, ${got}` : `must be at most ${limit(max ?? 0)}, ${got}`;
+  return min !== undefined && value < min
+    ? `must be at least ${limit(min)}, ${got}`
+    : `must be at most ${limit(max ?? 0)}, ${got}`;
 }
 
 function convertType(value: unknown, type: OptionType, baseDir: string): Converted {
@@ -113,7 +138,9 @@ function convertType(value: unknown, type: OptionType, baseDir: string): Convert
       return typeof value === "boolean" ? { value } : { error: `expected true or false, ${got}` };
     case "size": {
       const mib = typeof value === "string" || typeof value === "number" ? parseSizeMiB(value) : undefined;
-      return mib === undefined ? { error: `expected a size like "40G", "512M" or a number of MiB, ${got}` } : { value: mib };
+      return mib === undefined
+        ? { error: `expected a size like "40G", "512M" or a number of MiB, ${got}` }
+        : { value: mib };
     }
     case "duration": {
       const ms = typeof value === "string" ? parseDurationMs(value) : undefined;
@@ -134,7 +161,9 @@ function convertType(value: unknown, type: OptionType, baseDir: string): Convert
       return { value: items };
     }
     case "string[][]": {
-      const ok = Array.isArray(value) && value.every((row) => Array.isArray(row) && row.every((cell) => typeof cell === "string"));
+      const ok =
+        Array.isArray(value) &&
+        value.every((row) => Array.isArray(row) && row.every((cell) => typeof cell === "string"));
       return ok ? { value } : { error: `expected a list of lists of strings like [["-m", "4096"]], ${got}` };
     }
     case "table": {
@@ -142,8 +171,12 @@ function convertType(value: unknown, type: OptionType, baseDir: string): Convert
       return ok ? { value } : { error: `expected a table of strings, ${got}` };
     }
     case "table of string[]": {
-      const ok = isPlainTable(value) && Object.values(value).every((v) => Array.isArray(v) && v.every((s) => typeof s === "string"));
-      return ok ? { value } : { error: `expected a table of lists of strings like { convert = ["-o", "cluster_size=2M"] }, ${got}` };
+      const ok =
+        isPlainTable(value) &&
+        Object.values(value).every((v) => Array.isArray(v) && v.every((s) => typeof s === "string"));
+      return ok
+        ? { value }
+        : { error: `expected a table of lists of strings like { convert = ["-o", "cluster_size=2M"] }, ${got}` };
     }
   }
 }
@@ -187,7 +220,8 @@ function describeType(value: unknown): string {
 
 function show(value: unknown): string {
   // TOML's own words for the floats JSON has none for (JSON.stringify says "null").
-  if (typeof value === "number" && !Number.isFinite(value)) return Number.isNaN(value) ? "nan" : value > 0 ? "inf" : "-inf";
+  if (typeof value === "number" && !Number.isFinite(value))
+    return Number.isNaN(value) ? "nan" : value > 0 ? "inf" : "-inf";
   const text = JSON.stringify(value);
   return text && text.length > 40 ? `${text.slice(0, 37)}...` : (text ?? String(value));
 }

@@ -50,6 +50,7 @@ function maskFields(event: BuildEvent, masker: Masker): BuildEvent {
 function maskValue(value: unknown, masker: Masker): unknown {
   if (typeof value === "string") return masker.mask(value);
   if (Array.isArray(value)) return value.map((v) => maskValue(v, masker));
-  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskValue(v, masker)]));
+  if (typeof value === "object" && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskValue(v, masker)]));
   return value;
 }

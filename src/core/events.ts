@@ -44,4 +44,8 @@ export type BuildEventType = BuildEvent["type"];
 export type EventListener = (event: BuildEvent) => void;
 
 /** Distributive Omit so callers can write `emit({ type: "log", ... })` without build/time. */
-export type EventInput = BuildEvent extends infer E ? (E extends BuildEvent ? Omit<E, "build" | "time"> : never) : never;
+export type EventInput = BuildEvent extends infer E
+  ? E extends BuildEvent
+    ? Omit<E, "build" | "time">
+    : never
+  : never;

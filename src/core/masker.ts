@@ -18,7 +18,8 @@ export class Masker {
       forms.add(value).add(encodeURIComponent(value)).add(Buffer.from(value).toString("base64"));
     }
     // Each line on its own, as written and without the indentation a console may strip.
-    for (const line of secret.split(/\r?\n/)) for (const form of [line, line.trim()]) if (form.trim().length >= 3) forms.add(form);
+    for (const line of secret.split(/\r?\n/))
+      for (const form of [line, line.trim()]) if (form.trim().length >= 3) forms.add(form);
     for (const form of forms) if (!this.patterns.includes(form)) this.patterns.push(form);
     // Longest first, so a secret that contains another is masked whole.
     this.patterns.sort((a, b) => b.length - a.length);

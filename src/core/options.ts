@@ -77,7 +77,9 @@ type Flatten<T> = { [K in keyof T]: T[K] } & {};
 type KeysWith<T extends OptionTable, F> = { [K in keyof T]: T[K] extends F ? K : never }[keyof T];
 
 type Build<T extends OptionTable, Present extends keyof T> = Flatten<
-  { -readonly [K in Present]: ValueOf<T[K]["type"]> } & { -readonly [K in Exclude<keyof T, Present>]?: ValueOf<T[K]["type"]> }
+  { -readonly [K in Present]: ValueOf<T[K]["type"]> } & {
+    -readonly [K in Exclude<keyof T, Present>]?: ValueOf<T[K]["type"]>;
+  }
 >;
 
 /** What checkTable returns: required and defaulted options present, the rest optional. */
@@ -88,8 +90,12 @@ export type CheckedOf<T extends OptionTable> = Build<T, KeysWith<T, { required: 
  * options present, the rest optional. `Normalised` gives the type of values the component's
  * checks reshape (qemu_img_args) or narrow (a provisioner's `type`).
  */
-export type ConfigOf<T extends OptionTable, Normalised extends Partial<Record<keyof T, unknown>> = Record<never, never>> = Flatten<
-  Omit<Build<T, KeysWith<T, { required: true } | { default: unknown } | { computed: true }>>, keyof Normalised> & Normalised
+export type ConfigOf<
+  T extends OptionTable,
+  Normalised extends Partial<Record<keyof T, unknown>> = Record<never, never>,
+> = Flatten<
+  Omit<Build<T, KeysWith<T, { required: true } | { default: unknown } | { computed: true }>>, keyof Normalised> &
+    Normalised
 >;
 
 /** The non-empty string values of a config's `secret` options, in table order. */

@@ -1,7 +1,15 @@
 // A typed list of steps: each step added must read only what the pipeline's initial values
 // and the steps before it produce, and the compiler checks that. The values grow as steps
 // are added (`then`); an optional step's output is optional from then on (`when`).
-import { runChain, when, type AnyStep, type RunOptions, type Step, type StepContext, type StepErrorChoice } from "./runner.js";
+import {
+  runChain,
+  when,
+  type AnyStep,
+  type RunOptions,
+  type Step,
+  type StepContext,
+  type StepErrorChoice,
+} from "./runner.js";
 
 /** What a step adds to the values: its output, or nothing. */
 type Produced<Out> = Out extends object ? Out : unknown;
@@ -25,7 +33,10 @@ export class Pipeline<Values extends object, C extends StepContext = StepContext
    * optional for the steps after it.
    */
   when<Out>(condition: boolean, step: Step<Values, Out, C>): Pipeline<Values & Partial<Produced<Out>>, C>;
-  when<Next extends Values>(condition: boolean, group: (pipeline: Pipeline<Values, C>) => Pipeline<Next, C>): Pipeline<Values & Partial<Next>, C>;
+  when<Next extends Values>(
+    condition: boolean,
+    group: (pipeline: Pipeline<Values, C>) => Pipeline<Next, C>,
+  ): Pipeline<Values & Partial<Next>, C>;
   when<Out, Next extends Values>(
     condition: boolean,
     stepOrGroup: Step<Values, Out, C> | ((pipeline: Pipeline<Values, C>) => Pipeline<Next, C>),

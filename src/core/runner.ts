@@ -62,7 +62,12 @@ export interface ChainResult {
 }
 
 /** Runs the steps; resolves when all succeeded, rejects with the first error after all cleanups ran. */
-export async function runSteps<C extends StepContext>(steps: readonly AnyStep<C>[], initial: object | undefined, ctx: C, options: RunOptions = {}): Promise<StepErrorChoice | undefined> {
+export async function runSteps<C extends StepContext>(
+  steps: readonly AnyStep<C>[],
+  initial: object | undefined,
+  ctx: C,
+  options: RunOptions = {},
+): Promise<StepErrorChoice | undefined> {
   return (await runChain(steps, initial, ctx, options)).choice;
 }
 
@@ -77,7 +82,12 @@ interface Started<C extends StepContext> {
  * runSteps, giving back the outputs: each step gets the initial values and every earlier
  * step's output merged, and its own output is merged in for the next.
  */
-export async function runChain<C extends StepContext>(steps: readonly AnyStep<C>[], initial: object | undefined, ctx: C, options: RunOptions = {}): Promise<ChainResult> {
+export async function runChain<C extends StepContext>(
+  steps: readonly AnyStep<C>[],
+  initial: object | undefined,
+  ctx: C,
+  options: RunOptions = {},
+): Promise<ChainResult> {
   const started: Started<C>[] = [];
   let values: object = { ...initial };
   let failure: unknown;
@@ -131,11 +141,17 @@ export async function runChain<C extends StepContext>(steps: readonly AnyStep<C>
  * to answer, and a cancellation meanwhile must not wait for them. A question that cannot be
  * asked (the asker threw) counts as giving up, so the cleanups still run.
  */
-async function ask(onStepError: NonNullable<RunOptions["onStepError"]>, step: string, failure: unknown, ctx: StepContext): Promise<StepErrorChoice | undefined> {
+async function ask(
+  onStepError: NonNullable<RunOptions["onStepError"]>,
+  step: string,
+  failure: unknown,
+  ctx: StepContext,
+): Promise<StepErrorChoice | undefined> {
   try {
     return await raceAbort(onStepError(step, failure), ctx.signal);
   } catch (error) {
-    if (!ctx.signal.aborted) ctx.events.warn(`could not ask what to do about step "${step}": ${asTsimgError(error).message}`);
+    if (!ctx.signal.aborted)
+      ctx.events.warn(`could not ask what to do about step "${step}": ${asTsimgError(error).message}`);
     return undefined;
   }
 }

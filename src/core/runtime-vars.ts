@@ -10,7 +10,11 @@ export function renderRuntime(text: string, values: Record<string, string>, wher
   return text.replace(PLACEHOLDER, (_, key: string) => {
     const value = values[key];
     if (value === undefined) {
-      throw new TsimgError(`${where}: unknown placeholder "{{ .${key} }}"; known here: ${Object.keys(values).map((k) => `{{ .${k} }}`).join(", ")}`);
+      throw new TsimgError(
+        `${where}: unknown placeholder "{{ .${key} }}"; known here: ${Object.keys(values)
+          .map((k) => `{{ .${k} }}`)
+          .join(", ")}`,
+      );
     }
     return value;
   });

@@ -18,7 +18,11 @@ export function parseSizeMiB(value: string | number): number | undefined {
 
 /** MiB in the largest unit that divides them: 67108864 -> "64T", 1536 -> "1536M". */
 export function formatSizeMiB(mib: number): string {
-  for (const [unit, size] of [["T", 1024 * 1024], ["G", 1024]] as const) if (mib >= size && mib % size === 0) return `${mib / size}${unit}`;
+  for (const [unit, size] of [
+    ["T", 1024 * 1024],
+    ["G", 1024],
+  ] as const)
+    if (mib >= size && mib % size === 0) return `${mib / size}${unit}`;
   return `${mib}M`;
 }
 

@@ -63,9 +63,15 @@ export function builderArtifact(input: {
  * A new artifact from `base` with `changes`. Changing files resets what described the old
  * files (checksums, size, format, id) unless `changes` gives them again.
  */
-export function deriveArtifact(base: Artifact, producer: string, changes: Partial<Omit<Artifact, "producer">>): Artifact {
+export function deriveArtifact(
+  base: Artifact,
+  producer: string,
+  changes: Partial<Omit<Artifact, "producer">>,
+): Artifact {
   const filesChanged = changes.files !== undefined && !sameList(changes.files, base.files);
-  const described = filesChanged ? { checksums: {}, size: undefined, format: undefined, id: changes.files?.[0] ?? "" } : {};
+  const described = filesChanged
+    ? { checksums: {}, size: undefined, format: undefined, id: changes.files?.[0] ?? "" }
+    : {};
   return freeze({
     ...base,
     ...described,

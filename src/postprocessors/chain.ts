@@ -19,7 +19,9 @@ import type { PostProcessor, PostProcessorConfig, PostProcessorContext } from ".
 import { uploadPostProcessor } from "./upload.js";
 
 /** Every post-processor, by type, each with its own config type. */
-export const POST_PROCESSORS: { [T in PostProcessorConfig["type"]]: PostProcessor<Extract<PostProcessorConfig, { type: T }>> } = {
+export const POST_PROCESSORS: {
+  [T in PostProcessorConfig["type"]]: PostProcessor<Extract<PostProcessorConfig, { type: T }>>;
+} = {
   checksum: checksumPostProcessor,
   compress: compressPostProcessor,
   manifest: manifestPostProcessor,
@@ -29,7 +31,10 @@ export const POST_PROCESSORS: { [T in PostProcessorConfig["type"]]: PostProcesso
 };
 
 /** Whether a post-processor keeps its input, after the user's setting and the forced ones. */
-export function keepsInput(pp: Pick<PostProcessor, "keepInputForced" | "keepInputByDefault">, config: PostProcessorConfig): boolean {
+export function keepsInput(
+  pp: Pick<PostProcessor, "keepInputForced" | "keepInputByDefault">,
+  config: PostProcessorConfig,
+): boolean {
   if (pp.keepInputForced && pp.keepInputByDefault) return true;
   return config.keep_input_artifact ?? pp.keepInputByDefault;
 }
@@ -61,18 +66,26 @@ export async function runPostProcessorChains(
       finals.push(final);
       keepBuilder ||= keptFirstInput;
     } catch (error) {
-      if (error instanceof CancelledError || ctx.signal.aborted) throw error instanceof CancelledError ? error : new CancelledError();
+      if (error instanceof CancelledError || ctx.signal.aborted)
+        throw error instanceof CancelledError ? error : new CancelledError();
       failures.push(asTsimgError(error));
     }
   }
   if (failures.length > 0) {
     const [first] = failures as [TsimgError, ...TsimgError[]];
     if (failures.length === 1) throw first;
-    throw new TsimgError(`${failures.length} post-processor chains failed: ${failures.map((f) => f.message).join("; ")}`, { cause: first });
+    throw new TsimgError(
+      `${failures.length} post-processor chains failed: ${failures.map((f) => f.message).join("; ")}`,
+      { cause: first },
+    );
   }
   if (!keepBuilder) {
     const stillUsed = new Set(finals.flatMap((f) => [...f.files, ...f.records]));
-    await deleteFiles(artifact.files.filter((f) => !stillUsed.has(f)), ctx, "the builder's artifact (no chain keeps it: keep_input_artifact)");
+    await deleteFiles(
+      artifact.files.filter((f) => !stillUsed.has(f)),
+      ctx,
+      "the builder's artifact (no chain keeps it: keep_input_artifact)",
+    );
   }
   return { finals, keptBuilderArtifact: keepBuilder };
 }
@@ -94,15 +107,23 @@ async function runChain(
     try {
       next = await pp.run(prior, config, ctx);
     } catch (error) {
-      if (error instanceof CancelledError || ctx.signal.aborted) throw error instanceof CancelledError ? error : new CancelledError();
+      if (error instanceof CancelledError || ctx.signal.aborted)
+        throw error instanceof CancelledError ? error : new CancelledError();
       const cause = asTsimgError(error);
-      throw new TsimgError(`${where}post-processor ${i + 1} (${config.type}) failed: ${cause.message}`, { cause, details: cause.details });
+      throw new TsimgError(`${where}post-processor ${i + 1} (${config.type}) failed: ${cause.message}`, {
+        cause,
+        details: cause.details,
+      });
     }
     const keep = keepsInput(pp, config);
     if (i === 0) keptFirstInput = keep;
     else if (!keep) {
       const protectedFiles = new Set([...next.files, ...next.records, ...builder.files]);
-      await deleteFiles(prior.files.filter((f) => !protectedFiles.has(f)), ctx, `the input of ${config.type} (keep_input_artifact = false)`);
+      await deleteFiles(
+        prior.files.filter((f) => !protectedFiles.has(f)),
+        ctx,
+        `the input of ${config.type} (keep_input_artifact = false)`,
+      );
     }
     prior = next;
   }

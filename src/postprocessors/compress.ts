@@ -36,7 +36,8 @@ async function run(input: Artifact, config: CompressConfig, ctx: PostProcessorCo
     const fix = format.startsWith("qcow2-") ? "compress the disk alone" : `use "tar.${format}"`;
     throw new TsimgError(`compress: format "${format}" takes one file, the artifact has ${input.files.length}; ${fix}`);
   }
-  if (input.files.includes(output)) throw new TsimgError(`compress: output ${output} is the input file; choose another \`output\``);
+  if (input.files.includes(output))
+    throw new TsimgError(`compress: output ${output} is the input file; choose another \`output\``);
   const inputSize = await totalSize(input.files);
   const t0 = Date.now();
 
@@ -46,10 +47,16 @@ async function run(input: Artifact, config: CompressConfig, ctx: PostProcessorCo
 
   const secs = (Date.now() - t0) / 1000;
   const ratio = inputSize > 0 ? result.bytes / inputSize : 1;
-  ctx.events.info(`compress: ${basename(output)} is ${formatBytes(result.bytes)}, ${(ratio * 100).toFixed(1)}% of ${formatBytes(inputSize)}, in ${secs.toFixed(1)} s`);
+  ctx.events.info(
+    `compress: ${basename(output)} is ${formatBytes(result.bytes)}, ${(ratio * 100).toFixed(1)}% of ${formatBytes(inputSize)}, in ${secs.toFixed(1)} s`,
+  );
   return deriveArtifact(input, "compress", {
     files: [output],
-    format: format.startsWith("qcow2-") ? "qcow2" : format.startsWith("tar.") ? format : `${input.format ?? "raw"}.${format}`,
+    format: format.startsWith("qcow2-")
+      ? "qcow2"
+      : format.startsWith("tar.")
+        ? format
+        : `${input.format ?? "raw"}.${format}`,
     size: result.bytes,
     checksums: { sha256: result.sha256 },
     id: output,
@@ -59,7 +66,8 @@ async function run(input: Artifact, config: CompressConfig, ctx: PostProcessorCo
 
 function defaultOutput(format: CompressFormat, first: string): string {
   if (format.startsWith("tar.")) return `{{ .BuildName }}.${format}`;
-  if (format.startsWith("qcow2-")) return `${basename(first).replace(/\.(qcow2|raw|img)$/, "")}-${format.slice(6)}.qcow2`;
+  if (format.startsWith("qcow2-"))
+    return `${basename(first).replace(/\.(qcow2|raw|img)$/, "")}-${format.slice(6)}.qcow2`;
   return `{{ .FileName }}.${format}`;
 }
 
@@ -81,7 +89,15 @@ async function compressStream(
   const writesOutput = !tar && codec === "zst";
   const argvFor = (partial: string) =>
     tar
-      ? ["tar", "-c", "-f", "-", "-I", compressor.join(" "), ...input.files.flatMap((f) => ["-C", dirname(f), `./${basename(f)}`])]
+      ? [
+          "tar",
+          "-c",
+          "-f",
+          "-",
+          "-I",
+          compressor.join(" "),
+          ...input.files.flatMap((f) => ["-C", dirname(f), `./${basename(f)}`]),
+        ]
       : writesOutput
         ? [...compressor, "-f", "-o", partial, "--", first]
         : [...compressor, "-c", "--", first];
@@ -102,7 +118,8 @@ async function compressStream(
 
 function checkLevel(codec: Codec, level: number | undefined): number {
   if (level === undefined) return DEFAULT_LEVEL[codec];
-  if (level < 1 || level > MAX_LEVEL[codec]) throw new TsimgError(`compress: compression_level for ${codec} is 1 to ${MAX_LEVEL[codec]}, got ${level}`);
+  if (level < 1 || level > MAX_LEVEL[codec])
+    throw new TsimgError(`compress: compression_level for ${codec} is 1 to ${MAX_LEVEL[codec]}, got ${level}`);
   return level;
 }
 
@@ -126,13 +143,16 @@ async function compressQcow2(
   ctx: PostProcessorContext,
   inputSize: number,
 ): Promise<{ bytes: number; sha256: string }> {
-  if (config.compression_level !== undefined) ctx.events.warn("compress: compression_level is ignored for qcow2 compression (qemu-img has no level)");
+  if (config.compression_level !== undefined)
+    ctx.events.warn("compress: compression_level is ignored for qcow2 compression (qemu-img has no level)");
   const first = mainFile(input);
   const from = input.format === "qcow2" || input.format === "raw" ? ["-f", input.format] : [];
   const argv = ["convert", "-p", ...from, "-c", "-O", "qcow2", "-o", `compression_type=${type}`, first];
   ctx.events.info(`compress: qemu-img ${argv.join(" ")} -> ${basename(output)}`);
   const progress = new ProgressLog(ctx, `compress ${basename(output)}`, inputSize);
-  await writeAtomically(output, (partial) => runQemuImgConvert([...argv, partial], ctx.signal, (pct) => progress.set(Math.round((pct / 100) * inputSize))));
+  await writeAtomically(output, (partial) =>
+    runQemuImgConvert([...argv, partial], ctx.signal, (pct) => progress.set(Math.round((pct / 100) * inputSize))),
+  );
   progress.set(inputSize);
   progress.finish();
   const sha256 = (await hashFile(output, ["sha256"], { signal: ctx.signal })).sha256 as string;

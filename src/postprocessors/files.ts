@@ -37,14 +37,22 @@ export async function writeFileAtomically(path: string, data: string | Buffer): 
  * `merges` into it, as the manifest does), and a new one is recorded in `ctx.outsideFiles`
  * so that a failed build removes it again.
  */
-export function resolveOutput(template: string, values: Record<string, string>, ctx: PostProcessorContext, where: string, options: { merges?: boolean } = {}): string {
+export function resolveOutput(
+  template: string,
+  values: Record<string, string>,
+  ctx: PostProcessorContext,
+  where: string,
+  options: { merges?: boolean } = {},
+): string {
   const rendered = renderRuntime(template, values, where);
   const path = isAbsolute(rendered) ? rendered : resolve(ctx.outputDir, rendered);
   const inside = relative(ctx.outputDir, path);
   if (inside && !inside.startsWith("..") && !isAbsolute(inside)) return path;
   const exists = existsSync(path);
   if (exists && !options.merges) {
-    throw new TsimgError(`${where} ${path} already exists outside output_directory; tsimg replaces files only inside the directory its build made: remove it, or choose another output`);
+    throw new TsimgError(
+      `${where} ${path} already exists outside output_directory; tsimg replaces files only inside the directory its build made: remove it, or choose another output`,
+    );
   }
   if (!exists) ctx.outsideFiles?.push(path);
   return path;

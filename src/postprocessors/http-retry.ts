@@ -46,7 +46,9 @@ export function sendOnce(attempt: HttpAttempt, signal: AbortSignal): Promise<Htt
     signal.addEventListener("abort", cut, { once: true });
     req.once("close", () => signal.removeEventListener("abort", cut));
     // A socket timeout past MAX_TIMER_MS would fire after 1 ms; an idle limit of 24.8 days is none.
-    req.setTimeout(Math.min(attempt.idleTimeoutMs, MAX_TIMER_MS), () => req.destroy(new Error(`no progress for ${attempt.idleTimeoutMs / 1000} s`)));
+    req.setTimeout(Math.min(attempt.idleTimeoutMs, MAX_TIMER_MS), () =>
+      req.destroy(new Error(`no progress for ${attempt.idleTimeoutMs / 1000} s`)),
+    );
     req.once("error", (error) => reject(signal.aborted ? new CancelledError() : error));
     req.once("response", (res) => {
       const chunks: Buffer[] = [];
@@ -57,7 +59,12 @@ export function sendOnce(attempt: HttpAttempt, signal: AbortSignal): Promise<Htt
       });
       res.once("error", reject);
       res.once("end", () =>
-        resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? "", headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }),
+        resolve({
+          status: res.statusCode ?? 0,
+          statusText: res.statusMessage ?? "",
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString("utf8"),
+        }),
       );
     });
     const body = attempt.body?.();
@@ -98,7 +105,9 @@ export async function sendWithRetries(
   for (let n = 1; n <= options.attempts; n++) {
     if (n > 1) {
       const wait = Math.min(options.delayMs * 2 ** (n - 2), 60_000);
-      ctx.events.warn(`${options.label ?? what}: attempt ${n}/${options.attempts} after ${lastProblem}${wait > 0 ? ` (waited ${formatWait(wait)})` : ""}`);
+      ctx.events.warn(
+        `${options.label ?? what}: attempt ${n}/${options.attempts} after ${lastProblem}${wait > 0 ? ` (waited ${formatWait(wait)})` : ""}`,
+      );
       await sleep(wait, ctx.signal);
     }
     options.onAttempt?.();
@@ -112,9 +121,12 @@ export async function sendWithRetries(
     }
     if (answer.status < 400) return answer;
     lastProblem = `HTTP ${answer.status} ${answer.statusText}`.trim();
-    if (!retryable(answer.status)) throw new HttpError(`${what}: ${lastProblem}${bodyText(answer.body)}`, answer.status);
+    if (!retryable(answer.status))
+      throw new HttpError(`${what}: ${lastProblem}${bodyText(answer.body)}`, answer.status);
   }
-  throw new HttpError(`${what}: gave up after ${options.attempts} attempt${options.attempts === 1 ? "" : "s"}; last: ${lastProblem}`);
+  throw new HttpError(
+    `${what}: gave up after ${options.attempts} attempt${options.attempts === 1 ? "" : "s"}; last: ${lastProblem}`,
+  );
 }
 
 /** ": <first 200 characters of the body>", or "" for an empty body. */

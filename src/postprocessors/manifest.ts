@@ -38,7 +38,13 @@ export async function manifestEntry(
   options: { stripPath?: boolean; stripTime?: boolean; customData?: Record<string, string> } = {},
 ): Promise<ManifestEntry> {
   const files = await Promise.all(
-    artifact.files.map(async (file) => ({ name: options.stripPath ? basename(file) : file, size: await stat(file).then((s) => s.size, () => 0) })),
+    artifact.files.map(async (file) => ({
+      name: options.stripPath ? basename(file) : file,
+      size: await stat(file).then(
+        (s) => s.size,
+        () => 0,
+      ),
+    })),
   );
   return {
     name: ctx.build.name,
@@ -74,7 +80,11 @@ const locks = new Map<string, Promise<unknown>>();
 async function run(input: Artifact, config: ManifestConfig, ctx: PostProcessorContext): Promise<Artifact> {
   // The manifest keeps the entries it finds (Packer's manifest accumulates builds), so it may live outside the output directory.
   const path = resolveOutput(config.output, commonValues(ctx), ctx, "manifest output", { merges: true });
-  const entry = await manifestEntry(input, ctx, { stripPath: config.strip_path, stripTime: config.strip_time, customData: config.custom_data });
+  const entry = await manifestEntry(input, ctx, {
+    stripPath: config.strip_path,
+    stripTime: config.strip_time,
+    customData: config.custom_data,
+  });
   const previous = locks.get(path) ?? Promise.resolve();
   const done = previous.catch(() => undefined).then(() => appendEntry(path, entry, ctx));
   locks.set(path, done);

@@ -21,7 +21,12 @@ const retries = {
   doc: "Attempts in all (1 = no retry). Network errors and HTTP 5xx/408/429 are retried with exponential backoff; any other 4xx fails at once with the server's answer.",
   packer: "none (tsimg)",
 } as const;
-const retryDelay = { type: "duration", default: "2s", doc: "Wait before the second attempt; doubled for each later one (at most 60 s).", packer: "none (tsimg)" } as const;
+const retryDelay = {
+  type: "duration",
+  default: "2s",
+  doc: "Wait before the second attempt; doubled for each later one (at most 60 s).",
+  packer: "none (tsimg)",
+} as const;
 
 /** `type = "checksum"`. */
 export const CHECKSUM_OPTIONS = {
@@ -30,7 +35,7 @@ export const CHECKSUM_OPTIONS = {
     type: "string[]",
     default: ["sha256"],
     doc: "Any of `md5`, `sha1`, `sha224`, `sha256`, `sha384`, `sha512`. All are computed in one read of each file.",
-    packer: "`checksum_types` (Packer's default is `[\"md5\"]`)",
+    packer: '`checksum_types` (Packer\'s default is `["md5"]`)',
   },
   output: {
     type: "string",
@@ -44,7 +49,10 @@ export const CHECKSUM_OPTIONS = {
     doc: "Also write `SHA256SUMS` in the output directory, in the format `sha256sum -c SHA256SUMS` checks (run from that directory). sha256 is computed for it even when not in `checksum_types`.",
     packer: "none (tsimg)",
   },
-  keep_input_artifact: keep("`true` (forced)", "`keep_input_artifact` (ignored by Packer too: checksum always keeps its input)"),
+  keep_input_artifact: keep(
+    "`true` (forced)",
+    "`keep_input_artifact` (ignored by Packer too: checksum always keeps its input)",
+  ),
 } as const satisfies OptionTable;
 
 /** `type = "compress"`. */
@@ -80,9 +88,18 @@ export const MANIFEST_OPTIONS = {
     doc: "The manifest file, relative to the output directory. Each build appends its entry to `builds`; with `--force`, an entry from an earlier run (another `last_run_uuid`) is dropped first.",
     packer: "`output` (Packer's path is relative to the current directory)",
   },
-  strip_path: { type: "boolean", default: false, doc: "Write only file names in `files`, not paths.", packer: "`strip_path`" },
+  strip_path: {
+    type: "boolean",
+    default: false,
+    doc: "Write only file names in `files`, not paths.",
+    packer: "`strip_path`",
+  },
   strip_time: { type: "boolean", default: false, doc: "Leave out `build_time`.", packer: "`strip_time`" },
-  custom_data: { type: "table", doc: "Free `key = \"value\"` data copied into the entry's `custom_data`.", packer: "`custom_data`" },
+  custom_data: {
+    type: "table",
+    doc: 'Free `key = "value"` data copied into the entry\'s `custom_data`.',
+    packer: "`custom_data`",
+  },
   keep_input_artifact: keep("`true` (forced)", "`keep_input_artifact` (ignored by Packer too)"),
 } as const satisfies OptionTable;
 
@@ -113,11 +130,29 @@ export const UPLOAD_OPTIONS = {
     doc: "`http` (required there): where each file goes. `{{ .Name }}` and `{{ .Version }}` (from `[image]`), `{{ .FileName }}`, `{{ .BuildName }}` and `{{ .RunUUID }}` are filled in. An artifact of several files needs `{{ .FileName }}`. The main file's URL becomes the artifact's ID.",
     packer: "none (tsimg)",
   },
-  headers: { type: "table", doc: "`http`: extra request headers, e.g. `{ \"X-Checksum-Sha256\" = \"...\" }`.", packer: "none (tsimg)" },
+  headers: {
+    type: "table",
+    doc: '`http`: extra request headers, e.g. `{ "X-Checksum-Sha256" = "..." }`.',
+    packer: "none (tsimg)",
+  },
   username: { type: "string", doc: "`http`: basic auth user (with `password`).", packer: "none (tsimg)" },
-  password: { type: "string", secret: true, doc: "`http`: basic auth password; take it from a sensitive variable or `${env(\"...\")}`.", packer: "none (tsimg)" },
-  token: { type: "string", secret: true, doc: "`http`: sent as `Authorization: Bearer <token>`. Not with `username`.", packer: "none (tsimg)" },
-  bucket: { type: "string", doc: "`s3` (required there): the bucket. It must exist; tsimg does not create it.", packer: "none (tsimg)" },
+  password: {
+    type: "string",
+    secret: true,
+    doc: '`http`: basic auth password; take it from a sensitive variable or `${env("...")}`.',
+    packer: "none (tsimg)",
+  },
+  token: {
+    type: "string",
+    secret: true,
+    doc: "`http`: sent as `Authorization: Bearer <token>`. Not with `username`.",
+    packer: "none (tsimg)",
+  },
+  bucket: {
+    type: "string",
+    doc: "`s3` (required there): the bucket. It must exist; tsimg does not create it.",
+    packer: "none (tsimg)",
+  },
   key: {
     type: "string",
     defaultDoc: "`{{ .Name }}/{{ .Version }}/{{ .FileName }}`",
@@ -130,7 +165,12 @@ export const UPLOAD_OPTIONS = {
     doc: "`s3`: the store's base URL, e.g. `http://minio.lan:9000`, `https://rgw.example.com`, `https://oss-cn-hangzhou.aliyuncs.com`. Unset: AWS itself.",
     packer: "none (tsimg)",
   },
-  region: { type: "string", defaultDoc: "`us-east-1`", doc: "`s3`: the region used to sign requests (MinIO and Ceph accept `us-east-1` unless configured otherwise).", packer: "none (tsimg)" },
+  region: {
+    type: "string",
+    defaultDoc: "`us-east-1`",
+    doc: "`s3`: the region used to sign requests (MinIO and Ceph accept `us-east-1` unless configured otherwise).",
+    packer: "none (tsimg)",
+  },
   force_path_style: {
     type: "boolean",
     defaultDoc: "`true` with `endpoint`, `false` without",
@@ -147,10 +187,16 @@ export const UPLOAD_OPTIONS = {
     type: "string",
     secret: true,
     defaultDoc: "`$AWS_SECRET_ACCESS_KEY`",
-    doc: "`s3`: the secret access key; take it from a sensitive variable or `${env(\"...\")}`. Masked in every output.",
+    doc: '`s3`: the secret access key; take it from a sensitive variable or `${env("...")}`. Masked in every output.',
     packer: "none (tsimg)",
   },
-  session_token: { type: "string", secret: true, defaultDoc: "`$AWS_SESSION_TOKEN` when the keys come from the environment", doc: "`s3`: a temporary session token (STS). Masked in every output.", packer: "none (tsimg)" },
+  session_token: {
+    type: "string",
+    secret: true,
+    defaultDoc: "`$AWS_SESSION_TOKEN` when the keys come from the environment",
+    doc: "`s3`: a temporary session token (STS). Masked in every output.",
+    packer: "none (tsimg)",
+  },
   part_size: {
     type: "size",
     defaultDoc: "`64M`",
@@ -170,14 +216,24 @@ export const UPLOAD_OPTIONS = {
     packer: "none (tsimg)",
   },
   retry_delay: retryDelay,
-  timeout: { type: "duration", default: "2m", doc: "An attempt fails when no byte moves for this long.", packer: "none (tsimg)" },
+  timeout: {
+    type: "duration",
+    default: "2m",
+    doc: "An attempt fails when no byte moves for this long.",
+    packer: "none (tsimg)",
+  },
   keep_input_artifact: keep("`true`", "none (tsimg)"),
 } as const satisfies OptionTable;
 
 /** `type = "notify"`. */
 export const NOTIFY_OPTIONS = {
   type: { type: "string", required: true, doc: "`notify`.", packer: "none (tsimg)" },
-  url: { type: "string", required: true, doc: "Receives a POST of the artifact's manifest entry as JSON (image metadata, artifact ID, files, checksums, size, inputs, lineage).", packer: "none (tsimg)" },
+  url: {
+    type: "string",
+    required: true,
+    doc: "Receives a POST of the artifact's manifest entry as JSON (image metadata, artifact ID, files, checksums, size, inputs, lineage).",
+    packer: "none (tsimg)",
+  },
   secret: {
     type: "string",
     secret: true,

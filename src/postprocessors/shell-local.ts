@@ -33,7 +33,12 @@ function envName(key: string): string {
 }
 
 async function run(input: Artifact, config: ShellLocalConfig, ctx: PostProcessorContext): Promise<Artifact> {
-  await runLocalScripts(config, { env: artifactEnvironment(input, ctx), cwd: ctx.outputDir, signal: ctx.signal, events: ctx.events });
+  await runLocalScripts(config, {
+    env: artifactEnvironment(input, ctx),
+    cwd: ctx.outputDir,
+    signal: ctx.signal,
+    events: ctx.events,
+  });
   return input;
 }
 

@@ -30,7 +30,11 @@ export interface SpawnToFileOptions {
 }
 
 /** Runs argv with stdout into `outPath`; rejects with the program's stderr when it fails. */
-export async function spawnToFile(argv: string[], outPath: string, options: SpawnToFileOptions): Promise<SpawnToFileResult> {
+export async function spawnToFile(
+  argv: string[],
+  outPath: string,
+  options: SpawnToFileOptions,
+): Promise<SpawnToFileResult> {
   if (options.signal.aborted) throw new CancelledError();
   const [command, ...args] = argv as [string, ...string[]];
   let child;
@@ -57,23 +61,32 @@ export async function spawnToFile(argv: string[], outPath: string, options: Spaw
   const onAbort = () => child.kill("SIGTERM");
   options.signal.addEventListener("abort", onAbort, { once: true });
   const report = async () => {
-    const written = await stat(outPath).then((s) => s.size, () => 0);
+    const written = await stat(outPath).then(
+      (s) => s.size,
+      () => 0,
+    );
     options.onProgress?.(written, options.inputPath ? await readPosition(child.pid, options.inputPath) : undefined);
   };
   const timer = options.onProgress ? setInterval(() => void report(), 1000) : undefined;
   try {
-    const status = await exited.then((value) => ({ ok: true as const, value }), (reason: unknown) => ({ ok: false as const, reason }));
+    const status = await exited.then(
+      (value) => ({ ok: true as const, value }),
+      (reason: unknown) => ({ ok: false as const, reason }),
+    );
     if (options.signal.aborted) throw new CancelledError();
     if (!status.ok) throw new TsimgError(`${command} could not start: ${errorText(status.reason)}`);
     const { code, sig } = status.value;
     if (code !== 0) {
-      throw new TsimgError(`${command} failed (${sig ? `killed by ${sig}` : `exit code ${code}`})${stderr.lines().length ? `: ${stderr.lines().join(" / ")}` : ""}`);
+      throw new TsimgError(
+        `${command} failed (${sig ? `killed by ${sig}` : `exit code ${code}`})${stderr.lines().length ? `: ${stderr.lines().join(" / ")}` : ""}`,
+      );
     }
     const hashed = await follower.finish().catch((reason: unknown) => {
       throw new TsimgError(`hashing ${outPath} failed: ${errorText(reason)}`);
     });
     const size = (await stat(outPath)).size;
-    if (hashed.bytes !== size) throw new TsimgError(`hashing ${outPath}: read ${hashed.bytes} bytes, the file has ${size}`);
+    if (hashed.bytes !== size)
+      throw new TsimgError(`hashing ${outPath}: read ${hashed.bytes} bytes, the file has ${size}`);
     return hashed;
   } finally {
     if (timer) clearInterval(timer);

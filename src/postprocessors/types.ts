@@ -68,4 +68,5 @@ export type UploadConfig = ConfigOf<typeof UPLOAD_OPTIONS, { type: "upload" }>;
 export type NotifyConfig = ConfigOf<typeof NOTIFY_OPTIONS, { type: "notify" }>;
 
 /** One `[[post_processor]]` entry after validation. */
-export type PostProcessorConfig = ChecksumConfig | CompressConfig | ManifestConfig | ShellLocalConfig | UploadConfig | NotifyConfig;
+export type PostProcessorConfig =
+  ChecksumConfig | CompressConfig | ManifestConfig | ShellLocalConfig | UploadConfig | NotifyConfig;

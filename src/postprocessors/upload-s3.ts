@@ -55,7 +55,9 @@ export async function uploadS3(input: Artifact, config: UploadConfig, ctx: PostP
   if (!bucket) throw new TsimgError('upload: target "s3" needs bucket');
   const keyTemplate = config.key ?? DEFAULT_KEY;
   if (input.files.length > 1 && !/\{\{\s*\.FileName\s*\}\}/.test(keyTemplate)) {
-    throw new TsimgError(`upload: the artifact has ${input.files.length} files, so key needs {{ .FileName }} to give each its own key`);
+    throw new TsimgError(
+      `upload: the artifact has ${input.files.length} files, so key needs {{ .FileName }} to give each its own key`,
+    );
   }
   const client = makeClient(config, ctx);
   try {
@@ -79,9 +81,12 @@ export async function uploadS3(input: Artifact, config: UploadConfig, ctx: PostP
 function makeClient(config: UploadConfig, ctx: PostProcessorContext): S3Client {
   const accessKeyId = config.access_key ?? process.env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = config.secret_key ?? process.env.AWS_SECRET_ACCESS_KEY;
-  const sessionToken = config.access_key !== undefined ? config.session_token : process.env.AWS_SESSION_TOKEN || undefined;
+  const sessionToken =
+    config.access_key !== undefined ? config.session_token : process.env.AWS_SESSION_TOKEN || undefined;
   if (!accessKeyId || !secretAccessKey) {
-    throw new TsimgError('upload: target "s3" needs access_key and secret_key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment');
+    throw new TsimgError(
+      'upload: target "s3" needs access_key and secret_key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment',
+    );
   }
   return new S3Client({
     region: config.region ?? "us-east-1",
@@ -97,7 +102,13 @@ function makeClient(config: UploadConfig, ctx: PostProcessorContext): S3Client {
     requestHandler: { requestTimeout: config.timeout, connectionTimeout: Math.min(config.timeout, 30_000) },
     // The SDK's own notes ("non-retryable streaming request" when a part fails) go to the
     // debug log; tsimg logs the retry itself.
-    logger: { trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m: unknown) => ctx.events.debug(`upload: aws-sdk: ${String(m)}`), error: (m: unknown) => ctx.events.debug(`upload: aws-sdk: ${String(m)}`) },
+    logger: {
+      trace: () => undefined,
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (m: unknown) => ctx.events.debug(`upload: aws-sdk: ${String(m)}`),
+      error: (m: unknown) => ctx.events.debug(`upload: aws-sdk: ${String(m)}`),
+    },
   });
 }
 
@@ -107,7 +118,9 @@ function partSizeFor(size: number, config: UploadConfig, ctx: PostProcessorConte
   const needed = Math.ceil(size / MAX_PARTS);
   if (needed <= wanted) return wanted;
   const grown = Math.ceil(needed / MIB) * MIB;
-  ctx.events.info(`upload: part_size ${formatBytes(wanted)} would need more than ${MAX_PARTS} parts; using ${formatBytes(grown)}`);
+  ctx.events.info(
+    `upload: part_size ${formatBytes(wanted)} would need more than ${MAX_PARTS} parts; using ${formatBytes(grown)}`,
+  );
   return grown;
 }
 
@@ -140,13 +153,28 @@ async function uploadFile(
   const progress = new ProgressLog(ctx, `upload ${basename(file)}`, size);
   let expectedEtag: string | undefined;
   if (count === 1) {
-    const part = await sendRange(target, file, 0, size, progress, "PUT", (body, length) =>
-      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: length, ContentType: "application/octet-stream", Metadata: metadata }),
+    const part = await sendRange(
+      target,
+      file,
+      0,
+      size,
+      progress,
+      "PUT",
+      (body, length) =>
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentLength: length,
+          ContentType: "application/octet-stream",
+          Metadata: metadata,
+        }),
     );
     expectedEtag = part.md5 === undefined ? undefined : part.md5.toString("hex");
   } else {
     const md5s = await multipart(target, file, size, partSize, count, metadata, progress);
-    expectedEtag = md5s === undefined ? undefined : `${createHash("md5").update(Buffer.concat(md5s)).digest("hex")}-${count}`;
+    expectedEtag =
+      md5s === undefined ? undefined : `${createHash("md5").update(Buffer.concat(md5s)).digest("hex")}-${count}`;
   }
   progress.finish(count > 1 ? ` in ${count} parts` : "");
   const etag = await verify(target, size, expectedEtag, sha256);
@@ -174,7 +202,15 @@ async function multipart(
 ): Promise<Buffer[] | undefined> {
   const { client, bucket, key, ctx } = t;
   const created = await withRetries(t, "create multipart upload", () =>
-    client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: "application/octet-stream", Metadata: metadata }), { abortSignal: ctx.signal }),
+    client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        ContentType: "application/octet-stream",
+        Metadata: metadata,
+      }),
+      { abortSignal: ctx.signal },
+    ),
   );
   const uploadId = created.UploadId;
   if (!uploadId) throw new TsimgError(`upload to ${t.uri}: the store returned no UploadId`);
@@ -189,8 +225,22 @@ async function multipart(
       const start = (n - 1) * partSize;
       const end = Math.min(start + partSize, size);
       try {
-        const sent = await sendRange(t, file, start, end, progress, `part ${n}/${count}`, (body, length) =>
-          new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: n, Body: body, ContentLength: length }),
+        const sent = await sendRange(
+          t,
+          file,
+          start,
+          end,
+          progress,
+          `part ${n}/${count}`,
+          (body, length) =>
+            new UploadPartCommand({
+              Bucket: bucket,
+              Key: key,
+              UploadId: uploadId,
+              PartNumber: n,
+              Body: body,
+              ContentLength: length,
+            }),
         );
         parts[n - 1] = { PartNumber: n, ETag: sent.etag };
         md5s[n - 1] = sent.md5;
@@ -207,7 +257,15 @@ async function multipart(
   }
   try {
     await withRetries(t, "complete multipart upload", () =>
-      client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }), { abortSignal: ctx.signal }),
+      client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts },
+        }),
+        { abortSignal: ctx.signal },
+      ),
     );
   } catch (error) {
     await abortUpload(t, uploadId);
@@ -219,10 +277,14 @@ async function multipart(
 /** AbortMultipartUpload, with a signal of its own (the build's may have fired); a failure is logged, not thrown. */
 async function abortUpload(t: Target, uploadId: string): Promise<void> {
   try {
-    await t.client.send(new AbortMultipartUploadCommand({ Bucket: t.bucket, Key: t.key, UploadId: uploadId }), { abortSignal: AbortSignal.timeout(30_000) });
+    await t.client.send(new AbortMultipartUploadCommand({ Bucket: t.bucket, Key: t.key, UploadId: uploadId }), {
+      abortSignal: AbortSignal.timeout(30_000),
+    });
     t.ctx.events.info(`upload: aborted the multipart upload of ${t.uri}; the store keeps none of its parts`);
   } catch (error) {
-    t.ctx.events.warn(`upload: could not abort multipart upload ${uploadId} of ${t.uri} (${describe(error)}); its parts stay in the bucket until removed or expired by a lifecycle rule`);
+    t.ctx.events.warn(
+      `upload: could not abort multipart upload ${uploadId} of ${t.uri} (${describe(error)}); its parts stay in the bucket until removed or expired by a lifecycle rule`,
+    );
   }
 }
 
@@ -260,10 +322,12 @@ async function sendRange(
       const md5 = hash.digest();
       if (read !== end - start) throw new Error(`read ${read} bytes of the file, expected ${end - start}`);
       const etag = out.ETag;
-      const encrypted = (out.ServerSideEncryption ?? "").startsWith("aws:kms") || out.SSECustomerAlgorithm !== undefined;
+      const encrypted =
+        (out.ServerSideEncryption ?? "").startsWith("aws:kms") || out.SSECustomerAlgorithm !== undefined;
       const plain = etag?.replace(/"/g, "").toLowerCase();
       if (encrypted || plain === undefined || !/^[0-9a-f]{32}$/.test(plain)) return { etag };
-      if (plain !== md5.toString("hex")) throw new Error(`the store's ETag ${plain} is not the MD5 ${md5.toString("hex")} of the bytes sent`);
+      if (plain !== md5.toString("hex"))
+        throw new Error(`the store's ETag ${plain} is not the MD5 ${md5.toString("hex")} of the bytes sent`);
       return { etag, md5 };
     } catch (error) {
       progress.add(-read);
@@ -274,20 +338,39 @@ async function sendRange(
 }
 
 /** HeadObject: size (must match), ETag (must match when both are MD5 forms), sha256 metadata. Returns the ETag. */
-async function verify(t: Target, size: number, expectedEtag: string | undefined, sha256: string | undefined): Promise<string | undefined> {
-  const head = await withRetries(t, "HEAD", () => t.client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: t.key }), { abortSignal: t.ctx.signal }));
-  if (head.ContentLength !== size) throw new TsimgError(`upload to ${t.uri}: the store has ${head.ContentLength ?? "no size for"} bytes, the file has ${size}`);
+async function verify(
+  t: Target,
+  size: number,
+  expectedEtag: string | undefined,
+  sha256: string | undefined,
+): Promise<string | undefined> {
+  const head = await withRetries(t, "HEAD", () =>
+    t.client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: t.key }), { abortSignal: t.ctx.signal }),
+  );
+  if (head.ContentLength !== size)
+    throw new TsimgError(
+      `upload to ${t.uri}: the store has ${head.ContentLength ?? "no size for"} bytes, the file has ${size}`,
+    );
   const checked = [`${size} bytes`];
   const etag = head.ETag?.replace(/"/g, "").toLowerCase();
   if (expectedEtag !== undefined && etag !== undefined) {
-    if (etag === expectedEtag) checked.push(`ETag ${etag} (MD5 of the ${expectedEtag.includes("-") ? "parts" : "content"})`);
+    if (etag === expectedEtag)
+      checked.push(`ETag ${etag} (MD5 of the ${expectedEtag.includes("-") ? "parts" : "content"})`);
     else if (/^[0-9a-f]{32}(-\d+)?$/.test(etag) && etag.includes("-") === expectedEtag.includes("-")) {
-      throw new TsimgError(`upload to ${t.uri}: the store's ETag ${etag} does not match the MD5 of what was sent (${expectedEtag})`);
-    } else t.ctx.events.debug(`upload: the store's ETag ${etag} is not in the form S3 uses; whole-object MD5 not compared (each part's was)`);
+      throw new TsimgError(
+        `upload to ${t.uri}: the store's ETag ${etag} does not match the MD5 of what was sent (${expectedEtag})`,
+      );
+    } else
+      t.ctx.events.debug(
+        `upload: the store's ETag ${etag} is not in the form S3 uses; whole-object MD5 not compared (each part's was)`,
+      );
   }
   if (sha256 !== undefined) {
     const stored = head.Metadata?.sha256;
-    if (stored !== sha256) throw new TsimgError(`upload to ${t.uri}: the object's sha256 metadata is ${stored ?? "missing"}, expected ${sha256}`);
+    if (stored !== sha256)
+      throw new TsimgError(
+        `upload to ${t.uri}: the object's sha256 metadata is ${stored ?? "missing"}, expected ${sha256}`,
+      );
     checked.push("sha256 metadata");
   }
   t.ctx.events.info(`upload: verified ${t.uri}: ${checked.join(", ")}`);
@@ -301,7 +384,9 @@ async function withRetries<T>(t: Target, what: string, send: () => Promise<T>): 
   for (let n = 1; n <= config.retries; n++) {
     if (n > 1) {
       const wait = Math.min(config.retry_delay * 2 ** (n - 2), 60_000);
-      ctx.events.warn(`upload: ${what}: attempt ${n}/${config.retries} after ${lastProblem}${wait > 0 ? ` (waited ${formatWait(wait)})` : ""}`);
+      ctx.events.warn(
+        `upload: ${what}: attempt ${n}/${config.retries} after ${lastProblem}${wait > 0 ? ` (waited ${formatWait(wait)})` : ""}`,
+      );
       await sleep(wait, ctx.signal);
     }
     try {
@@ -315,7 +400,9 @@ async function withRetries<T>(t: Target, what: string, send: () => Promise<T>): 
       }
     }
   }
-  throw new HttpError(`upload to ${t.uri}: ${what}: gave up after ${config.retries} attempt${config.retries === 1 ? "" : "s"}; last: ${lastProblem}`);
+  throw new HttpError(
+    `upload to ${t.uri}: ${what}: gave up after ${config.retries} attempt${config.retries === 1 ? "" : "s"}; last: ${lastProblem}`,
+  );
 }
 
 function statusOf(error: unknown): number | undefined {

@@ -18,7 +18,9 @@ async function run(input: Artifact, config: UploadConfig, ctx: PostProcessorCont
   if (config.target === "s3") return (await import("./upload-s3.js")).uploadS3(input, config, ctx);
   if (config.url === undefined) throw new TsimgError('upload: target "http" needs url');
   if (input.files.length > 1 && !/\{\{\s*\.FileName\s*\}\}/.test(config.url)) {
-    throw new TsimgError(`upload: the artifact has ${input.files.length} files, so url needs {{ .FileName }} to give each its own URL`);
+    throw new TsimgError(
+      `upload: the artifact has ${input.files.length} files, so url needs {{ .FileName }} to give each its own URL`,
+    );
   }
   const urls: string[] = [];
   for (const file of input.files) urls.push(await uploadFile(file, input, config, config.url, ctx));
@@ -27,7 +29,13 @@ async function run(input: Artifact, config: UploadConfig, ctx: PostProcessorCont
 }
 
 /** PUTs one file; returns its URL. */
-async function uploadFile(file: string, input: Artifact, config: UploadConfig, urlTemplate: string, ctx: PostProcessorContext): Promise<string> {
+async function uploadFile(
+  file: string,
+  input: Artifact,
+  config: UploadConfig,
+  urlTemplate: string,
+  ctx: PostProcessorContext,
+): Promise<string> {
   const values = {
     ...commonValues(ctx),
     Name: String(input.image.name),
@@ -37,7 +45,12 @@ async function uploadFile(file: string, input: Artifact, config: UploadConfig, u
   const url = renderRuntime(urlTemplate, values, "upload url");
   const shown = displayUrl(url);
   const size = (await stat(file)).size;
-  const headers: OutgoingHttpHeaders = { ...config.headers, ...authHeader(config, url), "content-length": size, "content-type": "application/octet-stream" };
+  const headers: OutgoingHttpHeaders = {
+    ...config.headers,
+    ...authHeader(config, url),
+    "content-length": size,
+    "content-type": "application/octet-stream",
+  };
   ctx.events.info(`upload: ${basename(file)} -> ${shown}`);
   let progress = new ProgressLog(ctx, `upload ${basename(file)}`, size);
   const answer = await sendWithRetries(
@@ -47,9 +60,16 @@ async function uploadFile(file: string, input: Artifact, config: UploadConfig, u
       url,
       headers,
       idleTimeoutMs: config.timeout,
-      body: () => createReadStream(file, { highWaterMark: 1024 * 1024 }).on("data", (chunk) => progress.add(chunk.length)),
+      body: () =>
+        createReadStream(file, { highWaterMark: 1024 * 1024 }).on("data", (chunk) => progress.add(chunk.length)),
     },
-    { attempts: config.retries, delayMs: config.retry_delay, ctx, label: "upload", onAttempt: () => (progress = new ProgressLog(ctx, `upload ${basename(file)}`, size)) },
+    {
+      attempts: config.retries,
+      delayMs: config.retry_delay,
+      ctx,
+      label: "upload",
+      onAttempt: () => (progress = new ProgressLog(ctx, `upload ${basename(file)}`, size)),
+    },
   );
   progress.finish(` (HTTP ${answer.status})`);
   await verifySize(url, shown, size, headers, config, ctx);
@@ -57,7 +77,14 @@ async function uploadFile(file: string, input: Artifact, config: UploadConfig, u
 }
 
 /** HEAD the uploaded file; a different Content-Length fails the upload. Servers without HEAD are skipped. */
-async function verifySize(url: string, shown: string, size: number, put: OutgoingHttpHeaders, config: UploadConfig, ctx: PostProcessorContext): Promise<void> {
+async function verifySize(
+  url: string,
+  shown: string,
+  size: number,
+  put: OutgoingHttpHeaders,
+  config: UploadConfig,
+  ctx: PostProcessorContext,
+): Promise<void> {
   const headers = { ...put };
   delete headers["content-length"];
   delete headers["content-type"];
@@ -70,10 +97,13 @@ async function verifySize(url: string, shown: string, size: number, put: Outgoin
   }
   const length = answer.headers["content-length"];
   if (answer.status >= 300 || length === undefined) {
-    ctx.events.debug(`upload: the server did not report a size for ${shown} (HEAD: HTTP ${answer.status}); size not verified`);
+    ctx.events.debug(
+      `upload: the server did not report a size for ${shown} (HEAD: HTTP ${answer.status}); size not verified`,
+    );
     return;
   }
-  if (Number(length) !== size) throw new TsimgError(`upload to ${shown}: the server has ${length} bytes, the file has ${size}`);
+  if (Number(length) !== size)
+    throw new TsimgError(`upload to ${shown}: the server has ${length} bytes, the file has ${size}`);
   ctx.events.info(`upload: verified ${shown} has ${size} bytes`);
 }
 

@@ -22,7 +22,12 @@ type Path = (string | number)[];
  * One `[[post_processor]]` table (without `chain`): its type, options and scripts. The config,
  * or undefined when the table has problems (pushed to `problems`).
  */
-export function checkPostProcessorTable(table: Record<string, unknown>, path: Path, baseDir: string, problems: Problem[]): PostProcessorConfig | undefined {
+export function checkPostProcessorTable(
+  table: Record<string, unknown>,
+  path: Path,
+  baseDir: string,
+  problems: Problem[],
+): PostProcessorConfig | undefined {
   if (table.type === undefined) {
     const types = Object.keys(POST_PROCESSOR_TABLES).map((t) => `"${t}"`);
     problems.push({ path, message: `missing required key "type" (one of ${types.join(", ")})` });
@@ -30,15 +35,24 @@ export function checkPostProcessorTable(table: Record<string, unknown>, path: Pa
   }
   const config = checkPostProcessor(table, path, baseDir, problems);
   if (config?.type === "shell-local") {
-    for (const [name, script] of [["script", config.script], ...(config.scripts ?? []).map((s) => ["scripts", s])] as const) {
-      if (script !== undefined && !isFile(script)) problems.push({ path: [...path, name], message: `no such script ${script}` });
+    for (const [name, script] of [
+      ["script", config.script],
+      ...(config.scripts ?? []).map((s) => ["scripts", s]),
+    ] as const) {
+      if (script !== undefined && !isFile(script))
+        problems.push({ path: [...path, name], message: `no such script ${script}` });
     }
   }
   return config;
 }
 
 /** The normalised config, or undefined when the table has problems (pushed to `problems`). */
-export function checkPostProcessor(raw: Record<string, unknown>, path: Path, baseDir: string, problems: Problem[]): PostProcessorConfig | undefined {
+export function checkPostProcessor(
+  raw: Record<string, unknown>,
+  path: Path,
+  baseDir: string,
+  problems: Problem[],
+): PostProcessorConfig | undefined {
   const type = raw.type;
   const types = Object.keys(POST_PROCESSOR_TABLES);
   if (typeof type !== "string" || !Object.hasOwn(POST_PROCESSOR_TABLES, type)) {
@@ -56,7 +70,13 @@ export function checkPostProcessor(raw: Record<string, unknown>, path: Path, bas
 }
 
 /** The table checked against its type's option table, typed as that type's config. */
-function checkOptions(type: PostProcessorType, raw: Record<string, unknown>, path: Path, baseDir: string, problems: Problem[]): PostProcessorConfig {
+function checkOptions(
+  type: PostProcessorType,
+  raw: Record<string, unknown>,
+  path: Path,
+  baseDir: string,
+  problems: Problem[],
+): PostProcessorConfig {
   switch (type) {
     case "checksum":
       return { ...checkTable(raw, CHECKSUM_OPTIONS, path, baseDir, problems), type };
@@ -81,28 +101,48 @@ function crossCheck(config: PostProcessorConfig, raw: Record<string, unknown>): 
   const out: Array<[string | undefined, string]> = [];
   if (type === "checksum") {
     for (const t of (c.checksum_types as string[] | undefined) ?? []) {
-      if (!(CHECKSUM_TYPES as readonly string[]).includes(t)) out.push(["checksum_types", `checksum_types: expected any of ${CHECKSUM_TYPES.join(", ")}, got "${t}"`]);
+      if (!(CHECKSUM_TYPES as readonly string[]).includes(t))
+        out.push(["checksum_types", `checksum_types: expected any of ${CHECKSUM_TYPES.join(", ")}, got "${t}"`]);
     }
   }
   if (type === "shell-local") {
     const given = ["inline", "script", "scripts"].filter((k) => c[k] !== undefined);
-    if (given.length !== 1) out.push([undefined, `shell-local needs exactly one of inline, script, scripts; got ${given.length ? given.join(" and ") : "none"}`]);
+    if (given.length !== 1)
+      out.push([
+        undefined,
+        `shell-local needs exactly one of inline, script, scripts; got ${given.length ? given.join(" and ") : "none"}`,
+      ]);
   }
   if (type === "upload" || type === "notify") {
     const url = c.url;
-    if (type === "upload" && c.target === "http" && url === undefined) out.push(["url", 'upload: target "http" needs url (where each file goes)']);
-    if (typeof url === "string" && !/^https?:\/\//.test(url)) out.push(["url", `url: expected an http:// or https:// URL, got "${url}"`]);
-    if ((c.retries as number) < 1) out.push(["retries", `retries: expected at least 1 attempt, got ${String(c.retries)}`]);
+    if (type === "upload" && c.target === "http" && url === undefined)
+      out.push(["url", 'upload: target "http" needs url (where each file goes)']);
+    if (typeof url === "string" && !/^https?:\/\//.test(url))
+      out.push(["url", `url: expected an http:// or https:// URL, got "${url}"`]);
+    if ((c.retries as number) < 1)
+      out.push(["retries", `retries: expected at least 1 attempt, got ${String(c.retries)}`]);
   }
   if (type === "upload") {
-    if (c.token !== undefined && c.username !== undefined) out.push(["token", "upload: use either token or username/password, not both"]);
+    if (c.token !== undefined && c.username !== undefined)
+      out.push(["token", "upload: use either token or username/password, not both"]);
     if (c.password !== undefined && c.username === undefined) out.push(["password", "upload: password needs username"]);
     out.push(...(c.target === "s3" ? checkS3(c, raw) : wrongTarget(raw, S3_KEYS, "http")));
   }
   return out;
 }
 
-const S3_KEYS = ["bucket", "key", "endpoint", "region", "force_path_style", "access_key", "secret_key", "session_token", "part_size", "queue_size"];
+const S3_KEYS = [
+  "bucket",
+  "key",
+  "endpoint",
+  "region",
+  "force_path_style",
+  "access_key",
+  "secret_key",
+  "session_token",
+  "part_size",
+  "queue_size",
+];
 const HTTP_KEYS = ["url", "headers", "username", "password", "token"];
 const MIN_PART_MIB = 5;
 const MAX_PART_MIB = 5 * 1024;
@@ -116,14 +156,22 @@ function checkS3(c: Record<string, unknown>, raw: Record<string, unknown>): Arra
   const out: Array<[string | undefined, string]> = wrongTarget(raw, HTTP_KEYS, "s3");
   if (typeof c.bucket !== "string" || c.bucket === "") out.push(["bucket", 'upload: target "s3" needs bucket']);
   const part = c.part_size as number | undefined;
-  if (part !== undefined && part < MIN_PART_MIB) out.push(["part_size", `upload: part_size must be at least 5M (S3's smallest part), got ${part}M`]);
-  if (part !== undefined && part > MAX_PART_MIB) out.push(["part_size", `upload: part_size must be at most 5G (S3's largest part), got ${part}M`]);
+  if (part !== undefined && part < MIN_PART_MIB)
+    out.push(["part_size", `upload: part_size must be at least 5M (S3's smallest part), got ${part}M`]);
+  if (part !== undefined && part > MAX_PART_MIB)
+    out.push(["part_size", `upload: part_size must be at most 5G (S3's largest part), got ${part}M`]);
   const queue = c.queue_size as number | undefined;
   if (queue !== undefined && queue < 1) out.push(["queue_size", `upload: queue_size must be at least 1, got ${queue}`]);
   const endpoint = c.endpoint;
-  if (typeof endpoint === "string" && !/^https?:\/\/[^/]/.test(endpoint)) out.push(["endpoint", `upload: endpoint: expected an http:// or https:// URL, got "${endpoint}"`]);
-  if ((c.access_key === undefined) !== (c.secret_key === undefined)) out.push([c.access_key === undefined ? "access_key" : "secret_key", "upload: access_key and secret_key go together"]);
-  if (c.session_token !== undefined && c.access_key === undefined) out.push(["session_token", "upload: session_token needs access_key and secret_key"]);
+  if (typeof endpoint === "string" && !/^https?:\/\/[^/]/.test(endpoint))
+    out.push(["endpoint", `upload: endpoint: expected an http:// or https:// URL, got "${endpoint}"`]);
+  if ((c.access_key === undefined) !== (c.secret_key === undefined))
+    out.push([
+      c.access_key === undefined ? "access_key" : "secret_key",
+      "upload: access_key and secret_key go together",
+    ]);
+  if (c.session_token !== undefined && c.access_key === undefined)
+    out.push(["session_token", "upload: session_token needs access_key and secret_key"]);
   return out;
 }
 

@@ -5,7 +5,12 @@ import { LOCAL_SCRIPT_OPTIONS } from "../util/run-local.js";
 
 /** Options every `[[provisioner]]` takes, whatever its type. */
 export const PROVISIONER_COMMON_OPTIONS = {
-  pause_before: { type: "duration", default: "0s", doc: "Wait this long before running the provisioner.", packer: "`pause_before`" },
+  pause_before: {
+    type: "duration",
+    default: "0s",
+    doc: "Wait this long before running the provisioner.",
+    packer: "`pause_before`",
+  },
   max_retries: {
     type: "integer",
     min: 0,
@@ -29,12 +34,26 @@ export const PROVISIONER_COMMON_OPTIONS = {
 
 /** `[[provisioner]]` with `type = "shell"`. */
 export const SHELL_OPTIONS = {
-  type: { type: "string", required: true, doc: "`shell`.", packer: "`provisioner \"shell\"`" },
-  inline: { type: "string[]", doc: "Commands run in one script (`inline_shebang` first). Exactly one of `inline`, `script`, `scripts`.", packer: "`inline`" },
-  inline_shebang: { type: "string", default: "/bin/sh -e", doc: "Shebang of the script made from `inline`.", packer: "`inline_shebang`" },
+  type: { type: "string", required: true, doc: "`shell`.", packer: '`provisioner "shell"`' },
+  inline: {
+    type: "string[]",
+    doc: "Commands run in one script (`inline_shebang` first). Exactly one of `inline`, `script`, `scripts`.",
+    packer: "`inline`",
+  },
+  inline_shebang: {
+    type: "string",
+    default: "/bin/sh -e",
+    doc: "Shebang of the script made from `inline`.",
+    packer: "`inline_shebang`",
+  },
   script: { type: "path", doc: "A local script, relative to the template, uploaded and run.", packer: "`script`" },
   scripts: { type: "path[]", doc: "Several scripts, run in order.", packer: "`scripts`" },
-  environment_vars: { type: "string[]", default: [], doc: "`KEY=value` pairs set for the script. `{{ .HTTPIP }}` and friends are filled in.", packer: "`environment_vars`" },
+  environment_vars: {
+    type: "string[]",
+    default: [],
+    doc: "`KEY=value` pairs set for the script. `{{ .HTTPIP }}` and friends are filled in.",
+    packer: "`environment_vars`",
+  },
   execute_command: {
     type: "string",
     default: "chmod +x {{ .Path }}; {{ .Vars }} {{ .Path }}",
@@ -42,7 +61,12 @@ export const SHELL_OPTIONS = {
     packer: "`execute_command`",
   },
   remote_folder: { type: "string", default: "/tmp", doc: "Where scripts are uploaded.", packer: "`remote_folder`" },
-  valid_exit_codes: { type: "integer[]", default: [0], doc: "Exit codes that count as success.", packer: "`valid_exit_codes`" },
+  valid_exit_codes: {
+    type: "integer[]",
+    default: [0],
+    doc: "Exit codes that count as success.",
+    packer: "`valid_exit_codes`",
+  },
   expect_disconnect: {
     type: "boolean",
     default: false,
@@ -54,22 +78,40 @@ export const SHELL_OPTIONS = {
 
 /** `[[provisioner]]` with `type = "file"`. */
 export const FILE_OPTIONS = {
-  type: { type: "string", required: true, doc: "`file`.", packer: "`provisioner \"file\"`" },
+  type: { type: "string", required: true, doc: "`file`.", packer: '`provisioner "file"`' },
   source: {
     type: "string",
     doc: "Upload: a local file or directory, relative to the template; a directory with a trailing `/` uploads its contents, without it the directory itself. Download: the remote path. Exactly one of `source`, `sources`, `content`.",
     packer: "`source`",
   },
-  sources: { type: "path[]", doc: "Several local files or directories uploaded into `destination` (which should end with `/`).", packer: "`sources`" },
-  content: { type: "string", doc: "Text written to `destination` on the guest, instead of a local file.", packer: "`content`" },
+  sources: {
+    type: "path[]",
+    doc: "Several local files or directories uploaded into `destination` (which should end with `/`).",
+    packer: "`sources`",
+  },
+  content: {
+    type: "string",
+    doc: "Text written to `destination` on the guest, instead of a local file.",
+    packer: "`content`",
+  },
   destination: {
     type: "string",
     required: true,
     doc: "Where it goes. Upload: the remote path (ending with `/`: into that directory, made if missing). Download: the local path, relative to the template.",
     packer: "`destination` (a download's local path is relative to the template, not the current directory)",
   },
-  direction: { type: { enum: ["upload", "download"] }, default: "upload", doc: "`download` copies `source` from the guest (a file or a whole directory) to `destination` on the host.", packer: "`direction`" },
-  generated: { type: "boolean", default: false, doc: "The local source is made during the build (e.g. by a shell-local step): do not check that it exists when the template is loaded.", packer: "`generated`" },
+  direction: {
+    type: { enum: ["upload", "download"] },
+    default: "upload",
+    doc: "`download` copies `source` from the guest (a file or a whole directory) to `destination` on the host.",
+    packer: "`direction`",
+  },
+  generated: {
+    type: "boolean",
+    default: false,
+    doc: "The local source is made during the build (e.g. by a shell-local step): do not check that it exists when the template is loaded.",
+    packer: "`generated`",
+  },
   ...PROVISIONER_COMMON_OPTIONS,
 } as const satisfies OptionTable;
 
@@ -95,7 +137,8 @@ export const PROVISIONER_TABLES = {
 
 /** What the reference says of a type besides its table. */
 export const PROVISIONER_INTROS: Record<string, string> = {
-  shell: "Scripts also get `PACKER_BUILD_NAME`, `PACKER_BUILDER_TYPE=qemu`, `PACKER_HTTP_ADDR` and `TSIMG_BUILD_NAME` in their environment.",
+  shell:
+    "Scripts also get `PACKER_BUILD_NAME`, `PACKER_BUILDER_TYPE=qemu`, `PACKER_HTTP_ADDR` and `TSIMG_BUILD_NAME` in their environment.",
   "shell-local": "Runs on the build host, in the template's directory, between the guest's provisioners.",
 };
 

@@ -4,7 +4,10 @@ import type { ShellLocalProvisionerConfig } from "./options.js";
 import { runLocalScripts } from "../util/run-local.js";
 import type { ProvisionContext, ProvisionResult } from "./provisioner.js";
 
-export async function runShellLocal(config: ShellLocalProvisionerConfig, ctx: ProvisionContext): Promise<ProvisionResult> {
+export async function runShellLocal(
+  config: ShellLocalProvisionerConfig,
+  ctx: ProvisionContext,
+): Promise<ProvisionResult> {
   await runLocalScripts(config, { env: ctx.buildEnv, cwd: ctx.templateDir, signal: ctx.signal, events: ctx.events });
   return { disconnected: false };
 }

@@ -22,9 +22,15 @@ export async function runShell(config: ShellProvisionerConfig, ctx: ProvisionCon
     const remotePath = posix.join(config.remote_folder, `script_${randomBytes(4).toString("hex")}.sh`);
     ctx.events.info(`provisioning with shell script: ${script.label}`);
     await ctx.ssh.writeFile(remotePath, script.content, 0o755);
-    const command = renderRuntime(config.execute_command, { ...ctx.runtime, Path: remotePath, Vars: formatVars(env) }, "execute_command");
+    const command = renderRuntime(
+      config.execute_command,
+      { ...ctx.runtime, Path: remotePath, Vars: formatVars(env) },
+      "execute_command",
+    );
     const result = await raceAbort(
-      ctx.ssh.exec(command, (stream, line) => ctx.events.emit({ type: "output", source: basename(script.label), stream, line })),
+      ctx.ssh.exec(command, (stream, line) =>
+        ctx.events.emit({ type: "output", source: basename(script.label), stream, line }),
+      ),
       ctx.signal,
     );
     if (result.code === undefined) {
@@ -37,7 +43,9 @@ export async function runShell(config: ShellProvisionerConfig, ctx: ProvisionCon
       });
     }
     if (!config.valid_exit_codes.includes(result.code)) {
-      throw new TsimgError(`${script.label} exited with code ${result.code} (valid_exit_codes: ${config.valid_exit_codes.join(", ")})`);
+      throw new TsimgError(
+        `${script.label} exited with code ${result.code} (valid_exit_codes: ${config.valid_exit_codes.join(", ")})`,
+      );
     }
     // A script that starts a reboot often exits 0 before the connection drops; going on
     // over the dying session would fail the next command. expect_disconnect means "this

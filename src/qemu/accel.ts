@@ -64,14 +64,29 @@ async function runProbe(binary: string, accel: string): Promise<AccelProbeResult
   try {
     const result = await runProgram(
       binary,
-      ["-accel", accel, "-machine", "pc", "-nodefaults", "-display", "none", "-no-reboot", "-m", "16",
-       "-bios", bios, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"],
+      [
+        "-accel",
+        accel,
+        "-machine",
+        "pc",
+        "-nodefaults",
+        "-display",
+        "none",
+        "-no-reboot",
+        "-m",
+        "16",
+        "-bios",
+        bios,
+        "-device",
+        "isa-debug-exit,iobase=0xf4,iosize=0x04",
+      ],
       { timeoutMs: PROBE_LIMIT_MS, killSignal: "SIGKILL" },
     );
     const ms = Date.now() - t0;
     if (result.notStarted) throw new TsimgError(cannotStart(binary, result.errorCode, result.problem));
     if (result.exitCode === EXPECTED_EXIT) return { ok: true, reason: "guest ran", ms };
-    if (result.timedOut) return { ok: false, reason: `a test guest did not run within ${PROBE_LIMIT_MS / 1000} s (it hangs)`, ms };
+    if (result.timedOut)
+      return { ok: false, reason: `a test guest did not run within ${PROBE_LIMIT_MS / 1000} s (it hangs)`, ms };
     const said = result.stderr.trim().split("\n").filter(Boolean).pop();
     return { ok: false, reason: said ? `QEMU said: ${said}` : `QEMU exited with code ${result.exitCode}`, ms };
   } finally {
@@ -99,7 +114,8 @@ export async function assertQemuBinary(binary: string): Promise<void> {
 /** "qemu_binary "qemu-x" is not installed (no such program on PATH)" and the like. */
 function cannotStart(binary: string, code: string | undefined, problem: string): string {
   const where = binary.includes("/") ? "no such file" : "no such program on PATH";
-  if (code === "ENOENT") return `qemu_binary "${binary}" was not found (${where}): install QEMU (Debian: qemu-system-x86) or fix qemu_binary`;
+  if (code === "ENOENT")
+    return `qemu_binary "${binary}" was not found (${where}): install QEMU (Debian: qemu-system-x86) or fix qemu_binary`;
   if (code === "EACCES") return `qemu_binary "${binary}" cannot be run (permission denied): is it an executable file?`;
   return `qemu_binary "${binary}" cannot be run: ${problem}`;
 }

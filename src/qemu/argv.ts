@@ -56,7 +56,11 @@ export function buildQemuArgv(inputs: ArgvInputs): QemuArgv {
   const uefi = inputs.efiVarsPath !== undefined;
   const defaults: Entry[] = [
     { flag: "-name", value: source.vm_name, what: "VM name" },
-    { flag: "-machine", value: `type=${source.machine_type},accel=${inputs.accelerator}`, what: "machine type and accelerator" },
+    {
+      flag: "-machine",
+      value: `type=${source.machine_type},accel=${inputs.accelerator}`,
+      what: "machine type and accelerator",
+    },
     ...(cpuModel ? [{ flag: "-cpu", value: cpuModel, what: "CPU model" }] : []),
     { flag: "-m", value: `${source.memory}M`, what: "memory" },
     { flag: "-smp", value: smp(source), what: "CPU count" },
@@ -68,16 +72,32 @@ export function buildQemuArgv(inputs: ArgvInputs): QemuArgv {
     { flag: "-device", value: `${source.net_device},netdev=user.0`, what: "network card" },
     ...diskEntries(source, [inputs.diskPath, ...(inputs.additionalDisks ?? [])], uefi),
     ...(inputs.isoPath ? cdromEntries(inputs.isoPath, uefi) : []),
-    ...(inputs.seedCdPath ? [{ flag: "-drive", value: `file=${inputs.seedCdPath},media=cdrom`, what: "cd_files/cd_content CD" }] : []),
-    ...(inputs.floppyPath ? [{ flag: "-drive", value: `file=${inputs.floppyPath},if=floppy,index=0,format=raw`, what: "floppy drive" }] : []),
+    ...(inputs.seedCdPath
+      ? [{ flag: "-drive", value: `file=${inputs.seedCdPath},media=cdrom`, what: "cd_files/cd_content CD" }]
+      : []),
+    ...(inputs.floppyPath
+      ? [{ flag: "-drive", value: `file=${inputs.floppyPath},if=floppy,index=0,format=raw`, what: "floppy drive" }]
+      : []),
     ...(inputs.efiVarsPath
       ? [
-          { flag: "-drive", value: `if=pflash,unit=0,format=raw,readonly=on,file=${source.efi_firmware_code}`, what: "UEFI firmware" },
-          { flag: "-drive", value: `if=pflash,unit=1,format=raw,file=${inputs.efiVarsPath}`, what: "UEFI variable store" },
+          {
+            flag: "-drive",
+            value: `if=pflash,unit=0,format=raw,readonly=on,file=${source.efi_firmware_code}`,
+            what: "UEFI firmware",
+          },
+          {
+            flag: "-drive",
+            value: `if=pflash,unit=1,format=raw,file=${inputs.efiVarsPath}`,
+            what: "UEFI variable store",
+          },
         ]
       : []),
     // An installer boots from its cdrom once; the reboot after the install boots the disk.
-    { flag: "-boot", value: inputs.isoPath ? "once=d" : "c", what: inputs.isoPath ? "boot order (cdrom first, then disk)" : "boot order (disk)" },
+    {
+      flag: "-boot",
+      value: inputs.isoPath ? "once=d" : "c",
+      what: inputs.isoPath ? "boot order (cdrom first, then disk)" : "boot order (disk)",
+    },
     { flag: "-serial", value: `file:${inputs.serialLog}`, what: "serial console capture" },
     ...displayEntries(source, inputs.window),
     ...(source.vga ? [{ flag: "-vga", value: source.vga, what: "display adapter" }] : []),
@@ -88,14 +108,17 @@ export function buildQemuArgv(inputs: ArgvInputs): QemuArgv {
           { flag: "-device", value: "tpm-tis,tpmdev=tpm0", what: "TPM device" },
         ]
       : []),
-    ...(inputs.vncPort !== undefined ? [{ flag: "-vnc", value: vncValue(source.vnc_bind_address ?? "127.0.0.1", inputs.vncPort), what: "VNC server" }] : []),
+    ...(inputs.vncPort !== undefined
+      ? [{ flag: "-vnc", value: vncValue(source.vnc_bind_address ?? "127.0.0.1", inputs.vncPort), what: "VNC server" }]
+      : []),
   ];
   const userFlags = new Set(inputs.userArgs.map((arg) => arg[0]).filter((flag): flag is string => Boolean(flag)));
   const replaced: string[] = [];
   const kept = defaults.filter((entry) => !userFlags.has(entry.flag));
   for (const flag of userFlags) {
     const lost = defaults.filter((entry) => entry.flag === flag);
-    if (lost.length > 0) replaced.push(`qemuargs ${flag} replaces tsimg's default ${lost.map((e) => e.what).join(" and ")}`);
+    if (lost.length > 0)
+      replaced.push(`qemuargs ${flag} replaces tsimg's default ${lost.map((e) => e.what).join(" and ")}`);
   }
   const args = kept.flatMap((entry) => (entry.value === undefined ? [entry.flag] : [entry.flag, entry.value]));
   for (const userArg of inputs.userArgs) args.push(...userArg);
@@ -103,12 +126,19 @@ export function buildQemuArgv(inputs: ArgvInputs): QemuArgv {
   // QMP is how tsimg drives QEMU; it is never replaced.
   args.push("-qmp", `unix:${inputs.qmpSocket},server=on,wait=off`);
   const allUserArgs = [...inputs.userArgs, ...(inputs.appendArgs ?? [])];
-  return { args, replaced, serialPath: findSerialFile(allUserArgs) ?? (allUserArgs.some((a) => a[0] === "-serial") ? undefined : inputs.serialLog) };
+  return {
+    args,
+    replaced,
+    serialPath:
+      findSerialFile(allUserArgs) ?? (allUserArgs.some((a) => a[0] === "-serial") ? undefined : inputs.serialLog),
+  };
 }
 
 /** "-smp 2" or "-smp 4,sockets=1,cores=2,threads=2". */
 function smp(source: SourceConfig): string {
-  const topology = (["sockets", "cores", "threads"] as const).filter((k) => source[k] > 0).map((k) => `${k}=${source[k]}`);
+  const topology = (["sockets", "cores", "threads"] as const)
+    .filter((k) => source[k] > 0)
+    .map((k) => `${k}=${source[k]}`);
   return [String(source.cpus), ...topology].join(",");
 }
 
@@ -132,10 +162,19 @@ function diskEntries(source: SourceConfig, paths: string[], bootIndex: boolean):
   switch (source.disk_interface) {
     case "virtio":
     case "ide":
-      if (!bootIndex) return paths.map((path, i) => ({ flag: "-drive", value: `file=${path},if=${source.disk_interface},${options}`, what: what(i) }));
+      if (!bootIndex)
+        return paths.map((path, i) => ({
+          flag: "-drive",
+          value: `file=${path},if=${source.disk_interface},${options}`,
+          what: what(i),
+        }));
       return paths.flatMap((path, i) => [
         { flag: "-drive", value: `file=${path},if=none,id=drive${i},${options}`, what: what(i) },
-        { flag: "-device", value: `${source.disk_interface === "virtio" ? "virtio-blk-pci" : "ide-hd"},drive=drive${i}${boot(i)}`, what: `${what(i)} (device)` },
+        {
+          flag: "-device",
+          value: `${source.disk_interface === "virtio" ? "virtio-blk-pci" : "ide-hd"},drive=drive${i}${boot(i)}`,
+          what: `${what(i)} (device)`,
+        },
       ]);
     case "virtio-scsi":
     case "scsi":
@@ -151,7 +190,11 @@ function diskEntries(source: SourceConfig, paths: string[], bootIndex: boolean):
         { flag: "-device", value: "ahci,id=ahci0", what: "SATA controller" },
         ...paths.flatMap((path, i) => [
           { flag: "-drive", value: `file=${path},if=none,id=drive${i},${options}`, what: what(i) },
-          { flag: "-device", value: `ide-hd,bus=ahci0.${i},drive=drive${i}${boot(i)}`, what: `${what(i)} (SATA device)` },
+          {
+            flag: "-device",
+            value: `ide-hd,bus=ahci0.${i},drive=drive${i}${boot(i)}`,
+            what: `${what(i)} (SATA device)`,
+          },
         ]),
       ];
   }

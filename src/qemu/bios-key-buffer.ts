@@ -14,14 +14,17 @@ export async function readBiosKeyBacklog(qmp: QmpCommands): Promise<number | und
   const [head, tail] = await readWords(qmp, 0x41a);
   const [start, end] = await readWords(qmp, 0x480);
   if (start !== STANDARD_RING.start || end !== STANDARD_RING.end) return undefined;
-  const inRing = (offset: number | undefined) => offset !== undefined && offset >= start && offset < end && offset % 2 === 0;
+  const inRing = (offset: number | undefined) =>
+    offset !== undefined && offset >= start && offset < end && offset % 2 === 0;
   if (!inRing(head) || !inRing(tail)) return undefined;
   return ((tail! - head! + (end - start)) % (end - start)) / 2;
 }
 
 // HMP `xp /2hx ADDR` answers "000000000000041a: 0x001e 0x0022".
 async function readWords(qmp: QmpCommands, address: number): Promise<(number | undefined)[]> {
-  const answer = String(await qmp.execute("human-monitor-command", { "command-line": `xp /2hx 0x${address.toString(16)}` }));
+  const answer = String(
+    await qmp.execute("human-monitor-command", { "command-line": `xp /2hx 0x${address.toString(16)}` }),
+  );
   const words = /:\s*0x([0-9a-f]+)\s+0x([0-9a-f]+)/i.exec(answer);
   return words ? [parseInt(words[1]!, 16), parseInt(words[2]!, 16)] : [undefined, undefined];
 }

@@ -119,7 +119,8 @@ function parseAngle(source: Source, start: number): Step | undefined {
   const special = parseSpecial(word);
   if (special) return { actions: [special], end };
   const complaint = diagnoseUnknownKey(word);
-  if (complaint) throw new BootCommandError(`unknown key "${token}" at ${source.locate(start)}; ${complaint}`, start, token);
+  if (complaint)
+    throw new BootCommandError(`unknown key "${token}" at ${source.locate(start)}; ${complaint}`, start, token);
   return undefined;
 }
 
@@ -158,19 +159,70 @@ function splitOnOff(word: string): { base: string; suffix: string } {
 }
 
 const KEY_NAMES = [
-  "bs", "del", "enter", "return", "esc", "tab", "spacebar", "insert", "home", "end", "pageUp",
-  "pageDown", "menu", "up", "down", "left", "right", "f1", "f2", "f3", "f4", "f5", "f6", "f7",
-  "f8", "f9", "f10", "f11", "f12", "leftAlt", "leftCtrl", "leftShift", "leftSuper", "leftMeta",
-  "rightAlt", "rightCtrl", "rightShift", "rightSuper", "rightMeta", "leftCommand", "rightCommand",
-  "leftOption", "rightOption",
+  "bs",
+  "del",
+  "enter",
+  "return",
+  "esc",
+  "tab",
+  "spacebar",
+  "insert",
+  "home",
+  "end",
+  "pageUp",
+  "pageDown",
+  "menu",
+  "up",
+  "down",
+  "left",
+  "right",
+  "f1",
+  "f2",
+  "f3",
+  "f4",
+  "f5",
+  "f6",
+  "f7",
+  "f8",
+  "f9",
+  "f10",
+  "f11",
+  "f12",
+  "leftAlt",
+  "leftCtrl",
+  "leftShift",
+  "leftSuper",
+  "leftMeta",
+  "rightAlt",
+  "rightCtrl",
+  "rightShift",
+  "rightSuper",
+  "rightMeta",
+  "leftCommand",
+  "rightCommand",
+  "leftOption",
+  "rightOption",
 ];
 
 // Names people reach for (from other tools or QEMU's own qcodes) and what Packer calls them.
 const KEY_ALIASES: ReadonlyMap<string, string> = new Map([
-  ["ctrl", "leftCtrl"], ["control", "leftCtrl"], ["alt", "leftAlt"], ["shift", "leftShift"],
-  ["super", "leftSuper"], ["win", "leftSuper"], ["meta", "leftSuper"], ["space", "spacebar"],
-  ["spc", "spacebar"], ["backspace", "bs"], ["escape", "esc"], ["delete", "del"], ["ret", "enter"],
-  ["pgup", "pageUp"], ["pgdn", "pageDown"], ["pagedn", "pageDown"], ["ins", "insert"],
+  ["ctrl", "leftCtrl"],
+  ["control", "leftCtrl"],
+  ["alt", "leftAlt"],
+  ["shift", "leftShift"],
+  ["super", "leftSuper"],
+  ["win", "leftSuper"],
+  ["meta", "leftSuper"],
+  ["space", "spacebar"],
+  ["spc", "spacebar"],
+  ["backspace", "bs"],
+  ["escape", "esc"],
+  ["delete", "del"],
+  ["ret", "enter"],
+  ["pgup", "pageUp"],
+  ["pgdn", "pageDown"],
+  ["pagedn", "pageDown"],
+  ["ins", "insert"],
 ]);
 
 // A reason the word was meant as a key, or undefined if it is ordinary text to type literally.
@@ -206,7 +258,7 @@ function findNearestKeyName(lower: string): string | undefined {
 const WHOLE_SECONDS = /^(0|[1-9]\d*)$/;
 const GO_DURATION = /^-?(?:(?:0|[1-9]\d*)(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
 const DURATION_PART = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
-const UNIT_NS: Readonly<Record<string, number>> = { ns: 1, us: 1e3, "µs": 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const UNIT_NS: Readonly<Record<string, number>> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
 function parseWait(source: Source, word: string, start: number, token: string): number {
   const fail = (why: string): never => {
@@ -238,8 +290,22 @@ function measureWait(rest: string): number | undefined {
 }
 
 const UNIT_ALIASES: Readonly<Record<string, string>> = {
-  sec: "s", secs: "s", second: "s", seconds: "s", min: "m", mins: "m", minute: "m", minutes: "m",
-  hr: "h", hrs: "h", hour: "h", hours: "h", msec: "ms", msecs: "ms", millisecond: "ms", milliseconds: "ms",
+  sec: "s",
+  secs: "s",
+  second: "s",
+  seconds: "s",
+  min: "m",
+  mins: "m",
+  minute: "m",
+  minutes: "m",
+  hr: "h",
+  hrs: "h",
+  hour: "h",
+  hours: "h",
+  msec: "ms",
+  msecs: "ms",
+  millisecond: "ms",
+  milliseconds: "ms",
 };
 
 // A valid spelling of a near-miss wait (`WAIT`, `5S`, `5sec`, `05`, `1.5`), or undefined.
@@ -248,7 +314,10 @@ function repairWait(rest: string): string | undefined {
   const parts = [...lower.matchAll(/(\d+(?:\.\d+)?)([a-zµ]*)/g)];
   if (parts.map((p) => p[0]).join("") !== lower) return undefined;
   const repaired = parts
-    .map(([, value = "", unit = ""]) => `${Number(value)}${UNIT_ALIASES[unit] ?? (unit === "" && value.includes(".") ? "s" : unit)}`)
+    .map(
+      ([, value = "", unit = ""]) =>
+        `${Number(value)}${UNIT_ALIASES[unit] ?? (unit === "" && value.includes(".") ? "s" : unit)}`,
+    )
     .join("");
   return measureWait(repaired) ? repaired : undefined;
 }

@@ -26,25 +26,39 @@ const QEMU_IMG_COMMANDS = ["create", "convert", "resize"];
 export function checkDisks(source: CheckedQemu, raw: Record<string, unknown>, problems: Problem[]): QemuImgArgs {
   const at = (key: string) => ["source", key];
   for (const key of ["use_backing_file", "skip_resize_disk"] as const) {
-    if (source[key] && !source.disk_image) problems.push({ path: at(key), message: `${key} needs disk_image = true (it applies to a base disk image)` });
+    if (source[key] && !source.disk_image)
+      problems.push({ path: at(key), message: `${key} needs disk_image = true (it applies to a base disk image)` });
   }
   if (source.use_backing_file && source.format !== "qcow2") {
-    problems.push({ path: at("use_backing_file"), message: `use_backing_file needs format = "qcow2" (an overlay is a qcow2 feature), not "${source.format}"` });
+    problems.push({
+      path: at("use_backing_file"),
+      message: `use_backing_file needs format = "qcow2" (an overlay is a qcow2 feature), not "${source.format}"`,
+    });
   }
   if (source.disk_detect_zeroes === "unmap" && source.disk_discard !== "unmap") {
-    problems.push({ path: at("disk_detect_zeroes"), message: 'disk_detect_zeroes = "unmap" needs disk_discard = "unmap" (QEMU refuses it otherwise)' });
+    problems.push({
+      path: at("disk_detect_zeroes"),
+      message: 'disk_detect_zeroes = "unmap" needs disk_discard = "unmap" (QEMU refuses it otherwise)',
+    });
   }
   const imgArgs = source.qemu_img_args ?? {};
   for (const key of Object.keys(imgArgs)) {
     if (!QEMU_IMG_COMMANDS.includes(key)) {
       const hint = closest(key, QEMU_IMG_COMMANDS);
-      problems.push({ path: ["source", "qemu_img_args", key], message: `qemu_img_args: unknown command "${key}"; use create, convert or resize${hint ? ` (did you mean "${hint}"?)` : ""}` });
+      problems.push({
+        path: ["source", "qemu_img_args", key],
+        message: `qemu_img_args: unknown command "${key}"; use create, convert or resize${hint ? ` (did you mean "${hint}"?)` : ""}`,
+      });
     }
   }
   if (source.efi_boot) {
     for (const key of ["efi_firmware_code", "efi_firmware_vars"] as const) {
       if (!isFile(source[key])) {
-        problems.push({ path: at(key), message: `${key}: no such file ${source[key]} (install Debian's ovmf package, or name the firmware)`, missingInput: !(key in raw) });
+        problems.push({
+          path: at(key),
+          message: `${key}: no such file ${source[key]} (install Debian's ovmf package, or name the firmware)`,
+          missingInput: !(key in raw),
+        });
       }
     }
   }
@@ -53,7 +67,15 @@ export function checkDisks(source: CheckedQemu, raw: Record<string, unknown>, pr
 
 /** host_port_min and vnc_port_min are not above their max. */
 export function checkQemuPorts(source: QemuConfig, problems: Problem[]): void {
-  checkMinMax(source, [["host_port_min", "host_port_max"], ["vnc_port_min", "vnc_port_max"]], "source", problems);
+  checkMinMax(
+    source,
+    [
+      ["host_port_min", "host_port_max"],
+      ["vnc_port_min", "vnc_port_max"],
+    ],
+    "source",
+    problems,
+  );
 }
 
 /** boot_command parses: key names, waits, holds. */

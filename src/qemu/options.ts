@@ -27,13 +27,13 @@ export const QEMU_MACHINE_OPTIONS = {
   disk_image: {
     type: "boolean",
     default: false,
-    doc: "`iso_url` is a bootable disk image (a cloud image), not an installer: it is copied (`qemu-img convert`) into the build disk, resized to `disk_size` and booted; no cdrom is attached. Pair it with a NoCloud seed (`cd_content`, `cd_label = \"cidata\"`).",
+    doc: '`iso_url` is a bootable disk image (a cloud image), not an installer: it is copied (`qemu-img convert`) into the build disk, resized to `disk_size` and booted; no cdrom is attached. Pair it with a NoCloud seed (`cd_content`, `cd_label = "cidata"`).',
     packer: "`disk_image`",
   },
   use_backing_file: {
     type: "boolean",
     default: false,
-    doc: "With `disk_image`: the output is a thin qcow2 overlay whose backing file is the base image (by absolute path), instead of a full copy. The overlay is not compacted (that would flatten it); the manifest's `custom_data.backing_file` names the base. Needs `format = \"qcow2\"`.",
+    doc: 'With `disk_image`: the output is a thin qcow2 overlay whose backing file is the base image (by absolute path), instead of a full copy. The overlay is not compacted (that would flatten it); the manifest\'s `custom_data.backing_file` names the base. Needs `format = "qcow2"`.',
     packer: "`use_backing_file`",
   },
   skip_resize_disk: {
@@ -46,15 +46,21 @@ export const QEMU_MACHINE_OPTIONS = {
     type: "size[]",
     max: MAX_DISK_MIB,
     default: [],
-    doc: "Sizes of extra empty disks (`[\"10G\", \"512M\"]`), attached after the main disk on the same interface. They are written beside the main one as `<name>-1.<format>`, `<name>-2.<format>`, ... (`<vm_name>-1` when vm_name has no extension) and compacted like it.",
+    doc: 'Sizes of extra empty disks (`["10G", "512M"]`), attached after the main disk on the same interface. They are written beside the main one as `<name>-1.<format>`, `<name>-2.<format>`, ... (`<vm_name>-1` when vm_name has no extension) and compacted like it.',
     packer: "`disk_additional_size` (Packer names them `<vm_name>-1`)",
   },
   qemu_img_args: {
     type: "table of string[]",
-    doc: "Extra arguments for qemu-img, by command: `{ create = [\"-o\", \"preallocation=metadata\"], convert = [...], resize = [...] }`. They go right after the subcommand's own options.",
+    doc: 'Extra arguments for qemu-img, by command: `{ create = ["-o", "preallocation=metadata"], convert = [...], resize = [...] }`. They go right after the subcommand\'s own options.',
     packer: "`qemu_img_args`",
   },
-  disk_size: { type: "size", max: MAX_DISK_MIB, default: "40960M", doc: "Virtual disk size: a number of MiB, or with a unit (`512M`, `40G`). From 1 MiB to 64 TiB (`64T`): anything larger is a unit typed wrong.", packer: "`disk_size`" },
+  disk_size: {
+    type: "size",
+    max: MAX_DISK_MIB,
+    default: "40960M",
+    doc: "Virtual disk size: a number of MiB, or with a unit (`512M`, `40G`). From 1 MiB to 64 TiB (`64T`): anything larger is a unit typed wrong.",
+    packer: "`disk_size`",
+  },
   disk_interface: {
     type: { enum: ["virtio", "virtio-scsi", "scsi", "ide", "sata"] },
     default: "virtio",
@@ -62,40 +68,98 @@ export const QEMU_MACHINE_OPTIONS = {
     packer: "`disk_interface` (same choices)",
   },
   disk_cache: { type: "string", default: "writeback", doc: "`cache=` of the disk's `-drive`.", packer: "`disk_cache`" },
-  disk_discard: { type: { enum: ["ignore", "unmap"] }, default: "ignore", doc: "`discard=` of the disk's `-drive`: `unmap` passes the guest's TRIM through, so deleted blocks leave the image.", packer: "`disk_discard`" },
+  disk_discard: {
+    type: { enum: ["ignore", "unmap"] },
+    default: "ignore",
+    doc: "`discard=` of the disk's `-drive`: `unmap` passes the guest's TRIM through, so deleted blocks leave the image.",
+    packer: "`disk_discard`",
+  },
   disk_detect_zeroes: {
     type: { enum: ["off", "on", "unmap"] },
     default: "off",
-    doc: "`detect-zeroes=` of the disk's `-drive`: `unmap` (needs `disk_discard = \"unmap\"`) turns zeroed blocks into holes as the guest writes them.",
+    doc: '`detect-zeroes=` of the disk\'s `-drive`: `unmap` (needs `disk_discard = "unmap"`) turns zeroed blocks into holes as the guest writes them.',
     packer: "`disk_detect_zeroes`",
   },
-  memory: { type: "size", default: 512, doc: "Guest memory in MiB (or with a unit), at least 1 MiB. Ignored when `qemuargs` has `-m`.", packer: "`memory`" },
-  cpus: { type: "integer", min: 1, default: 1, doc: "Virtual CPUs (`-smp`), at least 1. Ignored when `qemuargs` has `-smp`.", packer: "`cpus`" },
-  sockets: { type: "integer", min: 0, default: 0, doc: "CPU sockets in `-smp` (0: QEMU works it out from `cpus`).", packer: "`sockets`" },
-  cores: { type: "integer", min: 0, default: 0, doc: "Cores per socket in `-smp` (0: QEMU works it out).", packer: "`cores`" },
-  threads: { type: "integer", min: 0, default: 0, doc: "Threads per core in `-smp` (0: QEMU works it out).", packer: "`threads`" },
+  memory: {
+    type: "size",
+    default: 512,
+    doc: "Guest memory in MiB (or with a unit), at least 1 MiB. Ignored when `qemuargs` has `-m`.",
+    packer: "`memory`",
+  },
+  cpus: {
+    type: "integer",
+    min: 1,
+    default: 1,
+    doc: "Virtual CPUs (`-smp`), at least 1. Ignored when `qemuargs` has `-smp`.",
+    packer: "`cpus`",
+  },
+  sockets: {
+    type: "integer",
+    min: 0,
+    default: 0,
+    doc: "CPU sockets in `-smp` (0: QEMU works it out from `cpus`).",
+    packer: "`sockets`",
+  },
+  cores: {
+    type: "integer",
+    min: 0,
+    default: 0,
+    doc: "Cores per socket in `-smp` (0: QEMU works it out).",
+    packer: "`cores`",
+  },
+  threads: {
+    type: "integer",
+    min: 0,
+    default: 0,
+    doc: "Threads per core in `-smp` (0: QEMU works it out).",
+    packer: "`threads`",
+  },
   cpu_model: {
     type: "string",
     defaultDoc: "`host` under KVM, QEMU's default otherwise",
     doc: "`-cpu` model. Under TCG, `host` does not exist, so tsimg leaves QEMU's default unless you name one.",
     packer: "`cpu_model` (same default)",
   },
-  vga: { type: "string", doc: "Display adapter (`-vga std|virtio|qxl|cirrus|none`). Default: QEMU's (`std`).", packer: "`vga`" },
+  vga: {
+    type: "string",
+    doc: "Display adapter (`-vga std|virtio|qxl|cirrus|none`). Default: QEMU's (`std`).",
+    packer: "`vga`",
+  },
   display: {
     type: "string",
     doc: "QEMU's `-display` when there is a window (`headless = false`): `gtk`, `sdl`, `vnc=...`, `none`. Default: QEMU's choice.",
     packer: "`display`",
   },
-  use_default_display: { type: "boolean", default: false, doc: "Pass no `-display` at all, even when headless, and let QEMU pick.", packer: "`use_default_display`" },
+  use_default_display: {
+    type: "boolean",
+    default: false,
+    doc: "Pass no `-display` at all, even when headless, and let QEMU pick.",
+    packer: "`use_default_display`",
+  },
   efi_boot: {
     type: "boolean",
     default: false,
     doc: "Boot with UEFI firmware (OVMF) instead of BIOS. The variable store is copied into the output directory as `efivars.fd`, beside the disk, so the image boots later with the same NVRAM.",
     packer: "`efi_boot`",
   },
-  efi_firmware_code: { type: "path", default: "/usr/share/OVMF/OVMF_CODE_4M.fd", doc: "The OVMF code image (read-only pflash). Debian's `ovmf` package provides the default.", packer: "`efi_firmware_code`" },
-  efi_firmware_vars: { type: "path", default: "/usr/share/OVMF/OVMF_VARS_4M.fd", doc: "The OVMF variable store template; copied, never written.", packer: "`efi_firmware_vars`" },
-  efi_drop_efivars: { type: "boolean", default: false, doc: "Do not keep `efivars.fd` in the output directory.", packer: "`efi_drop_efivars`" },
+  efi_firmware_code: {
+    type: "path",
+    default: "/usr/share/OVMF/OVMF_CODE_4M.fd",
+    doc: "The OVMF code image (read-only pflash). Debian's `ovmf` package provides the default.",
+    packer: "`efi_firmware_code`",
+  },
+  efi_firmware_vars: {
+    type: "path",
+    default: "/usr/share/OVMF/OVMF_VARS_4M.fd",
+    doc: "The OVMF variable store template; copied, never written.",
+    packer: "`efi_firmware_vars`",
+  },
+  efi_drop_efivars: {
+    type: "boolean",
+    default: false,
+    doc: "Do not keep `efivars.fd` in the output directory.",
+    packer: "`efi_drop_efivars`",
+  },
   vtpm: {
     type: "boolean",
     default: false,
@@ -108,26 +172,48 @@ export const QEMU_MACHINE_OPTIONS = {
     doc: "Start a VNC server on this address, for people who want to watch (tsimg types through QMP and needs no VNC). Unset: no VNC server. The port is the first free one in `vnc_port_min`..`vnc_port_max` and is logged.",
     packer: "`vnc_bind_address` (Packer always starts VNC, on 127.0.0.1)",
   },
-  vnc_port_min: { type: "integer", ...VNC_PORT, default: 5900, doc: "Lowest VNC port (TCP, 5900 to 65535: QEMU is given the display number, the port minus 5900).", packer: "`vnc_port_min`" },
-  vnc_port_max: { type: "integer", ...VNC_PORT, default: 6000, doc: "Highest VNC port (TCP, 5900 to 65535).", packer: "`vnc_port_max`" },
+  vnc_port_min: {
+    type: "integer",
+    ...VNC_PORT,
+    default: 5900,
+    doc: "Lowest VNC port (TCP, 5900 to 65535: QEMU is given the display number, the port minus 5900).",
+    packer: "`vnc_port_min`",
+  },
+  vnc_port_max: {
+    type: "integer",
+    ...VNC_PORT,
+    default: 6000,
+    doc: "Highest VNC port (TCP, 5900 to 65535).",
+    packer: "`vnc_port_max`",
+  },
   accelerator: {
     type: { enum: ACCELERATORS },
     default: "auto",
     doc: "`auto` boots a tiny test guest under KVM (under 2 s) and uses KVM when it really runs, otherwise TCG with a warning. An explicit `kvm` that cannot run a guest fails at once instead of hanging.",
     packer: "`accelerator` (Packer's default `kvm` hangs or aborts where /dev/kvm is present but broken)",
   },
-  machine_type: { type: "string", default: "pc", doc: "QEMU machine type (`-machine type=`).", packer: "`machine_type`" },
-  qemu_binary: { type: "string", default: "qemu-system-x86_64", doc: "The QEMU program to run.", packer: "`qemu_binary`" },
+  machine_type: {
+    type: "string",
+    default: "pc",
+    doc: "QEMU machine type (`-machine type=`).",
+    packer: "`machine_type`",
+  },
+  qemu_binary: {
+    type: "string",
+    default: "qemu-system-x86_64",
+    doc: "The QEMU program to run.",
+    packer: "`qemu_binary`",
+  },
   qemuargs: {
     type: "string[][]",
     default: [],
-    doc: "Extra switches, e.g. `[[\"-m\", \"4096\"], [\"-serial\", \"file:serial.out\"]]`. A switch given here replaces tsimg's default for that switch, as in Packer, and tsimg logs one line per replaced default. `{{ .HTTPIP }}`, `{{ .HTTPPort }}`, `{{ .Name }}`, `{{ .SSHHostPort }}`, `{{ .OutputDir }}` are filled in.",
+    doc: 'Extra switches, e.g. `[["-m", "4096"], ["-serial", "file:serial.out"]]`. A switch given here replaces tsimg\'s default for that switch, as in Packer, and tsimg logs one line per replaced default. `{{ .HTTPIP }}`, `{{ .HTTPPort }}`, `{{ .Name }}`, `{{ .SSHHostPort }}`, `{{ .OutputDir }}` are filled in.',
     packer: "`qemuargs` (same meaning; Packer does not tell you what it replaced)",
   },
   qemuargs_append: {
     type: "string[][]",
     default: [],
-    doc: "Extra switches added after tsimg's own, replacing nothing: `[[\"-device\", \"virtio-rng-pci\"]]`. Same placeholders as `qemuargs`.",
+    doc: 'Extra switches added after tsimg\'s own, replacing nothing: `[["-device", "virtio-rng-pci"]]`. Same placeholders as `qemuargs`.',
     packer: "none (what packer-plugin-qemu#58 and #221 ask for)",
   },
 } as const satisfies OptionTable;
@@ -146,13 +232,18 @@ export const QEMU_BOOT_OPTIONS = {
     doc: "Run without a window. When false and there is no `$DISPLAY`, tsimg runs headless anyway and says so.",
     packer: "`headless` (Packer fails without a display)",
   },
-  net_device: { type: "string", default: "virtio-net", doc: "NIC model (`-device <net_device>,netdev=user.0`).", packer: "`net_device`" },
+  net_device: {
+    type: "string",
+    default: "virtio-net",
+    doc: "NIC model (`-device <net_device>,netdev=user.0`).",
+    packer: "`net_device`",
+  },
   boot_wait: {
     type: "duration",
     default: "10s",
     negativeIsZero: true,
     doc: "Time between QEMU starting and typing `boot_command`. A negative duration such as `-1s` means no wait, as in Packer.",
-    packer: "`boot_wait` (`-1s` is Packer's documented \"no wait\")",
+    packer: '`boot_wait` (`-1s` is Packer\'s documented "no wait")',
   },
   boot_command: {
     type: "string[]",
@@ -192,8 +283,20 @@ export const QEMU_BOOT_OPTIONS = {
 
 /** `[source]`: the host port forwarded to the guest's SSH port. */
 export const QEMU_HOST_PORT_OPTIONS = {
-  host_port_min: { type: "integer", ...PORT, default: 2222, doc: "Lowest host port forwarded to the guest's SSH port (bound on 127.0.0.1); 1 to 65535, and not above `host_port_max`.", packer: "`host_port_min` (Packer binds every interface)" },
-  host_port_max: { type: "integer", ...PORT, default: 4444, doc: "Highest host port forwarded to the guest's SSH port (1 to 65535).", packer: "`host_port_max`" },
+  host_port_min: {
+    type: "integer",
+    ...PORT,
+    default: 2222,
+    doc: "Lowest host port forwarded to the guest's SSH port (bound on 127.0.0.1); 1 to 65535, and not above `host_port_max`.",
+    packer: "`host_port_min` (Packer binds every interface)",
+  },
+  host_port_max: {
+    type: "integer",
+    ...PORT,
+    default: 4444,
+    doc: "Highest host port forwarded to the guest's SSH port (1 to 65535).",
+    packer: "`host_port_max`",
+  },
 } as const satisfies OptionTable;
 
 /** `[source]`: stopping the VM and compacting its disk. */
@@ -210,12 +313,27 @@ export const QEMU_SHUTDOWN_OPTIONS = {
     doc: "How long to wait for QEMU to exit after `shutdown_command`. Then tsimg presses the ACPI power button, and then kills QEMU and fails the build.",
     packer: "`shutdown_timeout`",
   },
-  skip_compaction: { type: "boolean", default: false, doc: "Keep the disk as written instead of `qemu-img convert`ing it (qcow2 only).", packer: "`skip_compaction`" },
-  disk_compression: { type: "boolean", default: false, doc: "Compress the qcow2 during compaction (`qemu-img convert -c`).", packer: "`disk_compression`" },
+  skip_compaction: {
+    type: "boolean",
+    default: false,
+    doc: "Keep the disk as written instead of `qemu-img convert`ing it (qcow2 only).",
+    packer: "`skip_compaction`",
+  },
+  disk_compression: {
+    type: "boolean",
+    default: false,
+    doc: "Compress the qcow2 during compaction (`qemu-img convert -c`).",
+    packer: "`disk_compression`",
+  },
 } as const satisfies OptionTable;
 
 /** Every option of the qemu builder itself. */
-export const QEMU_OPTIONS = { ...QEMU_MACHINE_OPTIONS, ...QEMU_BOOT_OPTIONS, ...QEMU_HOST_PORT_OPTIONS, ...QEMU_SHUTDOWN_OPTIONS } as const satisfies OptionTable;
+export const QEMU_OPTIONS = {
+  ...QEMU_MACHINE_OPTIONS,
+  ...QEMU_BOOT_OPTIONS,
+  ...QEMU_HOST_PORT_OPTIONS,
+  ...QEMU_SHUTDOWN_OPTIONS,
+} as const satisfies OptionTable;
 
 /** qemu_img_args once checked: extra arguments of each qemu-img command tsimg runs. */
 export interface QemuImgArgs {

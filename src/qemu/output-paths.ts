@@ -57,7 +57,8 @@ export function refuseVmName(name: string): string | undefined {
   }
   if (name.includes("\0")) return `${what} contains a NUL character`;
   if (Buffer.byteLength(name) > 200) return `${what} is longer than 200 bytes`;
-  if (RESERVED_NAMES.includes(name)) return `${what} is a file tsimg itself writes into output_directory: pick another name`;
+  if (RESERVED_NAMES.includes(name))
+    return `${what} is a file tsimg itself writes into output_directory: pick another name`;
   return undefined;
 }
 

@@ -19,7 +19,13 @@ export async function createDisk(path: string, format: string, size: string, ext
 }
 
 /** Grows a disk image to `size`. */
-export async function resizeDisk(path: string, format: string, size: string, extraArgs: string[] = [], signal?: AbortSignal): Promise<void> {
+export async function resizeDisk(
+  path: string,
+  format: string,
+  size: string,
+  extraArgs: string[] = [],
+  signal?: AbortSignal,
+): Promise<void> {
   await runQemuImg(["resize", "-q", "-f", format, ...extraArgs, path, size], signal);
 }
 
@@ -31,8 +37,16 @@ export interface DiskInfo {
 
 /** qemu-img info: the image's format, virtual size and backing file. */
 export async function diskInfo(path: string, signal?: AbortSignal): Promise<DiskInfo> {
-  const info = JSON.parse(await runQemuImg(["info", "--output=json", path], signal)) as { format: string; "virtual-size": number; "backing-filename"?: string };
-  return { format: info.format, virtualSize: info["virtual-size"], ...(info["backing-filename"] ? { backingFile: info["backing-filename"] } : {}) };
+  const info = JSON.parse(await runQemuImg(["info", "--output=json", path], signal)) as {
+    format: string;
+    "virtual-size": number;
+    "backing-filename"?: string;
+  };
+  return {
+    format: info.format,
+    virtualSize: info["virtual-size"],
+    ...(info["backing-filename"] ? { backingFile: info["backing-filename"] } : {}),
+  };
 }
 
 /** Copies `from` into a new, compacted image `to` (unused blocks dropped; optional compression). */
@@ -41,6 +55,14 @@ export async function convertDisk(
   to: string,
   options: { format: string; compress: boolean; extraArgs?: string[]; signal?: AbortSignal },
 ): Promise<void> {
-  const args = ["convert", "-O", options.format, ...(options.compress ? ["-c"] : []), ...(options.extraArgs ?? []), from, to];
+  const args = [
+    "convert",
+    "-O",
+    options.format,
+    ...(options.compress ? ["-c"] : []),
+    ...(options.extraArgs ?? []),
+    from,
+    to,
+  ];
   await runQemuImg(args, options.signal);
 }

@@ -3,6 +3,12 @@
 import { closeSync, openSync, readSync, watch, type FSWatcher } from "node:fs";
 import { TailBuffer } from "../core/tail-buffer.js";
 
+// Matching control characters is the point of these two.
+// eslint-disable-next-line no-control-regex
+const TERMINAL_ESCAPE = /\x1b\[[0-9;?]*[A-Za-z]/g;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\x00-\x08\x0b-\x1f]/g;
+
 /** Reads a growing file line by line until stopped. */
 export class SerialFollower {
   private readonly tail = new TailBuffer(30);
@@ -63,8 +69,7 @@ export class SerialFollower {
 
   private emit(raw: string): void {
     // Strip terminal escapes and carriage returns the guest's console emits.
-    // eslint-disable-next-line no-control-regex -- matching control characters is the point
-    const line = raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "").replace(/[\x00-\x08\x0b-\x1f]/g, "");
+    const line = raw.replace(TERMINAL_ESCAPE, "").replace(/\r/g, "").replace(CONTROL_CHARACTERS, "");
     if (!line.trim()) return;
     this.tail.push(line);
     this.onLine(line);

@@ -53,10 +53,14 @@ export async function typeActions(qmp: QmpCommands, actions: BootAction[], optio
       continue;
     }
     if (gate && !(await gate.caughtUp(limit, signal))) {
-      options.onStall?.(`the guest left key events unread for ${limit / 1000} s; typing on, so keys may be lost (next: ${step.qcode} ${step.down ? "down" : "up"})`);
+      options.onStall?.(
+        `the guest left key events unread for ${limit / 1000} s; typing on, so keys may be lost (next: ${step.qcode} ${step.down ? "down" : "up"})`,
+      );
     }
     await sleep(Math.max(0, nextAt - Date.now()), signal);
-    await qmp.execute("input-send-event", { events: [{ type: "key", data: { down: step.down, key: { type: "qcode", data: step.qcode } } }] });
+    await qmp.execute("input-send-event", {
+      events: [{ type: "key", data: { down: step.down, key: { type: "qcode", data: step.qcode } } }],
+    });
     nextAt = Date.now() + options.intervalMs;
   }
 }

@@ -5,7 +5,15 @@
 // fork, the very commit that person saw.
 
 /** GitLab's role names (Gitlab::Access). */
-const ROLE: Record<number, string> = { 5: "Minimal Access", 10: "Guest", 15: "Planner", 20: "Reporter", 30: "Developer", 40: "Maintainer", 50: "Owner" };
+const ROLE: Record<number, string> = {
+  5: "Minimal Access",
+  10: "Guest",
+  15: "Planner",
+  20: "Reporter",
+  30: "Developer",
+  40: "Maintainer",
+  50: "Owner",
+};
 
 /** "Developer access", "Minimal Access", "no access", "level 35 access". */
 export function accessText(level: number): string {
@@ -15,7 +23,11 @@ export function accessText(level: number): string {
 }
 
 /** Whether a delivery's project is one serve acts for: its id or its path is in allowed_projects. */
-export function isAllowedProject(allowed: readonly string[], projectId: number, project?: { path_with_namespace?: unknown }): boolean {
+export function isAllowedProject(
+  allowed: readonly string[],
+  projectId: number,
+  project?: { path_with_namespace?: unknown },
+): boolean {
   if (Number.isInteger(projectId) && projectId > 0 && allowed.includes(String(projectId))) return true;
   const path = project?.path_with_namespace;
   return typeof path === "string" && allowed.includes(path);

@@ -90,14 +90,31 @@ async function main(job: WorkerJob): Promise<void> {
   send({ type: "secrets", values: plan.secrets });
   // Outputs stay in the build's own work dir, whatever the template says.
   plan.source.output_directory = join(job.workDir, "output");
-  current.running = startBuild(plan, { signal: controller.signal, onEvent: (event) => send({ type: "event", event }), force: true });
+  current.running = startBuild(plan, {
+    signal: controller.signal,
+    onEvent: (event) => send({ type: "event", event }),
+    force: true,
+  });
   const result = await current.running.result;
   if (!result.ok) {
     const shot = result.screenshot ? readScreenshot(result.screenshot) : undefined;
-    return finish({ ok: false, cancelled: result.cancelled, ...(result.error ? { error: describeError(result.error, job.repoDir) } : {}), ...(shot ? { failureScreenshot: shot } : {}), artifacts: [] });
+    return finish({
+      ok: false,
+      cancelled: result.cancelled,
+      ...(result.error ? { error: describeError(result.error, job.repoDir) } : {}),
+      ...(shot ? { failureScreenshot: shot } : {}),
+      artifacts: [],
+    });
   }
-  const listed = ((result as { artifacts?: LibraryArtifact[] }).artifacts ?? []).filter((a) => a.files[0] !== undefined);
-  const artifacts = listed.length > 0 ? listed : result.artifact ? [{ files: [result.artifact], id: result.artifact, checksums: {} }] : [];
+  const listed = ((result as { artifacts?: LibraryArtifact[] }).artifacts ?? []).filter(
+    (a) => a.files[0] !== undefined,
+  );
+  const artifacts =
+    listed.length > 0
+      ? listed
+      : result.artifact
+        ? [{ files: [result.artifact], id: result.artifact, checksums: {} }]
+        : [];
   finish({ ok: true, cancelled: false, artifacts: await Promise.all(artifacts.map(describeArtifact)) });
 }
 
@@ -120,7 +137,12 @@ async function describeArtifact(a: LibraryArtifact): Promise<WorkerArtifact> {
   const file = a.files[0] as string;
   const size = a.size ?? statSync(file, { throwIfNoEntry: false })?.size;
   const sha256 = a.checksums?.sha256 ?? (await sha256Of(file).catch(() => undefined));
-  return { file, ...(size === undefined ? {} : { size }), ...(sha256 ? { sha256 } : {}), ...(/^[a-z][a-z0-9+.-]*:\/\//.test(a.id) ? { uploadedTo: a.id } : {}) };
+  return {
+    file,
+    ...(size === undefined ? {} : { size }),
+    ...(sha256 ? { sha256 } : {}),
+    ...(/^[a-z][a-z0-9+.-]*:\/\//.test(a.id) ? { uploadedTo: a.id } : {}),
+  };
 }
 
 function sha256Of(path: string): Promise<string> {
@@ -134,4 +156,5 @@ function sha256Of(path: string): Promise<string> {
 }
 
 // Run only as a process of its own (serve imports describeError from here too).
-if (process.argv[1] && /build-worker\.[jt]s$/.test(process.argv[1]) && process.argv[2]) void main(JSON.parse(process.argv[2]) as WorkerJob);
+if (process.argv[1] && /build-worker\.[jt]s$/.test(process.argv[1]) && process.argv[2])
+  void main(JSON.parse(process.argv[2]) as WorkerJob);

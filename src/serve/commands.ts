@@ -18,7 +18,8 @@ const MAX_IMAGES = 20;
 export function parseCommand(note: string): Command {
   const first = (note.split(/\r?\n/, 1)[0] ?? "").trim();
   if (!/^\/tsimg(\s|$)/.test(first)) {
-    if (/^\/tsimg/.test(first)) return { kind: "help", problem: `unknown command ${quote(first.split(/\s/)[0] ?? "")}` };
+    if (/^\/tsimg/.test(first))
+      return { kind: "help", problem: `unknown command ${quote(first.split(/\s/)[0] ?? "")}` };
     return { kind: "none" };
   }
   const [, verb, ...args] = first.split(/\s+/);
@@ -28,7 +29,11 @@ export function parseCommand(note: string): Command {
       if (args.length === 1 && args[0] === "all") return { kind: "build", images: "all" };
       if (args.length > MAX_IMAGES) return { kind: "help", problem: `at most ${MAX_IMAGES} images per command` };
       const bad = args.find((a) => !IMAGE_NAME.test(a) || a.includes(".."));
-      if (bad !== undefined) return { kind: "help", problem: `${quote(bad)} is not an image name (lowercase letters, digits, ".", "_" and "-")` };
+      if (bad !== undefined)
+        return {
+          kind: "help",
+          problem: `${quote(bad)} is not an image name (lowercase letters, digits, ".", "_" and "-")`,
+        };
       return { kind: "build", images: [...new Set(args)] };
     }
     case "cancel":
@@ -39,13 +44,19 @@ export function parseCommand(note: string): Command {
       return { kind: "help" };
     default: {
       const hint = closest(verb, VERBS);
-      return { kind: "help", problem: `unknown command ${quote(verb)}${hint ? `; did you mean \`/tsimg ${hint}\`?` : ""}` };
+      return {
+        kind: "help",
+        problem: `unknown command ${quote(verb)}${hint ? `; did you mean \`/tsimg ${hint}\`?` : ""}`,
+      };
     }
   }
 }
 
 /** Checks requested names against the templates at the MR head; returns the images or the problem. */
-export function resolveImages(requested: string[] | "all", available: string[]): { images: string[] } | { problem: string } {
+export function resolveImages(
+  requested: string[] | "all",
+  available: string[],
+): { images: string[] } | { problem: string } {
   if (available.length === 0) return { problem: "this commit has no image templates" };
   if (requested === "all") return { images: [...available].sort() };
   for (const name of requested) {
@@ -94,7 +105,12 @@ function distance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(
+        (prev[j] ?? 0) + 1,
+        (cur[j - 1] ?? 0) + 1,
+        (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     prev = cur;
   }
   return prev[b.length] ?? 0;

@@ -51,7 +51,22 @@ export interface BuildUser {
 /** A problem in serve.toml or the environment; the message names the key and the value received. */
 export class ServeConfigError extends TsimgError {}
 
-const KEYS = ["listen", "public_url", "gitlab_url", "allowed_projects", "min_access_level", "images_dir", "state_dir", "concurrency", "allow_forks", "autobuild", "build_user", "build_env", "dashboard_open", "max_log_size"];
+const KEYS = [
+  "listen",
+  "public_url",
+  "gitlab_url",
+  "allowed_projects",
+  "min_access_level",
+  "images_dir",
+  "state_dir",
+  "concurrency",
+  "allow_forks",
+  "autobuild",
+  "build_user",
+  "build_env",
+  "dashboard_open",
+  "max_log_size",
+];
 const NAME_SAFE = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9._-]+)*$/;
 
 /** Reads and validates serve.toml; every problem is listed at once. */
@@ -66,17 +81,32 @@ export function loadServeConfig(path: string, env: NodeJS.ProcessEnv = process.e
 }
 
 /** Validates already-parsed settings; relative paths resolve against baseDir. */
-export function parseServeConfig(raw: Record<string, unknown>, baseDir: string, env: NodeJS.ProcessEnv, file = "serve.toml"): ServeConfig {
+export function parseServeConfig(
+  raw: Record<string, unknown>,
+  baseDir: string,
+  env: NodeJS.ProcessEnv,
+  file = "serve.toml",
+): ServeConfig {
   const problems: string[] = [];
   const got = (value: unknown) => `got ${JSON.stringify(value)} (${Array.isArray(value) ? "array" : typeof value})`;
-  for (const key of Object.keys(raw)) if (!KEYS.includes(key)) problems.push(`unknown key "${key}"; known keys are ${KEYS.join(", ")}`);
-  if (raw.secret !== undefined || raw.token !== undefined || raw.gitlab_token !== undefined || raw.webhook_secret !== undefined)
-    problems.push(`secrets are not read from ${file}: put each in a file and set ${SECRET_ENV.gitlabToken}_FILE and ${SECRET_ENV.webhookSecret}_FILE (or use systemd credentials)`);
+  for (const key of Object.keys(raw))
+    if (!KEYS.includes(key)) problems.push(`unknown key "${key}"; known keys are ${KEYS.join(", ")}`);
+  if (
+    raw.secret !== undefined ||
+    raw.token !== undefined ||
+    raw.gitlab_token !== undefined ||
+    raw.webhook_secret !== undefined
+  )
+    problems.push(
+      `secrets are not read from ${file}: put each in a file and set ${SECRET_ENV.gitlabToken}_FILE and ${SECRET_ENV.webhookSecret}_FILE (or use systemd credentials)`,
+    );
 
   const str = (key: string, fallback?: string): string => {
     const value = raw[key] ?? fallback;
     if (typeof value === "string" && value.length > 0) return value;
-    problems.push(value === undefined ? `missing "${key}"` : `expected "${key}" to be a non-empty string, ${got(value)}`);
+    problems.push(
+      value === undefined ? `missing "${key}"` : `expected "${key}" to be a non-empty string, ${got(value)}`,
+    );
     return "";
   };
   const int = (key: string, fallback: number, min: number, max: number): number => {
@@ -100,32 +130,46 @@ export function parseServeConfig(raw: Record<string, unknown>, baseDir: string, 
   };
   const url = (key: string, fallback?: string): string => {
     const value = str(key, fallback);
-    if (value && !/^https?:\/\/[^\s/]+/.test(value)) problems.push(`expected "${key}" to be an http(s) URL like https://gitlab.example.com, got ${JSON.stringify(value)}`);
+    if (value && !/^https?:\/\/[^\s/]+/.test(value))
+      problems.push(
+        `expected "${key}" to be an http(s) URL like https://gitlab.example.com, got ${JSON.stringify(value)}`,
+      );
     return value.replace(/\/+$/, "");
   };
 
   const listen = str("listen", "127.0.0.1:8080");
   const match = /^(.*):(\d{1,5})$/.exec(listen);
   const port = match ? Number(match[2]) : NaN;
-  if (listen && (!match || port > 65535)) problems.push(`expected "listen" like 127.0.0.1:8080 or 0.0.0.0:8080, got ${JSON.stringify(listen)}`);
+  if (listen && (!match || port > 65535))
+    problems.push(`expected "listen" like 127.0.0.1:8080 or 0.0.0.0:8080, got ${JSON.stringify(listen)}`);
   const host = (match?.[1] ?? "127.0.0.1").replace(/^\[(.*)\]$/, "$1");
 
   const projects = raw.allowed_projects;
   const allowedProjects: string[] = [];
-  if (!Array.isArray(projects) || projects.length === 0) problems.push(`expected "allowed_projects" to be a non-empty list of project ids or paths, ${got(projects)}`);
+  if (!Array.isArray(projects) || projects.length === 0)
+    problems.push(`expected "allowed_projects" to be a non-empty list of project ids or paths, ${got(projects)}`);
   else
     for (const p of projects) {
-      if ((typeof p === "number" && Number.isInteger(p) && p > 0) || (typeof p === "string" && NAME_SAFE.test(p))) allowedProjects.push(String(p));
-      else problems.push(`expected each of "allowed_projects" to be a project id or a path like "group/project", ${got(p)}`);
+      if ((typeof p === "number" && Number.isInteger(p) && p > 0) || (typeof p === "string" && NAME_SAFE.test(p)))
+        allowedProjects.push(String(p));
+      else
+        problems.push(
+          `expected each of "allowed_projects" to be a project id or a path like "group/project", ${got(p)}`,
+        );
     }
 
   const imagesDir = str("images_dir", "images");
   if (imagesDir && (imagesDir.startsWith("/") || imagesDir.split("/").includes("..") || !NAME_SAFE.test(imagesDir)))
-    problems.push(`expected "images_dir" to be a folder inside the repository like "images", got ${JSON.stringify(imagesDir)}`);
+    problems.push(
+      `expected "images_dir" to be a folder inside the repository like "images", got ${JSON.stringify(imagesDir)}`,
+    );
 
   const buildUser = raw.build_user === undefined ? undefined : lookUpBuildUser(raw.build_user, problems);
   const buildEnv = raw.build_env === undefined ? undefined : passedEnv(raw.build_env, env, problems);
-  const secretNames = Object.fromEntries(Object.entries(SECRET_FILES).map(([key, s]) => [s.variable, key])) as Record<string, keyof typeof SECRET_FILES>;
+  const secretNames = Object.fromEntries(Object.entries(SECRET_FILES).map(([key, s]) => [s.variable, key])) as Record<
+    string,
+    keyof typeof SECRET_FILES
+  >;
   const secret = (name: string, required: boolean): string | undefined =>
     readSecret(secretNames[name]!, required, { env, problems, ...(buildUser ? { buildUid: buildUser.uid } : {}) });
   const gitlabToken = secret(SECRET_ENV.gitlabToken, true) ?? "";
@@ -134,8 +178,11 @@ export function parseServeConfig(raw: Record<string, unknown>, baseDir: string, 
   // The dashboard shows logs, commits and who asked: closed unless the file says otherwise.
   const dashboardOpen = bool("dashboard_open");
   if (!dashboardOpen && !dashboardToken)
-    problems.push(`the dashboard needs a token: put it in a file and set ${SECRET_ENV.dashboardToken}_FILE (or the systemd credential "dashboard-token"), or set dashboard_open = true in ${file} to let anyone who reaches "listen" read it`);
-  if (dashboardOpen && dashboardToken) problems.push(`dashboard_open = true and ${SECRET_ENV.dashboardToken} are both set: remove one`);
+    problems.push(
+      `the dashboard needs a token: put it in a file and set ${SECRET_ENV.dashboardToken}_FILE (or the systemd credential "dashboard-token"), or set dashboard_open = true in ${file} to let anyone who reaches "listen" read it`,
+    );
+  if (dashboardOpen && dashboardToken)
+    problems.push(`dashboard_open = true and ${SECRET_ENV.dashboardToken} are both set: remove one`);
   const maxLogBytes = size("max_log_size", "10M", 64 * 1024);
 
   const config: ServeConfig = {
@@ -177,16 +224,25 @@ function lookUpBuildUser(value: unknown, problems: string[]): BuildUser | undefi
   }
   let entry: string;
   try {
-    entry = execFileSync("getent", ["passwd", value], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split("\n")[0] ?? "";
+    entry =
+      execFileSync("getent", ["passwd", value], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split(
+        "\n",
+      )[0] ?? "";
   } catch {
-    problems.push(`"build_user" ${JSON.stringify(value)} is not a user on this host (getent passwd found nothing): create it, e.g. useradd --system --no-create-home ${value}`);
+    problems.push(
+      `"build_user" ${JSON.stringify(value)} is not a user on this host (getent passwd found nothing): create it, e.g. useradd --system --no-create-home ${value}`,
+    );
     return undefined;
   }
   const [name, , uid, gid] = entry.split(":");
   const user = { name: name ?? value, uid: Number(uid), gid: Number(gid) };
-  if (!Number.isInteger(user.uid) || !Number.isInteger(user.gid)) problems.push(`"build_user" ${JSON.stringify(value)}: getent answered ${JSON.stringify(entry)}`);
+  if (!Number.isInteger(user.uid) || !Number.isInteger(user.gid))
+    problems.push(`"build_user" ${JSON.stringify(value)}: getent answered ${JSON.stringify(entry)}`);
   else if (user.uid === 0) problems.push(`"build_user" must not be root: builds run code from merge requests`);
-  else if (user.uid === process.getuid?.()) problems.push(`"build_user" ${JSON.stringify(value)} is the user serve runs as: builds could read serve's secrets; use a separate account`);
+  else if (user.uid === process.getuid?.())
+    problems.push(
+      `"build_user" ${JSON.stringify(value)} is the user serve runs as: builds could read serve's secrets; use a separate account`,
+    );
   else return user;
   return undefined;
 }
@@ -194,13 +250,19 @@ function lookUpBuildUser(value: unknown, problems: string[]): BuildUser | undefi
 /** Variables builds may see (build_env): names only, values from serve's environment; serve's own secrets never. */
 function passedEnv(value: unknown, env: NodeJS.ProcessEnv, problems: string[]): Record<string, string> | undefined {
   if (!Array.isArray(value) || value.some((v) => typeof v !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v))) {
-    problems.push(`expected "build_env" to be a list of environment variable names like ["http_proxy"], got ${JSON.stringify(value)}`);
+    problems.push(
+      `expected "build_env" to be a list of environment variable names like ["http_proxy"], got ${JSON.stringify(value)}`,
+    );
     return undefined;
   }
-  const forbidden = new Set(["CREDENTIALS_DIRECTORY", ...Object.values(SECRET_FILES).flatMap((s) => [s.variable, `${s.variable}_FILE`])]);
+  const forbidden = new Set([
+    "CREDENTIALS_DIRECTORY",
+    ...Object.values(SECRET_FILES).flatMap((s) => [s.variable, `${s.variable}_FILE`]),
+  ]);
   const out: Record<string, string> = {};
   for (const name of value as string[]) {
-    if (forbidden.has(name)) problems.push(`"build_env" must not pass ${name} to builds: it is how serve finds its own secrets`);
+    if (forbidden.has(name))
+      problems.push(`"build_env" must not pass ${name} to builds: it is how serve finds its own secrets`);
     else if (env[name] !== undefined) out[name] = env[name] as string;
   }
   return out;

@@ -13,7 +13,10 @@ import { secretMatches } from "./webhook.js";
 
 /** An error a client may see: status and message. */
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -31,7 +34,8 @@ export function dashboardAuth(access: DashboardAccess): Middleware {
     const header = ctx.get("Authorization");
     const bearer = /^Bearer (.+)$/i.exec(header)?.[1];
     const basic = /^Basic (.+)$/i.exec(header)?.[1];
-    const password = basic === undefined ? undefined : Buffer.from(basic, "base64").toString("utf8").split(":").slice(1).join(":");
+    const password =
+      basic === undefined ? undefined : Buffer.from(basic, "base64").toString("utf8").split(":").slice(1).join(":");
     if (secretMatches(bearer ?? password, token)) return next();
     ctx.set("WWW-Authenticate", 'Basic realm="tsimg"');
     throw new HttpError(401, "authentication required");
@@ -56,7 +60,12 @@ export function buildView(b: BuildRecord, now: number, masker: Masker): Record<s
     startedAt: b.startedAt,
     finishedAt: b.finishedAt,
     durationMs: buildDuration(b, now) ?? null,
-    artifacts: b.artifacts.map((a) => ({ name: m(a.file.split("/").pop()), size: a.size ?? null, sha256: a.sha256 ?? null, uploadedTo: m(a.uploadedTo) ?? null })),
+    artifacts: b.artifacts.map((a) => ({
+      name: m(a.file.split("/").pop()),
+      size: a.size ?? null,
+      sha256: a.sha256 ?? null,
+      uploadedTo: m(a.uploadedTo) ?? null,
+    })),
   };
 }
 
@@ -88,7 +97,13 @@ export function dashboardApi(deps: DashboardDeps): Middleware {
     else if (match[3] === "/log") {
       ctx.type = "text/plain; charset=utf-8";
       ctx.body = Readable.from(plainLog(deps.logs, id, deps.masker, deps.pacer));
-    } else if (match[3] === "/events") streamLog(ctx, id, { logs: deps.logs, masker: deps.masker, pacer: deps.pacer, state: (n) => deps.store.getBuild(n)?.state });
+    } else if (match[3] === "/events")
+      streamLog(ctx, id, {
+        logs: deps.logs,
+        masker: deps.masker,
+        pacer: deps.pacer,
+        state: (n) => deps.store.getBuild(n)?.state,
+      });
     else if (match[3] === "/screenshot.png") {
       // The running VM's console, or a failed build's last screen; 404 when there is neither.
       const png = await deps.screenshot(id);
@@ -96,8 +111,7 @@ export function dashboardApi(deps: DashboardDeps): Middleware {
       ctx.set("Cache-Control", "no-store");
       ctx.type = "image/png";
       ctx.body = png;
-    }
-    else {
+    } else {
       ctx.path = "/build.html";
       return next();
     }
@@ -108,7 +122,11 @@ export function dashboardApi(deps: DashboardDeps): Middleware {
 async function* plainLog(logs: LogStore, id: number, masker: Masker, pacer: Pacer): AsyncGenerator<string> {
   let first = true;
   for await (const lines of logs.chunks(id)) {
-    const text = await pacer.run(() => maskLines(lines, masker).map((l) => l.text).join("\n"));
+    const text = await pacer.run(() =>
+      maskLines(lines, masker)
+        .map((l) => l.text)
+        .join("\n"),
+    );
     yield first ? text : `\n${text}`;
     first = false;
   }

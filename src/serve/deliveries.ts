@@ -67,7 +67,8 @@ export class DeliveryQueue {
   resume(): number {
     const left = this.deps.store.pendingDeliveries();
     for (const d of left) {
-      if (d.event === "note" || d.event === "merge_request") this.waiting.push({ key: d.key, event: d.event, body: d.payload, at: -Infinity, receivedAt: d.receivedAt });
+      if (d.event === "note" || d.event === "merge_request")
+        this.waiting.push({ key: d.key, event: d.event, body: d.payload, at: -Infinity, receivedAt: d.receivedAt });
       else this.deps.store.deliveryDone(d.key);
     }
     this.pump();
@@ -122,11 +123,19 @@ export class DeliveryQueue {
     if (!isTransient(error)) return false;
     const attempts = this.deps.store.deliveryFailed(d.key);
     if (this.deps.now() - d.receivedAt > RETRY_FOR_MS) {
-      this.deps.onError(new TsimgError(`gave up on delivery ${d.key} after ${attempts} attempts over a day: ${(error as Error).message}`));
+      this.deps.onError(
+        new TsimgError(
+          `gave up on delivery ${d.key} after ${attempts} attempts over a day: ${(error as Error).message}`,
+        ),
+      );
       return false;
     }
     const delay = Math.min(RETRY_FIRST_MS * 2 ** Math.min(attempts - 1, 20), RETRY_MAX_MS);
-    this.deps.onError(new TsimgError(`${(error as Error).message}; delivery ${d.key} is kept and tried again in ${Math.round(delay / 1000)} s`));
+    this.deps.onError(
+      new TsimgError(
+        `${(error as Error).message}; delivery ${d.key} is kept and tried again in ${Math.round(delay / 1000)} s`,
+      ),
+    );
     const timer = setTimeout(() => {
       this.retries.delete(timer);
       this.waiting.push({ ...d, at: -Infinity });

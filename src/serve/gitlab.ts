@@ -6,7 +6,10 @@ import { IMAGE_NAME } from "./commands.js";
 
 /** GitLab answered with an error status (or could not be reached). */
 export class GitLabError extends TsimgError {
-  constructor(message: string, readonly status: number) {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
     super(message);
   }
 }
@@ -14,7 +17,9 @@ export class GitLabError extends TsimgError {
 /** GitLab could not be reached, timed out, was rate-limited or failed (5xx): trying again later may work. */
 export function isTransient(error: unknown): boolean {
   if (!(error instanceof GitLabError)) return false;
-  return error.status === 0 || error.status === 408 || error.status === 409 || error.status === 429 || error.status >= 500;
+  return (
+    error.status === 0 || error.status === 408 || error.status === 409 || error.status === 429 || error.status >= 500
+  );
 }
 
 /**
@@ -95,7 +100,10 @@ export class GitLabClient {
     const query = new URLSearchParams({ path: dir, ref: sha, per_page: "100" });
     let entries: { type: string; name: string }[];
     try {
-      entries = (await this.call("GET", `/projects/${projectId}/repository/tree?${query}`)) as { type: string; name: string }[];
+      entries = (await this.call("GET", `/projects/${projectId}/repository/tree?${query}`)) as {
+        type: string;
+        name: string;
+      }[];
     } catch (error) {
       if (error instanceof GitLabError && error.status === 404) return [];
       throw error;
@@ -109,12 +117,19 @@ export class GitLabClient {
 
   /** Paths a merge request changes (new and old), from the MR diffs API. */
   async changedPaths(projectId: number, iid: number): Promise<string[]> {
-    const diffs = (await this.call("GET", `/projects/${projectId}/merge_requests/${iid}/diffs?per_page=100`)) as { old_path: string; new_path: string }[];
+    const diffs = (await this.call("GET", `/projects/${projectId}/merge_requests/${iid}/diffs?per_page=100`)) as {
+      old_path: string;
+      new_path: string;
+    }[];
     return [...new Set(diffs.flatMap((d) => [d.old_path, d.new_path]))];
   }
 
   /** Sets a commit status. GitLab refuses repeating a state ("Cannot transition status"): that is not an error here. */
-  async setStatus(projectId: number, sha: string, status: { name: string; state: CommitState; targetUrl: string; description: string }): Promise<void> {
+  async setStatus(
+    projectId: number,
+    sha: string,
+    status: { name: string; state: CommitState; targetUrl: string; description: string },
+  ): Promise<void> {
     try {
       await this.call("POST", `/projects/${projectId}/statuses/${sha}`, {
         state: status.state,
@@ -123,7 +138,8 @@ export class GitLabClient {
         description: status.description.slice(0, 255),
       });
     } catch (error) {
-      if (error instanceof GitLabError && error.status === 400 && /Cannot transition status/i.test(error.message)) return;
+      if (error instanceof GitLabError && error.status === 400 && /Cannot transition status/i.test(error.message))
+        return;
       throw error;
     }
   }
@@ -134,12 +150,16 @@ export class GitLabClient {
   }
 
   async createNote(projectId: number, iid: number, body: string): Promise<number> {
-    const note = (await this.call("POST", `/projects/${projectId}/merge_requests/${iid}/notes`, { body: neutralizeMentions(body) })) as { id: number };
+    const note = (await this.call("POST", `/projects/${projectId}/merge_requests/${iid}/notes`, {
+      body: neutralizeMentions(body),
+    })) as { id: number };
     return note.id;
   }
 
   async editNote(projectId: number, iid: number, noteId: number, body: string): Promise<void> {
-    await this.call("PUT", `/projects/${projectId}/merge_requests/${iid}/notes/${noteId}`, { body: neutralizeMentions(body) });
+    await this.call("PUT", `/projects/${projectId}/merge_requests/${iid}/notes/${noteId}`, {
+      body: neutralizeMentions(body),
+    });
   }
 
   private async call(method: string, path: string, body?: unknown): Promise<unknown> {

@@ -6,7 +6,18 @@
 // hold the event loop for long: appended lines are written once per turn of the event loop
 // (one write for all of them, not one open/write/close each), the file is read back in
 // chunks, and a build's log stops growing at maxBytes (a marker line says so).
-import { appendFileSync, closeSync, createReadStream, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import {
+  appendFileSync,
+  closeSync,
+  createReadStream,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+} from "node:fs";
 import { join } from "node:path";
 
 /** A live log entry: a line (seq = its 1-based line number) or the build's new state. */
@@ -47,7 +58,10 @@ export class LogStore {
   private readonly dirty = new Set<number>();
   private flushScheduled = false;
 
-  constructor(private readonly dir: string, private readonly maxBytes = DEFAULT_MAX_LOG_BYTES) {
+  constructor(
+    private readonly dir: string,
+    private readonly maxBytes = DEFAULT_MAX_LOG_BYTES,
+  ) {
     mkdirSync(dir, { recursive: true });
   }
 
@@ -180,6 +194,11 @@ export class LogStore {
 }
 
 function formatBytes(bytes: number): string {
-  for (const [unit, size] of [["GiB", 1024 ** 3], ["MiB", 1024 ** 2], ["KiB", 1024]] as const) if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
+  for (const [unit, size] of [
+    ["GiB", 1024 ** 3],
+    ["MiB", 1024 ** 2],
+    ["KiB", 1024],
+  ] as const)
+    if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
   return `${bytes} bytes`;
 }

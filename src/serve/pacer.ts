@@ -12,7 +12,10 @@ export class Pacer {
   private readonly queue: (() => void)[] = [];
   private scheduled = false;
 
-  constructor(private readonly budgetMs = 4, private readonly now: () => number = () => performance.now()) {}
+  constructor(
+    private readonly budgetMs = 4,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   /** Runs `work` (synchronous, short) in a coming turn; resolves with its result once it ran. */
   run<T>(work: () => T): Promise<T> {

@@ -63,7 +63,11 @@ export function statusDescription(build: BuildRecord, now: number): string {
 }
 
 /** The result note's markdown for a request's builds. */
-export function renderNote(request: RequestRecord, builds: BuildRecord[], opts: { publicUrl: string; now: number; tail: (buildId: number) => string[] }): string {
+export function renderNote(
+  request: RequestRecord,
+  builds: BuildRecord[],
+  opts: { publicUrl: string; now: number; tail: (buildId: number) => string[] },
+): string {
   const shas = [...new Set(builds.map((b) => b.sha.slice(0, 8)))].map((s) => `\`${s}\``).join(", ");
   const lines = [
     "### tsimg build",
@@ -80,24 +84,45 @@ export function renderNote(request: RequestRecord, builds: BuildRecord[], opts: 
       `| ${cell(b.image)} | ${ICON[b.state]} ${b.state} | ${formatDuration(buildDuration(b, opts.now))} | ${formatSize(a?.size)} | ${a?.sha256 ? `\`${a.sha256}\`` : ""} | ${a?.uploadedTo ? cell(a.uploadedTo) : ""} | [#${b.id}](${buildUrl(opts.publicUrl, b.id)}) |`,
     );
   }
-  if (builds.length > shown.length) lines.push("", `(${builds.length - shown.length} earlier builds not shown: see the dashboard)`);
+  if (builds.length > shown.length)
+    lines.push("", `(${builds.length - shown.length} earlier builds not shown: see the dashboard)`);
   for (const b of shown.filter((x) => x.state === "failed" || x.state === "canceled")) {
     // The reason's first line inline, the rest (a template's errors) verbatim in a code block.
     const [first = "", ...more] = (b.reason ?? "").split("\n");
-    lines.push("", `**${cell(b.image)}** ${b.state}${b.failingStep ? ` at step \`${cell(b.failingStep).replace(/`/g, "")}\`` : ""}: ${escapeHtml(oneLine(first))}`);
-    const detail = more.filter((l) => l.trim() !== "").slice(0, REASON_LINES).map((l) => (l.length > LINE_LIMIT ? `${l.slice(0, LINE_LIMIT)}…` : l));
+    lines.push(
+      "",
+      `**${cell(b.image)}** ${b.state}${b.failingStep ? ` at step \`${cell(b.failingStep).replace(/`/g, "")}\`` : ""}: ${escapeHtml(oneLine(first))}`,
+    );
+    const detail = more
+      .filter((l) => l.trim() !== "")
+      .slice(0, REASON_LINES)
+      .map((l) => (l.length > LINE_LIMIT ? `${l.slice(0, LINE_LIMIT)}…` : l));
     if (detail.length > 0) {
       const fence = "`".repeat(Math.max(3, longestBacktickRun(detail.join("\n")) + 1));
       lines.push("", fence, ...detail, fence);
     }
     if (b.state !== "failed") continue;
-    const tail = opts.tail(b.id).slice(-TAIL_LINES).map((l) => (l.length > LINE_LIMIT ? `${l.slice(0, LINE_LIMIT)}…` : l));
+    const tail = opts
+      .tail(b.id)
+      .slice(-TAIL_LINES)
+      .map((l) => (l.length > LINE_LIMIT ? `${l.slice(0, LINE_LIMIT)}…` : l));
     if (tail.length === 0) continue;
     const fence = "`".repeat(Math.max(3, longestBacktickRun(tail.join("\n")) + 1));
-    lines.push("", `<details><summary>Last ${tail.length} log lines of ${escapeHtml(b.image)}</summary>`, "", fence, ...tail, fence, "", "</details>");
+    lines.push(
+      "",
+      `<details><summary>Last ${tail.length} log lines of ${escapeHtml(b.image)}</summary>`,
+      "",
+      fence,
+      ...tail,
+      fence,
+      "",
+      "</details>",
+    );
   }
   const note = lines.join("\n");
-  return note.length <= NOTE_LIMIT ? note : `${note.slice(0, NOTE_LIMIT - 200)}\n\n(truncated: the full logs are on the dashboard)`;
+  return note.length <= NOTE_LIMIT
+    ? note
+    : `${note.slice(0, NOTE_LIMIT - 200)}\n\n(truncated: the full logs are on the dashboard)`;
 }
 
 /**
@@ -152,8 +177,15 @@ export class Reporter {
   private async writeNote(requestId: number): Promise<void> {
     const request = this.deps.getRequest(requestId);
     if (!request) return;
-    const body = this.deps.masker.mask(renderNote(request, this.deps.buildsOf(requestId), { publicUrl: this.deps.publicUrl, now: this.deps.now(), tail: this.deps.tail }));
-    if (request.resultNoteId === null) this.deps.setResultNote(requestId, await this.deps.gitlab.createNote(request.projectId, request.mrIid, body));
+    const body = this.deps.masker.mask(
+      renderNote(request, this.deps.buildsOf(requestId), {
+        publicUrl: this.deps.publicUrl,
+        now: this.deps.now(),
+        tail: this.deps.tail,
+      }),
+    );
+    if (request.resultNoteId === null)
+      this.deps.setResultNote(requestId, await this.deps.gitlab.createNote(request.projectId, request.mrIid, body));
     else await this.deps.gitlab.editNote(request.projectId, request.mrIid, request.resultNoteId, body);
   }
 

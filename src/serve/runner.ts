@@ -39,7 +39,12 @@ export interface RunnerDeps {
 }
 
 /** Runs a queued build in workDir; cancelled through signal (reason: signal.reason). */
-export async function runOne(record: BuildRecord, workDir: string, deps: RunnerDeps, signal: AbortSignal): Promise<RunOutcome> {
+export async function runOne(
+  record: BuildRecord,
+  workDir: string,
+  deps: RunnerDeps,
+  signal: AbortSignal,
+): Promise<RunOutcome> {
   let currentStep: string | undefined;
   let failedStep: string | undefined;
   const cancelled = (): RunOutcome => ({ state: "canceled", reason: reasonOf(signal), artifacts: [] });
@@ -48,9 +53,15 @@ export async function runOne(record: BuildRecord, workDir: string, deps: RunnerD
     const mr = await deps.gitlab.mergeRequest(record.projectId, record.mrIid);
     // A cancel (a push, /tsimg cancel) that landed while the MR was read wins over what it says.
     if (signal.aborted) return cancelled();
-    if (mr.state !== "opened") return { state: "failed", reason: `merge request is ${mr.state}`, failingStep: currentStep, artifacts: [] };
+    if (mr.state !== "opened")
+      return { state: "failed", reason: `merge request is ${mr.state}`, failingStep: currentStep, artifacts: [] };
     if (mr.sha !== record.sha)
-      return { state: "failed", reason: `the merge request head moved from ${record.sha.slice(0, 8)} to ${mr.sha.slice(0, 8)}; not building`, failingStep: currentStep, artifacts: [] };
+      return {
+        state: "failed",
+        reason: `the merge request head moved from ${record.sha.slice(0, 8)} to ${mr.sha.slice(0, 8)}; not building`,
+        failingStep: currentStep,
+        artifacts: [],
+      };
 
     currentStep = "fetch repository";
     deps.log(`fetching ${record.repoUrl} at ${record.sha}`);
@@ -76,10 +87,21 @@ export async function runOne(record: BuildRecord, workDir: string, deps: RunnerD
     if (output.ok) return { state: "success", artifacts: output.artifacts };
     if (output.cancelled || signal.aborted) return cancelled();
     const screenshot = output.failureScreenshot ? { failureScreenshot: output.failureScreenshot } : {};
-    return { state: "failed", reason: output.error ?? "build failed", failingStep: failedStep ?? currentStep, artifacts: [], ...screenshot };
+    return {
+      state: "failed",
+      reason: output.error ?? "build failed",
+      failingStep: failedStep ?? currentStep,
+      artifacts: [],
+      ...screenshot,
+    };
   } catch (error) {
     if (signal.aborted) return cancelled();
-    return { state: "failed", reason: (error as Error).message, failingStep: failedStep ?? currentStep ?? "start", artifacts: [] };
+    return {
+      state: "failed",
+      reason: (error as Error).message,
+      failingStep: failedStep ?? currentStep ?? "start",
+      artifacts: [],
+    };
   }
 }
 
@@ -89,13 +111,18 @@ async function fetchCommit(record: BuildRecord, workDir: string, deps: RunnerDep
   const repo = join(workDir, "repo");
   mkdirSync(workDir, { recursive: true });
   const env = { GIT_TERMINAL_PROMPT: "0", ...deps.gitEnv(record.repoUrl) };
-  const git = (args: string[], cwd?: string) => execa("git", args, { cwd, env, cancelSignal: signal, stdin: "ignore", all: true });
+  const git = (args: string[], cwd?: string) =>
+    execa("git", args, { cwd, env, cancelSignal: signal, stdin: "ignore", all: true });
   try {
     await git(["clone", "--quiet", "--no-checkout", "--", record.repoUrl, repo]);
-    const checkout = () => git(["-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", record.sha], repo);
+    const checkout = () =>
+      git(["-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", record.sha], repo);
     // The MR head may live only under refs/merge-requests (a fork's commit): fetch it when the
     // checkout does not find it. (Two git processes in the usual case: each spawn forks serve.)
-    const found = await checkout().then(() => true, () => false);
+    const found = await checkout().then(
+      () => true,
+      () => false,
+    );
     if (!found) {
       await git(["fetch", "--quiet", "origin", `refs/merge-requests/${record.mrIid}/head`], repo);
       await checkout();
@@ -104,7 +131,9 @@ async function fetchCommit(record: BuildRecord, workDir: string, deps: RunnerDep
     if (signal.aborted) throw error;
     const e = error as { all?: string; shortMessage?: string; message: string };
     const detail = (e.all ?? "").trim().split("\n").slice(-3).join(" / ");
-    throw new Error(`git could not fetch ${record.sha.slice(0, 8)}: ${detail || e.shortMessage || e.message}`, { cause: error });
+    throw new Error(`git could not fetch ${record.sha.slice(0, 8)}: ${detail || e.shortMessage || e.message}`, {
+      cause: error,
+    });
   }
 }
 

@@ -18,7 +18,10 @@ interface Live {
 export class Screens {
   private readonly live = new Map<number, Live>();
 
-  constructor(private readonly dir: string, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly dir: string,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** A running build says how to take its screenshot. */
   attach(buildId: number, take: () => Promise<Buffer>): void {

@@ -32,7 +32,11 @@ export interface SecretContext {
  * in the environment is an error, as is a file other users may read. One trailing newline is
  * dropped; the value must be one line of at least 8 characters.
  */
-export function readSecret(which: keyof typeof SECRET_FILES, required: boolean, ctx: SecretContext): string | undefined {
+export function readSecret(
+  which: keyof typeof SECRET_FILES,
+  required: boolean,
+  ctx: SecretContext,
+): string | undefined {
   const { variable, credential } = SECRET_FILES[which];
   const { env, problems } = ctx;
   if (env[variable] !== undefined && env[variable] !== "")
@@ -40,9 +44,13 @@ export function readSecret(which: keyof typeof SECRET_FILES, required: boolean, 
       `${variable} is set in the environment: serve reads secrets only from files, because a process's environment stays readable in /proc/<pid>/environ to every process of its user (a build's shell-local included) for as long as it runs. Put the value in a file only serve's user can read and set ${variable}_FILE to its path, or pass it as the systemd credential "${credential}" (LoadCredential=${credential}:<path>)`,
     );
   const fromCredentials = env.CREDENTIALS_DIRECTORY ? join(env.CREDENTIALS_DIRECTORY, credential) : undefined;
-  const file = env[`${variable}_FILE`] || (fromCredentials && existsSync(fromCredentials) ? fromCredentials : undefined);
+  const file =
+    env[`${variable}_FILE`] || (fromCredentials && existsSync(fromCredentials) ? fromCredentials : undefined);
   if (!file) {
-    if (required) problems.push(`${variable}_FILE is not set (nor is there a systemd credential "${credential}"): serve needs the file that holds ${variable}`);
+    if (required)
+      problems.push(
+        `${variable}_FILE is not set (nor is there a systemd credential "${credential}"): serve needs the file that holds ${variable}`,
+      );
     return undefined;
   }
   const where = `${file} (${file === fromCredentials ? `credential "${credential}"` : `${variable}_FILE`})`;
@@ -53,14 +61,17 @@ export function readSecret(which: keyof typeof SECRET_FILES, required: boolean, 
       problems.push(`${where} is not a file`);
       return undefined;
     }
-    if ((stat.mode & 0o077) !== 0) problems.push(`${where} can be read by other users (mode ${(stat.mode & 0o777).toString(8)}): chmod 600 it`);
-    if (ctx.buildUid !== undefined && stat.uid === ctx.buildUid) problems.push(`${where} belongs to build_user, so every build could read it: chown it to the user serve runs as`);
+    if ((stat.mode & 0o077) !== 0)
+      problems.push(`${where} can be read by other users (mode ${(stat.mode & 0o777).toString(8)}): chmod 600 it`);
+    if (ctx.buildUid !== undefined && stat.uid === ctx.buildUid)
+      problems.push(`${where} belongs to build_user, so every build could read it: chown it to the user serve runs as`);
     value = readFileSync(file, "utf8").replace(/\r?\n$/, "");
   } catch (error) {
     problems.push(`cannot read ${where}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     return undefined;
   }
   if (/[\r\n]/.test(value)) problems.push(`${where} must hold the secret on one line`);
-  else if (value.length < MIN_LENGTH) problems.push(`${where} holds a secret that is too short (at least ${MIN_LENGTH} characters)`);
+  else if (value.length < MIN_LENGTH)
+    problems.push(`${where} holds a secret that is too short (at least ${MIN_LENGTH} characters)`);
   return value;
 }

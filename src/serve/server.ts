@@ -40,11 +40,21 @@ export async function startServer(config: ServeConfig, deps: ServerDeps = {}): P
   const now = deps.now ?? Date.now;
   const masker = new Masker();
   for (const s of Object.values(config.secrets)) masker.add(s);
-  const onError = deps.onError ?? ((e: unknown) => console.error(`tsimg serve: ${masker.mask(e instanceof Error ? e.message : String(e))}`));
+  const onError =
+    deps.onError ??
+    ((e: unknown) => console.error(`tsimg serve: ${masker.mask(e instanceof Error ? e.message : String(e))}`));
   const store = new Store(config.stateDir, now);
   const logs = new LogStore(join(config.stateDir, "logs"), config.maxLogBytes);
   const gitlab = new GitLabClient(config.gitlabUrl, config.secrets.gitlabToken, deps.fetch ?? fetch);
-  const service = new BuildService({ config, store, logs, gitlab, buildFunction: deps.buildFunction ?? libraryBuild, now, onError });
+  const service = new BuildService({
+    config,
+    store,
+    logs,
+    gitlab,
+    buildFunction: deps.buildFunction ?? libraryBuild,
+    now,
+    onError,
+  });
   await service.recover(deps.killLeftovers ?? ((dir) => void killProcessesUsing(dir)));
   service.resumeDeliveries();
 

@@ -50,7 +50,11 @@ export class BuildService {
     for (const s of Object.values(config.secrets)) this.masker.add(s);
     this.queue = new JobQueue(config.concurrency);
     this.screens = new Screens(join(config.stateDir, "screenshots"), deps.now);
-    this.sandbox = { ...(config.buildUser ? { user: config.buildUser } : {}), env: config.buildEnv ?? {}, cacheDir: join(config.stateDir, "cache") };
+    this.sandbox = {
+      ...(config.buildUser ? { user: config.buildUser } : {}),
+      env: config.buildEnv ?? {},
+      cacheDir: join(config.stateDir, "cache"),
+    };
     prepareStateDir(config);
     this.deliveries = new DeliveryQueue({
       store,
@@ -113,9 +117,18 @@ export class BuildService {
     const projectId = Number(p.project?.id ?? p.project_id);
     const iid = Number(p.merge_request?.iid);
     const noteId = Number(note.id);
-    if (note.noteable_type !== "MergeRequest" || !Number.isInteger(iid) || !Number.isInteger(noteId) || !this.allowed(p.project, projectId)) return;
+    if (
+      note.noteable_type !== "MergeRequest" ||
+      !Number.isInteger(iid) ||
+      !Number.isInteger(noteId) ||
+      !this.allowed(p.project, projectId)
+    )
+      return;
     // object_attributes.action exists since GitLab 16.11; before it, an edit has updated_at != created_at.
-    const created = note.action === undefined ? note.created_at === note.updated_at || note.updated_at === undefined : note.action === "create";
+    const created =
+      note.action === undefined
+        ? note.created_at === note.updated_at || note.updated_at === undefined
+        : note.action === "create";
     if (!created || note.system === true || typeof note.note !== "string") return;
     const command = parseCommand(note.note);
     if (command.kind === "none") return;
@@ -136,30 +149,44 @@ export class BuildService {
     const level = await gitlab.accessLevel(projectId, userId);
     if (level < config.minAccessLevel) return void (await reply(refusal(config.minAccessLevel, level)));
     const mr = await gitlab.mergeRequest(projectId, iid);
-    if (mr.state !== "opened") return void (await reply(`This merge request is ${mr.state}: tsimg only builds open merge requests.`));
+    if (mr.state !== "opened")
+      return void (await reply(`This merge request is ${mr.state}: tsimg only builds open merge requests.`));
     const fork = isFork(mr.sourceProjectId, mr.targetProjectId);
     if (fork && !config.allowForks)
-      return void (await reply("This merge request comes from a fork: tsimg does not build fork merge requests here (`allow_forks` is off)."));
+      return void (await reply(
+        "This merge request comes from a fork: tsimg does not build fork merge requests here (`allow_forks` is off).",
+      ));
     if (command.kind === "build") {
       // Build only the commit the commenter saw: a push after the comment (or while its
       // delivery waited out an outage) brings code no one with the level asked for. A fork
       // must name it; without last_commit (an older GitLab) a same-project MR builds its head.
       const seen = p.merge_request?.last_commit?.id;
       if ((fork || seen !== undefined) && String(seen) !== mr.sha)
-        return void (await reply(`New commits were pushed to this merge request after your comment (its head is now \`${String(mr.sha).slice(0, 8)}\`): review them and comment \`/tsimg build\` again. No build was started.`));
+        return void (await reply(
+          `New commits were pushed to this merge request after your comment (its head is now \`${String(mr.sha).slice(0, 8)}\`): review them and comment \`/tsimg build\` again. No build was started.`,
+        ));
     }
     const available = await gitlab.templateNames(mr.sourceProjectId, mr.sha, config.imagesDir);
 
     if (command.kind === "help") return void (await reply(helpText(available, config.imagesDir, command.problem)));
     if (command.kind === "cancel") {
       const n = this.cancelMr(projectId, iid, `cancelled by ${p.user?.username ?? "a user"}`);
-      return void (await reply(n === 0 ? "Nothing to cancel: no build of this merge request is queued or running." : `Cancelled ${n} build${n === 1 ? "" : "s"}.`));
+      return void (await reply(
+        n === 0
+          ? "Nothing to cancel: no build of this merge request is queued or running."
+          : `Cancelled ${n} build${n === 1 ? "" : "s"}.`,
+      ));
     }
     const resolved = resolveImages(command.images, available);
     if ("problem" in resolved) return void (await reply(helpText(available, config.imagesDir, resolved.problem)));
     // A delivery handled again after a restart: one request per note.
     if (store.requestOfNote(projectId, noteId)) return;
-    const request = store.addRequest({ projectId, mrIid: iid, noteId, requestedBy: String(p.user?.username ?? userId) });
+    const request = store.addRequest({
+      projectId,
+      mrIid: iid,
+      noteId,
+      requestedBy: String(p.user?.username ?? userId),
+    });
     const repoUrl = String(p.merge_request?.source?.git_http_url ?? p.project?.git_http_url ?? p.project?.http_url);
     for (const image of resolved.images) this.enqueue(request, image, mr.sha, repoUrl);
   }
@@ -190,7 +217,11 @@ export class BuildService {
     const refused = await this.whyPushCannotBuild(p, projectId);
     const short = sha.slice(0, 8);
     if (refused) {
-      for (const old of stale) this.cancel(old.id, `superseded by a push of ${short}; not rebuilt: ${refused}. A member with ${accessText(config.minAccessLevel)} must comment \`/tsimg build\``);
+      for (const old of stale)
+        this.cancel(
+          old.id,
+          `superseded by a push of ${short}; not rebuilt: ${refused}. A member with ${accessText(config.minAccessLevel)} must comment \`/tsimg build\``,
+        );
       return;
     }
     const repoUrl = String(attrs.source?.git_http_url ?? p.project?.git_http_url);
@@ -203,7 +234,13 @@ export class BuildService {
     if (!config.autobuild) return;
     const available = await gitlab.templateNames(Number(attrs.source_project_id ?? projectId), sha, config.imagesDir);
     const changed = await gitlab.changedPaths(projectId, iid);
-    const images = available.filter((name) => !current.has(name) && changed.some((path) => path === `${config.imagesDir}/${name}.toml` || path.startsWith(`${config.imagesDir}/${name}/`)));
+    const images = available.filter(
+      (name) =>
+        !current.has(name) &&
+        changed.some(
+          (path) => path === `${config.imagesDir}/${name}.toml` || path.startsWith(`${config.imagesDir}/${name}/`),
+        ),
+    );
     if (images.length === 0) return;
     const request = store.addRequest({ projectId, mrIid: iid, noteId: null, requestedBy: "autobuild" });
     for (const image of images) this.enqueue(request, image, sha, repoUrl);
@@ -223,10 +260,23 @@ export class BuildService {
   /** Queues a build, superseding the MR's active build of the same image (whose `canceled` is reported first). */
   enqueue(request: RequestRecord, image: string, sha: string, repoUrl: string, supersedeReason?: string): BuildRecord {
     const { store } = this.deps;
-    const build = store.addBuild({ requestId: request.id, projectId: request.projectId, mrIid: request.mrIid, image, sha, repoUrl, requestedBy: request.requestedBy });
-    for (const old of store.activeBuilds(request.projectId, request.mrIid, image)) if (old.id !== build.id) this.cancel(old.id, supersedeReason ?? `superseded by build #${build.id}`);
+    const build = store.addBuild({
+      requestId: request.id,
+      projectId: request.projectId,
+      mrIid: request.mrIid,
+      image,
+      sha,
+      repoUrl,
+      requestedBy: request.requestedBy,
+    });
+    for (const old of store.activeBuilds(request.projectId, request.mrIid, image))
+      if (old.id !== build.id) this.cancel(old.id, supersedeReason ?? `superseded by build #${build.id}`);
     void this.reporter.update(build.id);
-    this.queue.push({ id: build.id, run: (signal) => this.run(build.id, signal), dropped: (reason) => this.finish(build.id, "canceled", { reason }) });
+    this.queue.push({
+      id: build.id,
+      run: (signal) => this.run(build.id, signal),
+      dropped: (reason) => this.finish(build.id, "canceled", { reason }),
+    });
     return build;
   }
 
@@ -253,7 +303,10 @@ export class BuildService {
         killLeftovers(b.workDir);
         removeWorkDir(b.workDir);
       }
-      const reason = b.state === "running" ? "service restarted while the build was running" : "service restarted before the build started";
+      const reason =
+        b.state === "running"
+          ? "service restarted while the build was running"
+          : "service restarted before the build started";
       this.deps.logs.append(b.id, `${new Date(this.deps.now()).toISOString().slice(11, 19)} ${reason}`);
       this.finish(b.id, "failed", { reason });
     }
@@ -277,27 +330,42 @@ export class BuildService {
     void this.reporter.update(buildId);
     const masker = new Masker();
     for (const s of Object.values(config.secrets)) masker.add(s);
-    const outcome = await runOne(build, workDir, {
-      gitlab: this.deps.gitlab,
-      buildFunction: this.deps.buildFunction,
-      imagesDir: config.imagesDir,
-      gitEnv: (url) => this.gitEnv(url),
-      log: (text) => logs.append(buildId, masker.mask(text)),
-      masker,
-      setScreenshotSource: (take) => this.screens.attach(buildId, take),
-      sandbox: this.sandbox,
-    }, signal);
+    const outcome = await runOne(
+      build,
+      workDir,
+      {
+        gitlab: this.deps.gitlab,
+        buildFunction: this.deps.buildFunction,
+        imagesDir: config.imagesDir,
+        gitEnv: (url) => this.gitEnv(url),
+        log: (text) => logs.append(buildId, masker.mask(text)),
+        masker,
+        setScreenshotSource: (take) => this.screens.attach(buildId, take),
+        sandbox: this.sandbox,
+      },
+      signal,
+    );
     this.screens.detach(buildId);
     // Kept before the work dir (where the build wrote it) goes.
-    if (outcome.failureScreenshot) await this.screens.keepFailure(buildId, outcome.failureScreenshot).catch((e) => this.error(e));
+    if (outcome.failureScreenshot)
+      await this.screens.keepFailure(buildId, outcome.failureScreenshot).catch((e) => this.error(e));
     rmSync(`${workDir}.failure.png`, { force: true });
     await removeWorkDirLater(outcome.state === "success" ? join(workDir, "repo") : workDir).catch((e) => this.error(e));
     const reason = outcome.reason === undefined ? undefined : masker.mask(outcome.reason);
-    if (reason !== undefined) logs.append(buildId, `${new Date(this.deps.now()).toISOString().slice(11, 19)} ${outcome.state}: ${reason}`);
-    this.finish(buildId, outcome.state, { ...(reason ? { reason } : {}), ...(outcome.failingStep ? { failingStep: outcome.failingStep } : {}), artifacts: outcome.artifacts });
+    if (reason !== undefined)
+      logs.append(buildId, `${new Date(this.deps.now()).toISOString().slice(11, 19)} ${outcome.state}: ${reason}`);
+    this.finish(buildId, outcome.state, {
+      ...(reason ? { reason } : {}),
+      ...(outcome.failingStep ? { failingStep: outcome.failingStep } : {}),
+      artifacts: outcome.artifacts,
+    });
   }
 
-  private finish(buildId: number, state: "success" | "failed" | "canceled", fields: Parameters<Store["finish"]>[2]): void {
+  private finish(
+    buildId: number,
+    state: "success" | "failed" | "canceled",
+    fields: Parameters<Store["finish"]>[2],
+  ): void {
     if (!this.deps.store.finish(buildId, state, fields)) return;
     this.deps.logs.publishState(buildId, state);
     void this.reporter.update(buildId);
@@ -308,7 +376,12 @@ export class BuildService {
     const base = { GIT_ALLOW_PROTOCOL: "https:http:file" };
     if (!url.startsWith(`${this.deps.config.gitlabUrl}/`)) return base;
     const basic = Buffer.from(`oauth2:${this.deps.config.secrets.gitlabToken}`).toString("base64");
-    return { ...base, GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "http.extraHeader", GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}` };
+    return {
+      ...base,
+      GIT_CONFIG_COUNT: "1",
+      GIT_CONFIG_KEY_0: "http.extraHeader",
+      GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
+    };
   }
 
   private allowed(project: Payload | undefined, projectId: number): boolean {
@@ -328,7 +401,9 @@ export class BuildService {
   }
 
   private error(error: unknown): void {
-    (this.deps.onError ?? ((e) => console.error(`tsimg serve: ${this.masker.mask((e as Error).message ?? String(e))}`)))(error);
+    (
+      this.deps.onError ?? ((e) => console.error(`tsimg serve: ${this.masker.mask((e as Error).message ?? String(e))}`))
+    )(error);
   }
 }
 

@@ -89,7 +89,10 @@ export class Store {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly acceptDeliveries: (deliveries: readonly NewDelivery[], at: number) => boolean[];
 
-  constructor(stateDir: string, private readonly now: () => number = Date.now) {
+  constructor(
+    stateDir: string,
+    private readonly now: () => number = Date.now,
+  ) {
     mkdirSync(stateDir, { recursive: true });
     this.db = new Database(join(stateDir, "tsimg.db"));
     this.db.pragma("journal_mode = WAL");
@@ -143,12 +146,16 @@ export class Store {
 
   /** Deliveries acknowledged but not handled (oldest first). */
   pendingDeliveries(): PendingDelivery[] {
-    return this.sql("SELECT key, event, payload, attempts, received_at AS receivedAt FROM delivery_work ORDER BY received_at, rowid").all() as PendingDelivery[];
+    return this.sql(
+      "SELECT key, event, payload, attempts, received_at AS receivedAt FROM delivery_work ORDER BY received_at, rowid",
+    ).all() as PendingDelivery[];
   }
 
   /** Handling the delivery failed for a passing reason (GitLab unreachable): it stays, to be tried again; returns its attempts so far. */
   deliveryFailed(key: string): number {
-    const row = this.sql("UPDATE delivery_work SET attempts = attempts + 1 WHERE key = ? RETURNING attempts").get(key) as { attempts: number } | undefined;
+    const row = this.sql("UPDATE delivery_work SET attempts = attempts + 1 WHERE key = ? RETURNING attempts").get(
+      key,
+    ) as { attempts: number } | undefined;
     return row?.attempts ?? 0;
   }
 
@@ -158,47 +165,64 @@ export class Store {
    * (a retry, a restart) keeps its claim.
    */
   claimNote(projectId: number, noteId: number, deliveryKey: string): boolean {
-    this.sql("INSERT OR IGNORE INTO note_claims (project_id, note_id, delivery_key) VALUES (?, ?, ?)").run(projectId, noteId, deliveryKey);
-    const row = this.sql("SELECT delivery_key FROM note_claims WHERE project_id = ? AND note_id = ?").get(projectId, noteId) as { delivery_key: string };
+    this.sql("INSERT OR IGNORE INTO note_claims (project_id, note_id, delivery_key) VALUES (?, ?, ?)").run(
+      projectId,
+      noteId,
+      deliveryKey,
+    );
+    const row = this.sql("SELECT delivery_key FROM note_claims WHERE project_id = ? AND note_id = ?").get(
+      projectId,
+      noteId,
+    ) as { delivery_key: string };
     return row.delivery_key === deliveryKey;
   }
 
   /** Whether the note got its emoji already. */
   noteHasEmoji(projectId: number, noteId: number): boolean {
-    const row = this.sql("SELECT emoji_at FROM note_claims WHERE project_id = ? AND note_id = ?").get(projectId, noteId) as { emoji_at: number | null } | undefined;
+    const row = this.sql("SELECT emoji_at FROM note_claims WHERE project_id = ? AND note_id = ?").get(
+      projectId,
+      noteId,
+    ) as { emoji_at: number | null } | undefined;
     return row?.emoji_at != null;
   }
 
   /** The note got its emoji. */
   setNoteEmoji(projectId: number, noteId: number): void {
-    this.sql("UPDATE note_claims SET emoji_at = ? WHERE project_id = ? AND note_id = ?").run(this.now(), projectId, noteId);
+    this.sql("UPDATE note_claims SET emoji_at = ? WHERE project_id = ? AND note_id = ?").run(
+      this.now(),
+      projectId,
+      noteId,
+    );
   }
 
   /** The request a command note created, if any (a replayed delivery must not build twice). */
   requestOfNote(projectId: number, noteId: number): RequestRecord | undefined {
-    const row = this.sql("SELECT id FROM requests WHERE project_id = ? AND note_id = ?").get(projectId, noteId) as { id: number } | undefined;
+    const row = this.sql("SELECT id FROM requests WHERE project_id = ? AND note_id = ?").get(projectId, noteId) as
+      { id: number } | undefined;
     return row && this.getRequest(row.id);
   }
 
   /** Creates a request record. */
   addRequest(r: { projectId: number; mrIid: number; noteId: number | null; requestedBy: string }): RequestRecord {
-    const info = this
-      .sql("INSERT INTO requests (project_id, mr_iid, note_id, requested_by, created_at) VALUES (?, ?, ?, ?, ?)")
-      .run(r.projectId, r.mrIid, r.noteId, r.requestedBy, this.now());
+    const info = this.sql(
+      "INSERT INTO requests (project_id, mr_iid, note_id, requested_by, created_at) VALUES (?, ?, ?, ?, ?)",
+    ).run(r.projectId, r.mrIid, r.noteId, r.requestedBy, this.now());
     return this.getRequest(Number(info.lastInsertRowid))!;
   }
 
   getRequest(id: number): RequestRecord | undefined {
     const row = this.sql("SELECT * FROM requests WHERE id = ?").get(id) as Row | undefined;
-    return row && {
-      id: row.id as number,
-      projectId: row.project_id as number,
-      mrIid: row.mr_iid as number,
-      noteId: row.note_id as number | null,
-      requestedBy: row.requested_by as string,
-      resultNoteId: row.result_note_id as number | null,
-      createdAt: row.created_at as number,
-    };
+    return (
+      row && {
+        id: row.id as number,
+        projectId: row.project_id as number,
+        mrIid: row.mr_iid as number,
+        noteId: row.note_id as number | null,
+        requestedBy: row.requested_by as string,
+        resultNoteId: row.result_note_id as number | null,
+        createdAt: row.created_at as number,
+      }
+    );
   }
 
   setResultNote(requestId: number, noteId: number): void {
@@ -206,12 +230,12 @@ export class Store {
   }
 
   /** Creates a queued build. */
-  addBuild(b: Pick<BuildRecord, "requestId" | "projectId" | "mrIid" | "image" | "sha" | "repoUrl" | "requestedBy">): BuildRecord {
-    const info = this
-      .sql(
-        "INSERT INTO builds (request_id, project_id, mr_iid, image, sha, repo_url, requested_by, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)",
-      )
-      .run(b.requestId, b.projectId, b.mrIid, b.image, b.sha, b.repoUrl, b.requestedBy, this.now());
+  addBuild(
+    b: Pick<BuildRecord, "requestId" | "projectId" | "mrIid" | "image" | "sha" | "repoUrl" | "requestedBy">,
+  ): BuildRecord {
+    const info = this.sql(
+      "INSERT INTO builds (request_id, project_id, mr_iid, image, sha, repo_url, requested_by, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)",
+    ).run(b.requestId, b.projectId, b.mrIid, b.image, b.sha, b.repoUrl, b.requestedBy, this.now());
     return this.getBuild(Number(info.lastInsertRowid))!;
   }
 
@@ -231,29 +255,44 @@ export class Store {
 
   /** Queued and running builds of an MR (optionally of one image). */
   activeBuilds(projectId: number, mrIid: number, image?: string): BuildRecord[] {
-    const rows = this
-      .sql("SELECT * FROM builds WHERE project_id = ? AND mr_iid = ? AND state IN ('queued', 'running') AND (? IS NULL OR image = ?) ORDER BY id")
-      .all(projectId, mrIid, image ?? null, image ?? null) as Row[];
+    const rows = this.sql(
+      "SELECT * FROM builds WHERE project_id = ? AND mr_iid = ? AND state IN ('queued', 'running') AND (? IS NULL OR image = ?) ORDER BY id",
+    ).all(projectId, mrIid, image ?? null, image ?? null) as Row[];
     return rows.map(toBuild);
   }
 
   /** Builds a previous process left queued or running. */
   unfinishedBuilds(): BuildRecord[] {
-    return (this.sql("SELECT * FROM builds WHERE state IN ('queued', 'running') ORDER BY id").all() as Row[]).map(toBuild);
+    return (this.sql("SELECT * FROM builds WHERE state IN ('queued', 'running') ORDER BY id").all() as Row[]).map(
+      toBuild,
+    );
   }
 
   markRunning(id: number, workDir: string): void {
-    this.sql("UPDATE builds SET state = 'running', started_at = ?, work_dir = ? WHERE id = ? AND state = 'queued'").run(this.now(), workDir, id);
+    this.sql("UPDATE builds SET state = 'running', started_at = ?, work_dir = ? WHERE id = ? AND state = 'queued'").run(
+      this.now(),
+      workDir,
+      id,
+    );
   }
 
   /** Moves a build to a final state; a build already final keeps its state (returns false). */
-  finish(id: number, state: Exclude<BuildState, "queued" | "running">, fields: { reason?: string; failingStep?: string; artifacts?: ArtifactInfo[] } = {}): boolean {
+  finish(
+    id: number,
+    state: Exclude<BuildState, "queued" | "running">,
+    fields: { reason?: string; failingStep?: string; artifacts?: ArtifactInfo[] } = {},
+  ): boolean {
     return (
-      this
-        .sql(
-          "UPDATE builds SET state = ?, reason = ?, failing_step = ?, artifacts = ?, finished_at = ? WHERE id = ? AND state IN ('queued', 'running')",
-        )
-        .run(state, fields.reason ?? null, fields.failingStep ?? null, JSON.stringify(fields.artifacts ?? []), this.now(), id).changes === 1
+      this.sql(
+        "UPDATE builds SET state = ?, reason = ?, failing_step = ?, artifacts = ?, finished_at = ? WHERE id = ? AND state IN ('queued', 'running')",
+      ).run(
+        state,
+        fields.reason ?? null,
+        fields.failingStep ?? null,
+        JSON.stringify(fields.artifacts ?? []),
+        this.now(),
+        id,
+      ).changes === 1
     );
   }
 

@@ -79,7 +79,8 @@ export function isHookRequest(req: IncomingMessage): boolean {
 export function webhookHandler(deps: WebhookDeps): (req: IncomingMessage, res: ServerResponse) => void {
   // The expected secret's hash once, not once per delivery.
   const expected = sha256(deps.secret);
-  const tokenMatches = (given: string | string[] | undefined) => typeof given === "string" && timingSafeEqual(sha256(given), expected);
+  const tokenMatches = (given: string | string[] | undefined) =>
+    typeof given === "string" && timingSafeEqual(sha256(given), expected);
 
   // Deliveries read during this turn of the event loop; recorded together right after it.
   let batch: Waiting[] = [];
@@ -150,14 +151,17 @@ export function webhookHandler(deps: WebhookDeps): (req: IncomingMessage, res: S
 function parseObject(raw: string): Record<string, unknown> | undefined {
   try {
     const parsed: unknown = JSON.parse(raw);
-    return parsed && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+    return parsed && typeof parsed === "object" && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
 /** Project + note id + action for notes; project + MR + action + head for merge requests. */
-export function fallbackKey(event: WebhookEvent, p: Record<string, any>): string { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a GitLab payload, read defensively
+export function fallbackKey(event: WebhookEvent, p: Record<string, any>): string {
   const project = p.project?.id ?? p.project_id ?? "?";
   const a = p.object_attributes ?? {};
   if (event === "note") return `note:${project}:${a.id ?? "?"}:${a.action ?? a.updated_at ?? "create"}`;

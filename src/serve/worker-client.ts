@@ -49,16 +49,29 @@ export function buildEnvironment(workDir: string, sandbox: BuildSandbox): Record
  * dirs and the ISO cache under stateDir (prepared by the service); else what is wrong.
  */
 export function checkBuildUser(user: BuildUser, stateDir: string): string | undefined {
-  const probe = spawnSync("setpriv", [...dropTo(user), "--", "sh", "-c", 'id -u && test -x "$1/work" && test -w "$1/cache" && echo reachable', "sh", stateDir], {
-    encoding: "utf8",
-    env: { PATH: process.env.PATH || DEFAULT_PATH },
-  });
+  const probe = spawnSync(
+    "setpriv",
+    [
+      ...dropTo(user),
+      "--",
+      "sh",
+      "-c",
+      'id -u && test -x "$1/work" && test -w "$1/cache" && echo reachable',
+      "sh",
+      stateDir,
+    ],
+    {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH || DEFAULT_PATH },
+    },
+  );
   const [uid, reachable] = (probe.stdout ?? "").trim().split("\n");
   if (uid !== String(user.uid)) {
     const why = (probe.error?.message ?? probe.stderr ?? "").trim().split("\n")[0];
     return `build_user ${user.name}: serve cannot start a process as that user (${why || `setpriv exited with ${probe.status}`}); serve must run as root (or with CAP_SETUID and CAP_SETGID) to switch builds to build_user`;
   }
-  if (reachable !== "reachable") return `build_user ${user.name} cannot reach ${stateDir}/work and ${stateDir}/cache: every folder above state_dir must be searchable by that user (chmod o+x)`;
+  if (reachable !== "reachable")
+    return `build_user ${user.name} cannot reach ${stateDir}/work and ${stateDir}/cache: every folder above state_dir must be searchable by that user (chmod o+x)`;
   return undefined;
 }
 
@@ -78,14 +91,28 @@ export const isolatedBuild: BuildFunction = async (input) => {
   if (sandbox.user) await execa("chown", ["-R", "-h", "--", `${sandbox.user.uid}:${sandbox.user.gid}`, workDir]);
   const worker = workerEntry();
   const job = { templatePath: input.templatePath, workDir, repoDir: join(workDir, "repo") };
-  const child = spawn("setpriv", [...dropTo(sandbox.user), "--pdeathsig", "SIGKILL", "--", process.execPath, ...worker.execArgv, worker.file, JSON.stringify(job)], {
-    cwd: workDir,
-    env: buildEnvironment(workDir, sandbox),
-    stdio: ["pipe", "pipe", "pipe", "pipe"],
-    detached: true,
-  });
+  const child = spawn(
+    "setpriv",
+    [
+      ...dropTo(sandbox.user),
+      "--pdeathsig",
+      "SIGKILL",
+      "--",
+      process.execPath,
+      ...worker.execArgv,
+      worker.file,
+      JSON.stringify(job),
+    ],
+    {
+      cwd: workDir,
+      env: buildEnvironment(workDir, sandbox),
+      stdio: ["pipe", "pipe", "pipe", "pipe"],
+      detached: true,
+    },
+  );
   const tail: string[] = [];
-  for (const stream of [child.stdout, child.stderr]) readLines(stream!, 64 * 1024, (line) => line.trim() && tail.push(line.slice(0, 300)) > 5 && tail.shift());
+  for (const stream of [child.stdout, child.stderr])
+    readLines(stream!, 64 * 1024, (line) => line.trim() && tail.push(line.slice(0, 300)) > 5 && tail.shift());
   const killGroup = () => {
     try {
       if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
@@ -96,39 +123,53 @@ export const isolatedBuild: BuildFunction = async (input) => {
   // A request to a build process that has just ended fails with EPIPE: nothing to report.
   child.stdin!.on("error", () => undefined);
   const send = (message: unknown) => void (child.stdin!.writable && child.stdin!.write(`${JSON.stringify(message)}\n`));
-  const shots = new Map<number, { resolve: (png: Buffer) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  const shots = new Map<
+    number,
+    { resolve: (png: Buffer) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+  >();
   let nextShot = 1;
   let result: Record<string, unknown> | undefined;
-  readLines(child.stdio[3] as Readable, MAX_LINE, (line) => {
-    let m: Record<string, unknown>;
-    try {
-      m = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      return;
-    }
-    if (m.type === "event" && isEvent(m.event)) {
+  readLines(
+    child.stdio[3] as Readable,
+    MAX_LINE,
+    (line) => {
+      let m: Record<string, unknown>;
       try {
-        input.onEvent(m.event);
+        m = JSON.parse(line) as Record<string, unknown>;
       } catch {
-        // a malformed event: not worth a line
+        return;
       }
-    } else if (m.type === "secrets" && Array.isArray(m.values)) input.addSecrets(m.values.filter((v): v is string => typeof v === "string" && v.length <= 65_536).slice(0, 1000));
-    else if (m.type === "screenshot" && typeof m.id === "number") {
-      const waiting = shots.get(m.id);
-      shots.delete(m.id);
-      clearTimeout(waiting?.timer);
-      if (typeof m.png === "string") waiting?.resolve(Buffer.from(m.png, "base64"));
-      else waiting?.reject(new Error(typeof m.error === "string" ? m.error : "no screenshot"));
-    } else if (m.type === "result") result = m;
-  }, () => {
-    tail.push("the build process sent a message larger than serve accepts");
-    killGroup();
-  });
+      if (m.type === "event" && isEvent(m.event)) {
+        try {
+          input.onEvent(m.event);
+        } catch {
+          // a malformed event: not worth a line
+        }
+      } else if (m.type === "secrets" && Array.isArray(m.values))
+        input.addSecrets(
+          m.values.filter((v): v is string => typeof v === "string" && v.length <= 65_536).slice(0, 1000),
+        );
+      else if (m.type === "screenshot" && typeof m.id === "number") {
+        const waiting = shots.get(m.id);
+        shots.delete(m.id);
+        clearTimeout(waiting?.timer);
+        if (typeof m.png === "string") waiting?.resolve(Buffer.from(m.png, "base64"));
+        else waiting?.reject(new Error(typeof m.error === "string" ? m.error : "no screenshot"));
+      } else if (m.type === "result") result = m;
+    },
+    () => {
+      tail.push("the build process sent a message larger than serve accepts");
+      killGroup();
+    },
+  );
   input.setScreenshotSource(
     () =>
       new Promise<Buffer>((resolve, reject) => {
         const id = nextShot++;
-        const timer = setTimeout(() => shots.delete(id) && reject(new Error("the build process did not answer")), SCREENSHOT_TIMEOUT_MS);
+        const timer = setTimeout(
+          () => shots.delete(id) && reject(new Error("the build process did not answer")),
+          SCREENSHOT_TIMEOUT_MS,
+        );
         shots.set(id, { resolve, reject, timer });
         send({ type: "screenshot", id });
       }),
@@ -158,18 +199,32 @@ export const isolatedBuild: BuildFunction = async (input) => {
   child.stdin!.destroy();
   if (!result) {
     const how = signal ? `was killed by ${signal}` : code === null ? "could not start" : `exited with code ${code}`;
-    return { ok: false, cancelled: input.signal.aborted, error: `the build process ${how} before it reported a result${tail.length > 0 ? `: ${tail.join(" / ")}` : ""}`, artifacts: [] };
+    return {
+      ok: false,
+      cancelled: input.signal.aborted,
+      error: `the build process ${how} before it reported a result${tail.length > 0 ? `: ${tail.join(" / ")}` : ""}`,
+      artifacts: [],
+    };
   }
   return toOutput(result, workDir);
 };
 
 /** The worker's result, checked field by field; a failure screenshot is written outside the work dir, where only serve writes. */
 function toOutput(r: Record<string, unknown>, workDir: string): BuildOutput {
-  const artifacts: ArtifactInfo[] = (Array.isArray(r.artifacts) ? r.artifacts : []).slice(0, 100).flatMap((a: Record<string, unknown>) =>
-    a && typeof a.file === "string"
-      ? [{ file: a.file, ...(typeof a.size === "number" ? { size: a.size } : {}), ...(typeof a.sha256 === "string" && /^[0-9a-f]{64}$/.test(a.sha256) ? { sha256: a.sha256 } : {}), ...(typeof a.uploadedTo === "string" ? { uploadedTo: a.uploadedTo } : {}) }]
-      : [],
-  );
+  const artifacts: ArtifactInfo[] = (Array.isArray(r.artifacts) ? r.artifacts : [])
+    .slice(0, 100)
+    .flatMap((a: Record<string, unknown>) =>
+      a && typeof a.file === "string"
+        ? [
+            {
+              file: a.file,
+              ...(typeof a.size === "number" ? { size: a.size } : {}),
+              ...(typeof a.sha256 === "string" && /^[0-9a-f]{64}$/.test(a.sha256) ? { sha256: a.sha256 } : {}),
+              ...(typeof a.uploadedTo === "string" ? { uploadedTo: a.uploadedTo } : {}),
+            },
+          ]
+        : [],
+    );
   let failureScreenshot: string | undefined;
   if (typeof r.failureScreenshot === "string") {
     failureScreenshot = `${workDir}.failure.png`;

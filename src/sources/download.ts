@@ -38,14 +38,19 @@ export async function download(url: string, dest: string, options: DownloadOptio
     if (attempt > 1) {
       // A server that is briefly down or overloaded gets a moment, longer each time it gets nowhere.
       pause = attempt === 2 || have > before ? baseDelay : pause * 2;
-      options.warn(`${url}: ${lastProblem}; trying again in ${(pause / 1000).toFixed(1)} s (attempt ${attempt} of ${attempts})`);
+      options.warn(
+        `${url}: ${lastProblem}; trying again in ${(pause / 1000).toFixed(1)} s (attempt ${attempt} of ${attempts})`,
+      );
       await delay(pause, undefined, options.signal ? { signal: options.signal } : {});
     }
     before = have;
     if (have > 0) options.progress.events.info(`${url}: resuming at ${have} bytes`);
     let response: Response;
     try {
-      response = await fetch(url, { headers: have > 0 ? { Range: `bytes=${have}-` } : {}, ...(options.signal ? { signal: options.signal } : {}) });
+      response = await fetch(url, {
+        headers: have > 0 ? { Range: `bytes=${have}-` } : {},
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
     } catch (error) {
       if (options.signal?.aborted) throw error;
       lastProblem = describe(error);
@@ -79,9 +84,14 @@ export async function download(url: string, dest: string, options: DownloadOptio
       },
     });
     try {
-      await pipeline(Readable.fromWeb(response.body as import("node:stream/web").ReadableStream), count, createWriteStream(part, { flags: resumed ? "a" : "w" }), {
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
+      await pipeline(
+        Readable.fromWeb(response.body as import("node:stream/web").ReadableStream),
+        count,
+        createWriteStream(part, { flags: resumed ? "a" : "w" }),
+        {
+          ...(options.signal ? { signal: options.signal } : {}),
+        },
+      );
     } catch (error) {
       if (options.signal?.aborted) throw error;
       lastProblem = `the transfer broke off after ${received} of ${total ?? "?"} bytes (${describe(error)})`;
@@ -95,7 +105,9 @@ export async function download(url: string, dest: string, options: DownloadOptio
     done = true;
   }
   if (!done) {
-    throw new TsimgError(`cannot download ${url}: ${lastProblem} (gave up after ${attempts} attempts; the partial file stays in the cache to resume next time)`);
+    throw new TsimgError(
+      `cannot download ${url}: ${lastProblem} (gave up after ${attempts} attempts; the partial file stays in the cache to resume next time)`,
+    );
   }
   await rename(part, dest);
 }

@@ -60,9 +60,17 @@ export async function fetchIso(options: FetchIsoOptions): Promise<FetchedIso> {
     if (!expected) options.events.warn(`iso_checksum = "none": ${name} is not verified`);
     const want = [...new Set([...(expected ? [expected.type] : []), ...(options.alsoHash ?? [])])];
     if (!remote) {
-      return { path: source, digests: await verify(source, expected, want, verified, options, false), downloaded: false };
+      return {
+        path: source,
+        digests: await verify(source, expected, want, verified, options, false),
+        downloaded: false,
+      };
     }
-    const dir = join(options.cacheDir, "downloads", expected ? `${expected.type}-${expected.hex}` : `url-${sha256(source).slice(0, 24)}`);
+    const dir = join(
+      options.cacheDir,
+      "downloads",
+      expected ? `${expected.type}-${expected.hex}` : `url-${sha256(source).slice(0, 24)}`,
+    );
     const path = join(dir, name);
     if (existsSync(path)) {
       try {
@@ -89,20 +97,34 @@ export async function fetchIso(options: FetchIsoOptions): Promise<FetchedIso> {
     }
     return { path, digests: await verify(path, expected, want, verified, options, true), downloaded: true };
   }
-  throw new TsimgError(problems.length === 1 ? (problems[0] as string) : `no ISO could be had:\n  ${problems.join("\n  ")}`);
+  throw new TsimgError(
+    problems.length === 1 ? (problems[0] as string) : `no ISO could be had:\n  ${problems.join("\n  ")}`,
+  );
 }
 
 class ChecksumMismatch extends ConfigError {}
 
 /** Hashes `path` unless a record says it was hashed unchanged; a mismatch removes only files in our cache. */
-async function verify(path: string, expected: Checksum | undefined, want: string[], verified: VerifiedFiles, options: FetchIsoOptions, ours: boolean): Promise<Record<string, string>> {
+async function verify(
+  path: string,
+  expected: Checksum | undefined,
+  want: string[],
+  verified: VerifiedFiles,
+  options: FetchIsoOptions,
+  ours: boolean,
+): Promise<Record<string, string>> {
   const known = (await verified.lookup(path)) ?? {};
   let digests = known;
   if (!want.every((type) => known[type] !== undefined)) {
     const progress = new ProgressLog(options, `verifying ${basename(path)}`);
-    digests = { ...known, ...(await hashFile(path, want, { ...(options.signal ? { signal: options.signal } : {}), progress })) };
+    digests = {
+      ...known,
+      ...(await hashFile(path, want, { ...(options.signal ? { signal: options.signal } : {}), progress })),
+    };
   } else if (expected) {
-    options.events.info(`${basename(path)} was verified before and has not changed since (size, mtime): not hashing it again`);
+    options.events.info(
+      `${basename(path)} was verified before and has not changed since (size, mtime): not hashing it again`,
+    );
   }
   if (expected) {
     const actual = digests[expected.type];

@@ -36,7 +36,7 @@ export const MEDIA_OPTIONS = {
   },
   cd_content: {
     type: "table",
-    doc: "CD path -> file content, added to the same CD: `{ \"meta-data\" = \"\", \"user-data\" = \"\"\"#cloud-config ...\"\"\" }`. `{{ .SSHPublicKey }}`, `{{ .HTTPIP }}` and `{{ .HTTPPort }}` are filled in.",
+    doc: 'CD path -> file content, added to the same CD: `{ "meta-data" = "", "user-data" = """#cloud-config ...""" }`. `{{ .SSHPublicKey }}`, `{{ .HTTPIP }}` and `{{ .HTTPPort }}` are filled in.',
     packer: "`cd_content`",
   },
   floppy_files: {
@@ -45,9 +45,22 @@ export const MEDIA_OPTIONS = {
     doc: "Files for a 1.44 MB floppy attached as drive A (`-fda`), same rules as `cd_files`. Made with `mkfs.fat` and `mcopy` (Debian's dosfstools and mtools). For installers that read a kickstart or answer file from a floppy.",
     packer: "`floppy_files`",
   },
-  floppy_content: { type: "table", doc: "Floppy path -> content, added to the same floppy; placeholders as in `cd_content`.", packer: "`floppy_content`" },
-  floppy_label: { type: "string", default: "floppy", doc: "Volume label of the floppy (upper-cased, at most 11 characters).", packer: "`floppy_label`" },
-  cd_label: { type: "string", doc: "Volume label of the CD: `cidata` for a cloud-init NoCloud seed. Default: xorriso's.", packer: "`cd_label`" },
+  floppy_content: {
+    type: "table",
+    doc: "Floppy path -> content, added to the same floppy; placeholders as in `cd_content`.",
+    packer: "`floppy_content`",
+  },
+  floppy_label: {
+    type: "string",
+    default: "floppy",
+    doc: "Volume label of the floppy (upper-cased, at most 11 characters).",
+    packer: "`floppy_label`",
+  },
+  cd_label: {
+    type: "string",
+    doc: "Volume label of the CD: `cidata` for a cloud-init NoCloud seed. Default: xorriso's.",
+    packer: "`cd_label`",
+  },
 } as const satisfies OptionTable;
 
 /** The ISO options once checked: `iso_url` is the one to use, `iso_urls` every place to try. */
@@ -73,7 +86,8 @@ export function chooseIso(
     return unsettled;
   }
   const key = raw.iso_urls !== undefined ? "iso_urls" : "iso_url";
-  const given = raw.iso_urls !== undefined ? (source.iso_urls ?? []) : source.iso_url !== undefined ? [source.iso_url] : [];
+  const given =
+    raw.iso_urls !== undefined ? (source.iso_urls ?? []) : source.iso_url !== undefined ? [source.iso_url] : [];
   if (raw.iso_url === undefined && raw.iso_urls === undefined) {
     problems.push({ path: ["source"], message: 'missing required key "iso_url" (or "iso_urls"): the installer ISO' });
     return unsettled;
@@ -84,7 +98,10 @@ export function chooseIso(
   }
   const unsupported = given.find((url) => /^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^(file|https?):\/\//i.test(url));
   if (unsupported) {
-    problems.push({ path: at(key), message: `${key}: ${unsupported}: only local paths, file://, http:// and https:// are supported` });
+    problems.push({
+      path: at(key),
+      message: `${key}: ${unsupported}: only local paths, file://, http:// and https:// are supported`,
+    });
     return unsettled;
   }
   const sources = given.map((url) => (/^https?:\/\//i.test(url) ? url : resolvePath(url, baseDir)));
@@ -106,10 +123,18 @@ export function checkChecksum(value: string | undefined, problems: Problem[]): v
 }
 
 /** cd_files patterns must match something: an empty seed CD is almost always a typo. */
-export function checkMedia(source: { cd_files?: string[]; floppy_files?: string[] }, baseDir: string, problems: Problem[]): void {
+export function checkMedia(
+  source: { cd_files?: string[]; floppy_files?: string[] },
+  baseDir: string,
+  problems: Problem[],
+): void {
   for (const key of ["cd_files", "floppy_files"] as const) {
     (source[key] ?? []).forEach((pattern, i) => {
-      if (matchCdFiles([pattern], baseDir).length === 0) problems.push({ path: ["source", key], message: `${key} item ${i + 1}: "${pattern}" matches no file or directory` });
+      if (matchCdFiles([pattern], baseDir).length === 0)
+        problems.push({
+          path: ["source", key],
+          message: `${key} item ${i + 1}: "${pattern}" matches no file or directory`,
+        });
     });
   }
 }

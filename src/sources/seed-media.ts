@@ -21,7 +21,13 @@ export function matchCdFiles(patterns: string[], baseDir: string): CdEntry[] {
   for (const pattern of patterns) {
     const contentsOnly = pattern.endsWith("/");
     const trimmed = contentsOnly ? pattern.replace(/\/+$/, "") : pattern;
-    const matches = globSync([trimmed], { cwd: baseDir, absolute: true, onlyFiles: false, dot: true, expandDirectories: false }).sort();
+    const matches = globSync([trimmed], {
+      cwd: baseDir,
+      absolute: true,
+      onlyFiles: false,
+      dot: true,
+      expandDirectories: false,
+    }).sort();
     for (const path of matches.map((m) => normalize(m.replace(/\/+$/, "")))) {
       if (!out.some((e) => e.path === path)) out.push({ path, contentsOnly });
     }
@@ -44,8 +50,25 @@ export interface SeedMediaOptions {
 /** Writes the CD image and returns the paths it holds (for the log). */
 export async function makeSeedCd(options: SeedMediaOptions): Promise<string[]> {
   return withStagedFiles(options, async (stage) => {
-    const args = ["-as", "mkisofs", "-quiet", "-o", options.dest, "-J", "-joliet-long", "-r", ...(options.label ? ["-V", options.label] : []), stage];
-    await runTool("xorriso", args, "cd_files/cd_content need xorriso: apt-get install xorriso", "xorriso could not make the CD", options.signal);
+    const args = [
+      "-as",
+      "mkisofs",
+      "-quiet",
+      "-o",
+      options.dest,
+      "-J",
+      "-joliet-long",
+      "-r",
+      ...(options.label ? ["-V", options.label] : []),
+      stage,
+    ];
+    await runTool(
+      "xorriso",
+      args,
+      "cd_files/cd_content need xorriso: apt-get install xorriso",
+      "xorriso could not make the CD",
+      options.signal,
+    );
   });
 }
 
@@ -53,10 +76,22 @@ export async function makeSeedCd(options: SeedMediaOptions): Promise<string[]> {
 export async function makeFloppy(options: SeedMediaOptions): Promise<string[]> {
   return withStagedFiles(options, async (stage) => {
     const missing = "floppy_files/floppy_content need dosfstools and mtools: apt-get install dosfstools mtools";
-    await runTool("mkfs.fat", ["-C", options.dest, "1440", ...(options.label ? ["-n", options.label.toUpperCase().slice(0, 11)] : [])], missing, "mkfs.fat could not make the floppy", options.signal);
+    await runTool(
+      "mkfs.fat",
+      ["-C", options.dest, "1440", ...(options.label ? ["-n", options.label.toUpperCase().slice(0, 11)] : [])],
+      missing,
+      "mkfs.fat could not make the floppy",
+      options.signal,
+    );
     const entries = await readdir(stage);
     if (entries.length === 0) return;
-    await runTool("mcopy", ["-s", "-Q", "-i", options.dest, ...entries.map((e) => join(stage, e)), "::/"], missing, "mcopy could not fill the floppy (1.44 MB at most)", options.signal);
+    await runTool(
+      "mcopy",
+      ["-s", "-Q", "-i", options.dest, ...entries.map((e) => join(stage, e)), "::/"],
+      missing,
+      "mcopy could not fill the floppy (1.44 MB at most)",
+      options.signal,
+    );
   });
 }
 
@@ -76,7 +111,8 @@ async function withStagedFiles(options: SeedMediaOptions, make: (stage: string) 
     }
     for (const [mediaPath, text] of Object.entries(options.content)) {
       const relative = normalize(mediaPath.replace(/^\/+/, ""));
-      if (relative.startsWith("..") || isAbsolute(relative) || relative === ".") throw new TsimgError(`"${mediaPath}" is not a path inside the medium`);
+      if (relative.startsWith("..") || isAbsolute(relative) || relative === ".")
+        throw new TsimgError(`"${mediaPath}" is not a path inside the medium`);
       mkdirSync(dirname(join(stage, relative)), { recursive: true });
       await writeFile(join(stage, relative), text);
       placed.push(relative);
@@ -89,9 +125,15 @@ async function withStagedFiles(options: SeedMediaOptions, make: (stage: string) 
   }
 }
 
-async function runTool(program: string, args: string[], missing: string, failed: string, signal?: AbortSignal): Promise<void> {
+async function runTool(
+  program: string,
+  args: string[],
+  missing: string,
+  failed: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const result = await runProgram(program, args, signal ? { signal } : {});
   if (result.ok) return;
   if (result.errorCode === "ENOENT") throw new TsimgError(missing);
-  throw new TsimgError(`${failed}: ${(result.stderr.trim() || result.problem)}`);
+  throw new TsimgError(`${failed}: ${result.stderr.trim() || result.problem}`);
 }

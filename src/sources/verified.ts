@@ -19,8 +19,12 @@ export class VerifiedFiles {
   /** The digests recorded for `path` if the file is unchanged since, else undefined. */
   async lookup(path: string): Promise<Record<string, string> | undefined> {
     try {
-      const [record, now] = await Promise.all([readFile(this.recordPath(path), "utf8").then((t) => JSON.parse(t) as Record_), stat(path)]);
-      const same = record.path === path && record.size === now.size && record.mtimeMs === now.mtimeMs && record.ino === now.ino;
+      const [record, now] = await Promise.all([
+        readFile(this.recordPath(path), "utf8").then((t) => JSON.parse(t) as Record_),
+        stat(path),
+      ]);
+      const same =
+        record.path === path && record.size === now.size && record.mtimeMs === now.mtimeMs && record.ino === now.ino;
       return same ? record.digests : undefined;
     } catch {
       return undefined;

@@ -58,7 +58,8 @@ function evaluate(expression: string, scope: InterpolationScope): string {
     return value;
   }
   const call = /^([A-Za-z_]\w*)\s*\((.*)\)$/s.exec(expression);
-  if (!call) throw new InterpolationError(`cannot understand "\${${expression}}": expected var.NAME or a function call`);
+  if (!call)
+    throw new InterpolationError(`cannot understand "\${${expression}}": expected var.NAME or a function call`);
   const name = call[1] as string;
   const args = parseArgs(call[2] as string, expression);
   switch (name) {
@@ -84,7 +85,9 @@ function evaluate(expression: string, scope: InterpolationScope): string {
       return scope.now.toISOString().replace(/\.\d+Z$/, "Z");
     default: {
       const hint = closest(name, FUNCTIONS);
-      throw new InterpolationError(`unknown function "${name}()"${hint ? `; did you mean "${hint}()"?` : ""}; tsimg knows ${FUNCTIONS.map((f) => `${f}()`).join(", ")}`);
+      throw new InterpolationError(
+        `unknown function "${name}()"${hint ? `; did you mean "${hint}()"?` : ""}; tsimg knows ${FUNCTIONS.map((f) => `${f}()`).join(", ")}`,
+      );
     }
   }
 }
@@ -96,7 +99,8 @@ function parseArgs(text: string, expression: string): string[] {
   while (index < text.trim().length) {
     pattern.lastIndex = index;
     const match = pattern.exec(text);
-    if (!match) throw new InterpolationError(`cannot understand the arguments of "\${${expression}}": use double-quoted strings`);
+    if (!match)
+      throw new InterpolationError(`cannot understand the arguments of "\${${expression}}": use double-quoted strings`);
     args.push((match[1] as string).replace(/\\(.)/g, "$1"));
     index = pattern.lastIndex;
   }
@@ -104,5 +108,6 @@ function parseArgs(text: string, expression: string): string[] {
 }
 
 function expectArgs(name: string, args: string[], count: number): void {
-  if (args.length !== count) throw new InterpolationError(`${name}() takes ${count} argument${count === 1 ? "" : "s"}, got ${args.length}`);
+  if (args.length !== count)
+    throw new InterpolationError(`${name}() takes ${count} argument${count === 1 ? "" : "s"}, got ${args.length}`);
 }

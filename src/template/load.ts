@@ -44,7 +44,10 @@ export function readTemplate<S, P, Q>(
   } catch (error) {
     const e = error as Error & { line?: number; col?: number };
     const message = e.message.split("\n")[0]?.replace(/ at row \d+, col \d+, pos \d+:?$/, "") ?? "invalid TOML";
-    const twice = message === "Can't redefine existing key" && e.line !== undefined ? describeRedefinition(text, e.line) : undefined;
+    const twice =
+      message === "Can't redefine existing key" && e.line !== undefined
+        ? describeRedefinition(text, e.line)
+        : undefined;
     const where = twice ?? (e.line === undefined ? {} : { line: e.line + 1, column: (e.col ?? 0) + 1 });
     throw new ConfigErrors([new ConfigError(`TOML syntax: ${twice?.message ?? message}`, { file: shown, ...where })]);
   }
@@ -57,7 +60,10 @@ export function readTemplate<S, P, Q>(
     return new ConfigError(problem.message, {
       file: shown,
       ...(at ? { line: at.line, column: at.column } : {}),
-      key: problem.path.map((p) => (typeof p === "number" ? `[${p}]` : p)).join(".").replace(/\.\[/g, "["),
+      key: problem.path
+        .map((p) => (typeof p === "number" ? `[${p}]` : p))
+        .join(".")
+        .replace(/\.\[/g, "["),
       ...(problem.hint ? { hint: problem.hint } : {}),
     });
   };
@@ -73,8 +79,15 @@ function limitError(text: string, file: string, { path, problem }: LimitProblem)
   const named = path.slice(0, Math.min(end < 0 ? path.length : end, 3));
   let at: ReturnType<typeof locateKey>;
   for (let n = named.length; n > 0 && !at; n--) at = locateKey(text, named.slice(0, n));
-  const key = named.map((p) => (typeof p === "number" ? `[${p}]` : p)).join(".").replace(/\.\[/g, "[");
-  return new ConfigError(`${key}: ${describeLimitProblem(problem)}`, { file, ...(at ? { line: at.line, column: at.column } : {}), key });
+  const key = named
+    .map((p) => (typeof p === "number" ? `[${p}]` : p))
+    .join(".")
+    .replace(/\.\[/g, "[");
+  return new ConfigError(`${key}: ${describeLimitProblem(problem)}`, {
+    file,
+    ...(at ? { line: at.line, column: at.column } : {}),
+    key,
+  });
 }
 
 function buildPlan<S, P, Q>(
@@ -103,7 +116,10 @@ function buildPlan<S, P, Q>(
   // A declared variable without a usable value is reported once, above; its uses interpolate to "".
   const declared = isPlainTable(raw.variables) ? Object.keys(raw.variables) : [];
   const scope: InterpolationScope = {
-    variables: new Map([...declared.map((name): [string, string] => [name, ""]), ...[...variables].map(([name, v]): [string, string] => [name, v.value])]),
+    variables: new Map([
+      ...declared.map((name): [string, string] => [name, ""]),
+      ...[...variables].map(([name, v]): [string, string] => [name, v.value]),
+    ]),
     baseDir,
     env: options.env ?? process.env,
     now: options.now ?? new Date(),
@@ -112,7 +128,8 @@ function buildPlan<S, P, Q>(
 
   const image = resolved(raw.image ?? {}, ["image"]);
   if (!isPlainTable(image)) problems.push({ path: ["image"], message: "image: expected a table [image]" });
-  const imageName = isPlainTable(image) && typeof image.name === "string" ? image.name : basename(path).replace(/\.toml$/, "");
+  const imageName =
+    isPlainTable(image) && typeof image.name === "string" ? image.name : basename(path).replace(/\.toml$/, "");
 
   const rawSource = resolved(raw.source, ["source"]);
   if (!isPlainTable(rawSource)) {
@@ -123,8 +140,18 @@ function buildPlan<S, P, Q>(
   const written = isPlainTable(raw.source) ? raw.source : rawSource;
   const source = components.source.check(rawSource, written, { baseDir, imageName, problems });
 
-  const provisioners = checkProvisioners(resolved(raw.provisioner ?? [], ["provisioner"]), components.provisioners, baseDir, problems);
-  const postProcessors = checkPostProcessors(resolved(raw.post_processor ?? [], ["post_processor"]), components.postProcessors, baseDir, problems);
+  const provisioners = checkProvisioners(
+    resolved(raw.provisioner ?? [], ["provisioner"]),
+    components.provisioners,
+    baseDir,
+    problems,
+  );
+  const postProcessors = checkPostProcessors(
+    resolved(raw.post_processor ?? [], ["post_processor"]),
+    components.postProcessors,
+    baseDir,
+    problems,
+  );
   const secrets = [...variables.values()].filter((v) => v.sensitive).map((v) => v.value);
   const componentSecrets = [
     ...components.source.secrets(source),
@@ -147,19 +174,32 @@ function buildPlan<S, P, Q>(
   };
 }
 
-function interpolateDeep(value: unknown, path: (string | number)[], scope: InterpolationScope, problems: Problem[]): unknown {
+function interpolateDeep(
+  value: unknown,
+  path: (string | number)[],
+  scope: InterpolationScope,
+  problems: Problem[],
+): unknown {
   if (typeof value === "string") {
     try {
       return interpolate(value, scope);
     } catch (error) {
       if (!(error instanceof InterpolationError)) throw error;
-      problems.push({ path, message: `${path.filter((p) => typeof p === "string").pop() ?? "value"}: ${error.message}` });
+      problems.push({
+        path,
+        message: `${path.filter((p) => typeof p === "string").pop() ?? "value"}: ${error.message}`,
+      });
       return value;
     }
   }
-  if (Array.isArray(value)) return value.map((item, i) => interpolateDeep(item, typeof item === "object" && isPlainTable(item) ? [...path, i] : path, scope, problems));
+  if (Array.isArray(value))
+    return value.map((item, i) =>
+      interpolateDeep(item, typeof item === "object" && isPlainTable(item) ? [...path, i] : path, scope, problems),
+    );
   if (isPlainTable(value)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateDeep(v, [...path, k], scope, problems)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, interpolateDeep(v, [...path, k], scope, problems)]),
+    );
   }
   return value;
 }
@@ -197,7 +237,11 @@ function checkPostProcessors<Q>(raw: unknown, family: FamilySchema<Q>, baseDir: 
     let key = `#${index}`;
     if (chain !== undefined) {
       if (typeof chain === "string" && chain.trim() !== "") key = `chain ${chain}`;
-      else problems.push({ path: [...path, "chain"], message: `chain: expected the chain's name, a non-empty string, got ${JSON.stringify(chain)}` });
+      else
+        problems.push({
+          path: [...path, "chain"],
+          message: `chain: expected the chain's name, a non-empty string, got ${JSON.stringify(chain)}`,
+        });
     }
     const config = family.check(table, path, baseDir, problems);
     if (!config) return;
@@ -212,7 +256,10 @@ function checkPostProcessors<Q>(raw: unknown, family: FamilySchema<Q>, baseDir: 
  * @iarna/toml reports "Can't redefine existing key" at the end of the second value, even for a
  * table. Names the key or table instead, at its start, and where it was first set when that is plain.
  */
-function describeRedefinition(text: string, errorLine: number): { message: string; line: number; column: number } | undefined {
+function describeRedefinition(
+  text: string,
+  errorLine: number,
+): { message: string; line: number; column: number } | undefined {
   const lines = text.split(/\r?\n/);
   const header = (line: string) => /^(\s*)\[\[?\s*([^[\],=]+?)\s*\]\]?\s*(#.*)?$/.exec(line);
   const key = (line: string) => /^(\s*)(?:"([^"]*)"|'([^']*)'|([\w-]+))\s*=/.exec(line);
@@ -221,7 +268,11 @@ function describeRedefinition(text: string, errorLine: number): { message: strin
     const table = header(lines[i] ?? "");
     if (table) {
       const first = lines.findIndex((line, j) => j < i && header(line)?.[2] === table[2]);
-      return { message: `duplicate table [${table[2]}]${first >= 0 ? ` (first defined on line ${first + 1})` : ""}`, line: i + 1, column: (table[1]?.length ?? 0) + 1 };
+      return {
+        message: `duplicate table [${table[2]}]${first >= 0 ? ` (first defined on line ${first + 1})` : ""}`,
+        line: i + 1,
+        column: (table[1]?.length ?? 0) + 1,
+      };
     }
     const assignment = key(lines[i] ?? "");
     if (!assignment) continue;
@@ -231,7 +282,11 @@ function describeRedefinition(text: string, errorLine: number): { message: strin
       const earlier = key(lines[j] ?? "");
       if (earlier && (earlier[2] ?? earlier[3] ?? earlier[4]) === name) first = j;
     }
-    return { message: `duplicate key "${name}"${first >= 0 ? ` (first set on line ${first + 1})` : ""}`, line: i + 1, column: (assignment[1]?.length ?? 0) + 1 };
+    return {
+      message: `duplicate key "${name}"${first >= 0 ? ` (first set on line ${first + 1})` : ""}`,
+      line: i + 1,
+      column: (assignment[1]?.length ?? 0) + 1,
+    };
   }
   return undefined;
 }

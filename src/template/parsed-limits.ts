@@ -25,7 +25,9 @@ export function findLimitProblem(root: Record<string, unknown>, limit = MAX_NEST
     if (typeof value === "bigint") return { path, problem: "too large" };
     if (typeof value !== "object" || value === null || value instanceof Date) continue;
     if (path.length > limit) return { path, problem: "too deep" };
-    const entries: [string | number, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
+    const entries: [string | number, unknown][] = Array.isArray(value)
+      ? value.map((v, i) => [i, v])
+      : Object.entries(value);
     // Reversed, so the stack pops them in file order and the first problem written is the one named.
     for (const [key, child] of entries.reverse()) stack.push({ value: child, path: [...path, key] });
   }

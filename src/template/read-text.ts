@@ -13,7 +13,9 @@ export function readTemplateBytes(path: string, shown: string): { bytes: Buffer 
     const info = statSync(path);
     if (info.isDirectory()) return { problem: `cannot read template: ${shown} is a directory (name a .toml file)` };
     if (info.size > MAX_TEMPLATE_BYTES) {
-      return { problem: `${shown} is not a template: ${info.size} bytes, over the ${MAX_TEMPLATE_BYTES / 1024 / 1024} MiB a template may have (is it the ISO?)` };
+      return {
+        problem: `${shown} is not a template: ${info.size} bytes, over the ${MAX_TEMPLATE_BYTES / 1024 / 1024} MiB a template may have (is it the ISO?)`,
+      };
     }
     return { bytes: readFileSync(path) };
   } catch (error) {

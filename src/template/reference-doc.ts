@@ -21,7 +21,7 @@ export function renderReference(tables: ReferenceTables): string {
     "<!-- Generated from src/template/schema.ts by `npm run docs`. Edit the schema, not this file. -->",
     "",
     "A template is one TOML file per image. Paths inside it are relative to the template file; `output_directory` is relative to the current directory, as in Packer.",
-    "Strings may use `${var.name}`, `${env(\"NAME\")}`, `${file(\"path\")}` and `${timestamp()}` (resolved when the template loads).",
+    'Strings may use `${var.name}`, `${env("NAME")}`, `${file("path")}` and `${timestamp()}` (resolved when the template loads).',
     "`boot_command`, `qemuargs` and provisioner `environment_vars` may also use `{{ .HTTPIP }}`, `{{ .HTTPPort }}`, `{{ .Name }}`, `{{ .SSHHostPort }}` and `{{ .OutputDir }}` (resolved while the build runs).",
     "",
     "Sizes are MiB or a number with a unit (`512M`, `40G`). Durations are Go-style (`30s`, `5m`, `1h30m`, `500ms`).",
@@ -30,7 +30,11 @@ export function renderReference(tables: ReferenceTables): string {
     "",
     "Free-form identity of the image: `name` (default: the template's file name without `.toml`), `version`, `os_type`, `os_version`, `purpose`, and any other keys. `name` names the build in every log line.",
     "",
-    section("`[variables.NAME]`", VARIABLE_OPTIONS, "Values come from, lowest first: `default`, `--var-file`, the environment (`TSIMG_VAR_NAME`, or Packer's `PKR_VAR_NAME`), `--var NAME=value`."),
+    section(
+      "`[variables.NAME]`",
+      VARIABLE_OPTIONS,
+      "Values come from, lowest first: `default`, `--var-file`, the environment (`TSIMG_VAR_NAME`, or Packer's `PKR_VAR_NAME`), `--var NAME=value`.",
+    ),
     section("`[source]`: the qemu builder", tables.source.options),
     ...familySections("provisioner", tables.provisioners),
     ...familySections("post_processor", tables.postProcessors),
@@ -38,15 +42,26 @@ export function renderReference(tables: ReferenceTables): string {
 }
 
 function familySections(table: string, family: DocFamily): string[] {
-  const sections = Object.entries(family.types).map(([type, options]) => section(`\`[[${table}]]\` with \`type = "${type}"\``, options, family.intros?.[type]));
+  const sections = Object.entries(family.types).map(([type, options]) =>
+    section(`\`[[${table}]]\` with \`type = "${type}"\``, options, family.intros?.[type]),
+  );
   return [...(family.heading === undefined ? [] : [family.heading]), ...sections];
 }
 
 function section(title: string, table: OptionTable, intro?: string): string {
   const rows = Object.entries(table).map(
-    ([name, spec]) => `| \`${name}\` | ${typeName(spec.type)} | ${spec.required ? "**required**" : defaultText(spec.default, spec.defaultDoc)} | ${cell(spec.doc)} | ${cell(spec.packer)} |`,
+    ([name, spec]) =>
+      `| \`${name}\` | ${typeName(spec.type)} | ${spec.required ? "**required**" : defaultText(spec.default, spec.defaultDoc)} | ${cell(spec.doc)} | ${cell(spec.packer)} |`,
   );
-  return [`## ${title}`, "", ...(intro ? [intro, ""] : []), "| option | type | default | meaning | Packer |", "|---|---|---|---|---|", ...rows, ""].join("\n");
+  return [
+    `## ${title}`,
+    "",
+    ...(intro ? [intro, ""] : []),
+    "| option | type | default | meaning | Packer |",
+    "|---|---|---|---|---|",
+    ...rows,
+    "",
+  ].join("\n");
 }
 
 function typeName(type: OptionType): string {

@@ -10,10 +10,24 @@ import { readUtf8 } from "./read-text.js";
 
 /** `[variables.NAME]`. */
 export const VARIABLE_OPTIONS = {
-  type: { type: { enum: ["string", "number", "bool"] }, default: "string", doc: "The value's type.", packer: "`variable { type }`" },
-  default: { type: "string", doc: "Value when nothing else sets it. Without one, the variable is required.", packer: "`default`" },
+  type: {
+    type: { enum: ["string", "number", "bool"] },
+    default: "string",
+    doc: "The value's type.",
+    packer: "`variable { type }`",
+  },
+  default: {
+    type: "string",
+    doc: "Value when nothing else sets it. Without one, the variable is required.",
+    packer: "`default`",
+  },
   description: { type: "string", doc: "Free text for readers of the template.", packer: "`description`" },
-  sensitive: { type: "boolean", default: false, doc: "Mask the value as `<sensitive>` in every output.", packer: "`sensitive`" },
+  sensitive: {
+    type: "boolean",
+    default: false,
+    doc: "Mask the value as `<sensitive>` in every output.",
+    packer: "`sensitive`",
+  },
 } as const satisfies OptionTable;
 
 export interface VariableInputs {
@@ -47,11 +61,20 @@ export function resolveVariables(
       // Packer JSON's "variables": {"name": "value"} written as [variables] name = "value".
       const example = ["string", "number", "boolean"].includes(typeof raw) ? JSON.stringify(String(raw)) : "...";
       const got = `${JSON.stringify(raw)} (${Array.isArray(raw) ? "list" : typeof raw})`;
-      problems.push({ path: ["variables", name], message: `variables.${name}: expected a table [variables.${name}] with default = ${example}, got ${got}` });
+      problems.push({
+        path: ["variables", name],
+        message: `variables.${name}: expected a table [variables.${name}] with default = ${example}, got ${got}`,
+      });
       continue;
     }
     // Without a default the key must stay absent: an `undefined` value would be reported as a wrong type.
-    const table = checkTable(raw.default === undefined ? raw : { ...raw, default: String(raw.default) }, VARIABLE_OPTIONS, ["variables", name], baseDir, problems);
+    const table = checkTable(
+      raw.default === undefined ? raw : { ...raw, default: String(raw.default) },
+      VARIABLE_OPTIONS,
+      ["variables", name],
+      baseDir,
+      problems,
+    );
     if (raw.default === undefined) delete table.default;
     specs.set(name, {
       ...(table.default === undefined ? {} : { value: table.default as string }),
@@ -63,13 +86,17 @@ export function resolveVariables(
     const spec = specs.get(name);
     if (!spec) {
       const hint = closest(name, specs.keys());
-      problems.push({ path: [], message: `${from} sets "${name}", which the template does not declare${hint ? `; did you mean "${hint}"?` : ""}` });
+      problems.push({
+        path: [],
+        message: `${from} sets "${name}", which the template does not declare${hint ? `; did you mean "${hint}"?` : ""}`,
+      });
       return;
     }
     spec.value = value;
   };
   for (const file of inputs.varFiles ?? []) {
-    for (const [name, value] of Object.entries(readVarFile(file, problems))) set(name, String(value), `--var-file ${file}`);
+    for (const [name, value] of Object.entries(readVarFile(file, problems)))
+      set(name, String(value), `--var-file ${file}`);
   }
   const env = inputs.env ?? {};
   for (const name of specs.keys()) {
@@ -86,8 +113,13 @@ export function resolveVariables(
       });
       continue;
     }
-    if (spec.type === "number" && !/^-?\d+(\.\d+)?$/.test(spec.value)) problems.push({ path: ["variables", name], message: `variable "${name}" must be a number, got "${spec.value}"` });
-    if (spec.type === "bool" && !/^(true|false)$/.test(spec.value)) problems.push({ path: ["variables", name], message: `variable "${name}" must be true or false, got "${spec.value}"` });
+    if (spec.type === "number" && !/^-?\d+(\.\d+)?$/.test(spec.value))
+      problems.push({ path: ["variables", name], message: `variable "${name}" must be a number, got "${spec.value}"` });
+    if (spec.type === "bool" && !/^(true|false)$/.test(spec.value))
+      problems.push({
+        path: ["variables", name],
+        message: `variable "${name}" must be true or false, got "${spec.value}"`,
+      });
     result.set(name, { value: spec.value, sensitive: spec.sensitive });
   }
   return result;

@@ -41,7 +41,9 @@ export class ProgressLog {
   /** Logs the final line: `<what>: done, 2.0 GiB in 8.1 s (265 MB/s)<extra>`. */
   finish(extra = ""): void {
     const secs = (Date.now() - this.t0) / 1000;
-    this.ctx.events.info(`${this.what}: done, ${formatBytes(this.done)} in ${secs.toFixed(1)} s (${rate(this.done, secs)})${extra}`);
+    this.ctx.events.info(
+      `${this.what}: done, ${formatBytes(this.done)} in ${secs.toFixed(1)} s (${rate(this.done, secs)})${extra}`,
+    );
   }
 
   private describe(now: number): string {

@@ -12,11 +12,29 @@ import { CancelledError, TsimgError } from "../core/errors.js";
 
 /** What both shell-locals (provisioner and post-processor) take to run scripts on the build host. */
 export const LOCAL_SCRIPT_OPTIONS = {
-  inline: { type: "string[]", doc: "Commands run on the build host as one script (`inline_shebang`). Exactly one of `inline`, `script`, `scripts`.", packer: "`inline`" },
-  inline_shebang: { type: "string", default: "/bin/sh -e", doc: "Interpreter of the script made from `inline`.", packer: "`inline_shebang`" },
-  script: { type: "path", doc: "A local script, relative to the template, run with `/bin/sh` unless it is executable.", packer: "`script`" },
+  inline: {
+    type: "string[]",
+    doc: "Commands run on the build host as one script (`inline_shebang`). Exactly one of `inline`, `script`, `scripts`.",
+    packer: "`inline`",
+  },
+  inline_shebang: {
+    type: "string",
+    default: "/bin/sh -e",
+    doc: "Interpreter of the script made from `inline`.",
+    packer: "`inline_shebang`",
+  },
+  script: {
+    type: "path",
+    doc: "A local script, relative to the template, run with `/bin/sh` unless it is executable.",
+    packer: "`script`",
+  },
   scripts: { type: "path[]", doc: "Several scripts, run in order.", packer: "`scripts`" },
-  valid_exit_codes: { type: "integer[]", default: [0], doc: "Exit codes that count as success.", packer: "`valid_exit_codes`" },
+  valid_exit_codes: {
+    type: "integer[]",
+    default: [0],
+    doc: "Exit codes that count as success.",
+    packer: "`valid_exit_codes`",
+  },
 } as const satisfies OptionTable;
 
 /** What runLocalScripts takes: the options above, and the environment both shell-locals add. */
@@ -48,15 +66,22 @@ export async function runLocalScripts(config: LocalScriptsConfig, ctx: LocalScri
     return;
   }
   for (const script of config.script ? [config.script] : (config.scripts ?? [])) {
-    const executable = await access(script, constants.X_OK).then(() => true, () => false);
+    const executable = await access(script, constants.X_OK).then(
+      () => true,
+      () => false,
+    );
     await runScript(executable ? [script] : ["/bin/sh", script], script, env, config, ctx);
   }
 }
 
-
-
 /** Runs argv, streaming each output line as an event; a code outside valid_exit_codes fails. */
-function runScript(argv: string[], label: string, env: NodeJS.ProcessEnv, config: LocalScriptsConfig, ctx: LocalScriptsContext): Promise<void> {
+function runScript(
+  argv: string[],
+  label: string,
+  env: NodeJS.ProcessEnv,
+  config: LocalScriptsConfig,
+  ctx: LocalScriptsContext,
+): Promise<void> {
   if (ctx.signal.aborted) return Promise.reject(new CancelledError());
   ctx.events.info(`shell-local: running ${label}`);
   const [command, ...args] = argv as [string, ...string[]];
@@ -66,7 +91,9 @@ function runScript(argv: string[], label: string, env: NodeJS.ProcessEnv, config
     const child = spawn(command, args, { env, cwd: ctx.cwd, stdio: ["ignore", "pipe", "pipe"], detached: true });
     const source = basename(label);
     for (const stream of ["stdout", "stderr"] as const) {
-      createInterface({ input: child[stream] }).on("line", (line) => ctx.events.emit({ type: "output", source, stream, line }));
+      createInterface({ input: child[stream] }).on("line", (line) =>
+        ctx.events.emit({ type: "output", source, stream, line }),
+      );
     }
     let killTimer: NodeJS.Timeout | undefined;
     const killGroup = (signal: NodeJS.Signals) => {
@@ -87,7 +114,12 @@ function runScript(argv: string[], label: string, env: NodeJS.ProcessEnv, config
       clearTimeout(killTimer);
       if (ctx.signal.aborted) reject(new CancelledError());
       else if (code !== null && config.valid_exit_codes.includes(code)) resolve();
-      else reject(new TsimgError(`shell-local: ${label} ${signal ? `was killed by ${signal}` : `exited with code ${code}`} (valid_exit_codes: ${config.valid_exit_codes.join(", ")})`));
+      else
+        reject(
+          new TsimgError(
+            `shell-local: ${label} ${signal ? `was killed by ${signal}` : `exited with code ${code}`} (valid_exit_codes: ${config.valid_exit_codes.join(", ")})`,
+          ),
+        );
     });
   });
 }

@@ -29,7 +29,11 @@ export interface RunProgramOptions {
 }
 
 /** Runs `file args` with stdin closed; never rejects: the result says what happened. */
-export function runProgram(file: string, args: readonly string[], options: RunProgramOptions = {}): Promise<ProgramResult> {
+export function runProgram(
+  file: string,
+  args: readonly string[],
+  options: RunProgramOptions = {},
+): Promise<ProgramResult> {
   return new Promise((resolve) => {
     const child = execFile(
       file,
@@ -42,12 +46,25 @@ export function runProgram(file: string, args: readonly string[], options: RunPr
         ...(options.signal ? { signal: options.signal } : {}),
       },
       (error, stdout, stderr) => {
-        const failure = error as (NodeJS.ErrnoException & { code?: number | string; killed?: boolean; signal?: string }) | null;
+        const failure = error as
+          (NodeJS.ErrnoException & { code?: number | string; killed?: boolean; signal?: string }) | null;
         const cancelled = options.signal?.aborted === true && failure !== null;
         const notStarted = typeof failure?.code === "string" && child.pid === undefined;
-        const timedOut = failure !== null && !cancelled && !notStarted && failure.killed === true && options.timeoutMs !== undefined;
+        const timedOut =
+          failure !== null && !cancelled && !notStarted && failure.killed === true && options.timeoutMs !== undefined;
         const exitCode = failure === null ? 0 : typeof failure.code === "number" ? failure.code : null;
-        const problem = failure === null ? "" : describeFailure(file, { notStarted, cancelled, timedOut, exitCode, message: failure.message, signal: failure.signal, timeoutMs: options.timeoutMs });
+        const problem =
+          failure === null
+            ? ""
+            : describeFailure(file, {
+                notStarted,
+                cancelled,
+                timedOut,
+                exitCode,
+                message: failure.message,
+                signal: failure.signal,
+                timeoutMs: options.timeoutMs,
+              });
         resolve({
           exitCode,
           stdout,
@@ -68,7 +85,15 @@ export function runProgram(file: string, args: readonly string[], options: RunPr
 /** One line saying why a program did not succeed. */
 function describeFailure(
   file: string,
-  f: { notStarted: boolean; cancelled: boolean; timedOut: boolean; exitCode: number | null; message: string; signal: string | undefined; timeoutMs: number | undefined },
+  f: {
+    notStarted: boolean;
+    cancelled: boolean;
+    timedOut: boolean;
+    exitCode: number | null;
+    message: string;
+    signal: string | undefined;
+    timeoutMs: number | undefined;
+  },
 ): string {
   if (f.notStarted) return `cannot run ${file}: ${f.message}`;
   if (f.cancelled) return `${file} was cancelled`;

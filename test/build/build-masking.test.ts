@@ -18,7 +18,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** A template whose qemu_binary prints both secrets (the key with CRLF endings) and fails. */
 function plan(name: string) {
   const qemu = join(dir, `${name}-qemu`);
-  writeFileSync(qemu, `#!/bin/sh\nprintf 'password ${PASSWORD} rejected\\n' >&2\nprintf '%s\\r\\n' ${KEY_LINES.map((l) => `'${l}'`).join(" ")} >&2\nexit 1\n`);
+  writeFileSync(
+    qemu,
+    `#!/bin/sh\nprintf 'password ${PASSWORD} rejected\\n' >&2\nprintf '%s\\r\\n' ${KEY_LINES.map((l) => `'${l}'`).join(" ")} >&2\nexit 1\n`,
+  );
   chmodSync(qemu, 0o755);
   writeFileSync(join(dir, "disk.iso"), "not really an ISO");
   const template = join(dir, `${name}.toml`);
@@ -53,7 +56,13 @@ describe("build() masks secrets in the error it returns", () => {
     expect(result.ok).toBe(false);
     expect(result.error?.message).toBe("QEMU exited with code 1 unexpectedly");
     // The details must really hold QEMU's output (else nothing is being masked).
-    expect(result.error?.details).toEqual(["QEMU said:", "  password <sensitive> rejected", "  <sensitive>", "  <sensitive>", "  <sensitive>"]);
+    expect(result.error?.details).toEqual([
+      "QEMU said:",
+      "  password <sensitive> rejected",
+      "  <sensitive>",
+      "  <sensitive>",
+      "  <sensitive>",
+    ]);
     expect(leaks(JSON.stringify(events))).toEqual([]);
   }, 30_000);
 });

@@ -29,7 +29,12 @@ interface Setup {
 async function runBootStep(setup: Setup) {
   const output = mkdtempSync(join(tmpdir(), "tsimg-boot-"));
   cleanups.push(() => rmSync(output, { recursive: true, force: true }));
-  const http = await startHttpServer({ host: "127.0.0.1", portMin: 8000, portMax: 9000, content: { "/ks/rocky9.ks": "text" } });
+  const http = await startHttpServer({
+    host: "127.0.0.1",
+    portMin: 8000,
+    portMax: 9000,
+    content: { "/ks/rocky9.ks": "text" },
+  });
   cleanups.push(() => http.close());
   const commands: string[] = [];
   const qmp = {
@@ -40,15 +45,26 @@ async function runBootStep(setup: Setup) {
     },
   };
   const source = {
-    vm_name: "rocky9", output_directory: output, boot_wait: 0, boot_key_interval: 0, boot_screenshots: false,
-    boot_command: setup.bootCommand, boot_command_retries: setup.retries ?? 0, http_request_timeout: setup.timeoutMs ?? 300,
+    vm_name: "rocky9",
+    output_directory: output,
+    boot_wait: 0,
+    boot_key_interval: 0,
+    boot_screenshots: false,
+    boot_command: setup.bootCommand,
+    boot_command_retries: setup.retries ?? 0,
+    http_request_timeout: setup.timeoutMs ?? 300,
   };
   // No work dir: typing is paced by boot_key_interval alone (no PS/2 trace to read).
   const input = { http, qmp } as unknown as Parameters<typeof typeBootCommand.run>[1];
   const messages: string[] = [];
   const events = new EventBus("rocky9", new Masker());
   events.on((e) => e.type === "log" && e.level !== "debug" && messages.push(`${e.level}: ${e.message}`));
-  const error = await typeBootCommand.run(stepContext({ source } as unknown as BuildPlan, { events }), input, undefined).then(() => undefined, (e: Error) => e);
+  const error = await typeBootCommand
+    .run(stepContext({ source } as unknown as BuildPlan, { events }), input, undefined)
+    .then(
+      () => undefined,
+      (e: Error) => e,
+    );
   return { error, commands, messages, port: http.port, output };
 }
 
@@ -77,12 +93,12 @@ describe("boot-command step: http_request_timeout", () => {
     const { error, commands } = await runBootStep({
       bootCommand: ROCKY,
       retries: 2,
-      onCommand: (command, http) => void (command === "system_reset" && fetch(`http://127.0.0.1:${http.port}/ks/rocky9.ks`)),
+      onCommand: (command, http) =>
+        void (command === "system_reset" && fetch(`http://127.0.0.1:${http.port}/ks/rocky9.ks`)),
     });
     expect(error).toBeUndefined();
     expect(commands).toEqual(["screendump", "system_reset"]);
   });
-
 
   test("a guest that fetches its kickstart ends the wait at once", async () => {
     let fetched = false;

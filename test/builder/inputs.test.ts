@@ -85,7 +85,8 @@ type = "manifest"
 describe("collectInputs", () => {
   test("two builds from the same inputs give identical inputs; a changed script changes only its entry", async () => {
     const p = project("same");
-    const inputs = async () => JSON.stringify(await collectInputs(loadTemplate(p.template, { env: {} }), { qemuImg: p.qemuImg }));
+    const inputs = async () =>
+      JSON.stringify(await collectInputs(loadTemplate(p.template, { env: {} }), { qemuImg: p.qemuImg }));
     const first = await inputs();
     expect(await inputs()).toBe(first);
 
@@ -115,7 +116,11 @@ describe("collectInputs", () => {
         { inline_sha256: sha256("echo minimal"), type: "shell" },
       ],
       template: { file: "os.toml", sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
-      tools: { qemu: "QEMU emulator version 9.9.9", "qemu-img": "qemu-img version 9.9.9", tsimg: expect.stringMatching(/^\d+\.\d+\.\d+/) },
+      tools: {
+        qemu: "QEMU emulator version 9.9.9",
+        "qemu-img": "qemu-img version 9.9.9",
+        tsimg: expect.stringMatching(/^\d+\.\d+\.\d+/),
+      },
       variables: { flavour: "minimal", pw: "<sensitive>" },
     });
     // No secret, not even hashed.
@@ -135,13 +140,20 @@ describe("collectInputs", () => {
     // Everything else is as it was.
     expect({ ...after, provisioners: [...provisioners.slice(0, 2), "x", ...provisioners.slice(3)] }).toEqual({
       ...parsed,
-      provisioners: [...(parsed.provisioners as unknown[]).slice(0, 2), "x", ...(parsed.provisioners as unknown[]).slice(3)],
+      provisioners: [
+        ...(parsed.provisioners as unknown[]).slice(0, 2),
+        "x",
+        ...(parsed.provisioners as unknown[]).slice(3),
+      ],
     });
   });
 
   test("http_directory: every file under it, sorted; the ISO hash verify-iso made is reused", async () => {
     const p = project("httpdir", true);
-    const inputs = await collectInputs(loadTemplate(p.template, { env: {} }), { qemuImg: p.qemuImg, isoSha256: "ab".repeat(32) });
+    const inputs = await collectInputs(loadTemplate(p.template, { env: {} }), {
+      qemuImg: p.qemuImg,
+      isoSha256: "ab".repeat(32),
+    });
     expect(inputs.http_directory).toEqual({
       path: "../http",
       files: [
@@ -155,7 +167,8 @@ describe("collectInputs", () => {
 
   test("the template repository's commit, and whether its tree is dirty", async () => {
     const p = project("git");
-    const git = (...args: string[]) => execa("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", "-C", p.dir, ...args]);
+    const git = (...args: string[]) =>
+      execa("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", "-C", p.dir, ...args]);
     await git("init", "-q");
     await git("add", ".");
     await git("commit", "-q", "-m", "images");
@@ -168,28 +181,41 @@ describe("collectInputs", () => {
 
   test("a tool that cannot be run is recorded as unknown, not a failure", async () => {
     const p = project("notools");
-    const inputs = await collectInputs(loadTemplate(p.template, { env: {} }), { qemuImg: join(p.dir, "bin/missing-qemu-img") });
-    expect((inputs.tools as Record<string, string>)["qemu-img"]).toBe(`unknown (${join(p.dir, "bin/missing-qemu-img")} --version failed)`);
+    const inputs = await collectInputs(loadTemplate(p.template, { env: {} }), {
+      qemuImg: join(p.dir, "bin/missing-qemu-img"),
+    });
+    expect((inputs.tools as Record<string, string>)["qemu-img"]).toBe(
+      `unknown (${join(p.dir, "bin/missing-qemu-img")} --version failed)`,
+    );
   });
 });
 
 describe("fetch-iso", () => {
   const run = async (template: string) => {
     const plan = loadTemplate(template, { env: {} });
-    const ctx = stepContext(plan, { options: { cacheDir: mkdtempSync(join(tmpdir(), "tsimg-cache-")) }, events: new EventBus("os", new Masker()) });
+    const ctx = stepContext(plan, {
+      options: { cacheDir: mkdtempSync(join(tmpdir(), "tsimg-cache-")) },
+      events: new EventBus("os", new Masker()),
+    });
     return fetchIso.run(ctx, {}, {});
   };
 
   test("with post-processors, a non-sha256 iso_checksum also yields the ISO's sha256, in the same read", async () => {
     const p = project("md5");
     const md5 = createHash("md5").update("an ISO").digest("hex");
-    writeFileSync(p.template, readFileSync(p.template, "utf8").replace('iso_checksum = "none"', `iso_checksum = "md5:${md5}"`));
+    writeFileSync(
+      p.template,
+      readFileSync(p.template, "utf8").replace('iso_checksum = "none"', `iso_checksum = "md5:${md5}"`),
+    );
     expect((await run(p.template)).isoSha256).toBe(sha256("an ISO"));
   });
 
   test("a sha256 iso_checksum is kept as the ISO's sha256", async () => {
     const p = project("sha");
-    writeFileSync(p.template, readFileSync(p.template, "utf8").replace('iso_checksum = "none"', `iso_checksum = "sha256:${sha256("an ISO")}"`));
+    writeFileSync(
+      p.template,
+      readFileSync(p.template, "utf8").replace('iso_checksum = "none"', `iso_checksum = "sha256:${sha256("an ISO")}"`),
+    );
     expect((await run(p.template)).isoSha256).toBe(sha256("an ISO"));
   });
 });

@@ -25,7 +25,10 @@ const sha256 = (data: string | Buffer) => createHash("sha256").update(data).dige
 const bin = join(root, "bin");
 beforeAll(() => {
   mkdirSync(bin);
-  for (const [name, line] of [["qemu-system-x86_64", "QEMU emulator version 9.9.9"], ["qemu-img", "qemu-img version 9.9.9"]]) {
+  for (const [name, line] of [
+    ["qemu-system-x86_64", "QEMU emulator version 9.9.9"],
+    ["qemu-img", "qemu-img version 9.9.9"],
+  ]) {
     writeFileSync(join(bin, name!), `#!/bin/sh\necho '${line}'\n`);
     chmodSync(join(bin, name!), 0o755);
   }
@@ -37,7 +40,14 @@ let count = 0;
 /** What the step reads: the finished disk and the ISO (as compact and fetch-iso leave them). */
 type Input = Parameters<typeof postProcess.run>[1];
 
-function setup(postProcessors: string): { build: BuildContext; input: Input; disk: string; output: string; events: BuildEvent[]; bus: EventBus } {
+function setup(postProcessors: string): {
+  build: BuildContext;
+  input: Input;
+  disk: string;
+  output: string;
+  events: BuildEvent[];
+  bus: EventBus;
+} {
   const dir = join(root, String(++count));
   mkdirSync(join(dir, "out"), { recursive: true });
   writeFileSync(join(dir, "os.iso"), "an ISO");
@@ -59,9 +69,17 @@ function setup(postProcessors: string): { build: BuildContext; input: Input; dis
 describe("post-process step", () => {
   test("is the pipeline's last step only when the template has post-processors", () => {
     const without = setup("");
-    expect(qemuPipeline(without.build.plan).steps.map((s) => s.name).at(-1)).toBe("compact");
+    expect(
+      qemuPipeline(without.build.plan)
+        .steps.map((s) => s.name)
+        .at(-1),
+    ).toBe("compact");
     const withPp = setup('[[post_processor]]\ntype = "checksum"\n');
-    expect(qemuPipeline(withPp.build.plan).steps.map((s) => s.name).slice(-2)).toEqual(["compact", "post-process"]);
+    expect(
+      qemuPipeline(withPp.build.plan)
+        .steps.map((s) => s.name)
+        .slice(-2),
+    ).toEqual(["compact", "post-process"]);
     expect(postProcess.title).toBe("Running post-processors...");
   });
 
@@ -72,10 +90,11 @@ describe("post-process step", () => {
     const ctx: BuildStepContext = { signal: new AbortController().signal, events: bus, build };
     const state = (await runChain([postProcess], input, ctx)).output as PostProcessed;
 
-    expect(events.filter((e) => e.type === "step-start" || e.type === "step-end").map((e) => (e.type === "step-start" ? `start ${e.step}: ${e.title}` : `end ${e.step} ${e.outcome}`))).toEqual([
-      "start post-process: Running post-processors...",
-      "end post-process ok",
-    ]);
+    expect(
+      events
+        .filter((e) => e.type === "step-start" || e.type === "step-end")
+        .map((e) => (e.type === "step-start" ? `start ${e.step}: ${e.title}` : `end ${e.step} ${e.outcome}`)),
+    ).toEqual(["start post-process: Running post-processors...", "end post-process ok"]);
     expect(events).toContainEqual(expect.objectContaining({ type: "output", line: `shell-local saw ${disk}` }));
 
     // The disk (checksum, first of its chain, keeps it), then each chain's last artifact.
@@ -97,8 +116,12 @@ describe("post-process step", () => {
   });
 
   test("a failing chain fails the step, naming the post-processor", async () => {
-    const { build, input, events, bus } = setup('[[post_processor]]\ntype = "checksum"\n\n[[post_processor]]\ntype = "shell-local"\ninline = ["exit 4"]\n');
-    await expect(runChain([postProcess], input, { signal: new AbortController().signal, events: bus, build })).rejects.toThrow(/chain 2, post-processor 1 \(shell-local\) failed: .*exited with code 4/);
+    const { build, input, events, bus } = setup(
+      '[[post_processor]]\ntype = "checksum"\n\n[[post_processor]]\ntype = "shell-local"\ninline = ["exit 4"]\n',
+    );
+    await expect(
+      runChain([postProcess], input, { signal: new AbortController().signal, events: bus, build }),
+    ).rejects.toThrow(/chain 2, post-processor 1 \(shell-local\) failed: .*exited with code 4/);
     expect(events.at(-1)).toMatchObject({ type: "step-end", step: "post-process", outcome: "failed" });
   });
 
@@ -106,7 +129,11 @@ describe("post-process step", () => {
     const { build, input, events, bus } = setup('[[post_processor]]\ntype = "shell-local"\ninline = ["sleep 30"]\n');
     const controller = new AbortController();
     const run = runChain([postProcess], input, { signal: controller.signal, events: bus, build });
-    await vi.waitFor(() => expect(events.some((e) => e.type === "log" && e.message.includes("running post-processor: shell-local"))).toBe(true));
+    await vi.waitFor(() =>
+      expect(events.some((e) => e.type === "log" && e.message.includes("running post-processor: shell-local"))).toBe(
+        true,
+      ),
+    );
     const t0 = Date.now();
     controller.abort();
     await expect(run).rejects.toThrow(/cancel/i);

@@ -21,7 +21,10 @@ let count = 0;
 const fresh = () => join(root, String(++count));
 
 /** A later step of the build: writes the disk where prepare-output said, then ends as told. */
-function laterStep(end: "ok" | "fail" | "cancel", controller: AbortController): BuildStep<Pick<PreparedOutput, "diskPath">> {
+function laterStep(
+  end: "ok" | "fail" | "cancel",
+  controller: AbortController,
+): BuildStep<Pick<PreparedOutput, "diskPath">> {
   return {
     name: "create-disk",
     title: "",
@@ -42,7 +45,11 @@ async function build(dir: string, options: Partial<BuildOptions> = {}, end: "ok"
   const events = new EventBus("tinyos", new Masker());
   events.on((e) => e.type === "log" && messages.push(e.message));
   const plan = { image: { name: "tinyos" }, source: { output_directory: dir, vm_name: "tinyos.qcow2" } } as BuildPlan;
-  const ctx: BuildStepContext = stepContext(plan, { options: { cacheDir: root, ...options }, signal: controller.signal, events });
+  const ctx: BuildStepContext = stepContext(plan, {
+    options: { cacheDir: root, ...options },
+    signal: controller.signal,
+    events,
+  });
   let state: Partial<PreparedOutput> = {};
   const error = await Pipeline.start<BuildStepContext>()
     .then(prepareOutput)
@@ -111,7 +118,11 @@ describe("prepare-output", () => {
   test("--force refuses a non-empty directory tsimg did not make, and touches nothing in it", async () => {
     const dir = dirWith({ "thesis.tex": "years of work" });
     const { error } = await build(dir, { force: true });
-    expect(error).toMatch(new RegExp(`^--force: output_directory .*${count} was not made by tsimg \\(no ${OUTPUT_MARKER} in it\\) and is not empty; refusing to replace it$`));
+    expect(error).toMatch(
+      new RegExp(
+        `^--force: output_directory .*${count} was not made by tsimg \\(no ${OUTPUT_MARKER} in it\\) and is not empty; refusing to replace it$`,
+      ),
+    );
     expect(readdirSync(dir)).toEqual(["thesis.tex"]);
   });
 

@@ -57,10 +57,23 @@ async function run(provisioners: ProvisionerConfig[], session: ReturnType<typeof
   events.on((e) => e.type === "output" && messages.push(`> ${e.line}`));
   // After a failed attempt the step drops the session and reconnects: the proxy keeps
   // handing it the same stand-in instead.
-  const plan = { image: { name: "tinyos" }, templateDir, provisioners, source: { ssh_clear_authorized_keys: false } } as unknown as BuildPlan;
+  const plan = {
+    image: { name: "tinyos" },
+    templateDir,
+    provisioners,
+    source: { ssh_clear_authorized_keys: false },
+  } as unknown as BuildPlan;
   const ssh = new Proxy({ session }, { deleteProperty: () => true });
-  const input = { ssh, sshHostPort: 2345, guest: { resets: 0, expectingExit: false }, http: { port: 8123 } } as unknown as Parameters<typeof provision.run>[1];
-  const error = await provision.run(stepContext(plan, { events }), input, undefined).then(() => undefined, (e: Error) => e);
+  const input = {
+    ssh,
+    sshHostPort: 2345,
+    guest: { resets: 0, expectingExit: false },
+    http: { port: 8123 },
+  } as unknown as Parameters<typeof provision.run>[1];
+  const error = await provision.run(stepContext(plan, { events }), input, undefined).then(
+    () => undefined,
+    (e: Error) => e,
+  );
   return { error, messages };
 }
 
@@ -87,7 +100,9 @@ describe("provision step options", () => {
     const session = stubSession(["hang", 0]);
     const { error, messages } = await run([shell({ timeout: 200, max_retries: 1 })], session);
     expect(error).toBeUndefined();
-    expect(messages).toContain("warn: provisioner 1/1: shell failed (provisioner 1/1: shell: still running after 200ms (timeout)); retry 1 of 1 (max_retries)");
+    expect(messages).toContain(
+      "warn: provisioner 1/1: shell failed (provisioner 1/1: shell: still running after 200ms (timeout)); retry 1 of 1 (max_retries)",
+    );
   });
 
   test("timeout without retries fails the build with a timeout error", async () => {
@@ -104,7 +119,10 @@ describe("provision step options", () => {
 
   test("only/except leave provisioners out, by image name or Packer's qemu.<name>", async () => {
     const session = stubSession([0, 0]);
-    const { messages } = await run([shell({ only: ["other"] }), shell({ only: ["qemu.tinyos"] }), shell({ except: ["tinyos"] }), shell({})], session);
+    const { messages } = await run(
+      [shell({ only: ["other"] }), shell({ only: ["qemu.tinyos"] }), shell({ except: ["tinyos"] }), shell({})],
+      session,
+    );
     expect(session.runs).toBe(2);
     expect(messages).toContain('info: provisioner 1/4: shell: skipped (only = ["other"])');
     expect(messages).toContain('info: provisioner 3/4: shell: skipped (except = ["tinyos"])');

@@ -16,9 +16,16 @@ const never = new Promise<never>(() => undefined);
 
 function hungGuest(shutdownCommand: string) {
   const calls: string[] = [];
-  const plan = { source: { shutdown_command: shutdownCommand, shutdown_timeout: 120 * 60_000 } } as unknown as BuildPlan;
+  const plan = {
+    source: { shutdown_command: shutdownCommand, shutdown_timeout: 120 * 60_000 },
+  } as unknown as BuildPlan;
   const state = {
-    ssh: { session: { exec: (command: string) => (calls.push(`ssh ${command}`), never), close: () => void calls.push("ssh close") } },
+    ssh: {
+      session: {
+        exec: (command: string) => (calls.push(`ssh ${command}`), never),
+        close: () => void calls.push("ssh close"),
+      },
+    },
     guest: { resets: 0, expectingExit: false },
     qemu: { exited: never, kill: async () => void calls.push("kill") },
     qmp: { execute: async (command: string) => void calls.push(`qmp ${command}`) },
@@ -27,12 +34,22 @@ function hungGuest(shutdownCommand: string) {
 }
 
 /** Runs the step, cancels it after `afterMs`, and says how it ended (or that it was still running 5 s later). */
-async function cancelDuring(step: typeof shutdown, plan: BuildPlan, state: PowerOffInput, afterMs: number): Promise<unknown> {
+async function cancelDuring(
+  step: typeof shutdown,
+  plan: BuildPlan,
+  state: PowerOffInput,
+  afterMs: number,
+): Promise<unknown> {
   const build = new AbortController();
   const events = new EventBus("rocky9", new Masker());
-  const run = step.run(stepContext(plan, { signal: build.signal, events }), state, undefined).then(() => "finished", (error: unknown) => error);
+  const run = step.run(stepContext(plan, { signal: build.signal, events }), state, undefined).then(
+    () => "finished",
+    (error: unknown) => error,
+  );
   setTimeout(() => build.abort(), afterMs);
-  const late = new Promise((resolve) => setTimeout(() => resolve("still running 5 s after the cancel"), afterMs + 5000));
+  const late = new Promise((resolve) =>
+    setTimeout(() => resolve("still running 5 s after the cancel"), afterMs + 5000),
+  );
   return Promise.race([run, late]);
 }
 

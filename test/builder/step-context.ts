@@ -24,5 +24,9 @@ export function buildContext(plan: BuildPlan, options: Partial<BuildOptions> = {
 
 /** What a step's run and cleanup get. */
 export function stepContext(plan: BuildPlan, { options, signal, events }: StepContextOptions = {}): BuildStepContext {
-  return { signal: signal ?? new AbortController().signal, events: events ?? new EventBus("test", new Masker()), build: buildContext(plan, options) };
+  return {
+    signal: signal ?? new AbortController().signal,
+    events: events ?? new EventBus("test", new Masker()),
+    build: buildContext(plan, options),
+  };
 }

@@ -21,7 +21,13 @@ describe("--on-error=ask", () => {
     t.input.write("R\n");
     expect(await answer).toBe("retry");
     expect(t.shown()).toContain('==> tinyos: step "wait-ssh" failed: timed out after 5m waiting for SSH');
-    expect(t.shown().match(/\[c\] clean up and exit, \[a\] abort and keep the output \(QEMU is still stopped\), \[r\] retry the step\?/g)).toHaveLength(2);
+    expect(
+      t
+        .shown()
+        .match(
+          /\[c\] clean up and exit, \[a\] abort and keep the output \(QEMU is still stopped\), \[r\] retry the step\?/g,
+        ),
+    ).toHaveLength(2);
   });
 
   test("input that ends before an answer (the terminal went away) is the safe answer, cleanup, never retry", async () => {
@@ -49,8 +55,13 @@ describe("--on-error=ask", () => {
 describe("tsimg build --on-error=ask", () => {
   test("is refused, with a reason, when stdin is not a terminal", async () => {
     const { spawnSync } = await import("node:child_process");
-    const run = spawnSync(process.execPath, ["dist/cli/main.js", "build", "--on-error=ask", "images/tinyos.toml"], { encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
+    const run = spawnSync(process.execPath, ["dist/cli/main.js", "build", "--on-error=ask", "images/tinyos.toml"], {
+      encoding: "utf8",
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     expect(run.status).toBe(2);
-    expect(run.stderr.trim()).toBe("Error: --on-error=ask needs a terminal to ask on (stdin is not a TTY); use cleanup or abort");
+    expect(run.stderr.trim()).toBe(
+      "Error: --on-error=ask needs a terminal to ask on (stdin is not a TTY); use cleanup or abort",
+    );
   });
 });

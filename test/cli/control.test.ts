@@ -18,12 +18,20 @@ describe("tsimg screenshot's control socket", () => {
     const out = output();
     const png = solidPng(8, 6);
     let vm = false;
-    const control = await publishControl(`${out}/`, "tinyos", { screenshot: async () => (vm ? png : Promise.reject(new NoVmRunningError("no VM is running yet: the build has not started QEMU"))) });
+    const control = await publishControl(`${out}/`, "tinyos", {
+      screenshot: async () =>
+        vm ? png : Promise.reject(new NoVmRunningError("no VM is running yet: the build has not started QEMU")),
+    });
     expect(control.published).toBe(true);
     expect(controlFileOf(`${out}/`)).toBe(`${out}.tsimg-control`);
-    expect(JSON.parse(readFileSync(`${out}.tsimg-control`, "utf8"))).toMatchObject({ pid: process.pid, build: "tinyos" });
+    expect(JSON.parse(readFileSync(`${out}.tsimg-control`, "utf8"))).toMatchObject({
+      pid: process.pid,
+      build: "tinyos",
+    });
 
-    await expect(requestScreenshot(out)).rejects.toThrow(`build tinyos (pid ${process.pid}) has no screenshot: no VM is running yet: the build has not started QEMU`);
+    await expect(requestScreenshot(out)).rejects.toThrow(
+      `build tinyos (pid ${process.pid}) has no screenshot: no VM is running yet: the build has not started QEMU`,
+    );
     vm = true;
     const got = await requestScreenshot(out);
     expect(got.build).toBe("tinyos");
@@ -36,12 +44,16 @@ describe("tsimg screenshot's control socket", () => {
 
   it("directories made for the control file go with it when they stay empty (a build that ended early); others stay", async () => {
     const base = mkdtempSync(join(tmpdir(), "tsimg-control-test-"));
-    const early = await publishControl(join(base, "builds/2026/output-tinyos"), "tinyos", { screenshot: async () => solidPng(1, 1) });
+    const early = await publishControl(join(base, "builds/2026/output-tinyos"), "tinyos", {
+      screenshot: async () => solidPng(1, 1),
+    });
     expect(existsSync(join(base, "builds/2026/output-tinyos.tsimg-control"))).toBe(true);
     await early.close();
     expect(readdirSync(base)).toEqual([]);
 
-    const later = await publishControl(join(base, "builds/2026/output-tinyos"), "tinyos", { screenshot: async () => solidPng(1, 1) });
+    const later = await publishControl(join(base, "builds/2026/output-tinyos"), "tinyos", {
+      screenshot: async () => solidPng(1, 1),
+    });
     mkdirSync(join(base, "builds/2026/output-tinyos")); // the build got as far as its output directory
     await later.close();
     expect(readdirSync(join(base, "builds/2026"))).toEqual(["output-tinyos"]);

@@ -8,29 +8,41 @@ import { HELP } from "../../src/cli/help.js";
 const ROOT = new URL("../..", import.meta.url).pathname;
 const CLI = `${ROOT}dist/cli/main.js`;
 const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8" });
-const flagsIn = (text: string) => [...new Set([...text.matchAll(/(?<![\w-])--([a-z][a-z-]*)/g)].map((m) => m[1] as string))];
+const flagsIn = (text: string) => [
+  ...new Set([...text.matchAll(/(?<![\w-])--([a-z][a-z-]*)/g)].map((m) => m[1] as string)),
+];
 
 describe("CLI help", () => {
   beforeAll(() => {
     execFileSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: ROOT });
   }, 60_000);
 
-  it.each(["build", "validate", "inspect", "screenshot", "serve"])("tsimg %s --help prints its help and exits 0", (command) => {
-    const result = run(command, "--help");
-    expect(result.status).toBe(0);
-    expect(result.stdout.trim()).toBe(HELP[command]);
-    expect(run("help", command).stdout.trim()).toBe(HELP[command]);
-  });
+  it.each(["build", "validate", "inspect", "screenshot", "serve"])(
+    "tsimg %s --help prints its help and exits 0",
+    (command) => {
+      const result = run(command, "--help");
+      expect(result.status).toBe(0);
+      expect(result.stdout.trim()).toBe(HELP[command]);
+      expect(run("help", command).stdout.trim()).toBe(HELP[command]);
+    },
+  );
 
-  it.each(["build", "validate", "inspect", "screenshot"])("every flag in `tsimg %s --help` is accepted and documented in docs/cli.md", (command) => {
-    const docs = readFileSync(`${ROOT}docs/cli.md`, "utf8");
-    for (const flag of flagsIn(HELP[command] as string).filter((f) => f !== "help")) {
-      // An unknown flag is a usage error naming it; a known one gets past parsing.
-      const result = run(command, `--${flag}${["var", "var-file", "parallel", "log-file", "on-error", "output"].includes(flag) ? "=x" : ""}`, "--help");
-      expect(result.stderr, `${command} --${flag}`).not.toMatch(/Unknown option/);
-      expect(docs, `docs/cli.md mentions --${flag}`).toContain(`--${flag}`);
-    }
-  });
+  it.each(["build", "validate", "inspect", "screenshot"])(
+    "every flag in `tsimg %s --help` is accepted and documented in docs/cli.md",
+    (command) => {
+      const docs = readFileSync(`${ROOT}docs/cli.md`, "utf8");
+      for (const flag of flagsIn(HELP[command] as string).filter((f) => f !== "help")) {
+        // An unknown flag is a usage error naming it; a known one gets past parsing.
+        const result = run(
+          command,
+          `--${flag}${["var", "var-file", "parallel", "log-file", "on-error", "output"].includes(flag) ? "=x" : ""}`,
+          "--help",
+        );
+        expect(result.stderr, `${command} --${flag}`).not.toMatch(/Unknown option/);
+        expect(docs, `docs/cli.md mentions --${flag}`).toContain(`--${flag}`);
+      }
+    },
+  );
 
   it("an unknown flag is one line, exit 2, pointing at the help", () => {
     const result = run("build", "--frce", "images/tinyos.toml");
@@ -41,7 +53,8 @@ describe("CLI help", () => {
 
   it("tsimg --help lists every command, and tsimg version prints the package version", () => {
     const main = run("--help").stdout;
-    for (const command of ["build", "validate", "inspect", "screenshot", "serve", "version", "help"]) expect(main).toContain(`tsimg ${command}`);
+    for (const command of ["build", "validate", "inspect", "screenshot", "serve", "version", "help"])
+      expect(main).toContain(`tsimg ${command}`);
     const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, "utf8")) as { version: string };
     expect(run("version").stdout.trim()).toBe(`tsimg ${pkg.version}`);
   });

@@ -25,7 +25,12 @@ async function forward(options: { upAfterMs: number; bannerAfterMs: number; drop
     setTimeout(() => socket.writable && socket.write("SSH-2.0-OpenSSH_9.2p1 stand-in\r\n"), options.bannerAfterMs);
   });
   await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
-  return { port: (server!.address() as net.AddressInfo).port, stats, t0, closeAll: () => sockets.forEach((s) => s.destroy()) };
+  return {
+    port: (server!.address() as net.AddressInfo).port,
+    stats,
+    t0,
+    closeAll: () => sockets.forEach((s) => s.destroy()),
+  };
 }
 
 describe("waitForBanner", () => {

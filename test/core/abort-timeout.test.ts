@@ -41,7 +41,11 @@ describe("signalWithTimeout", () => {
       setTimeout(() => gc(), 120);
       console.log(await Promise.race([fired, new Promise((resolve) => setTimeout(() => resolve("never fired"), 1500))]));
     `;
-    const out = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8" });
+    const out = execFileSync(
+      process.execPath,
+      ["--expose-gc", "--import", "tsx", "--input-type=module", "-e", script],
+      { encoding: "utf8" },
+    );
     expect(out.trim()).toBe("fired");
   });
 });
@@ -52,7 +56,10 @@ describe("waits longer than a Node timer holds", () => {
   const LONG = 600 * 3_600_000; // shutdown_timeout = "600h"
   const settledWithin = async (promise: Promise<unknown>, ms: number) => {
     let settled = false;
-    promise.then(() => (settled = true), () => (settled = true));
+    promise.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
     await new Promise((resolve) => setTimeout(resolve, ms));
     return settled;
   };

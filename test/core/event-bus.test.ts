@@ -21,7 +21,14 @@ describe("EventBus", () => {
     const { eventBus, events } = bus("s3cret-pw");
     eventBus.emit({ type: "output", source: "shell s3cret-pw", stream: "stdout", line: "echo s3cret-pw" });
     expect(events).toEqual([
-      { type: "output", source: "shell <sensitive>", stream: "stdout", line: "echo <sensitive>", build: "rocky9", time: expect.any(Number) },
+      {
+        type: "output",
+        source: "shell <sensitive>",
+        stream: "stdout",
+        line: "echo <sensitive>",
+        build: "rocky9",
+        time: expect.any(Number),
+      },
     ]);
   });
 
@@ -33,7 +40,13 @@ describe("EventBus", () => {
 
   test("masks secrets in nested tables (an artifact's checksums) and in optional fields", () => {
     const { eventBus, events } = bus("s3cret-pw");
-    eventBus.emit({ type: "artifact", files: [], id: "x", location: "https://u:s3cret-pw@host/x", checksums: { sha256: "s3cret-pw" } });
+    eventBus.emit({
+      type: "artifact",
+      files: [],
+      id: "x",
+      location: "https://u:s3cret-pw@host/x",
+      checksums: { sha256: "s3cret-pw" },
+    });
     expect(events[0]).toMatchObject({ location: "https://u:<sensitive>@host/x", checksums: { sha256: "<sensitive>" } });
     expect(JSON.stringify(events)).not.toContain("s3cret-pw");
   });

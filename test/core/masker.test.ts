@@ -24,22 +24,35 @@ describe("Masker", () => {
     const m = masker(key);
     expect(m.mask(`whole: ${key}`)).toBe("whole: <sensitive>");
     expect(m.mask("line 2 alone: AAAAB3NzaC1yc2E")).toBe("line 2 alone: <sensitive>");
-    expect(m.mask("stderr: Q29tcGxldGVseQ== rejected\n-----END KEY-----")).toBe("stderr: <sensitive> rejected\n<sensitive>");
+    expect(m.mask("stderr: Q29tcGxldGVseQ== rejected\n-----END KEY-----")).toBe(
+      "stderr: <sensitive> rejected\n<sensitive>",
+    );
   });
 
   // A key pasted from Windows has \r\n endings; a serial console or a log may print it with \n, or line by line.
   test.each([
     ["\\r\\n", "\r\n"],
     ["\\n", "\n"],
-  ])("masks every line of a multi-line secret with %s endings, the first and last included, however it is printed", (_, eol) => {
-    const lines = ["-----BEGIN OPENSSH PRIVATE KEY-----", "b3BlbnNzaC1rZXktdjEAAAAA", "-----END OPENSSH PRIVATE KEY-----"];
-    const m = masker(lines.join(eol) + eol);
-    for (const [i, line] of lines.entries()) expect(m.mask(`line ${i + 1}: ${line}`), `line ${i + 1} alone`).toBe(`line ${i + 1}: <sensitive>`);
-    // Printed whole with the other line ending: line by line. With its own: whole or line by line.
-    for (const printed of ["\n", "\r\n"]) expect(m.mask(lines.join(printed))).toMatch(/^<sensitive>(\r?\n<sensitive>)*$/);
-    expect(m.mask(lines.join(eol === "\n" ? "\r\n" : "\n"))).toBe(["<sensitive>", "<sensitive>", "<sensitive>"].join(eol === "\n" ? "\r\n" : "\n"));
-    expect(m.mask(`cat key\n${lines.join(eol)}${eol}$ `)).not.toMatch(/OPENSSH|b3Blbn/);
-  });
+  ])(
+    "masks every line of a multi-line secret with %s endings, the first and last included, however it is printed",
+    (_, eol) => {
+      const lines = [
+        "-----BEGIN OPENSSH PRIVATE KEY-----",
+        "b3BlbnNzaC1rZXktdjEAAAAA",
+        "-----END OPENSSH PRIVATE KEY-----",
+      ];
+      const m = masker(lines.join(eol) + eol);
+      for (const [i, line] of lines.entries())
+        expect(m.mask(`line ${i + 1}: ${line}`), `line ${i + 1} alone`).toBe(`line ${i + 1}: <sensitive>`);
+      // Printed whole with the other line ending: line by line. With its own: whole or line by line.
+      for (const printed of ["\n", "\r\n"])
+        expect(m.mask(lines.join(printed))).toMatch(/^<sensitive>(\r?\n<sensitive>)*$/);
+      expect(m.mask(lines.join(eol === "\n" ? "\r\n" : "\n"))).toBe(
+        ["<sensitive>", "<sensitive>", "<sensitive>"].join(eol === "\n" ? "\r\n" : "\n"),
+      );
+      expect(m.mask(`cat key\n${lines.join(eol)}${eol}$ `)).not.toMatch(/OPENSSH|b3Blbn/);
+    },
+  );
 
   test("a secret read from a file with its trailing newline is masked without it too, in every form", () => {
     const m = masker("s3cret-pw\n");
@@ -72,7 +85,9 @@ describe("Masker", () => {
   });
 
   test("masks a secret that contains another one whole", () => {
-    expect(masker("hunter", "hunter2-long").mask("pw=hunter2-long; old=hunter")).toBe("pw=<sensitive>; old=<sensitive>");
+    expect(masker("hunter", "hunter2-long").mask("pw=hunter2-long; old=hunter")).toBe(
+      "pw=<sensitive>; old=<sensitive>",
+    );
   });
 
   test("MASK is the text that replaces secrets", () => {

@@ -9,8 +9,16 @@ import type { Step, StepContext } from "../../src/core/runner.js";
 
 const ctx = (): StepContext => ({ signal: new AbortController().signal, events: new EventBus("test", new Masker()) });
 
-const makeDisk: Step<object, { disk: string }> = { name: "make-disk", title: "", run: async () => ({ disk: "a.qcow2" }) };
-const startVm: Step<{ disk: string }, { pid: number }> = { name: "start-vm", title: "", run: async (_ctx, input) => ({ pid: input.disk.length }) };
+const makeDisk: Step<object, { disk: string }> = {
+  name: "make-disk",
+  title: "",
+  run: async () => ({ disk: "a.qcow2" }),
+};
+const startVm: Step<{ disk: string }, { pid: number }> = {
+  name: "start-vm",
+  title: "",
+  run: async (_ctx, input) => ({ pid: input.disk.length }),
+};
 const makeKey: Step<object, { key: string }> = { name: "make-key", title: "", run: async () => ({ key: "ed25519" }) };
 const useKey: Step<{ key?: string; pid: number }, { login: string }> = {
   name: "use-key",
@@ -32,7 +40,10 @@ describe("Pipeline", () => {
   });
 
   test("when(condition, group) adds the group's steps in order, or none", () => {
-    const build = (vm: boolean) => Pipeline.start().then(makeDisk).when(vm, (steps) => steps.then(startVm).then(useKey));
+    const build = (vm: boolean) =>
+      Pipeline.start()
+        .then(makeDisk)
+        .when(vm, (steps) => steps.then(startVm).then(useKey));
     expect(build(true).steps.map((s) => s.name)).toEqual(["make-disk", "start-vm", "use-key"]);
     expect(build(false).steps.map((s) => s.name)).toEqual(["make-disk"]);
   });
@@ -46,11 +57,19 @@ describe("Pipeline", () => {
         progress.vm = `vm on ${input.disk}`;
         throw new Error("no socket");
       },
-      cleanup: async (_ctx, input, output, outcome) => void cleanups.push(`half-way ${outcome}: ${input.disk} ${JSON.stringify(output)}`),
+      cleanup: async (_ctx, input, output, outcome) =>
+        void cleanups.push(`half-way ${outcome}: ${input.disk} ${JSON.stringify(output)}`),
     };
-    const first: Step<object, { disk: string }> = { ...makeDisk, cleanup: async (_ctx, _input, output, outcome) => void cleanups.push(`make-disk ${outcome}: ${JSON.stringify(output)}`) };
+    const first: Step<object, { disk: string }> = {
+      ...makeDisk,
+      cleanup: async (_ctx, _input, output, outcome) =>
+        void cleanups.push(`make-disk ${outcome}: ${JSON.stringify(output)}`),
+    };
     await expect(Pipeline.start().then(first).then(halfWay).run(ctx())).rejects.toThrow("no socket");
-    expect(cleanups).toEqual(['half-way failed: a.qcow2 {"vm":"vm on a.qcow2"}', 'make-disk failed: {"disk":"a.qcow2"}']);
+    expect(cleanups).toEqual([
+      'half-way failed: a.qcow2 {"vm":"vm on a.qcow2"}',
+      'make-disk failed: {"disk":"a.qcow2"}',
+    ]);
   });
 
   test("the compiler refuses a step whose inputs no earlier step produces", () => {
@@ -58,7 +77,10 @@ describe("Pipeline", () => {
     // @ts-expect-error start-vm reads `disk`, which nothing before it produces
     Pipeline.start().then(startVm);
     // @ts-expect-error use-key reads `pid`: a value only an optional group produces is optional
-    Pipeline.start().then(makeDisk).when(true, (steps) => steps.then(startVm)).then(useKey);
+    Pipeline.start()
+      .then(makeDisk)
+      .when(true, (steps) => steps.then(startVm))
+      .then(useKey);
     expect(true).toBe(true);
   });
 });

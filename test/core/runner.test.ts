@@ -124,7 +124,12 @@ describe("runSteps", () => {
 
   test("a failing step stops the build: only started steps are cleaned up, in reverse, with outcome failed", async () => {
     const h = harness();
-    const error = await runAndCatch(h, [h.step("a"), h.step("b", "ok", { cleanup: "none" }), h.step("c", "throw"), h.step("d")]);
+    const error = await runAndCatch(h, [
+      h.step("a"),
+      h.step("b", "ok", { cleanup: "none" }),
+      h.step("c", "throw"),
+      h.step("d"),
+    ]);
     expect(error).toBeInstanceOf(TsimgError);
     expect((error as Error).message).toBe("c broke");
     expect(h.calls).toEqual(["run a", "run b", "run c", "cleanup c failed", "cleanup a failed"]);
@@ -270,14 +275,25 @@ describe("runSteps with onStepError (--on-error=ask)", () => {
     });
     expect(asked).toEqual(["flaky: attempt 1 broke", "flaky: attempt 2 broke"]);
     expect(choice).toBe("retry");
-    expect(h.calls).toEqual(["run a", "run flaky", "run flaky", "run flaky", "run b", "cleanup b ok", "cleanup flaky ok", "cleanup a ok"]);
+    expect(h.calls).toEqual([
+      "run a",
+      "run flaky",
+      "run flaky",
+      "run flaky",
+      "run b",
+      "cleanup b ok",
+      "cleanup flaky ok",
+      "cleanup a ok",
+    ]);
   });
 
   test("cleanup and abort give up with the step's error; the caller learns which", async () => {
     for (const answer of ["cleanup", "abort"] as const) {
       const h = harness();
       let result: unknown;
-      await runSteps([h.step("a"), h.step("bad", "throw"), h.step("never")], undefined, h.ctx, { onStepError: async () => answer }).then(
+      await runSteps([h.step("a"), h.step("bad", "throw"), h.step("never")], undefined, h.ctx, {
+        onStepError: async () => answer,
+      }).then(
         (r) => (result = r),
         (e: Error) => (result = e.message),
       );
@@ -292,7 +308,9 @@ describe("runSteps with onStepError (--on-error=ask)", () => {
       h.controller.abort(new CancelledError("stop"));
       return "retry" as const;
     });
-    const error = await runSteps([h.step("a"), h.step("bad", "throw"), h.step("never")], undefined, h.ctx, { onStepError: ask }).catch((e: unknown) => e);
+    const error = await runSteps([h.step("a"), h.step("bad", "throw"), h.step("never")], undefined, h.ctx, {
+      onStepError: ask,
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CancelledError);
     expect((error as Error).message).toBe("stop");
     expect(ask).toHaveBeenCalledTimes(1);

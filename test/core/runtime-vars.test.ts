@@ -7,7 +7,11 @@ const values = { HTTPIP: "10.0.2.2", HTTPPort: "8123", Name: "rocky9.qcow2" };
 describe("renderRuntime", () => {
   test.each([
     ["one key", "{{ .HTTPIP }}", "10.0.2.2"],
-    ["keys inside text", "inst.ks=http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks/rocky9.ks", "inst.ks=http://10.0.2.2:8123/ks/rocky9.ks"],
+    [
+      "keys inside text",
+      "inst.ks=http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks/rocky9.ks",
+      "inst.ks=http://10.0.2.2:8123/ks/rocky9.ks",
+    ],
     ["no spaces", "{{.Name}}", "rocky9.qcow2"],
     ["a key used twice", "{{ .Name }}/{{ .Name }}", "rocky9.qcow2/rocky9.qcow2"],
     ["no placeholders", "plain -m 4096", "plain -m 4096"],
@@ -20,7 +24,9 @@ describe("renderRuntime", () => {
     const render = () => renderRuntime("http://{{ .HTTPIP }}:{{ .HTTPPrt }}/", values, "boot_command");
     expect(render).toThrow(TsimgError);
     expect(render).toThrow(
-      new TsimgError('boot_command: unknown placeholder "{{ .HTTPPrt }}"; known here: {{ .HTTPIP }}, {{ .HTTPPort }}, {{ .Name }}'),
+      new TsimgError(
+        'boot_command: unknown placeholder "{{ .HTTPPrt }}"; known here: {{ .HTTPIP }}, {{ .HTTPPort }}, {{ .Name }}',
+      ),
     );
   });
 

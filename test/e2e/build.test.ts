@@ -29,7 +29,11 @@ describe("tsimg build images/tinyos.toml", () => {
     expect(statSync(artifact).size).toBeGreaterThan(1024 * 1024);
     expect(await waitNoQemu(project.vmName)).toEqual([]);
 
-    const seen = await bootAndRun(artifact, "tsimg-example", "cat /etc/tsimg-provisioned /etc/motd /etc/tsimg-install-stamp");
+    const seen = await bootAndRun(
+      artifact,
+      "tsimg-example",
+      "cat /etc/tsimg-provisioned /etc/motd /etc/tsimg-install-stamp",
+    );
     expect(seen).toContain("image=tinyos");
     expect(seen).toContain("version=1.0.0");
     expect(seen).toContain("Welcome to tinyos, built by tsimg.");

@@ -4,7 +4,17 @@
 // (cd_content, label "cidata") carrying tsimg's temporary public key: no password anywhere.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -20,7 +30,10 @@ let baseSha256: string;
 async function run(dir: string, toml: string) {
   writeFileSync(join(dir, "image.toml"), toml);
   const events: BuildEvent[] = [];
-  const result = await build(loadTemplate(join(dir, "image.toml"), { env: {} }), { cacheDir: join(work, "cache"), onEvent: (e) => events.push(e) });
+  const result = await build(loadTemplate(join(dir, "image.toml"), { env: {} }), {
+    cacheDir: join(work, "cache"),
+    onEvent: (e) => events.push(e),
+  });
   return {
     result,
     log: events.flatMap((e) => (e.type === "log" ? [e.message] : [])),
@@ -70,7 +83,10 @@ inline = [${provisioner}]
 beforeAll(async () => {
   requireFixture();
   work = mkdtempSync(join(tmpdir(), "tsimg-e2e-cloud-"));
-  writeFileSync(join(work, "base.ks"), "text\n# no rootpw: root cannot log in with a password, only with keys\npoweroff\n");
+  writeFileSync(
+    join(work, "base.ks"),
+    "text\n# no rootpw: root cannot log in with a password, only with keys\npoweroff\n",
+  );
   const made = await run(
     work,
     `[image]
@@ -90,7 +106,10 @@ shutdown_timeout = "5m"
 http_directory = "."
 `,
   );
-  if (!made.result.ok) throw new Error(`building the base disk failed: ${made.result.error?.message}\n${made.serial.slice(-20).join("\n")}`);
+  if (!made.result.ok)
+    throw new Error(
+      `building the base disk failed: ${made.result.error?.message}\n${made.serial.slice(-20).join("\n")}`,
+    );
   baseDisk = made.result.artifact!;
   baseSha256 = createHash("sha256").update(readFileSync(baseDisk)).digest("hex");
 }, 600_000);
@@ -109,7 +128,9 @@ describe("disk_image with a NoCloud seed", () => {
     expect(built.result.error?.message).toBeUndefined();
     expect(built.result.ok).toBe(true);
     // No password anywhere: root's shadow entry is locked; the seed's one key let tsimg in.
-    expect(built.output).toEqual(expect.arrayContaining(["shadow=*", "host=cloudy", "keys=1", `disk=${(512 * 1024 * 1024) / 512}`]));
+    expect(built.output).toEqual(
+      expect.arrayContaining(["shadow=*", "host=cloudy", "keys=1", `disk=${(512 * 1024 * 1024) / 512}`]),
+    );
     expect(built.serial.some((l) => l.includes("NoCloud: 1 ssh key(s) for root"))).toBe(true);
     expect(built.log).toContain("ssh_clear_authorized_keys: removed the temporary key from ~/.ssh/authorized_keys");
     // A full, standalone copy: no backing file, grown to disk_size.
@@ -132,7 +153,12 @@ describe("disk_image with a NoCloud seed", () => {
     expect(info["backing-filename-format"]).toBe("qcow2");
     expect(statSync(overlay).size).toBeLessThan(statSync(baseDisk).size / 2);
     const manifest = JSON.parse(readFileSync(join(work, "thin", "manifest.json"), "utf8"));
-    expect(manifest.builds[0].lineage).toEqual({ base_image: baseDisk, base_checksum: `sha256:${baseSha256}`, base_format: "qcow2", backing_file: baseDisk });
+    expect(manifest.builds[0].lineage).toEqual({
+      base_image: baseDisk,
+      base_checksum: `sha256:${baseSha256}`,
+      base_format: "qcow2",
+      backing_file: baseDisk,
+    });
   }, 600_000);
 
   it('format = "raw" and disk_additional_size: raw files beside the main one, which the guest saw and wrote', async () => {
@@ -148,8 +174,18 @@ describe("disk_image with a NoCloud seed", () => {
     expect(built.result.error?.message).toBeUndefined();
     expect(built.output).toContain(`vdb=${(64 * 1024 * 1024) / 512} vdc=${(32 * 1024 * 1024) / 512}`);
     const out = join(work, "rawdisks");
-    expect(readdirSync(out).sort()).toEqual([".tsimg-output", "rawdisks-1.raw", "rawdisks-2.raw", "rawdisks.raw", "serial.log"]);
-    for (const [file, size] of [["rawdisks.raw", 300], ["rawdisks-1.raw", 64], ["rawdisks-2.raw", 32]] as const) {
+    expect(readdirSync(out).sort()).toEqual([
+      ".tsimg-output",
+      "rawdisks-1.raw",
+      "rawdisks-2.raw",
+      "rawdisks.raw",
+      "serial.log",
+    ]);
+    for (const [file, size] of [
+      ["rawdisks.raw", 300],
+      ["rawdisks-1.raw", 64],
+      ["rawdisks-2.raw", 32],
+    ] as const) {
       const info = imageInfo(join(out, file));
       expect([file, info.format, info["virtual-size"]]).toEqual([file, "raw", size * 1024 * 1024]);
     }
@@ -158,13 +194,24 @@ describe("disk_image with a NoCloud seed", () => {
     readSync(fd, head, 0, 16, 0);
     closeSync(fd);
     expect(head.toString()).toBe("tsimg-extra-disk");
-    expect(built.result.artifacts[0]!.files).toEqual([join(out, "rawdisks.raw"), join(out, "rawdisks-1.raw"), join(out, "rawdisks-2.raw")]);
+    expect(built.result.artifacts[0]!.files).toEqual([
+      join(out, "rawdisks.raw"),
+      join(out, "rawdisks-1.raw"),
+      join(out, "rawdisks-2.raw"),
+    ]);
     expect(existsSync(join(out, "efivars.fd"))).toBe(false);
   }, 600_000);
 
   it("vtpm: the guest has a TPM 2.0 (swtpm), and swtpm stops with the build", async () => {
     const dir = mkdtempSync(join(work, "tpm-"));
-    const built = await run(dir, cloudTemplate("tpm", "vtpm = true", '"echo tpm=$(ls /sys/class/tpm) major=$(cat /sys/class/tpm/tpm0/tpm_version_major)"'));
+    const built = await run(
+      dir,
+      cloudTemplate(
+        "tpm",
+        "vtpm = true",
+        '"echo tpm=$(ls /sys/class/tpm) major=$(cat /sys/class/tpm/tpm0/tpm_version_major)"',
+      ),
+    );
     expect(built.result.error?.message).toBeUndefined();
     expect(built.output).toContain("tpm=tpm0 major=2");
     expect(built.log.some((l) => /^virtual TPM 2\.0 \(swtpm, pid \d+\)$/.test(l))).toBe(true);

@@ -16,7 +16,10 @@ describe("efi_boot", () => {
       t
         .replace('boot_wait = "1s"', 'boot_wait = "15s"\nefi_boot = true\nboot_screenshots = true')
         .replace('"<tab> inst.text console=ttyS0,115200n8 ",', '"e<end> inst.text console=ttyS0,115200n8 ",')
-        .replace('script = "tinyos/provisioner.sh"', 'inline = ["echo firmware=$([ -d /sys/firmware/efi ] && echo uefi || echo bios)", "echo esp=$(grep -c vda1 /proc/partitions)"]'),
+        .replace(
+          'script = "tinyos/provisioner.sh"',
+          'inline = ["echo firmware=$([ -d /sys/firmware/efi ] && echo uefi || echo bios)", "echo esp=$(grep -c vda1 /proc/partitions)"]',
+        ),
     );
     const events: BuildEvent[] = [];
     const result = await build(loadTemplate(project.template), { onEvent: (e) => events.push(e) });
@@ -31,7 +34,9 @@ describe("efi_boot", () => {
     // boot_screenshots: one PNG of the console after each boot_command entry, the size of OVMF's screen.
     const shots = events.flatMap((e) => (e.type === "screenshot" ? [e.path] : []));
     expect(shots).toEqual([1, 2].map((n) => join(project.output, `boot-${n}.png`)));
-    const sizes = shots.map((shot) => readFileSync(shot)).map((png) => [png.subarray(1, 4).toString(), png.readUInt32BE(16), png.readUInt32BE(20)]);
+    const sizes = shots
+      .map((shot) => readFileSync(shot))
+      .map((png) => [png.subarray(1, 4).toString(), png.readUInt32BE(16), png.readUInt32BE(20)]);
     // The first is systemd-boot's menu on OVMF's 1280x800 screen; the kernel may have switched modes by the second.
     expect(sizes[0]).toEqual(["PNG", 1280, 800]);
     expect(sizes[1]![0]).toBe("PNG");

@@ -25,7 +25,9 @@ describe("build faults", () => {
   beforeAll(requireFixture);
 
   it("a kickstart URL that 404s fails at ssh_timeout and shows the installer's error", async () => {
-    const project = makeProject((t) => t.replace('"/ks/tinyos.ks" =', '"/ks/other.ks" =').replace('ssh_timeout = "10m"', 'ssh_timeout = "60s"'));
+    const project = makeProject((t) =>
+      t.replace('"/ks/tinyos.ks" =', '"/ks/other.ks" =').replace('ssh_timeout = "10m"', 'ssh_timeout = "60s"'),
+    );
     const { result, events } = await buildProject(project);
     expect(result.ok).toBe(false);
     expect(result.error?.message).toBe("timed out after 1m00s waiting for SSH (ssh_timeout)");
@@ -43,10 +45,14 @@ describe("build faults", () => {
   }, 300_000);
 
   it("a wrong SSH password fails after ssh_handshake_attempts", async () => {
-    const project = makeProject((t) => t.replace('ssh_password = "${var.root_password}"', 'ssh_password = "wrong-password"\nssh_handshake_attempts = 2'));
+    const project = makeProject((t) =>
+      t.replace('ssh_password = "${var.root_password}"', 'ssh_password = "wrong-password"\nssh_handshake_attempts = 2'),
+    );
     const { result } = await buildProject(project);
     expect(result.ok).toBe(false);
-    expect(result.error?.message).toMatch(/^SSH login as "root" failed 2 times \(ssh_handshake_attempts\): authentication failed/);
+    expect(result.error?.message).toMatch(
+      /^SSH login as "root" failed 2 times \(ssh_handshake_attempts\): authentication failed/,
+    );
     // ssh_password is a secret even when wrong.
     expect(JSON.stringify(result.error)).not.toContain("wrong-password");
     await expectCleanFailure(project);
@@ -69,7 +75,9 @@ describe("build faults", () => {
   }, 300_000);
 
   it("a provisioner script exiting 3 fails the build and names the script", async () => {
-    const project = makeProject((t) => t.replace('script = "tinyos/provisioner.sh"', 'inline = ["echo about to fail", "exit 3"]'));
+    const project = makeProject((t) =>
+      t.replace('script = "tinyos/provisioner.sh"', 'inline = ["echo about to fail", "exit 3"]'),
+    );
     const { result, events } = await buildProject(project);
     expect(result.ok).toBe(false);
     expect(result.error?.message).toBe("inline script exited with code 3 (valid_exit_codes: 0)");

@@ -22,7 +22,12 @@ export function requireFixture(): void {
  * A copy of the tinyos example in a fresh temp dir (images/, kickstart/, resources/, iso/),
  * with a unique vm name so leftover QEMUs can be found, and `patch` applied to the template text.
  */
-export function makeProject(patch: (template: string) => string = (t) => t): { dir: string; template: string; vmName: string; output: string } {
+export function makeProject(patch: (template: string) => string = (t) => t): {
+  dir: string;
+  template: string;
+  vmName: string;
+  output: string;
+} {
   const dir = mkdtempSync(join(tmpdir(), "tsimg-e2e-"));
   for (const sub of ["images", "kickstart", "resources"]) cpSync(join(ROOT, sub), join(dir, sub), { recursive: true });
   mkdirSync(join(dir, "iso"));
@@ -31,7 +36,10 @@ export function makeProject(patch: (template: string) => string = (t) => t): { d
   const vmName = `e2e-${Math.random().toString(36).slice(2, 10)}.qcow2`;
   const template = join(dir, "images/tinyos.toml");
   let text = readFileSync(template, "utf8");
-  text = text.replace("[source]\n", `[source]\nvm_name = "${vmName}"\noutput_directory = "${join(dir, "output")}"\nheadless = true\naccelerator = "tcg"\n`);
+  text = text.replace(
+    "[source]\n",
+    `[source]\nvm_name = "${vmName}"\noutput_directory = "${join(dir, "output")}"\nheadless = true\naccelerator = "tcg"\n`,
+  );
   writeFileSync(template, patch(text));
   return { dir, template, vmName, output: join(dir, "output") };
 }
@@ -60,8 +68,14 @@ export async function waitNoQemu(marker: string, ms = 5000): Promise<number[]> {
 }
 
 /** Runs the CLI; resolves with its exit code and output; `onLine` sees stdout/stderr lines as they come. */
-export function runCli(args: string[], options: { cwd?: string; onLine?: (line: string, child: ChildProcess) => void } = {}) {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, stdio: ["ignore", "pipe", "pipe"] });
+export function runCli(
+  args: string[],
+  options: { cwd?: string; onLine?: (line: string, child: ChildProcess) => void } = {},
+) {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd ?? ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   const onData = (chunk: Buffer) => {
     const text = chunk.toString();
@@ -84,12 +98,28 @@ export async function bootAndRun(disk: string, password: string, command: string
   const port = await findFreePort(20000, 30000, "127.0.0.1", "test SSH");
   const marker = `boot-check-${port}`;
   const serial = join(dirname(disk), `${marker}.serial`);
-  const qemu = spawn("qemu-system-x86_64", [
-    "-accel", "tcg", "-m", "512", "-display", "none", "-name", marker,
-    "-drive", `file=${disk},if=virtio,format=qcow2,snapshot=on`,
-    "-device", "virtio-net,netdev=n0", "-netdev", `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`,
-    "-serial", `file:${serial}`,
-  ], { stdio: "ignore" });
+  const qemu = spawn(
+    "qemu-system-x86_64",
+    [
+      "-accel",
+      "tcg",
+      "-m",
+      "512",
+      "-display",
+      "none",
+      "-name",
+      marker,
+      "-drive",
+      `file=${disk},if=virtio,format=qcow2,snapshot=on`,
+      "-device",
+      "virtio-net,netdev=n0",
+      "-netdev",
+      `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`,
+      "-serial",
+      `file:${serial}`,
+    ],
+    { stdio: "ignore" },
+  );
   try {
     const ssh = await SshSession.connect(
       { host: "127.0.0.1", port, username: "root", password, handshakeAttempts: 3 },

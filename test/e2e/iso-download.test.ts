@@ -112,7 +112,9 @@ describe("ISO over HTTP", () => {
     try {
       const failed = await run(`sha256:${sha256}`, cache);
       expect(failed.result.ok).toBe(false);
-      expect(failed.result.error?.message).toMatch(/^cannot download http:\/\/127\.0\.0\.1:\d+\/isos\/tinyos\.iso: the transfer broke off after \d+ of \d+ bytes/);
+      expect(failed.result.error?.message).toMatch(
+        /^cannot download http:\/\/127\.0\.0\.1:\d+\/isos\/tinyos\.iso: the transfer broke off after \d+ of \d+ bytes/,
+      );
       expect(readdirSync(join(cache, "downloads", `sha256-${sha256}`))).toEqual(["tinyos.iso.part"]);
       expect(qemuPids(failed.vmName)).toEqual([]);
       expect(existsSync(failed.output)).toBe(false);

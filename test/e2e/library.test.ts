@@ -26,7 +26,11 @@ describe("library API", () => {
       onEvent: (event) => {
         if (event.type === "step-start") steps.push(event.step);
         // Halfway: the installer is running inside QEMU.
-        if (event.type === "serial" && event.line.includes("TSIMG-MARK kickstart-fetched") && !controller.signal.aborted) {
+        if (
+          event.type === "serial" &&
+          event.line.includes("TSIMG-MARK kickstart-fetched") &&
+          !controller.signal.aborted
+        ) {
           qemuRunning = qemuPids(second.vmName).length;
           controller.abort();
         }

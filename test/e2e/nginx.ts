@@ -25,7 +25,10 @@ export interface RunningNginx {
 
 /** Fails with a clear message when nginx is not installed. */
 export function requireNginx(): void {
-  if (!existsSync(NGINX)) throw new Error(`${NGINX} is missing: run "bash scripts/setup.sh" (it installs nginx-light), or apt-get install nginx-light`);
+  if (!existsSync(NGINX))
+    throw new Error(
+      `${NGINX} is missing: run "bash scripts/setup.sh" (it installs nginx-light), or apt-get install nginx-light`,
+    );
 }
 
 /** Starts nginx with WebDAV PUT/DELETE/MKCOL on a free port of 127.0.0.1; resolves once it accepts connections. */
@@ -108,7 +111,8 @@ function groupName(): string {
 async function waitForPort(port: number, child: ChildProcess, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`nginx exited (${child.exitCode ?? child.signalCode})`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`nginx exited (${child.exitCode ?? child.signalCode})`);
     const open = await new Promise<boolean>((resolve) => {
       const socket = connect({ port, host: "127.0.0.1" });
       socket.once("connect", () => {

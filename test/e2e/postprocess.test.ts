@@ -107,7 +107,15 @@ secret = "\${var.notify_secret}"
 `,
     );
     const logFile = join(project.dir, "build.log");
-    const { code, output } = await runCli(["build", "--json", "--log-file", logFile, "--var", `notify_secret=${SECRET}`, project.template]).done;
+    const { code, output } = await runCli([
+      "build",
+      "--json",
+      "--log-file",
+      logFile,
+      "--var",
+      `notify_secret=${SECRET}`,
+      project.template,
+    ]).done;
     const events = output
       .split("\n")
       .filter((line) => line.startsWith("{"))
@@ -120,8 +128,14 @@ secret = "\${var.notify_secret}"
     // The post-processors ran as the build's last step, shown and timed like the others.
     expect(log).toMatch(/==> tinyos: Running post-processors\.\.\./);
     expect(log).toMatch(/steps: fetch-iso .*compact [^,]+, post-process \d/);
-    expect(events.filter((e) => e.type === "step-start").map((e) => (e.type === "step-start" ? e.step : "")).slice(-2)).toEqual(["compact", "post-process"]);
-    for (const type of ["checksum", "compress", "upload", "manifest", "notify"]) expect(log).toContain(`running post-processor: ${type}`);
+    expect(
+      events
+        .filter((e) => e.type === "step-start")
+        .map((e) => (e.type === "step-start" ? e.step : ""))
+        .slice(-2),
+    ).toEqual(["compact", "post-process"]);
+    for (const type of ["checksum", "compress", "upload", "manifest", "notify"])
+      expect(log).toContain(`running post-processor: ${type}`);
     // The HMAC secret never reaches any output.
     expect(output).not.toContain(SECRET);
     expect(log).not.toContain(SECRET);
@@ -131,7 +145,14 @@ secret = "\${var.notify_secret}"
     expect(files.filter((f) => f.endsWith(".partial") || f.includes(".building"))).toEqual([]);
     const disk = join(project.output, project.vmName);
     const zst = `${disk}.zst`;
-    for (const name of [project.vmName, `${project.vmName}.zst`, "SHA256SUMS", "packer_tinyos_qemu_sha256.checksum", "packer_tinyos_qemu_md5.checksum", "packer-manifest.json"]) {
+    for (const name of [
+      project.vmName,
+      `${project.vmName}.zst`,
+      "SHA256SUMS",
+      "packer_tinyos_qemu_sha256.checksum",
+      "packer_tinyos_qemu_md5.checksum",
+      "packer-manifest.json",
+    ]) {
       expect(files).toContain(name);
     }
 
@@ -163,9 +184,16 @@ secret = "\${var.notify_secret}"
     // What went into the image.
     expect(entry.inputs).toMatchObject({
       iso: { file: "tinyos.iso", sha256: await sha256File(ISO) },
-      http_content: { "/ks/tinyos.ks": createHash("sha256").update(readFileSync(join(project.dir, "kickstart/tinyos.ks"))).digest("hex") },
+      http_content: {
+        "/ks/tinyos.ks": createHash("sha256")
+          .update(readFileSync(join(project.dir, "kickstart/tinyos.ks")))
+          .digest("hex"),
+      },
       template: { file: "tinyos.toml", sha256: await sha256File(project.template) },
-      tools: { qemu: expect.stringMatching(/^QEMU emulator version /), "qemu-img": expect.stringMatching(/^qemu-img version /) },
+      tools: {
+        qemu: expect.stringMatching(/^QEMU emulator version /),
+        "qemu-img": expect.stringMatching(/^qemu-img version /),
+      },
     });
     expect(JSON.stringify(entry.inputs)).toContain(await sha256File(join(project.dir, "images/tinyos/provisioner.sh")));
 
@@ -177,7 +205,11 @@ secret = "\${var.notify_secret}"
     expect(validSignature(post.headers["x-tsimg-signature"], post.body, SECRET)).toBe(true);
     expect(validSignature(post.headers["x-tsimg-signature"], post.body, "another secret")).toBe(false);
     const notified = JSON.parse(post.body.toString("utf8")) as ManifestFile["builds"][number];
-    expect(notified).toMatchObject({ artifact_id: uploadUrl, checksums: { sha256: storedSha }, image: { name: "tinyos", version: "1.0.0" } });
+    expect(notified).toMatchObject({
+      artifact_id: uploadUrl,
+      checksums: { sha256: storedSha },
+      image: { name: "tinyos", version: "1.0.0" },
+    });
     expect(notified.inputs).toEqual(entry.inputs);
 
     // The artifact events: the disk (kept: checksum came first), then the chain's last artifact, at its URL.

@@ -42,7 +42,15 @@ describe("provisioners", () => {
     );
     const events: BuildEvent[] = [];
     const result = await build(loadTemplate(project.template), { onEvent: (e) => events.push(e) });
-    const story = events.flatMap((e) => (e.type === "log" ? [e.message] : e.type === "output" ? [`> ${e.line}`] : e.type === "step-start" ? [`== ${e.step}`] : []));
+    const story = events.flatMap((e) =>
+      e.type === "log"
+        ? [e.message]
+        : e.type === "output"
+          ? [`> ${e.line}`]
+          : e.type === "step-start"
+            ? [`== ${e.step}`]
+            : [],
+    );
     expect(result.error?.message, story.join("\n")).toBeUndefined();
     expect(result.ok).toBe(true);
     const lines = events.flatMap((e) => (e.type === "output" ? [e.line] : []));
@@ -52,7 +60,9 @@ describe("provisioners", () => {
     expect(after).toMatch(/^[0-9a-f-]{36}$/);
     // A different boot: the second script really ran after the reboot.
     expect(after).not.toBe(before);
-    expect(events.some((e) => e.type === "log" && e.message === "the guest rebooted; waiting for SSH again")).toBe(true);
+    expect(events.some((e) => e.type === "log" && e.message === "the guest rebooted; waiting for SSH again")).toBe(
+      true,
+    );
     expect(lines).toContain("uploaded: motd provisioner.sh");
     const downloaded = join(project.dir, "images/downloaded/out");
     expect(readFileSync(join(downloaded, "sub/content.txt"), "utf8")).toBe("hello from content\n");

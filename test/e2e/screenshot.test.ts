@@ -28,7 +28,10 @@ describe("console screenshots", () => {
     expect(early).toBeInstanceOf(NoVmRunningError);
     expect((early as Error).message).toBe("no VM is running yet: the build has not started QEMU");
 
-    await Promise.race([started, running.result.then((r) => Promise.reject(new Error(`build ended before the VM started: ${r.error?.message}`)))]);
+    await Promise.race([
+      started,
+      running.result.then((r) => Promise.reject(new Error(`build ended before the VM started: ${r.error?.message}`))),
+    ]);
     // Two at once: each gets its own file in the work dir, neither sees the other's.
     const [png, again] = await Promise.all([running.screenshot(), running.screenshot()]);
     const size = pngSize(png);
@@ -73,7 +76,10 @@ describe("console screenshots", () => {
     expect(size.width).toBeGreaterThan(0);
     expect(size.height).toBeGreaterThan(0);
     // Whatever it said before the VM ran was one of the two clear refusals.
-    for (const refusal of refusals) expect(refusal).toMatch(/no tsimg build is running with output_directory|has no screenshot: no VM is running yet/);
+    for (const refusal of refusals)
+      expect(refusal).toMatch(
+        /no tsimg build is running with output_directory|has no screenshot: no VM is running yet/,
+      );
     expect(existsSync(control)).toBe(true);
     expect(JSON.parse(readFileSync(control, "utf8"))).toMatchObject({ pid: build.child.pid, build: "tinyos" });
 

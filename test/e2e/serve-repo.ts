@@ -11,9 +11,14 @@ import { ISO, ROOT } from "./helpers.js";
  * head. `copyIso` commits the ISO itself rather than a link to the fixture cache (a build
  * user may not reach the cache); `patch` edits images/tinyos.toml.
  */
-export function makeTinyosRepo(options: { copyIso?: boolean; patch?: (template: string) => string } = {}): { dir: string; sha: string; commit: (file: string, text: string) => string } {
+export function makeTinyosRepo(options: { copyIso?: boolean; patch?: (template: string) => string } = {}): {
+  dir: string;
+  sha: string;
+  commit: (file: string, text: string) => string;
+} {
   const base = makeRepo();
-  for (const sub of ["images", "kickstart", "resources"]) cpSync(join(ROOT, sub), join(base.dir, sub), { recursive: true });
+  for (const sub of ["images", "kickstart", "resources"])
+    cpSync(join(ROOT, sub), join(base.dir, sub), { recursive: true });
   mkdirSync(join(base.dir, "iso"), { recursive: true });
   if (options.copyIso) cpSync(ISO, join(base.dir, "iso/tinyos.iso"), { dereference: true });
   else symlinkSync(ISO, join(base.dir, "iso/tinyos.iso"));
@@ -22,7 +27,11 @@ export function makeTinyosRepo(options: { copyIso?: boolean; patch?: (template: 
     const template = join(base.dir, "images/tinyos.toml");
     writeFileSync(template, options.patch(readFileSync(template, "utf8")));
   }
-  const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: base.dir, encoding: "utf8" }).trim();
+  const git = (...args: string[]) =>
+    execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], {
+      cwd: base.dir,
+      encoding: "utf8",
+    }).trim();
   git("add", "-A");
   git("commit", "--quiet", "-m", "tinyos example");
   return { dir: base.dir, sha: git("rev-parse", "HEAD"), commit: base.commit };

@@ -25,43 +25,52 @@ afterAll(async () => {
 });
 
 describe("tsimg serve e2e", () => {
-  it("/tsimg build tinyos on an MR: fast 2xx, real build with its console on the dashboard, statuses pending -> running -> success, emoji, one note with sha256 and duration", async () => {
-    await fetch(`${server.url}/api/builds`);
-    const response = await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
-    expect(response.status).toBe(202);
-    expect(response.ms).toBeLessThan(100);
-    const finished = () => ["success", "failed", "canceled"].includes(server.store.getBuild(1)?.state ?? "");
-    // The dashboard's console image while QEMU runs: 404 until the VM is up, then a real PNG.
-    let console_: Buffer | undefined;
-    while (!console_ && !finished()) {
-      const shot = await fetch(`${server.url}/builds/1/screenshot.png`);
-      if (shot.status === 200) {
-        expect(shot.headers.get("content-type")).toBe("image/png");
-        console_ = Buffer.from(await shot.arrayBuffer());
-      } else {
-        expect(shot.status).toBe(404);
-        await new Promise((r) => setTimeout(r, 1000));
+  it(
+    "/tsimg build tinyos on an MR: fast 2xx, real build with its console on the dashboard, statuses pending -> running -> success, emoji, one note with sha256 and duration",
+    async () => {
+      await fetch(`${server.url}/api/builds`);
+      const response = await deliver(
+        server.url,
+        notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }),
+      );
+      expect(response.status).toBe(202);
+      expect(response.ms).toBeLessThan(100);
+      const finished = () => ["success", "failed", "canceled"].includes(server.store.getBuild(1)?.state ?? "");
+      // The dashboard's console image while QEMU runs: 404 until the VM is up, then a real PNG.
+      let console_: Buffer | undefined;
+      while (!console_ && !finished()) {
+        const shot = await fetch(`${server.url}/builds/1/screenshot.png`);
+        if (shot.status === 200) {
+          expect(shot.headers.get("content-type")).toBe("image/png");
+          console_ = Buffer.from(await shot.arrayBuffer());
+        } else {
+          expect(shot.status).toBe(404);
+          await new Promise((r) => setTimeout(r, 1000));
+        }
       }
-    }
-    expect(console_, "a screenshot while the build ran").toBeDefined();
-    const size = pngSize(console_!);
-    expect(size.width).toBeGreaterThan(0);
-    expect(size.height).toBeGreaterThan(0);
-    await until(finished, 25 * 60_000, "build finished");
-    await server.service.idle();
-    const build = server.store.getBuild(1)!;
-    expect(build.reason).toBeNull();
-    expect(build.state).toBe("success");
-    expect(gitlab.statuses.filter((s) => s.sha === repo.sha && s.name === "tsimg/tinyos").map((s) => s.state)).toEqual(["pending", "running", "success"]);
-    expect(gitlab.emojis).toEqual([{ noteId: 1001, name: "eyes" }]);
-    expect(gitlab.notes).toHaveLength(1);
-    const note = gitlab.notes[0]!;
-    expect(note.edits.length).toBeGreaterThan(0);
-    expect(note.body).toMatch(/`[0-9a-f]{64}`/);
-    expect(note.body).toContain(build.artifacts[0]!.sha256!);
-    expect(note.body).toMatch(/\| tinyos \| :white_check_mark: success \| \d+ (min \d\d )?s \|/);
-    expect(note.body).not.toContain("tsimg-example"); // the template's sensitive root password
-    // A build that succeeded has no console to show any more.
-    expect((await fetch(`${server.url}/builds/1/screenshot.png`)).status).toBe(404);
-  }, 30 * 60_000);
+      expect(console_, "a screenshot while the build ran").toBeDefined();
+      const size = pngSize(console_!);
+      expect(size.width).toBeGreaterThan(0);
+      expect(size.height).toBeGreaterThan(0);
+      await until(finished, 25 * 60_000, "build finished");
+      await server.service.idle();
+      const build = server.store.getBuild(1)!;
+      expect(build.reason).toBeNull();
+      expect(build.state).toBe("success");
+      expect(
+        gitlab.statuses.filter((s) => s.sha === repo.sha && s.name === "tsimg/tinyos").map((s) => s.state),
+      ).toEqual(["pending", "running", "success"]);
+      expect(gitlab.emojis).toEqual([{ noteId: 1001, name: "eyes" }]);
+      expect(gitlab.notes).toHaveLength(1);
+      const note = gitlab.notes[0]!;
+      expect(note.edits.length).toBeGreaterThan(0);
+      expect(note.body).toMatch(/`[0-9a-f]{64}`/);
+      expect(note.body).toContain(build.artifacts[0]!.sha256!);
+      expect(note.body).toMatch(/\| tinyos \| :white_check_mark: success \| \d+ (min \d\d )?s \|/);
+      expect(note.body).not.toContain("tsimg-example"); // the template's sensitive root password
+      // A build that succeeded has no console to show any more.
+      expect((await fetch(`${server.url}/builds/1/screenshot.png`)).status).toBe(404);
+    },
+    30 * 60_000,
+  );
 });

@@ -5,37 +5,52 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { makeProject, qemuPids, requireFixture, runCli, waitNoQemu } from "./helpers.js";
 
 const cases = [
-  { signal: "SIGINT", at: "Typing the boot command...", code: 130, patch: (t: string) => t.replace('boot_wait = "1s"', 'boot_wait = "30s"') },
+  {
+    signal: "SIGINT",
+    at: "Typing the boot command...",
+    code: 130,
+    patch: (t: string) => t.replace('boot_wait = "1s"', 'boot_wait = "30s"'),
+  },
   { signal: "SIGTERM", at: "Waiting for SSH...", code: 143, patch: (t: string) => t },
-  { signal: "SIGINT", at: "sleeping in the provisioner", code: 130, patch: (t: string) => t.replace('script = "tinyos/provisioner.sh"', 'inline = ["echo sleeping in the provisioner", "sleep 120"]') },
+  {
+    signal: "SIGINT",
+    at: "sleeping in the provisioner",
+    code: 130,
+    patch: (t: string) =>
+      t.replace('script = "tinyos/provisioner.sh"', 'inline = ["echo sleeping in the provisioner", "sleep 120"]'),
+  },
 ] as const;
 
 describe("signals", () => {
   beforeAll(requireFixture);
 
-  it.each(cases)("$signal at '$at' stops within 5 s and leaves nothing behind", async ({ signal, at, code, patch }) => {
-    const project = makeProject(patch);
-    let sentAt = 0;
-    const run = runCli(["build", project.template], {
-      onLine: (line, child) => {
-        if (!sentAt && line.includes(at)) {
-          // Let the step get going (QEMU is up, the wait has begun).
-          setTimeout(() => {
-            sentAt = Date.now();
-            child.kill(signal);
-          }, 1500);
-        }
-      },
-    });
-    const { code: exitCode, output } = await run.done;
-    const stoppedIn = Date.now() - sentAt;
-    expect(sentAt, output).toBeGreaterThan(0);
-    expect(stoppedIn).toBeLessThan(5000);
-    expect(exitCode).toBe(code);
-    expect(output).toContain(`interrupted by ${signal}`);
-    expect(await waitNoQemu(project.vmName, 1000)).toEqual([]);
-    expect(existsSync(project.output)).toBe(false);
-  }, 300_000);
+  it.each(cases)(
+    "$signal at '$at' stops within 5 s and leaves nothing behind",
+    async ({ signal, at, code, patch }) => {
+      const project = makeProject(patch);
+      let sentAt = 0;
+      const run = runCli(["build", project.template], {
+        onLine: (line, child) => {
+          if (!sentAt && line.includes(at)) {
+            // Let the step get going (QEMU is up, the wait has begun).
+            setTimeout(() => {
+              sentAt = Date.now();
+              child.kill(signal);
+            }, 1500);
+          }
+        },
+      });
+      const { code: exitCode, output } = await run.done;
+      const stoppedIn = Date.now() - sentAt;
+      expect(sentAt, output).toBeGreaterThan(0);
+      expect(stoppedIn).toBeLessThan(5000);
+      expect(exitCode).toBe(code);
+      expect(output).toContain(`interrupted by ${signal}`);
+      expect(await waitNoQemu(project.vmName, 1000)).toEqual([]);
+      expect(existsSync(project.output)).toBe(false);
+    },
+    300_000,
+  );
 
   it("kill -9 of tsimg takes QEMU down with it", async () => {
     const project = makeProject();

@@ -31,7 +31,13 @@ async function freePort(): Promise<number> {
 async function start(options: Partial<HttpServerOptions>): Promise<{ server: RunningHttpServer; requests: string[] }> {
   const requests: string[] = [];
   const portMin = options.portMin ?? (await freePort());
-  const server = await startHttpServer({ host: HOST, portMin, portMax: options.portMax ?? portMin, onRequest: (line) => requests.push(line), ...options });
+  const server = await startHttpServer({
+    host: HOST,
+    portMin,
+    portMax: options.portMax ?? portMin,
+    onRequest: (line) => requests.push(line),
+    ...options,
+  });
   cleanups.push(() => server.close());
   return { server, requests };
 }
@@ -173,7 +179,10 @@ describe("startHttpServer", () => {
     writeFileSync(join(dir, "file.ks"), "from the directory");
     const { server, requests } = await start({ directory: dir, content: { "/ks.cfg": "rootpw s3cret" } });
     for (const path of ["/ks.cfg", "/file.ks"]) {
-      const response = await fetch(`http://${HOST}:${server.port}${path}`, { method, body: method === "DELETE" ? null : "x" });
+      const response = await fetch(`http://${HOST}:${server.port}${path}`, {
+        method,
+        body: method === "DELETE" ? null : "x",
+      });
       const body = await response.text();
       expect(response.status, `${method} ${path}`).toBe(404);
       expect(body).not.toContain("s3cret");
@@ -191,11 +200,22 @@ describe("startHttpServer", () => {
 
   test("refuses a request that names the server by a DNS name (DNS rebinding from a browser)", async () => {
     const { server, requests } = await start({ content: { "/ks.cfg": "rootpw s3cret" } });
-    for (const host of ["attacker.example", `attacker.example:${server.port}`, `localhost.attacker.example:${server.port}`]) {
+    for (const host of [
+      "attacker.example",
+      `attacker.example:${server.port}`,
+      `localhost.attacker.example:${server.port}`,
+    ]) {
       expect(await rawGet(server.port, "/ks.cfg", host), host).toEqual({ status: 403, body: "Forbidden" });
     }
-    expect(requests[0]).toBe('HTTP GET /ks.cfg -> 403 (refused: Host "attacker.example" is a name, not an address (DNS rebinding))');
-    for (const host of [`10.0.2.2:${server.port}`, `127.0.0.1:${server.port}`, `localhost:${server.port}`, `[::1]:${server.port}`]) {
+    expect(requests[0]).toBe(
+      'HTTP GET /ks.cfg -> 403 (refused: Host "attacker.example" is a name, not an address (DNS rebinding))',
+    );
+    for (const host of [
+      `10.0.2.2:${server.port}`,
+      `127.0.0.1:${server.port}`,
+      `localhost:${server.port}`,
+      `[::1]:${server.port}`,
+    ]) {
       expect(await rawGet(server.port, "/ks.cfg", host), host).toEqual({ status: 200, body: "rootpw s3cret" });
     }
   });

@@ -26,7 +26,8 @@ describe("checksum post-processor", () => {
     const data = Buffer.from("hello tsimg\n".repeat(100000));
     await writeFile(file, data);
     const sums = await hashFile(file, ["md5", "sha1", "sha256", "sha512"]);
-    for (const type of ["md5", "sha1", "sha256", "sha512"]) expect(sums[type]).toBe(createHash(type).update(data).digest("hex"));
+    for (const type of ["md5", "sha1", "sha256", "sha512"])
+      expect(sums[type]).toBe(createHash(type).update(data).digest("hex"));
   });
 
   it("writes Packer's hex<TAB>name lines per type and a SHA256SUMS that sha256sum -c accepts", async () => {
@@ -49,10 +50,16 @@ describe("checksum post-processor", () => {
 
   it("puts every type into one file when output has no {{ .ChecksumType }}", async () => {
     const input = await diskArtifact(t.dir);
-    await checksumPostProcessor.run(input, config({ checksum_types: ["sha1", "sha512"], output: "sums.txt", sha256sums: false }), makeCtx(t.dir));
+    await checksumPostProcessor.run(
+      input,
+      config({ checksum_types: ["sha1", "sha512"], output: "sums.txt", sha256sums: false }),
+      makeCtx(t.dir),
+    );
     const data = await readFile(input.files[0]!);
     const hex = (type: string) => createHash(type).update(data).digest("hex");
-    expect(await readFile(join(t.dir, "sums.txt"), "utf8")).toBe(`${hex("sha1")}\ttiny.qcow2\n${hex("sha512")}\ttiny.qcow2\n`);
+    expect(await readFile(join(t.dir, "sums.txt"), "utf8")).toBe(
+      `${hex("sha1")}\ttiny.qcow2\n${hex("sha512")}\ttiny.qcow2\n`,
+    );
     expect(await readdir(t.dir)).not.toContain("SHA256SUMS");
   });
 
@@ -60,7 +67,9 @@ describe("checksum post-processor", () => {
   it("sha256sum -c detects a changed file (the test can fail)", async () => {
     const input = await diskArtifact(t.dir);
     await checksumPostProcessor.run(input, config(), makeCtx(t.dir));
-    const sha256 = createHash("sha256").update(await readFile(input.files[0]!)).digest("hex");
+    const sha256 = createHash("sha256")
+      .update(await readFile(input.files[0]!))
+      .digest("hex");
     expect(await readFile(join(t.dir, "SHA256SUMS"), "utf8")).toBe(`${sha256}  tiny.qcow2\n`);
     await writeFile(input.files[0]!, "tampered");
     const check = await execa("sha256sum", ["-c", "SHA256SUMS"], { cwd: t.dir, reject: false, env: { LC_ALL: "C" } });

@@ -45,26 +45,35 @@ describe("compress post-processor", () => {
     const two = deriveArtifact(input, "test", { files: [...input.files, second] });
     const out = await compressPostProcessor.run(two, { type: "compress", format }, makeCtx(t.dir));
     expect(out.files).toEqual([join(t.dir, `tiny.${format}`)]);
-    const x = await execa("mkdir", ["-p", join(t.dir, "x")]).then(() => execa("tar", ["-x", "-a", "-f", out.files[0]!, "-C", join(t.dir, "x")]));
+    const x = await execa("mkdir", ["-p", join(t.dir, "x")]).then(() =>
+      execa("tar", ["-x", "-a", "-f", out.files[0]!, "-C", join(t.dir, "x")]),
+    );
     expect(x.exitCode).toBe(0);
     expect(await readFile(join(t.dir, "x", "-efivars.fd"), "utf8")).toBe("vars");
     expect(Buffer.compare(await readFile(join(t.dir, "x", "tiny.qcow2")), await readFile(input.files[0]!))).toBe(0);
   });
 
-  it.each(["qcow2-zstd", "qcow2-zlib"] as const)("%s: qemu-img compresses inside the qcow2, same guest data", async (format) => {
-    const raw = join(t.dir, "disk.raw");
-    await writeFile(raw, semiCompressible(4 * 1024 * 1024));
-    const qcow = join(t.dir, "tiny.qcow2");
-    await execa("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", raw, qcow]);
-    const input = await diskArtifact(t.dir, 1, "unused");
-    const artifact = deriveArtifact(input, "test", { files: [qcow], format: "qcow2" });
-    const out = await compressPostProcessor.run(artifact, { type: "compress", format }, makeCtx(t.dir));
-    const file = join(t.dir, `tiny-${format.slice(6)}.qcow2`);
-    expect(out.files).toEqual([file]);
-    const info = JSON.parse((await execa("qemu-img", ["info", "--output=json", file])).stdout) as { "format-specific": { data: { "compression-type": string } } };
-    expect(info["format-specific"].data["compression-type"]).toBe(format.slice(6));
-    expect((await execa("qemu-img", ["compare", "-f", "raw", "-F", "qcow2", raw, file], { reject: false })).exitCode).toBe(0);
-  });
+  it.each(["qcow2-zstd", "qcow2-zlib"] as const)(
+    "%s: qemu-img compresses inside the qcow2, same guest data",
+    async (format) => {
+      const raw = join(t.dir, "disk.raw");
+      await writeFile(raw, semiCompressible(4 * 1024 * 1024));
+      const qcow = join(t.dir, "tiny.qcow2");
+      await execa("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", raw, qcow]);
+      const input = await diskArtifact(t.dir, 1, "unused");
+      const artifact = deriveArtifact(input, "test", { files: [qcow], format: "qcow2" });
+      const out = await compressPostProcessor.run(artifact, { type: "compress", format }, makeCtx(t.dir));
+      const file = join(t.dir, `tiny-${format.slice(6)}.qcow2`);
+      expect(out.files).toEqual([file]);
+      const info = JSON.parse((await execa("qemu-img", ["info", "--output=json", file])).stdout) as {
+        "format-specific": { data: { "compression-type": string } };
+      };
+      expect(info["format-specific"].data["compression-type"]).toBe(format.slice(6));
+      expect(
+        (await execa("qemu-img", ["compare", "-f", "raw", "-F", "qcow2", raw, file], { reject: false })).exitCode,
+      ).toBe(0);
+    },
+  );
 
   it("refuses several files for a single-file format, naming the fix", async () => {
     const input = await diskArtifact(t.dir);
@@ -76,13 +85,19 @@ describe("compress post-processor", () => {
 
   it("rejects an out-of-range level", async () => {
     const input = await diskArtifact(t.dir);
-    await expect(compressPostProcessor.run(input, { type: "compress", format: "gz", compression_level: 12 }, makeCtx(t.dir))).rejects.toThrow(
-      "compress: compression_level for gz is 1 to 9, got 12",
-    );
+    await expect(
+      compressPostProcessor.run(input, { type: "compress", format: "gz", compression_level: 12 }, makeCtx(t.dir)),
+    ).rejects.toThrow("compress: compression_level for gz is 1 to 9, got 12");
   });
 
   it("takes the format from output's extension", () => {
-    const cases: Array<[string, CompressFormat | undefined]> = [["a.tar.zst", "tar.zst"], ["a.tgz", "tar.gz"], ["a.xz", "xz"], ["a.qcow2", "qcow2-zstd"], ["a.bin", undefined]];
+    const cases: Array<[string, CompressFormat | undefined]> = [
+      ["a.tar.zst", "tar.zst"],
+      ["a.tgz", "tar.gz"],
+      ["a.xz", "xz"],
+      ["a.qcow2", "qcow2-zstd"],
+      ["a.bin", undefined],
+    ];
     for (const [output, format] of cases) expect(formatFromOutput(output), output).toBe(format);
   });
 
@@ -97,7 +112,11 @@ describe("compress post-processor", () => {
     controller.abort();
     await expect(running).rejects.toThrow("build cancelled");
     expect((await readdir(t.dir)).sort()).toEqual(["tiny.qcow2"]);
-    const left = await execa("pgrep", ["-f", `zstd -T0 -19 -q -f -o ${join(t.dir, "tiny.qcow2.zst.partial")} -- ${input.files[0]}`], { reject: false });
+    const left = await execa(
+      "pgrep",
+      ["-f", `zstd -T0 -19 -q -f -o ${join(t.dir, "tiny.qcow2.zst.partial")} -- ${input.files[0]}`],
+      { reject: false },
+    );
     expect(left.stdout).toBe("");
   });
 
@@ -108,14 +127,22 @@ describe("compress post-processor", () => {
     const viaOption = join(t.dir, "option.zst");
     await writeFile(viaOption, "a stale file of an earlier run, longer than nothing");
     const a = await spawnToFile(["zstd", "-T0", "-1", "-q", "-c", "--", input.files[0]!], viaStdout, { signal });
-    const b = await spawnToFile(["zstd", "-T0", "-1", "-q", "-f", "-o", viaOption, "--", input.files[0]!], viaOption, { signal, writesOutput: true });
-    for (const [result, file] of [[a, viaStdout], [b, viaOption]] as const) {
+    const b = await spawnToFile(["zstd", "-T0", "-1", "-q", "-f", "-o", viaOption, "--", input.files[0]!], viaOption, {
+      signal,
+      writesOutput: true,
+    });
+    for (const [result, file] of [
+      [a, viaStdout],
+      [b, viaOption],
+    ] as const) {
       const written = await readFile(file);
       expect(result).toEqual({ bytes: written.length, sha256: createHash("sha256").update(written).digest("hex") });
     }
-    await expect(spawnToFile(["zstd", "-T0", "-1", "-q", "-c", "--", input.files[0]!], "/dev/full", { signal })).rejects.toThrow(
-      /^zstd failed \(exit code \d+\): .*No space left on device/,
-    );
-    await expect(spawnToFile(["zstd", "-q", "-c", "--", join(t.dir, "missing")], viaStdout, { signal })).rejects.toThrow(/^zstd failed \(exit code 1\): .*missing/);
+    await expect(
+      spawnToFile(["zstd", "-T0", "-1", "-q", "-c", "--", input.files[0]!], "/dev/full", { signal }),
+    ).rejects.toThrow(/^zstd failed \(exit code \d+\): .*No space left on device/);
+    await expect(
+      spawnToFile(["zstd", "-q", "-c", "--", join(t.dir, "missing")], viaStdout, { signal }),
+    ).rejects.toThrow(/^zstd failed \(exit code 1\): .*missing/);
   });
 });

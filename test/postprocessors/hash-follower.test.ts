@@ -8,7 +8,14 @@ import { followAndHash } from "../../src/postprocessors/hash-follower.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Paths this process has open, from /proc. */
-const openPaths = () => readdirSync("/proc/self/fd").map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`); } catch { return ""; } });
+const openPaths = () =>
+  readdirSync("/proc/self/fd").map((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return "";
+    }
+  });
 
 describe("followAndHash", () => {
   let dir: string;

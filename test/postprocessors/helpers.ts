@@ -48,5 +48,10 @@ export function semiCompressible(bytes: number): Buffer {
 export async function diskArtifact(dir: string, bytes = 1024 * 1024, name = "tiny.qcow2"): Promise<Artifact> {
   const file = join(dir, name);
   await writeFile(file, semiCompressible(bytes));
-  return builderArtifact({ file, format: "qcow2", size: bytes, image: { name: "tiny", version: "1.2.3", os_type: "linux" } });
+  return builderArtifact({
+    file,
+    format: "qcow2",
+    size: bytes,
+    image: { name: "tiny", version: "1.2.3", os_type: "linux" },
+  });
 }

@@ -29,7 +29,14 @@ describe.skipIf(!existsSync(NGINX) && !process.env.CI)("nginx with WebDAV PUT (t
     const ctx = makeCtx(t.dir);
     const out = await uploadPostProcessor.run(
       input,
-      { type: "upload", target: "http", url: `${nginx.url}/images/{{ .Name }}/{{ .Version }}/{{ .FileName }}`, retries: 1, retry_delay: 10, timeout: 10_000 },
+      {
+        type: "upload",
+        target: "http",
+        url: `${nginx.url}/images/{{ .Name }}/{{ .Version }}/{{ .FileName }}`,
+        retries: 1,
+        retry_delay: 10,
+        timeout: 10_000,
+      },
       ctx,
     );
     const url = `${nginx.url}/images/tiny/1.2.3/tiny.qcow2`;

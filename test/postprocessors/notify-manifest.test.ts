@@ -44,7 +44,15 @@ describe("notify post-processor", () => {
   let t: Awaited<ReturnType<typeof tempDir>>;
   let receiver: Receiver;
   let url: string;
-  const config = (over: Partial<NotifyConfig> = {}): NotifyConfig => ({ type: "notify", url, secret: SECRET, retries: 3, retry_delay: 5, timeout: 5000, ...over });
+  const config = (over: Partial<NotifyConfig> = {}): NotifyConfig => ({
+    type: "notify",
+    url,
+    secret: SECRET,
+    retries: 3,
+    retry_delay: 5,
+    timeout: 5000,
+    ...over,
+  });
   beforeEach(async () => {
     t = await tempDir();
     receiver = new Receiver();
@@ -56,7 +64,11 @@ describe("notify post-processor", () => {
   });
 
   it("POSTs the manifest entry with a valid HMAC-SHA256 signature", async () => {
-    const input = deriveArtifact(await diskArtifact(t.dir), "upload", { id: "http://store/tiny.qcow2", location: "http://store/tiny.qcow2", checksums: { sha256: "ab".repeat(32) } });
+    const input = deriveArtifact(await diskArtifact(t.dir), "upload", {
+      id: "http://store/tiny.qcow2",
+      location: "http://store/tiny.qcow2",
+      checksums: { sha256: "ab".repeat(32) },
+    });
     const ctx = makeCtx(t.dir, { inputs: { template_sha256: "x", iso_checksum: "sha256:y" } });
     const out = await notifyPostProcessor.run(input, config(), ctx);
     expect(out).toBe(input);
@@ -77,7 +89,9 @@ describe("notify post-processor", () => {
 
   it("a wrong secret is refused by the receiver (the signature check can fail)", async () => {
     const input = await diskArtifact(t.dir);
-    await expect(notifyPostProcessor.run(input, config({ secret: "wrong-secret" }), makeCtx(t.dir))).rejects.toThrow(`notify ${url}: HTTP 401 Unauthorized`);
+    await expect(notifyPostProcessor.run(input, config({ secret: "wrong-secret" }), makeCtx(t.dir))).rejects.toThrow(
+      `notify ${url}: HTTP 401 Unauthorized`,
+    );
     expect(receiver.received[0]!.signatureOk).toBe(false);
   });
 
@@ -98,7 +112,9 @@ describe("notify post-processor", () => {
     const input = await diskArtifact(t.dir);
     await receiver.stop();
     const ctx = makeCtx(t.dir);
-    await expect(notifyPostProcessor.run(input, config({ retries: 2 }), ctx)).rejects.toThrow(/gave up after 2 attempts; last: connect ECONNREFUSED/);
+    await expect(notifyPostProcessor.run(input, config({ retries: 2 }), ctx)).rejects.toThrow(
+      /gave up after 2 attempts; last: connect ECONNREFUSED/,
+    );
     receiver = new Receiver();
     url = await receiver.start();
   });
@@ -108,19 +124,35 @@ describe("manifest post-processor", () => {
   let t: Awaited<ReturnType<typeof tempDir>>;
   beforeEach(async () => (t = await tempDir()));
   afterEach(() => t.done());
-  const config = (over: Partial<ManifestConfig> = {}): ManifestConfig => ({ type: "manifest", output: "packer-manifest.json", strip_path: false, strip_time: false, ...over });
+  const config = (over: Partial<ManifestConfig> = {}): ManifestConfig => ({
+    type: "manifest",
+    output: "packer-manifest.json",
+    strip_path: false,
+    strip_time: false,
+    ...over,
+  });
   const read = async () => JSON.parse(await readFile(join(t.dir, "packer-manifest.json"), "utf8")) as ManifestFile;
 
   it("writes Packer's fields plus image, checksums, inputs and lineage", async () => {
     const base = await diskArtifact(t.dir);
-    const input = deriveArtifact(base, "test", { lineage: { base_image: "/isos/base.qcow2", base_checksum: "sha256:00" } });
+    const input = deriveArtifact(base, "test", {
+      lineage: { base_image: "/isos/base.qcow2", base_checksum: "sha256:00" },
+    });
     const ctx = makeCtx(t.dir, { inputs: { b: 1, a: { z: 1, y: 2 } } });
     const before = Math.floor(Date.now() / 1000);
     const out = await manifestPostProcessor.run(input, config({ custom_data: { team: "infra" } }), ctx);
     const manifest = await read();
     expect(manifest.last_run_uuid).toBe(ctx.build.runUuid);
     const entry = manifest.builds[0]!;
-    expect(Object.keys(entry).slice(0, 7)).toEqual(["name", "builder_type", "build_time", "files", "artifact_id", "packer_run_uuid", "custom_data"]);
+    expect(Object.keys(entry).slice(0, 7)).toEqual([
+      "name",
+      "builder_type",
+      "build_time",
+      "files",
+      "artifact_id",
+      "packer_run_uuid",
+      "custom_data",
+    ]);
     expect(entry).toMatchObject({
       name: "tiny",
       builder_type: "qemu",
@@ -155,9 +187,39 @@ describe("manifest post-processor", () => {
 
   it("gives identical inputs for identical inputs, whatever the key order", async () => {
     const input = await diskArtifact(t.dir);
-    await manifestPostProcessor.run(input, config(), makeCtx(t.dir, { inputs: { tools: { qemu: "7.2", tsimg: "0.1.0" }, iso_checksum: "sha256:1", scripts: { "b.sh": "2", "a.sh": "1" } } }));
-    await manifestPostProcessor.run(input, config(), makeCtx(t.dir, { inputs: { scripts: { "a.sh": "1", "b.sh": "2" }, iso_checksum: "sha256:1", tools: { tsimg: "0.1.0", qemu: "7.2" } } }));
-    await manifestPostProcessor.run(input, config(), makeCtx(t.dir, { inputs: { scripts: { "a.sh": "1", "b.sh": "3" }, iso_checksum: "sha256:1", tools: { tsimg: "0.1.0", qemu: "7.2" } } }));
+    await manifestPostProcessor.run(
+      input,
+      config(),
+      makeCtx(t.dir, {
+        inputs: {
+          tools: { qemu: "7.2", tsimg: "0.1.0" },
+          iso_checksum: "sha256:1",
+          scripts: { "b.sh": "2", "a.sh": "1" },
+        },
+      }),
+    );
+    await manifestPostProcessor.run(
+      input,
+      config(),
+      makeCtx(t.dir, {
+        inputs: {
+          scripts: { "a.sh": "1", "b.sh": "2" },
+          iso_checksum: "sha256:1",
+          tools: { tsimg: "0.1.0", qemu: "7.2" },
+        },
+      }),
+    );
+    await manifestPostProcessor.run(
+      input,
+      config(),
+      makeCtx(t.dir, {
+        inputs: {
+          scripts: { "a.sh": "1", "b.sh": "3" },
+          iso_checksum: "sha256:1",
+          tools: { tsimg: "0.1.0", qemu: "7.2" },
+        },
+      }),
+    );
     const [a, b, c] = (await read()).builds.map((e) => JSON.stringify(e.inputs));
     expect(a).toBe(b);
     expect(c).not.toBe(a);
@@ -166,6 +228,8 @@ describe("manifest post-processor", () => {
   it("refuses to overwrite a manifest that is not JSON", async () => {
     await writeFile(join(t.dir, "packer-manifest.json"), "{ not json");
     const input = await diskArtifact(t.dir);
-    await expect(manifestPostProcessor.run(input, config(), makeCtx(t.dir))).rejects.toThrow(/packer-manifest\.json is not valid JSON/);
+    await expect(manifestPostProcessor.run(input, config(), makeCtx(t.dir))).rejects.toThrow(
+      /packer-manifest\.json is not valid JSON/,
+    );
   });
 });

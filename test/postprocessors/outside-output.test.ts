@@ -11,8 +11,19 @@ import { manifestPostProcessor } from "../../src/postprocessors/manifest.js";
 import type { ChecksumConfig, ManifestConfig } from "../../src/postprocessors/types.js";
 import { diskArtifact, makeCtx, tempDir } from "./helpers.js";
 
-const checksum = (output: string): ChecksumConfig => ({ type: "checksum", checksum_types: ["sha256"], output, sha256sums: false });
-const manifest = (output: string): ManifestConfig => ({ type: "manifest", output, strip_path: false, strip_time: false, custom_data: {} });
+const checksum = (output: string): ChecksumConfig => ({
+  type: "checksum",
+  checksum_types: ["sha256"],
+  output,
+  sha256sums: false,
+});
+const manifest = (output: string): ManifestConfig => ({
+  type: "manifest",
+  output,
+  strip_path: false,
+  strip_time: false,
+  custom_data: {},
+});
 
 describe("post-processor outputs outside output_directory", () => {
   let t: Awaited<ReturnType<typeof tempDir>>;
@@ -28,7 +39,9 @@ describe("post-processor outputs outside output_directory", () => {
     const victim = join(t.dir, "notes.txt");
     writeFileSync(victim, "my notes");
     const ctx = makeCtx(out, { outsideFiles: [] });
-    const error = await checksumPostProcessor.run(await diskArtifact(out), checksum("../notes.txt"), ctx).catch((e: Error) => e);
+    const error = await checksumPostProcessor
+      .run(await diskArtifact(out), checksum("../notes.txt"), ctx)
+      .catch((e: Error) => e);
     expect((error as Error).message).toBe(
       `checksum output ${victim} already exists outside output_directory; tsimg replaces files only inside the directory its build made: remove it, or choose another output`,
     );
@@ -49,7 +62,10 @@ describe("post-processor outputs outside output_directory", () => {
     writeFileSync(shared, JSON.stringify({ builds: [{ name: "earlier" }], last_run_uuid: "x" }));
     const ctx = makeCtx(out, { outsideFiles: [] });
     await manifestPostProcessor.run(await diskArtifact(out), manifest("../packer-manifest.json"), ctx);
-    expect(JSON.parse(readFileSync(shared, "utf8")).builds.map((b: { name: string }) => b.name)).toEqual(["earlier", "tiny"]);
+    expect(JSON.parse(readFileSync(shared, "utf8")).builds.map((b: { name: string }) => b.name)).toEqual([
+      "earlier",
+      "tiny",
+    ]);
     expect(ctx.outsideFiles).toEqual([]);
   });
 

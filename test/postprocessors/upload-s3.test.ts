@@ -52,7 +52,13 @@ class Store {
 
   constructor(readonly dir: string) {
     const Server = S3rver as unknown as new (options: object) => S3rverLike;
-    this.server = new Server({ address: "127.0.0.1", port: 0, silent: true, directory: dir, configureBuckets: [{ name: "images" }] });
+    this.server = new Server({
+      address: "127.0.0.1",
+      port: 0,
+      silent: true,
+      directory: dir,
+      configureBuckets: [{ name: "images" }],
+    });
     this.server.middleware.unshift(this.shim);
   }
 
@@ -80,7 +86,8 @@ class Store {
       await new Promise((r) => ctx.req.resume().once("end", r));
       ctx.status = 500;
       ctx.type = "application/xml";
-      ctx.body = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code><Message>injected fault</Message></Error>';
+      ctx.body =
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code><Message>injected fault</Message></Error>';
       return;
     }
     if (ctx.method === "PUT" && part !== undefined && this.holdFrom !== undefined && part >= this.holdFrom) {
@@ -97,7 +104,10 @@ class Store {
     if (ctx.method === "DELETE" && ctx.query.uploadId !== undefined) {
       // AbortMultipartUpload, which s3rver lacks: drop the upload's stored parts, as S3 does.
       const bucket = ctx.path.split("/")[1]!;
-      await rm(join(this.server.store.getResourcePath(bucket, undefined, "uploads"), ctx.query.uploadId), { recursive: true, force: true });
+      await rm(join(this.server.store.getResourcePath(bucket, undefined, "uploads"), ctx.query.uploadId), {
+        recursive: true,
+        force: true,
+      });
       this.aborted.push(ctx.query.uploadId);
       ctx.status = 204;
       return;
@@ -129,7 +139,12 @@ describe("upload post-processor (s3, against @20minutes/s3rver)", () => {
   });
   const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
   async function download(key: string): Promise<Buffer> {
-    const client = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+    const client = new S3Client({
+      endpoint,
+      region: "us-east-1",
+      forcePathStyle: true,
+      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+    });
     const out = await client.send(new GetObjectCommand({ Bucket: "images", Key: key }));
     const chunks: Buffer[] = [];
     for await (const chunk of out.Body as Readable) chunks.push(chunk as Buffer);
@@ -161,7 +176,13 @@ describe("upload post-processor (s3, against @20minutes/s3rver)", () => {
     expect(out.location).toBe(out.id);
     expect(out.files).toEqual(input.files);
     const objects = out.data.s3_objects as Array<Record<string, unknown>>;
-    expect(objects[0]).toMatchObject({ bucket: "images", key: "tiny/1.2.3/tiny.qcow2", url: `${endpoint}/images/tiny/1.2.3/tiny.qcow2`, size: 12 * MIB, parts: 3 });
+    expect(objects[0]).toMatchObject({
+      bucket: "images",
+      key: "tiny/1.2.3/tiny.qcow2",
+      url: `${endpoint}/images/tiny/1.2.3/tiny.qcow2`,
+      size: 12 * MIB,
+      parts: 3,
+    });
     expect(out.data.upload_urls).toEqual(["s3://images/tiny/1.2.3/tiny.qcow2"]);
 
     const parts = store.requests.filter((r) => r.method === "PUT" && r.part !== undefined);
@@ -172,7 +193,9 @@ describe("upload post-processor (s3, against @20minutes/s3rver)", () => {
     // s3rver joins the parts and keeps the MD5 of the whole content as ETag, not S3's multipart form, so
     // the whole-object ETag is not compared (each part's was); size and the sha256 metadata are.
     expect(verified).toBe(`upload: verified s3://images/tiny/1.2.3/tiny.qcow2: ${12 * MIB} bytes, sha256 metadata`);
-    expect(ctx.logs().some((l) => l.startsWith("upload tiny.qcow2: done, 12.0 MiB") && l.endsWith(" in 3 parts"))).toBe(true);
+    expect(ctx.logs().some((l) => l.startsWith("upload tiny.qcow2: done, 12.0 MiB") && l.endsWith(" in 3 parts"))).toBe(
+      true,
+    );
     expect(store.aborted).toEqual([]);
     // No stored parts are left behind once the upload is complete.
     expect((await store.files()).filter((f) => f.includes("uploads"))).toEqual([]);
@@ -184,7 +207,9 @@ describe("upload post-processor (s3, against @20minutes/s3rver)", () => {
     const ctx = makeCtx(t.dir);
     const out = await uploadPostProcessor.run(input, config(), ctx);
     expect(out.id).toBe("s3://images/tiny/1.2.3/tiny.qcow2");
-    expect(ctx.logs().filter((l) => l.includes("attempt"))).toEqual(["upload: part 2/3: attempt 2/4 after HTTP 500 InternalError: injected fault (waited 10 ms)"]);
+    expect(ctx.logs().filter((l) => l.includes("attempt"))).toEqual([
+      "upload: part 2/3: attempt 2/4 after HTTP 500 InternalError: injected fault (waited 10 ms)",
+    ]);
     expect(store.requests.filter((r) => r.part === 2).length).toBe(2);
     const { readFile } = await import("node:fs/promises");
     expect(sha256(await download("tiny/1.2.3/tiny.qcow2"))).toBe(sha256(await readFile(input.files[0]!)));
@@ -213,7 +238,9 @@ describe("upload post-processor (s3, against @20minutes/s3rver)", () => {
     await expect(uploadPostProcessor.run(input, config({ queue_size: 2 }), ctx)).rejects.toThrow("build cancelled");
     expect(store.requests.filter((r) => r.method === "DELETE" && r.uploadId !== undefined).length).toBe(1);
     expect(store.aborted.length).toBe(1);
-    expect(ctx.logs()).toContain("upload: aborted the multipart upload of s3://images/tiny/1.2.3/tiny.qcow2; the store keeps none of its parts");
+    expect(ctx.logs()).toContain(
+      "upload: aborted the multipart upload of s3://images/tiny/1.2.3/tiny.qcow2; the store keeps none of its parts",
+    );
     expect(await store.files()).toEqual([]);
     expect(store.requests.some((r) => r.method === "POST" && r.uploadId !== undefined)).toBe(false);
   });
@@ -223,8 +250,14 @@ describe("upload post-processor (s3, against @20minutes/s3rver)", () => {
     const ctx = makeCtx(t.dir);
     const out = await uploadPostProcessor.run(input, config({ key: "flat/{{ .FileName }}" }), ctx);
     expect(out.id).toBe("s3://images/flat/tiny.qcow2");
-    expect(store.requests.filter((r) => r.method !== "HEAD").map((r) => [r.method, r.part])).toEqual([["PUT", undefined]]);
-    expect(ctx.logs()).toContain(`upload: verified s3://images/flat/tiny.qcow2: ${MIB} bytes, ETag ${createHash("md5").update(await (await import("node:fs/promises")).readFile(input.files[0]!)).digest("hex")} (MD5 of the content)`);
+    expect(store.requests.filter((r) => r.method !== "HEAD").map((r) => [r.method, r.part])).toEqual([
+      ["PUT", undefined],
+    ]);
+    expect(ctx.logs()).toContain(
+      `upload: verified s3://images/flat/tiny.qcow2: ${MIB} bytes, ETag ${createHash("md5")
+        .update(await (await import("node:fs/promises")).readFile(input.files[0]!))
+        .digest("hex")} (MD5 of the content)`,
+    );
 
     const before = store.requests.length;
     await expect(uploadPostProcessor.run(input, config({ secret_key: "wrong" }), makeCtx(t.dir))).rejects.toThrow(
@@ -239,12 +272,18 @@ describe("upload post-processor (s3, against @20minutes/s3rver)", () => {
     try {
       process.env.AWS_ACCESS_KEY_ID = "S3RVER";
       process.env.AWS_SECRET_ACCESS_KEY = "S3RVER";
-      const out = await uploadPostProcessor.run(input, config({ access_key: undefined, secret_key: undefined }), makeCtx(t.dir));
+      const out = await uploadPostProcessor.run(
+        input,
+        config({ access_key: undefined, secret_key: undefined }),
+        makeCtx(t.dir),
+      );
       expect(out.id).toBe("s3://images/tiny/1.2.3/tiny.qcow2");
       expect(postProcessorSecrets([config({ access_key: undefined, secret_key: undefined })])).toContain("S3RVER");
       delete process.env.AWS_ACCESS_KEY_ID;
       delete process.env.AWS_SECRET_ACCESS_KEY;
-      await expect(uploadPostProcessor.run(input, config({ access_key: undefined, secret_key: undefined }), makeCtx(t.dir))).rejects.toThrow(
+      await expect(
+        uploadPostProcessor.run(input, config({ access_key: undefined, secret_key: undefined }), makeCtx(t.dir)),
+      ).rejects.toThrow(
         'upload: target "s3" needs access_key and secret_key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment',
       );
     } finally {
@@ -268,27 +307,50 @@ describe("upload (s3) options", () => {
     expect(messages).toEqual([]);
     // key, region, part_size, queue_size and force_path_style take their defaults in upload-s3.ts
     // (so an http upload's config carries none of them).
-    expect(config).toEqual({ type: "upload", target: "s3", bucket: "b", retries: 4, retry_delay: 2000, timeout: 120_000 });
+    expect(config).toEqual({
+      type: "upload",
+      target: "s3",
+      bucket: "b",
+      retries: 4,
+      retry_delay: 2000,
+      timeout: 120_000,
+    });
     expect(check({ bucket: "b", part_size: "8M" }).config).toMatchObject({ part_size: 8 });
   });
 
   it("names each mistake", () => {
     expect(check({}).messages).toEqual(['upload: target "s3" needs bucket']);
-    expect(check({ bucket: "b", part_size: "4M" }).messages).toEqual(["upload: part_size must be at least 5M (S3's smallest part), got 4M"]);
-    expect(check({ bucket: "b", part_size: "6G" }).messages).toEqual(["upload: part_size must be at most 5G (S3's largest part), got 6144M"]);
+    expect(check({ bucket: "b", part_size: "4M" }).messages).toEqual([
+      "upload: part_size must be at least 5M (S3's smallest part), got 4M",
+    ]);
+    expect(check({ bucket: "b", part_size: "6G" }).messages).toEqual([
+      "upload: part_size must be at most 5G (S3's largest part), got 6144M",
+    ]);
     expect(check({ bucket: "b", queue_size: 0 }).messages).toEqual(["upload: queue_size must be at least 1, got 0"]);
-    expect(check({ bucket: "b", endpoint: "minio:9000" }).messages).toEqual(['upload: endpoint: expected an http:// or https:// URL, got "minio:9000"']);
-    expect(check({ bucket: "b", access_key: "AK" }).messages).toEqual(["upload: access_key and secret_key go together"]);
+    expect(check({ bucket: "b", endpoint: "minio:9000" }).messages).toEqual([
+      'upload: endpoint: expected an http:// or https:// URL, got "minio:9000"',
+    ]);
+    expect(check({ bucket: "b", access_key: "AK" }).messages).toEqual([
+      "upload: access_key and secret_key go together",
+    ]);
     expect(check({ bucket: "b", url: "https://x/" }).messages).toEqual(['upload: url is not used with target = "s3"']);
     const http = checkPostProcessor({ type: "upload", bucket: "b" }, [], "/", []);
     expect(http).toBeUndefined();
     const problems: Problem[] = [];
     checkPostProcessor({ type: "upload", bucket: "b" }, [], "/", problems);
-    expect(problems.map((p) => p.message)).toEqual(['upload: target "http" needs url (where each file goes)', 'upload: bucket is not used with target = "http"']);
+    expect(problems.map((p) => p.message)).toEqual([
+      'upload: target "http" needs url (where each file goes)',
+      'upload: bucket is not used with target = "http"',
+    ]);
   });
 
   it("masks secret_key and session_token", () => {
-    const { config } = check({ bucket: "b", access_key: "AK", secret_key: "SK-very-secret", session_token: "ST-token" });
+    const { config } = check({
+      bucket: "b",
+      access_key: "AK",
+      secret_key: "SK-very-secret",
+      session_token: "ST-token",
+    });
     expect(postProcessorSecrets([config!])).toEqual(["SK-very-secret", "ST-token"]);
   });
 });

@@ -36,7 +36,10 @@ class Store {
     this.requests.push({ method: req.method!, url: req.url!, auth: req.headers.authorization });
     const file = join(this.dir, decodeURIComponent(req.url!.split("/").pop()!));
     if (req.method === "HEAD") {
-      const size = await stat(file).then((s) => s.size, () => undefined);
+      const size = await stat(file).then(
+        (s) => s.size,
+        () => undefined,
+      );
       res.writeHead(size === undefined ? 404 : 200, size === undefined ? {} : { "content-length": size }).end();
       return;
     }
@@ -119,7 +122,11 @@ describe("upload post-processor (http)", () => {
     expect(out.location).toBe(url);
     expect(out.files).toEqual(input.files);
     const sent = await readFile(join(remote.dir, "tiny-1.2.3-tiny.qcow2"));
-    expect(createHash("sha256").update(sent).digest("hex")).toBe(createHash("sha256").update(await readFile(input.files[0]!)).digest("hex"));
+    expect(createHash("sha256").update(sent).digest("hex")).toBe(
+      createHash("sha256")
+        .update(await readFile(input.files[0]!))
+        .digest("hex"),
+    );
     expect(store.requests.map((r) => r.method)).toEqual(["PUT", "HEAD"]);
     expect(store.requests[0]!.auth).toBe(`Basic ${Buffer.from("ci:s3cret").toString("base64")}`);
     expect(ctx.logs()).toContain(`upload: verified ${url} has ${5 * 1024 * 1024} bytes`);
@@ -137,7 +144,11 @@ describe("upload post-processor (http)", () => {
       "upload: attempt 2/4 after HTTP 500 Internal Server Error (waited 10 ms)",
       "upload: attempt 3/4 after HTTP 500 Internal Server Error (waited 20 ms)",
     ]);
-    expect(store.requests.filter((r) => r.method === "PUT").map((r) => r.auth)).toEqual(["Bearer tok123", "Bearer tok123", "Bearer tok123"]);
+    expect(store.requests.filter((r) => r.method === "PUT").map((r) => r.auth)).toEqual([
+      "Bearer tok123",
+      "Bearer tok123",
+      "Bearer tok123",
+    ]);
   });
 
   it("gives up after the last attempt, naming the last answer", async () => {
@@ -175,6 +186,8 @@ describe("upload post-processor (http)", () => {
   it("needs {{ .FileName }} for several files", async () => {
     const input = await diskArtifact(t.dir);
     const two = { ...input, files: [...input.files, join(t.dir, "x")] };
-    await expect(uploadPostProcessor.run(two, config({ url: `${base}/a` }), makeCtx(t.dir))).rejects.toThrow("url needs {{ .FileName }}");
+    await expect(uploadPostProcessor.run(two, config({ url: `${base}/a` }), makeCtx(t.dir))).rejects.toThrow(
+      "url needs {{ .FileName }}",
+    );
   });
 });

@@ -34,8 +34,14 @@ describe("probeAccelerator", () => {
   });
 
   it("KVM that QEMU refuses: QEMU's own last words are the reason", async () => {
-    const result = await probeAccelerator(fakeQemu('echo "qemu-system-x86_64: failed to initialize kvm: No such file or directory" >&2; exit 1'), "kvm");
-    expect(result).toMatchObject({ ok: false, reason: "QEMU said: qemu-system-x86_64: failed to initialize kvm: No such file or directory" });
+    const result = await probeAccelerator(
+      fakeQemu('echo "qemu-system-x86_64: failed to initialize kvm: No such file or directory" >&2; exit 1'),
+      "kvm",
+    );
+    expect(result).toMatchObject({
+      ok: false,
+      reason: "QEMU said: qemu-system-x86_64: failed to initialize kvm: No such file or directory",
+    });
   });
 
   it("the result is cached for the process", async () => {

@@ -40,8 +40,16 @@ describe("probeAccelerator with a qemu_binary that cannot run", () => {
 
   // Not "KVM cannot run a guest": the host's KVM may be fine, and "auto" must not fall back to TCG with the same missing binary.
   test.each([
-    ["a missing path", join(dir, "qemu-system-x86_64"), `qemu_binary "${join(dir, "qemu-system-x86_64")}" was not found (no such file): install QEMU (Debian: qemu-system-x86) or fix qemu_binary`],
-    ["a name not on PATH", "qemu-system-tsimg-none", 'qemu_binary "qemu-system-tsimg-none" was not found (no such program on PATH): install QEMU (Debian: qemu-system-x86) or fix qemu_binary'],
+    [
+      "a missing path",
+      join(dir, "qemu-system-x86_64"),
+      `qemu_binary "${join(dir, "qemu-system-x86_64")}" was not found (no such file): install QEMU (Debian: qemu-system-x86) or fix qemu_binary`,
+    ],
+    [
+      "a name not on PATH",
+      "qemu-system-tsimg-none",
+      'qemu_binary "qemu-system-tsimg-none" was not found (no such program on PATH): install QEMU (Debian: qemu-system-x86) or fix qemu_binary',
+    ],
   ])("rejects %s, saying it was not found", async (_, binary, message) => {
     const probing = probeAccelerator(binary, "kvm");
     await expect(probing).rejects.toBeInstanceOf(TsimgError);
@@ -50,8 +58,16 @@ describe("probeAccelerator with a qemu_binary that cannot run", () => {
 
   // accelerator = "tcg" skips the probe: the start-qemu step checks the binary with assertQemuBinary instead.
   test.each([
-    ["a missing path", join(dir, "qemu-system-x86_64"), `qemu_binary "${join(dir, "qemu-system-x86_64")}" was not found (no such file): install QEMU (Debian: qemu-system-x86) or fix qemu_binary`],
-    ["a name not on PATH", "qemu-system-tsimg-none", 'qemu_binary "qemu-system-tsimg-none" was not found (no such program on PATH): install QEMU (Debian: qemu-system-x86) or fix qemu_binary'],
+    [
+      "a missing path",
+      join(dir, "qemu-system-x86_64"),
+      `qemu_binary "${join(dir, "qemu-system-x86_64")}" was not found (no such file): install QEMU (Debian: qemu-system-x86) or fix qemu_binary`,
+    ],
+    [
+      "a name not on PATH",
+      "qemu-system-tsimg-none",
+      'qemu_binary "qemu-system-tsimg-none" was not found (no such program on PATH): install QEMU (Debian: qemu-system-x86) or fix qemu_binary',
+    ],
   ])("assertQemuBinary rejects %s with the probe's message", async (_, binary, message) => {
     await expect(assertQemuBinary(binary)).rejects.toThrow(message);
   });
@@ -62,19 +78,26 @@ describe("probeAccelerator with a qemu_binary that cannot run", () => {
     const binary = join(dir, "not-executable-either");
     writeFileSync(binary, "");
     chmodSync(binary, 0o644);
-    await expect(assertQemuBinary(binary)).rejects.toThrow(`qemu_binary "${binary}" cannot be run (permission denied): is it an executable file?`);
+    await expect(assertQemuBinary(binary)).rejects.toThrow(
+      `qemu_binary "${binary}" cannot be run (permission denied): is it an executable file?`,
+    );
   });
 
   test("rejects a file that is not executable, saying so", async () => {
     const binary = join(dir, "not-executable");
     writeFileSync(binary, "#!/bin/sh\nexit 3\n");
     chmodSync(binary, 0o644);
-    await expect(probeAccelerator(binary, "kvm")).rejects.toThrow(`qemu_binary "${binary}" cannot be run (permission denied): is it an executable file?`);
+    await expect(probeAccelerator(binary, "kvm")).rejects.toThrow(
+      `qemu_binary "${binary}" cannot be run (permission denied): is it an executable file?`,
+    );
   });
 
   test("a program that runs but fails is a failed probe, with its last line of stderr", async () => {
     const binary = join(dir, "fake-qemu");
-    writeFileSync(binary, "#!/bin/sh\necho 'Could not access KVM kernel module: No such file or directory' >&2\nexit 1\n");
+    writeFileSync(
+      binary,
+      "#!/bin/sh\necho 'Could not access KVM kernel module: No such file or directory' >&2\nexit 1\n",
+    );
     chmodSync(binary, 0o755);
     await expect(probeAccelerator(binary, "kvm")).resolves.toMatchObject({
       ok: false,

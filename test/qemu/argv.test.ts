@@ -91,7 +91,8 @@ function pairs(args: string[]): [string, string][] {
   for (let i = 0; i < args.length; i += 2) {
     const flag = args[i] as string;
     const value = args[i + 1];
-    if (!flag.startsWith("-") || value === undefined || value.startsWith("-")) throw new Error(`not a switch with a value at ${i}: ${args.join(" ")}`);
+    if (!flag.startsWith("-") || value === undefined || value.startsWith("-"))
+      throw new Error(`not a switch with a value at ${i}: ${args.join(" ")}`);
     out.push([flag, value]);
   }
   return out;
@@ -101,18 +102,30 @@ describe("buildQemuArgv", () => {
   test("the defaults", () => {
     const argv = buildQemuArgv(inputs());
     expect(argv.args).toEqual([
-      "-name", "rocky9.qcow2",
-      "-machine", "type=pc,accel=tcg",
-      "-m", "512M",
-      "-smp", "1",
-      "-netdev", "user,id=user.0,hostfwd=tcp:127.0.0.1:3272-:22",
-      "-device", "virtio-net,netdev=user.0",
-      "-drive", "file=/work/output-rocky9/rocky9.qcow2,if=virtio,cache=writeback,discard=ignore,format=qcow2",
-      "-drive", "file=/isos/rocky9.iso,media=cdrom",
-      "-boot", "once=d",
-      "-serial", "file:/tmp/tsimg-x/serial.log",
-      "-display", "none",
-      "-qmp", "unix:/tmp/tsimg-x/qmp.sock,server=on,wait=off",
+      "-name",
+      "rocky9.qcow2",
+      "-machine",
+      "type=pc,accel=tcg",
+      "-m",
+      "512M",
+      "-smp",
+      "1",
+      "-netdev",
+      "user,id=user.0,hostfwd=tcp:127.0.0.1:3272-:22",
+      "-device",
+      "virtio-net,netdev=user.0",
+      "-drive",
+      "file=/work/output-rocky9/rocky9.qcow2,if=virtio,cache=writeback,discard=ignore,format=qcow2",
+      "-drive",
+      "file=/isos/rocky9.iso,media=cdrom",
+      "-boot",
+      "once=d",
+      "-serial",
+      "file:/tmp/tsimg-x/serial.log",
+      "-display",
+      "none",
+      "-qmp",
+      "unix:/tmp/tsimg-x/qmp.sock,server=on,wait=off",
     ]);
     expect(argv.replaced).toEqual([]);
     expect(argv.serialPath).toBe("/tmp/tsimg-x/serial.log");
@@ -121,7 +134,16 @@ describe("buildQemuArgv", () => {
   test("source options reach their switches", () => {
     const argv = buildQemuArgv(
       inputs({
-        source: source({ memory: 2048, cpus: 4, machine_type: "q35", net_device: "e1000", disk_interface: "ide", format: "raw", ssh_port: 2200, vm_name: "x.raw" }),
+        source: source({
+          memory: 2048,
+          cpus: 4,
+          machine_type: "q35",
+          net_device: "e1000",
+          disk_interface: "ide",
+          format: "raw",
+          ssh_port: 2200,
+          vm_name: "x.raw",
+        }),
         accelerator: "kvm",
         sshHostPort: 4000,
       }),
@@ -147,13 +169,27 @@ describe("buildQemuArgv", () => {
     ["-m", [["-m", "4096"]], ["qemuargs -m replaces tsimg's default memory"]],
     ["-smp", [["-smp", "2"]], ["qemuargs -smp replaces tsimg's default CPU count"]],
     ["-serial", [["-serial", "file:serial.out"]], ["qemuargs -serial replaces tsimg's default serial console capture"]],
-    ["-drive", [["-drive", "file=a.qcow2,if=virtio"]], ["qemuargs -drive replaces tsimg's default disk drive and cdrom drive"]],
-    ["-drive given twice", [["-drive", "file=a.qcow2"], ["-drive", "file=b.iso,media=cdrom"]], ["qemuargs -drive replaces tsimg's default disk drive and cdrom drive"]],
+    [
+      "-drive",
+      [["-drive", "file=a.qcow2,if=virtio"]],
+      ["qemuargs -drive replaces tsimg's default disk drive and cdrom drive"],
+    ],
+    [
+      "-drive given twice",
+      [
+        ["-drive", "file=a.qcow2"],
+        ["-drive", "file=b.iso,media=cdrom"],
+      ],
+      ["qemuargs -drive replaces tsimg's default disk drive and cdrom drive"],
+    ],
     ["-display", [["-display", "gtk"]], ["qemuargs -display replaces tsimg's default display (headless)"]],
     ["-cpu (no default)", [["-cpu", "host"]], []],
     [
       "-m and -smp",
-      [["-m", "4096"], ["-smp", "2"]],
+      [
+        ["-m", "4096"],
+        ["-smp", "2"],
+      ],
       ["qemuargs -m replaces tsimg's default memory", "qemuargs -smp replaces tsimg's default CPU count"],
     ],
   ])("qemuargs %s", (_, userArgs, replaced) => {
@@ -180,7 +216,14 @@ describe("buildQemuArgv", () => {
     ["-serial file:PATH: the user's file", [["-serial", "file:serial.out"]], "serial.out"],
     ["-serial file: with an absolute path", [["-serial", "file:/var/log/guest.log"]], "/var/log/guest.log"],
     ["-serial stdio: nothing to follow", [["-serial", "stdio"]], undefined],
-    ["a second -serial file: after a first one", [["-serial", "stdio"], ["-serial", "file:second.out"]], "second.out"],
+    [
+      "a second -serial file: after a first one",
+      [
+        ["-serial", "stdio"],
+        ["-serial", "file:second.out"],
+      ],
+      "second.out",
+    ],
   ])("serialPath with %s", (_, userArgs, expected) => {
     expect(buildQemuArgv(inputs({ userArgs })).serialPath).toBe(expected);
   });
@@ -189,7 +232,10 @@ describe("buildQemuArgv", () => {
     // shared/reference/packer-seed-argv.md, with tsimg given the same names, paths and port.
     const packer: [string, string][] = [
       ["-device", "virtio-net,netdev=user.0"],
-      ["-drive", "file=output-autogenerated_1/packer-autogenerated_1,if=virtio,cache=writeback,discard=ignore,format=qcow2"],
+      [
+        "-drive",
+        "file=output-autogenerated_1/packer-autogenerated_1,if=virtio,cache=writeback,discard=ignore,format=qcow2",
+      ],
       ["-drive", "file=/isos/Rocky-9-x86_64-minimal.iso,media=cdrom"],
       ["-machine", "type=pc,accel=kvm"],
       ["-m", "4096"],
@@ -201,7 +247,12 @@ describe("buildQemuArgv", () => {
       ["-serial", "file:serial.out"],
       ["-boot", "once=d"],
     ];
-    const qemuargs = [["-m", "4096"], ["-smp", "2,sockets=2,cores=1,threads=1"], ["-cpu", "host"], ["-serial", "file:serial.out"]];
+    const qemuargs = [
+      ["-m", "4096"],
+      ["-smp", "2,sockets=2,cores=1,threads=1"],
+      ["-cpu", "host"],
+      ["-serial", "file:serial.out"],
+    ];
     const argv = buildQemuArgv(
       inputs({
         source: source({ vm_name: "packer-autogenerated_1", iso_url: "/isos/Rocky-9-x86_64-minimal.iso", qemuargs }),
@@ -249,7 +300,9 @@ describe("buildQemuArgv: disks, media, machine", () => {
   const get = (args: string[], flag: string) => args.flatMap((a, i) => (a === flag ? [args[i + 1]] : []));
 
   test("virtio-scsi: one controller, a -drive if=none and a scsi-hd per disk, additional disks included", () => {
-    const argv = buildQemuArgv(inputs({ source: source({ disk_interface: "virtio-scsi" }), additionalDisks: ["/o/d-1", "/o/d-2"] }));
+    const argv = buildQemuArgv(
+      inputs({ source: source({ disk_interface: "virtio-scsi" }), additionalDisks: ["/o/d-1", "/o/d-2"] }),
+    );
     expect(get(argv.args, "-device")).toEqual([
       "virtio-net,netdev=user.0",
       "virtio-scsi-pci,id=scsi0",
@@ -266,12 +319,20 @@ describe("buildQemuArgv: disks, media, machine", () => {
 
   test("sata: an AHCI controller and one ide-hd per port", () => {
     const argv = buildQemuArgv(inputs({ source: source({ disk_interface: "sata" }), additionalDisks: ["/o/d-1"] }));
-    expect(get(argv.args, "-device").slice(1)).toEqual(["ahci,id=ahci0", "ide-hd,bus=ahci0.0,drive=drive0", "ide-hd,bus=ahci0.1,drive=drive1"]);
+    expect(get(argv.args, "-device").slice(1)).toEqual([
+      "ahci,id=ahci0",
+      "ide-hd,bus=ahci0.0,drive=drive0",
+      "ide-hd,bus=ahci0.1,drive=drive1",
+    ]);
   });
 
   test("disk_detect_zeroes and disk_discard reach the drive; off is left out as in Packer", () => {
-    const argv = buildQemuArgv(inputs({ source: source({ disk_discard: "unmap", disk_detect_zeroes: "unmap", format: "raw" }) }));
-    expect(get(argv.args, "-drive")[0]).toBe("file=/work/output-rocky9/rocky9.qcow2,if=virtio,cache=writeback,discard=unmap,detect-zeroes=unmap,format=raw");
+    const argv = buildQemuArgv(
+      inputs({ source: source({ disk_discard: "unmap", disk_detect_zeroes: "unmap", format: "raw" }) }),
+    );
+    expect(get(argv.args, "-drive")[0]).toBe(
+      "file=/work/output-rocky9/rocky9.qcow2,if=virtio,cache=writeback,discard=unmap,detect-zeroes=unmap,format=raw",
+    );
   });
 
   test("disk_image: no installer cdrom, boot from the disk; the seed CD is a second cdrom", () => {
@@ -288,11 +349,27 @@ describe("buildQemuArgv: disks, media, machine", () => {
       "if=pflash,unit=0,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
       "if=pflash,unit=1,format=raw,file=/o/efivars.fd",
     ]);
-    expect(get(argv.args, "-device").slice(1)).toEqual(["virtio-blk-pci,drive=drive0,bootindex=0", "ide-cd,drive=cdrom0,bootindex=1"]);
+    expect(get(argv.args, "-device").slice(1)).toEqual([
+      "virtio-blk-pci,drive=drive0,bootindex=0",
+      "ide-cd,drive=cdrom0,bootindex=1",
+    ]);
   });
 
   test("cpu topology, cpu_model, vga, vnc", () => {
-    const argv = buildQemuArgv(inputs({ source: source({ cpus: 4, sockets: 1, cores: 2, threads: 2, cpu_model: "qemu64", vga: "virtio", vnc_bind_address: "0.0.0.0" }), vncPort: 5907 }));
+    const argv = buildQemuArgv(
+      inputs({
+        source: source({
+          cpus: 4,
+          sockets: 1,
+          cores: 2,
+          threads: 2,
+          cpu_model: "qemu64",
+          vga: "virtio",
+          vnc_bind_address: "0.0.0.0",
+        }),
+        vncPort: 5907,
+      }),
+    );
     expect(get(argv.args, "-smp")).toEqual(["4,sockets=1,cores=2,threads=2"]);
     expect(get(argv.args, "-cpu")).toEqual(["qemu64"]);
     expect(get(argv.args, "-vga")).toEqual(["virtio"]);
@@ -305,12 +382,24 @@ describe("buildQemuArgv: disks, media, machine", () => {
   });
 
   test("display: none when headless, the chosen one with a window, nothing with use_default_display", () => {
-    expect(get(buildQemuArgv(inputs({ window: true, source: source({ display: "gtk" }) })).args, "-display")).toEqual(["gtk"]);
-    expect(get(buildQemuArgv(inputs({ window: false, source: source({ use_default_display: true }) })).args, "-display")).toEqual([]);
+    expect(get(buildQemuArgv(inputs({ window: true, source: source({ display: "gtk" }) })).args, "-display")).toEqual([
+      "gtk",
+    ]);
+    expect(
+      get(buildQemuArgv(inputs({ window: false, source: source({ use_default_display: true }) })).args, "-display"),
+    ).toEqual([]);
   });
 
   test("qemuargs_append adds switches and replaces nothing, after qemuargs", () => {
-    const argv = buildQemuArgv(inputs({ userArgs: [["-m", "1024"]], appendArgs: [["-device", "virtio-rng-pci"], ["-m", "2048"]] }));
+    const argv = buildQemuArgv(
+      inputs({
+        userArgs: [["-m", "1024"]],
+        appendArgs: [
+          ["-device", "virtio-rng-pci"],
+          ["-m", "2048"],
+        ],
+      }),
+    );
     expect(argv.replaced).toEqual(["qemuargs -m replaces tsimg's default memory"]);
     expect(get(argv.args, "-device")).toEqual(["virtio-net,netdev=user.0", "virtio-rng-pci"]);
     expect(get(argv.args, "-m")).toEqual(["1024", "2048"]);
@@ -324,7 +413,9 @@ describe("buildQemuArgv: disks, media, machine", () => {
   });
 
   test("floppy_files: the floppy is drive A", () => {
-    expect(get(buildQemuArgv(inputs({ floppyPath: "/tmp/w/floppy.img" })).args, "-drive")).toContain("file=/tmp/w/floppy.img,if=floppy,index=0,format=raw");
+    expect(get(buildQemuArgv(inputs({ floppyPath: "/tmp/w/floppy.img" })).args, "-drive")).toContain(
+      "file=/tmp/w/floppy.img,if=floppy,index=0,format=raw",
+    );
   });
 
   test("a -serial file: in qemuargs_append is followed too", () => {

@@ -58,6 +58,8 @@ describe("boot options from Packer templates", () => {
     ["<wait99999999999999999999>", "longer than the longest wait Packer accepts, 2562047h47m16s (292 years)"],
     ["<wait3000000h>", "longer than the longest wait Packer accepts, 2562047h47m16s (292 years)"],
   ])("boot_command %s fails validation at its line", (wait, why) => {
-    expect(problems(`boot_command = ["<tab> ks=x", "${wait}"]`)).toEqual([`5:1 boot_command: invalid wait "${wait}" at character 1 of boot_command[1]; ${why}`]);
+    expect(problems(`boot_command = ["<tab> ks=x", "${wait}"]`)).toEqual([
+      `5:1 boot_command: invalid wait "${wait}" at character 1 of boot_command[1]; ${why}`,
+    ]);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import { QKEYCODES, SPECIAL_KEYS, describeChar, findCharQcodes, findSpecialQcode } from "../../src/qemu/keymap.js";
 
 const PRINTABLE_ASCII = Array.from({ length: 0x7f - 0x20 }, (_, i) => String.fromCharCode(0x20 + i));
-const SHIFTED = [..."ABCDEFGHIJKLMNOPQRSTUVWXYZ", ..."!@#$%^&*()_+{}|:\"<>?~"];
+const SHIFTED = [..."ABCDEFGHIJKLMNOPQRSTUVWXYZ", ...'!@#$%^&*()_+{}|:"<>?~'];
 
 describe("findCharQcodes", () => {
   test.each([
@@ -128,10 +128,47 @@ describe("findSpecialQcode", () => {
   // packer-plugin-sdk bootcommand/boot_command.pigeon, rule SpecialKey (v0.6), copied by hand:
   // a key Packer knows that tsimg lacks would be typed as literal text.
   const PACKER_SPECIAL_KEYS = [
-    "bs", "del", "enter", "esc", "f10", "f11", "f12", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9",
-    "return", "tab", "up", "down", "spacebar", "insert", "home", "end", "pageUp", "pageDown", "leftAlt",
-    "leftCtrl", "leftShift", "rightAlt", "rightCtrl", "rightShift", "leftSuper", "rightSuper",
-    "leftCommand", "rightCommand", "leftOption", "rightOption", "left", "right", "menu",
+    "bs",
+    "del",
+    "enter",
+    "esc",
+    "f10",
+    "f11",
+    "f12",
+    "f1",
+    "f2",
+    "f3",
+    "f4",
+    "f5",
+    "f6",
+    "f7",
+    "f8",
+    "f9",
+    "return",
+    "tab",
+    "up",
+    "down",
+    "spacebar",
+    "insert",
+    "home",
+    "end",
+    "pageUp",
+    "pageDown",
+    "leftAlt",
+    "leftCtrl",
+    "leftShift",
+    "rightAlt",
+    "rightCtrl",
+    "rightShift",
+    "leftSuper",
+    "rightSuper",
+    "leftCommand",
+    "rightCommand",
+    "leftOption",
+    "rightOption",
+    "left",
+    "right",
+    "menu",
   ];
   test.each(PACKER_SPECIAL_KEYS)("Packer's <%s> is a special key, in any case", (name) => {
     expect(findSpecialQcode(name)).toBeDefined();

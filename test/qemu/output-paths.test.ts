@@ -40,7 +40,12 @@ describe("output_directory", () => {
     );
   });
 
-  test.each([join(checkout, "output-rocky9"), join(images, "out"), join(home, "images", "out"), join(root, "not-yet", "there")])("%s is allowed", (dir) => {
+  test.each([
+    join(checkout, "output-rocky9"),
+    join(images, "out"),
+    join(home, "images", "out"),
+    join(root, "not-yet", "there"),
+  ])("%s is allowed", (dir) => {
     expect(refuseOutputDirectory(dir, dir, context)).toBeUndefined();
   });
 });
@@ -48,8 +53,14 @@ describe("output_directory", () => {
 describe("vm_name", () => {
   test.each([
     ["", 'vm_name "" is empty: name the disk image file, e.g. "rocky9.qcow2"'],
-    ["../victim.qcow2", 'vm_name "../victim.qcow2" must be a plain file name inside output_directory, without "/" or ".."'],
-    ["sub/disk.qcow2", 'vm_name "sub/disk.qcow2" must be a plain file name inside output_directory, without "/" or ".."'],
+    [
+      "../victim.qcow2",
+      'vm_name "../victim.qcow2" must be a plain file name inside output_directory, without "/" or ".."',
+    ],
+    [
+      "sub/disk.qcow2",
+      'vm_name "sub/disk.qcow2" must be a plain file name inside output_directory, without "/" or ".."',
+    ],
     ["..", 'vm_name ".." must be a plain file name inside output_directory, without "/" or ".."'],
     ["serial.log", 'vm_name "serial.log" is a file tsimg itself writes into output_directory: pick another name'],
   ])("%j is refused", (name, message) => {

@@ -18,7 +18,8 @@ function fakeMonitor(ring = { keys: 0 }, answers: Record<string, string> = {}) {
       const line = String(args?.["command-line"]);
       lines.push(line);
       if (line in answers) return answers[line];
-      if (line === "xp /2hx 0x41a") return `000000000000041a: 0x001e 0x${(0x1e + 2 * ring.keys).toString(16).padStart(4, "0")}\r\n`;
+      if (line === "xp /2hx 0x41a")
+        return `000000000000041a: 0x001e 0x${(0x1e + 2 * ring.keys).toString(16).padStart(4, "0")}\r\n`;
       if (line === "xp /2hx 0x480") return "0000000000000480: 0x001e 0x003e\r\n";
       return "";
     },
@@ -37,11 +38,21 @@ describe("watchPs2Keyboard", () => {
     const log = join(dir, "on-off.log");
     const watch = await watchPs2Keyboard(qmp, log);
     await watch?.stop();
-    expect(lines).toEqual([`logfile ${log}`, "log trace:ps2_put_keycode,trace:ps2_read_data,trace:ps2_kbd_reset", "log none"]);
+    expect(lines).toEqual([
+      `logfile ${log}`,
+      "log trace:ps2_put_keycode,trace:ps2_read_data,trace:ps2_kbd_reset",
+      "log none",
+    ]);
   });
 
   test("is undefined when QEMU has no log trace backend", async () => {
-    const { qmp } = fakeMonitor({ keys: 0 }, { "log trace:ps2_put_keycode,trace:ps2_read_data,trace:ps2_kbd_reset": "Invalid parameter 'trace:ps2_put_keycode'\r\n" });
+    const { qmp } = fakeMonitor(
+      { keys: 0 },
+      {
+        "log trace:ps2_put_keycode,trace:ps2_read_data,trace:ps2_kbd_reset":
+          "Invalid parameter 'trace:ps2_put_keycode'\r\n",
+      },
+    );
     expect(await watchPs2Keyboard(qmp, join(dir, "none.log"))).toBeUndefined();
   });
 
@@ -104,10 +115,23 @@ describe("readBiosKeyBacklog", () => {
     ["an empty ring", "000000000000041a: 0x001e 0x001e\r\n", "0000000000000480: 0x001e 0x003e\r\n", 0],
     ["three keys", "000000000000041a: 0x0020 0x0026\r\n", "0000000000000480: 0x001e 0x003e\r\n", 3],
     ["a ring that wrapped", "000000000000041a: 0x003a 0x0022\r\n", "0000000000000480: 0x001e 0x003e\r\n", 4],
-    ["a non-standard ring (not the BIOS's any more)", "000000000000041a: 0x001e 0x0022\r\n", "0000000000000480: 0x0000 0x0000\r\n", undefined],
-    ["pointers outside the ring", "000000000000041a: 0x9999 0x0022\r\n", "0000000000000480: 0x001e 0x003e\r\n", undefined],
+    [
+      "a non-standard ring (not the BIOS's any more)",
+      "000000000000041a: 0x001e 0x0022\r\n",
+      "0000000000000480: 0x0000 0x0000\r\n",
+      undefined,
+    ],
+    [
+      "pointers outside the ring",
+      "000000000000041a: 0x9999 0x0022\r\n",
+      "0000000000000480: 0x001e 0x003e\r\n",
+      undefined,
+    ],
   ])("%s", async (_name, pointers, bounds, backlog) => {
-    const qmp = { execute: async (_c: string, args?: Record<string, unknown>) => (String(args?.["command-line"]).endsWith("0x41a") ? pointers : bounds) };
+    const qmp = {
+      execute: async (_c: string, args?: Record<string, unknown>) =>
+        String(args?.["command-line"]).endsWith("0x41a") ? pointers : bounds,
+    };
     expect(await readBiosKeyBacklog(qmp)).toBe(backlog);
   });
 });

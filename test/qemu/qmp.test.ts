@@ -48,7 +48,9 @@ class FakeQmp {
         const reply: Reply =
           message.execute === "qmp_capabilities" && this.options.acceptCapabilities !== false
             ? { return: {} }
-            : (this.replies[message.execute] ?? { error: { class: "CommandNotFound", desc: `The command ${message.execute} has not been found` } });
+            : (this.replies[message.execute] ?? {
+                error: { class: "CommandNotFound", desc: `The command ${message.execute} has not been found` },
+              });
         if (reply === "hang-up") socket.destroy();
         else if (reply !== "hold") socket.write(JSON.stringify(reply) + "\r\n");
       }
@@ -71,7 +73,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function startFake(replies: Record<string, Reply> = {}, options: { greet?: boolean; acceptCapabilities?: boolean } = {}): Promise<FakeQmp> {
+async function startFake(
+  replies: Record<string, Reply> = {},
+  options: { greet?: boolean; acceptCapabilities?: boolean } = {},
+): Promise<FakeQmp> {
   const dir = mkdtempSync(join(tmpdir(), "tsimg-qmp-"));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const fake = await new FakeQmp(dir, replies, options).listen();
@@ -94,7 +99,10 @@ describe("QmpClient", () => {
   });
 
   test("execute sends the command with its arguments and resolves with the return value", async () => {
-    const fake = await startFake({ "query-status": { return: { running: true, status: "running" } }, "send-key": { return: {} } });
+    const fake = await startFake({
+      "query-status": { return: { running: true, status: "running" } },
+      "send-key": { return: {} },
+    });
     const client = await connect(fake);
     await expect(client.execute("query-status")).resolves.toEqual({ running: true, status: "running" });
     await expect(client.execute("send-key", { keys: [{ type: "qcode", data: "ret" }] })).resolves.toEqual({});
@@ -105,7 +113,11 @@ describe("QmpClient", () => {
   });
 
   test("replies are matched to commands in order", async () => {
-    const fake = await startFake({ a: { return: 1 }, b: { error: { class: "GenericError", desc: "no b" } }, c: { return: 3 } });
+    const fake = await startFake({
+      a: { return: 1 },
+      b: { error: { class: "GenericError", desc: "no b" } },
+      c: { return: 3 },
+    });
     const client = await connect(fake);
     const results = await Promise.allSettled([client.execute("a"), client.execute("b"), client.execute("c")]);
     expect(results).toEqual([
@@ -116,7 +128,11 @@ describe("QmpClient", () => {
   });
 
   test.each<[string, { class: string; desc?: string }, string]>([
-    ["the description", { class: "GenericError", desc: "Invalid parameter 'ret2'" }, "QMP send-key failed: Invalid parameter 'ret2'"],
+    [
+      "the description",
+      { class: "GenericError", desc: "Invalid parameter 'ret2'" },
+      "QMP send-key failed: Invalid parameter 'ret2'",
+    ],
     ["the class when there is no description", { class: "DeviceNotActive" }, "QMP send-key failed: DeviceNotActive"],
   ])("an error reply rejects with a QemuError naming the command and %s", async (_, error, message) => {
     const fake = await startFake({ "send-key": { error } });
@@ -130,7 +146,11 @@ describe("QmpClient", () => {
     const fake = await startFake();
     const client = await connect(fake);
     const event = new Promise<QmpEvent>((resolve) => client.once("event", resolve));
-    const shutdown: QmpEvent = { event: "SHUTDOWN", data: { guest: true, reason: "guest-shutdown" }, timestamp: { seconds: 1700000000, microseconds: 5 } };
+    const shutdown: QmpEvent = {
+      event: "SHUTDOWN",
+      data: { guest: true, reason: "guest-shutdown" },
+      timestamp: { seconds: 1700000000, microseconds: 5 },
+    };
     fake.emitEvent(shutdown);
     await expect(event).resolves.toEqual(shutdown);
   });
@@ -180,8 +200,15 @@ describe("QmpClient", () => {
   });
 
   test("connect fails when capabilities are refused", async () => {
-    const fake = await startFake({ qmp_capabilities: { error: { class: "CommandNotFound", desc: "Capabilities negotiation is already complete" } } }, { acceptCapabilities: false });
-    await expect(QmpClient.connect(fake.path)).rejects.toThrow(new QemuError("QMP qmp_capabilities failed: Capabilities negotiation is already complete"));
+    const fake = await startFake(
+      {
+        qmp_capabilities: { error: { class: "CommandNotFound", desc: "Capabilities negotiation is already complete" } },
+      },
+      { acceptCapabilities: false },
+    );
+    await expect(QmpClient.connect(fake.path)).rejects.toThrow(
+      new QemuError("QMP qmp_capabilities failed: Capabilities negotiation is already complete"),
+    );
   });
 
   test("connect fails when nothing listens on the socket", async () => {

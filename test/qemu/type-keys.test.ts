@@ -31,7 +31,8 @@ class FakeQemuKeyboard implements QmpCommands {
       for (const key of keys) this.sendKey(key, true, hold);
       for (const key of [...keys].reverse()) this.sendKey(key, false, hold);
     } else if (command === "input-send-event") {
-      for (const event of args.events as { data: { down: boolean; key: KeyArg } }[]) this.deliver(event.data.key.data, event.data.down);
+      for (const event of args.events as { data: { down: boolean; key: KeyArg } }[])
+        this.deliver(event.data.key.data, event.data.down);
     } else {
       throw new Error(`fake QEMU: unexpected command ${command}`);
     }
@@ -86,9 +87,20 @@ describe("typeActions", () => {
   test("a held key never overtakes the taps typed before it, nor do later taps overtake its release", async () => {
     const keyboard = await typeInto("ab<leftAltOn><f2><leftAltOff>cD");
     expect(keyboard.received).toEqual([
-      "a down", "a up", "b down", "b up",
-      "alt down", "f2 down", "f2 up", "alt up",
-      "c down", "c up", "shift down", "d down", "d up", "shift up",
+      "a down",
+      "a up",
+      "b down",
+      "b up",
+      "alt down",
+      "f2 down",
+      "f2 up",
+      "alt up",
+      "c down",
+      "c up",
+      "shift down",
+      "d down",
+      "d up",
+      "shift up",
     ]);
   });
 
@@ -119,14 +131,25 @@ describe("typeActions", () => {
       },
     };
     await typeActions(keyboard, parseBootCommand("ab"), { intervalMs: 0, signal: signal(), gate });
-    expect(log).toEqual(["check after 0 (guest read 0)", "check after 1 (guest read 0)", "check after 2 (guest read 1)", "check after 3 (guest read 2)"]);
+    expect(log).toEqual([
+      "check after 0 (guest read 0)",
+      "check after 1 (guest read 0)",
+      "check after 2 (guest read 1)",
+      "check after 3 (guest read 2)",
+    ]);
   });
 
   test("a guest that stops reading is reported, and typing goes on", async () => {
     const stalls: string[] = [];
     const keyboard = new FakeQemuKeyboard();
     const gate: KeyboardGate = { caughtUp: async () => keyboard.received.length === 0 };
-    await typeActions(keyboard, parseBootCommand("a<enter>"), { intervalMs: 0, signal: signal(), gate, stallLimitMs: 3000, onStall: (m) => stalls.push(m) });
+    await typeActions(keyboard, parseBootCommand("a<enter>"), {
+      intervalMs: 0,
+      signal: signal(),
+      gate,
+      stallLimitMs: 3000,
+      onStall: (m) => stalls.push(m),
+    });
     expect(keyboard.received).toEqual(["a down", "a up", "ret down", "ret up"]);
     expect(stalls).toEqual([
       "the guest left key events unread for 3 s; typing on, so keys may be lost (next: a up)",
@@ -138,7 +161,10 @@ describe("typeActions", () => {
   test("a wait longer than a Node timer holds (<wait800h>, past 24.8 days) really waits", async () => {
     const build = new AbortController();
     const keyboard = new FakeQemuKeyboard();
-    const typing = typeActions(keyboard, parseBootCommand("a<wait800h>b"), { intervalMs: 0, signal: build.signal }).catch(() => undefined);
+    const typing = typeActions(keyboard, parseBootCommand("a<wait800h>b"), {
+      intervalMs: 0,
+      signal: build.signal,
+    }).catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(keyboard.received).toEqual(["a down", "a up"]);
     build.abort();

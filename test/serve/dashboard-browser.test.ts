@@ -18,7 +18,10 @@ import { deliver, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, solidPng, te
 const CHROMIUM = "/usr/bin/chromium";
 const available = existsSync(CHROMIUM);
 const runIt = available || Boolean(process.env.CI);
-if (!runIt) console.warn(`serve dashboard browser test skipped: ${CHROMIUM} is missing (apt-get install chromium, or run scripts/setup.sh); it never skips when CI is set`);
+if (!runIt)
+  console.warn(
+    `serve dashboard browser test skipped: ${CHROMIUM} is missing (apt-get install chromium, or run scripts/setup.sh); it never skips when CI is set`,
+  );
 
 const LINES = 25;
 const CONSOLE = solidPng(720, 400);
@@ -39,7 +42,18 @@ const slowBuild: BuildFunction = async (input) => {
   }
   vm = false;
   emit({ type: "step-end", step: "boot", ms: LINES * LINE_MS, outcome: "ok" });
-  return { ok: true, cancelled: false, artifacts: [{ file: join(input.workDir, "output/tinyos.qcow2"), size: 48 * 1024 * 1024 + 123_456, sha256: SHA256, uploadedTo: "https://dav.example.com/images/tinyos.qcow2" }] };
+  return {
+    ok: true,
+    cancelled: false,
+    artifacts: [
+      {
+        file: join(input.workDir, "output/tinyos.qcow2"),
+        size: 48 * 1024 * 1024 + 123_456,
+        sha256: SHA256,
+        uploadedTo: "https://dav.example.com/images/tinyos.qcow2",
+      },
+    ],
+  };
 };
 
 describe.runIf(runIt)("serve dashboard in chromium", () => {
@@ -59,7 +73,16 @@ describe.runIf(runIt)("serve dashboard in chromium", () => {
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 1100, height: 800 },
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
     page = context.pages()[0] ?? (await context.newPage());
     await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
@@ -79,28 +102,48 @@ describe.runIf(runIt)("serve dashboard in chromium", () => {
     await page.goto(`${server.url}/builds/1`);
     expect(navigations).toBe(1);
     await page.evaluate(() => ((window as unknown as { loadedOnce: number }).loadedOnce = 42));
-    const logLines = () => page.$eval("#log", (el) => el.textContent!.split("\n").filter((l) => l.includes("tinyos boot message")).length);
+    const logLines = () =>
+      page.$eval("#log", (el) => el.textContent!.split("\n").filter((l) => l.includes("tinyos boot message")).length);
 
     // Mid-build: the page says it is live and the log grows between two looks.
-    await page.waitForFunction(() => document.querySelector("#meta dd.running") !== null, undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector("#meta dd.running") !== null, undefined, {
+      timeout: 10_000,
+    });
     await expect.poll(() => page.textContent("#live"), { timeout: 5_000 }).toBe("(live)");
-    await page.waitForFunction(() => (document.getElementById("log")!.textContent!.match(/tinyos boot message/g) ?? []).length >= 2, undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => (document.getElementById("log")!.textContent!.match(/tinyos boot message/g) ?? []).length >= 2,
+      undefined,
+      { timeout: 10_000 },
+    );
     const first = await logLines();
     expect(first).toBeLessThan(LINES);
     await page.waitForTimeout(3 * LINE_MS + 100);
     const second = await logLines();
     expect(second).toBeGreaterThan(first);
     // The console screenshot, loaded (decoded by the browser) while the build still runs.
-    await page.waitForFunction(() => {
-      const img = document.getElementById("screen") as HTMLImageElement;
-      return img.complete && img.naturalWidth > 0 && !document.getElementById("screen-box")!.hidden;
-    }, undefined, { timeout: 10_000 });
-    expect(await page.$eval("#screen", (img) => [(img as HTMLImageElement).naturalWidth, (img as HTMLImageElement).naturalHeight])).toEqual([720, 400]);
-    expect(await page.$eval("#screen", (img) => new URL((img as HTMLImageElement).src).pathname)).toBe("/builds/1/screenshot.png");
+    await page.waitForFunction(
+      () => {
+        const img = document.getElementById("screen") as HTMLImageElement;
+        return img.complete && img.naturalWidth > 0 && !document.getElementById("screen-box")!.hidden;
+      },
+      undefined,
+      { timeout: 10_000 },
+    );
+    expect(
+      await page.$eval("#screen", (img) => [
+        (img as HTMLImageElement).naturalWidth,
+        (img as HTMLImageElement).naturalHeight,
+      ]),
+    ).toEqual([720, 400]);
+    expect(await page.$eval("#screen", (img) => new URL((img as HTMLImageElement).src).pathname)).toBe(
+      "/builds/1/screenshot.png",
+    );
     expect(await page.textContent("#meta dd.running")).toBe("running");
 
     // The end: state, duration and the artifact with its checksum, pushed over the event stream.
-    await page.waitForFunction(() => document.querySelector("#meta dd.success") !== null, undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => document.querySelector("#meta dd.success") !== null, undefined, {
+      timeout: 15_000,
+    });
     await expect.poll(() => page.textContent("#artifacts tbody"), { timeout: 5_000 }).toContain(SHA256);
     expect(await logLines()).toBe(LINES);
     expect(await page.textContent("#artifacts tbody")).toContain("48.1 MiB");

@@ -12,10 +12,24 @@ import { Pacer } from "../../src/serve/pacer.js";
 import { startServer, type RunningServer } from "../../src/serve/server.js";
 import { sseMessage } from "../../src/serve/sse.js";
 import type { BuildFunction } from "../../src/serve/runner.js";
-import { deliver, fakeBuild, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, SECRET, testConfig, TOKEN, until } from "./helpers.js";
+import {
+  deliver,
+  fakeBuild,
+  GitLabStandIn,
+  makeRepo,
+  notePayload,
+  PROJECT_ID,
+  SECRET,
+  testConfig,
+  TOKEN,
+  until,
+} from "./helpers.js";
 
 const DASHBOARD_TOKEN = "dash-token-1234";
-const WITH_TOKEN = { dashboardOpen: false, secrets: { gitlabToken: TOKEN, webhookSecret: SECRET, dashboardToken: DASHBOARD_TOKEN } };
+const WITH_TOKEN = {
+  dashboardOpen: false,
+  secrets: { gitlabToken: TOKEN, webhookSecret: SECRET, dashboardToken: DASHBOARD_TOKEN },
+};
 
 let gitlab: GitLabStandIn;
 let server: RunningServer | undefined;
@@ -37,7 +51,10 @@ afterEach(async () => {
 });
 
 async function start(extra: Partial<ServeConfig> = {}, build: BuildFunction = fakeBuild()): Promise<RunningServer> {
-  server = await startServer(testConfig(gitlab.url, stateDir, extra), { buildFunction: build, onError: (e) => errors.push(e) });
+  server = await startServer(testConfig(gitlab.url, stateDir, extra), {
+    buildFunction: build,
+    onError: (e) => errors.push(e),
+  });
   return server;
 }
 
@@ -51,7 +68,11 @@ async function oneBuild(build: BuildFunction, extra: Partial<ServeConfig> = {}):
 }
 
 /** A GET with the path sent exactly as given (fetch would normalise `..` away). */
-function rawGet(url: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function rawGet(
+  url: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     request({ host: hostname, port, path, headers }, (res) => {
@@ -91,21 +112,45 @@ describe("who may read the dashboard", () => {
     const s = await start({ dashboardOpen: false });
     for (const path of ["/", "/api/builds", "/builds/1", "/builds/1/log", "/builds/1/events", "/style.css"]) {
       const r = await rawGet(s.url, path);
-      expect([path, r.status, r.body]).toEqual([path, 401, JSON.stringify({ error: "the dashboard is closed: no dashboard token is set" })]);
+      expect([path, r.status, r.body]).toEqual([
+        path,
+        401,
+        JSON.stringify({ error: "the dashboard is closed: no dashboard token is set" }),
+      ]);
     }
   });
 
   it.each([
     { what: "no credentials", headers: {}, status: 401 },
     { what: "a wrong bearer token", headers: { Authorization: "Bearer dash-token-1235" }, status: 401 },
-    { what: "a wrong basic password", headers: { Authorization: `Basic ${Buffer.from(`me:${DASHBOARD_TOKEN}x`).toString("base64")}` }, status: 401 },
-    { what: "the token as basic user name, not password", headers: { Authorization: `Basic ${Buffer.from(`${DASHBOARD_TOKEN}:`).toString("base64")}` }, status: 401 },
+    {
+      what: "a wrong basic password",
+      headers: { Authorization: `Basic ${Buffer.from(`me:${DASHBOARD_TOKEN}x`).toString("base64")}` },
+      status: 401,
+    },
+    {
+      what: "the token as basic user name, not password",
+      headers: { Authorization: `Basic ${Buffer.from(`${DASHBOARD_TOKEN}:`).toString("base64")}` },
+      status: 401,
+    },
     { what: "an empty bearer token", headers: { Authorization: "Bearer " }, status: 401 },
     { what: "the right bearer token", headers: { Authorization: `Bearer ${DASHBOARD_TOKEN}` }, status: 200 },
-    { what: "the right basic password", headers: { Authorization: `Basic ${Buffer.from(`me:${DASHBOARD_TOKEN}`).toString("base64")}` }, status: 200 },
+    {
+      what: "the right basic password",
+      headers: { Authorization: `Basic ${Buffer.from(`me:${DASHBOARD_TOKEN}`).toString("base64")}` },
+      status: 200,
+    },
   ])("with a token set, $what gets $status on every page", async ({ headers, status }) => {
     const s = await oneBuild(fakeBuild(), WITH_TOKEN);
-    for (const path of ["/", "/api/builds", "/api/builds/1", "/builds/1", "/builds/1/log", "/builds/1/events", "/style.css"]) {
+    for (const path of [
+      "/",
+      "/api/builds",
+      "/api/builds/1",
+      "/builds/1",
+      "/builds/1/log",
+      "/builds/1/events",
+      "/style.css",
+    ]) {
       const r = await rawGet(s.url, path, headers);
       expect([path, r.status]).toEqual([path, status]);
       if (status === 401) {
@@ -127,13 +172,19 @@ describe("who may read the dashboard", () => {
     expect(() => parseServeConfig(raw, "/srv", env)).toThrow(
       '1 error in serve.toml:\n  the dashboard needs a token: put it in a file and set TSIMG_DASHBOARD_TOKEN_FILE (or the systemd credential "dashboard-token"), or set dashboard_open = true in serve.toml to let anyone who reaches "listen" read it',
     );
-    const withToken = parseServeConfig(raw, "/srv", { ...env, TSIMG_DASHBOARD_TOKEN_FILE: file("dashboard", DASHBOARD_TOKEN) });
+    const withToken = parseServeConfig(raw, "/srv", {
+      ...env,
+      TSIMG_DASHBOARD_TOKEN_FILE: file("dashboard", DASHBOARD_TOKEN),
+    });
     expect([withToken.dashboardOpen, withToken.secrets.dashboardToken]).toEqual([false, DASHBOARD_TOKEN]);
     const open = parseServeConfig({ ...raw, dashboard_open: true }, "/srv", env);
     expect([open.dashboardOpen, open.secrets.dashboardToken]).toEqual([true, undefined]);
-    expect(() => parseServeConfig({ ...raw, dashboard_open: true }, "/srv", { ...env, TSIMG_DASHBOARD_TOKEN_FILE: join(dir, "dashboard") })).toThrow(
-      "1 error in serve.toml:\n  dashboard_open = true and TSIMG_DASHBOARD_TOKEN are both set: remove one",
-    );
+    expect(() =>
+      parseServeConfig({ ...raw, dashboard_open: true }, "/srv", {
+        ...env,
+        TSIMG_DASHBOARD_TOKEN_FILE: join(dir, "dashboard"),
+      }),
+    ).toThrow("1 error in serve.toml:\n  dashboard_open = true and TSIMG_DASHBOARD_TOKEN are both set: remove one");
   });
 });
 
@@ -158,7 +209,11 @@ describe("headers and paths", () => {
         what,
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
       ]);
-      expect([what, r.headers["x-content-type-options"], r.headers["x-frame-options"]]).toEqual([what, "nosniff", "DENY"]);
+      expect([what, r.headers["x-content-type-options"], r.headers["x-frame-options"]]).toEqual([
+        what,
+        "nosniff",
+        "DENY",
+      ]);
     }
     const webhook = await deliver(s.url, { object_kind: "push" }, { event: "Push Hook" });
     expect(webhook.status).toBe(202);
@@ -179,9 +234,16 @@ describe("headers and paths", () => {
     expect(errors).toEqual([]);
     // The same server serves what is really there.
     const css = await rawGet(s.url, "/style.css");
-    expect([css.status, css.headers["content-type"], css.body]).toEqual([200, "text/css; charset=utf-8", readFileSync(new URL("../../src/serve/public/style.css", import.meta.url), "utf8")]);
+    expect([css.status, css.headers["content-type"], css.body]).toEqual([
+      200,
+      "text/css; charset=utf-8",
+      readFileSync(new URL("../../src/serve/public/style.css", import.meta.url), "utf8"),
+    ]);
     const index = await rawGet(s.url, "/");
-    expect([index.status, index.body]).toEqual([200, readFileSync(new URL("../../src/serve/public/index.html", import.meta.url), "utf8")]);
+    expect([index.status, index.body]).toEqual([
+      200,
+      readFileSync(new URL("../../src/serve/public/index.html", import.meta.url), "utf8"),
+    ]);
   });
 });
 
@@ -247,7 +309,9 @@ describe("the live log", () => {
     const lines = events.filter((e) => e.event === undefined);
     expect(lines.length).toBeGreaterThan(60_000);
     expect(lines.map((e) => Number(e.id))).toEqual(lines.map((_, i) => i + 1));
-    expect(lines.filter((e) => /line \d+$/.test(e.data)).map((e) => Number(/(\d+)$/.exec(e.data)![1]))).toEqual(Array.from({ length: 60_000 }, (_, i) => i + 1));
+    expect(lines.filter((e) => /line \d+$/.test(e.data)).map((e) => Number(/(\d+)$/.exec(e.data)![1]))).toEqual(
+      Array.from({ length: 60_000 }, (_, i) => i + 1),
+    );
     expect(events.at(-1)).toEqual({ event: "state", data: '{"state":"success"}' });
     // Not one long task: the event loop turned many times between the start and the end of the replay.
     expect(seen.at(-1)! - seen[0]!).toBeGreaterThanOrEqual(20);
@@ -267,7 +331,12 @@ describe("the live log", () => {
       input.onEvent({ build: "tinyos", time: Date.now(), type: "log", level: "info", message: "started" });
       await connected;
       for (let i = 1; i <= LINES; i++) {
-        input.onEvent({ build: "tinyos", time: Date.now(), type: "serial", line: `flood ${String(i).padStart(6, "0")} ${"x".repeat(100)}` });
+        input.onEvent({
+          build: "tinyos",
+          time: Date.now(),
+          type: "serial",
+          line: `flood ${String(i).padStart(6, "0")} ${"x".repeat(100)}`,
+        });
         if (i % 2000 === 0) await new Promise((r) => setImmediate(r));
       }
       printed();
@@ -279,7 +348,9 @@ describe("the live log", () => {
 
     // A page that reads nothing while the build prints.
     const { hostname, port } = new URL(s.url);
-    const first = await new Promise<IncomingMessage>((resolve) => request({ host: hostname, port, path: "/builds/1/events" }, resolve).end());
+    const first = await new Promise<IncomingMessage>((resolve) =>
+      request({ host: hostname, port, path: "/builds/1/events" }, resolve).end(),
+    );
     first.pause();
     connect();
     await allPrinted;
@@ -290,7 +361,9 @@ describe("the live log", () => {
     await new Promise((r) => first.once("end", r));
     const cut = parseSse(text).filter((e) => e.event === undefined);
     // Ended by serve while the build still runs: no final state, and not every line.
-    expect(parseSse(text).filter((e) => e.event === "state")).toEqual([{ event: "state", data: '{"state":"running"}' }]);
+    expect(parseSse(text).filter((e) => e.event === "state")).toEqual([
+      { event: "state", data: '{"state":"running"}' },
+    ]);
     expect(cut.map((e) => Number(e.id))).toEqual(cut.map((_, i) => i + 1));
     expect(cut.length).toBeLessThan(LINES);
 
@@ -300,7 +373,9 @@ describe("the live log", () => {
     const lines = rest.filter((e) => e.event === undefined);
     expect(Number(lines[0]!.id)).toBe(cut.length + 1);
     const all = [...cut, ...lines].filter((e) => e.data.includes("flood "));
-    expect(all.map((e) => Number(/flood (\d+)/.exec(e.data)![1]))).toEqual(Array.from({ length: LINES }, (_, i) => i + 1));
+    expect(all.map((e) => Number(/flood (\d+)/.exec(e.data)![1]))).toEqual(
+      Array.from({ length: LINES }, (_, i) => i + 1),
+    );
     expect(rest.at(-1)).toEqual({ event: "state", data: '{"state":"success"}' });
   }, 60_000);
 });
@@ -308,19 +383,21 @@ describe("the live log", () => {
 describe("secrets on the dashboard", () => {
   it("the log, the live log and the build's state show no secret: service secrets, the template's secrets, in the forms the masker knows", async () => {
     const planSecret = "plan-root-password-42";
-    const s = await oneBuild(
-      async (input) => {
-        input.addSecrets([planSecret]);
-        const emit = (e: Record<string, unknown>) => input.onEvent({ build: "tinyos", time: Date.now(), ...e } as never);
-        emit({ type: "log", level: "info", message: `token ${TOKEN} and ${encodeURIComponent(SECRET)}` });
-        emit({ type: "serial", line: `login: root password ${planSecret}` });
-        emit({ type: "log", level: "info", message: `dashboard ${Buffer.from(DASHBOARD_TOKEN).toString("base64")}` });
-        emit({ type: "step-start", step: "provision", title: `Provision with ${planSecret}` });
-        emit({ type: "step-end", step: "provision", ms: 1, outcome: "failed" });
-        return { ok: false, cancelled: false, error: `ssh: wrong password ${planSecret} (token ${TOKEN})`, artifacts: [] };
-      },
-      WITH_TOKEN,
-    );
+    const s = await oneBuild(async (input) => {
+      input.addSecrets([planSecret]);
+      const emit = (e: Record<string, unknown>) => input.onEvent({ build: "tinyos", time: Date.now(), ...e } as never);
+      emit({ type: "log", level: "info", message: `token ${TOKEN} and ${encodeURIComponent(SECRET)}` });
+      emit({ type: "serial", line: `login: root password ${planSecret}` });
+      emit({ type: "log", level: "info", message: `dashboard ${Buffer.from(DASHBOARD_TOKEN).toString("base64")}` });
+      emit({ type: "step-start", step: "provision", title: `Provision with ${planSecret}` });
+      emit({ type: "step-end", step: "provision", ms: 1, outcome: "failed" });
+      return {
+        ok: false,
+        cancelled: false,
+        error: `ssh: wrong password ${planSecret} (token ${TOKEN})`,
+        artifacts: [],
+      };
+    }, WITH_TOKEN);
     const auth = { Authorization: `Bearer ${DASHBOARD_TOKEN}` };
     const shown = [
       (await rawGet(s.url, "/builds/1/log", auth)).body,
@@ -329,7 +406,15 @@ describe("secrets on the dashboard", () => {
       (await rawGet(s.url, "/api/builds", auth)).body,
     ];
     for (const text of shown) {
-      for (const secret of [TOKEN, SECRET, DASHBOARD_TOKEN, planSecret, encodeURIComponent(SECRET), Buffer.from(DASHBOARD_TOKEN).toString("base64")]) expect(text).not.toContain(secret);
+      for (const secret of [
+        TOKEN,
+        SECRET,
+        DASHBOARD_TOKEN,
+        planSecret,
+        encodeURIComponent(SECRET),
+        Buffer.from(DASHBOARD_TOKEN).toString("base64"),
+      ])
+        expect(text).not.toContain(secret);
       expect(text).toContain("<sensitive>");
     }
     expect(JSON.parse(shown[2]!).reason).toBe("ssh: wrong password <sensitive> (token <sensitive>)");
@@ -360,7 +445,9 @@ describe("the log's size cap", () => {
     const text = readFileSync(join(dir, "1.log"), "utf8");
     const lines = text.split("\n").slice(0, -1);
     expect(lines.at(-1)).toBe(truncationMarker(1000));
-    expect(truncationMarker(1000)).toBe("[tsimg: log truncated: it reached 1000 bytes (max_log_size in serve.toml); later lines are not kept]");
+    expect(truncationMarker(1000)).toBe(
+      "[tsimg: log truncated: it reached 1000 bytes (max_log_size in serve.toml); later lines are not kept]",
+    );
     expect(lines.slice(0, -1).every((l, i) => l.startsWith(`line ${String(i + 1).padStart(3, "0")} `))).toBe(true);
     expect(Buffer.byteLength(text) - Buffer.byteLength(truncationMarker(1000)) - 1).toBeLessThanOrEqual(1000);
     expect(followed).toEqual(lines);
@@ -375,12 +462,24 @@ describe("the log's size cap", () => {
   it("max_log_size from serve.toml caps a build that prints 60,000 lines; the dashboard shows the marker last", async () => {
     const s = await oneBuild(fakeBuild({ lines: 60_000 }), { maxLogBytes: 64 * 1024 });
     const log = (await rawGet(s.url, "/builds/1/log")).body;
-    expect(log.split("\n").at(-1)).toBe("[tsimg: log truncated: it reached 64 KiB (max_log_size in serve.toml); later lines are not kept]");
+    expect(log.split("\n").at(-1)).toBe(
+      "[tsimg: log truncated: it reached 64 KiB (max_log_size in serve.toml); later lines are not kept]",
+    );
     expect(Buffer.byteLength(log)).toBeLessThan(64 * 1024 + 200);
     expect(s.store.getBuild(1)?.state).toBe("success");
-    const parsed = parseServeConfig({ gitlab_url: "https://gitlab.example.com", allowed_projects: [7], dashboard_open: true, max_log_size: "512K" }, "/srv", secretEnv());
+    const parsed = parseServeConfig(
+      { gitlab_url: "https://gitlab.example.com", allowed_projects: [7], dashboard_open: true, max_log_size: "512K" },
+      "/srv",
+      secretEnv(),
+    );
     expect(parsed.maxLogBytes).toBe(512 * 1024);
-    expect(() => parseServeConfig({ gitlab_url: "https://gitlab.example.com", allowed_projects: [7], dashboard_open: true, max_log_size: "lots" }, "/srv", secretEnv())).toThrow(
+    expect(() =>
+      parseServeConfig(
+        { gitlab_url: "https://gitlab.example.com", allowed_projects: [7], dashboard_open: true, max_log_size: "lots" },
+        "/srv",
+        secretEnv(),
+      ),
+    ).toThrow(
       '1 error in serve.toml:\n  expected "max_log_size" to be a size like "10M" or "512K" (at least 64K), got "lots" (string)',
     );
   }, 30_000);

@@ -16,15 +16,28 @@ export const SECRET = "webhook-secret-abcdef";
 export const BOT_ID = 99;
 export const PROJECT_ID = 7;
 
-export interface RecordedCall { method: string; path: string; body: any; token: string | undefined }
+export interface RecordedCall {
+  method: string;
+  path: string;
+  body: any;
+  token: string | undefined;
+}
 
 /** What GET /projects/:id/members/all/:user_id answers besides access_level (GitLab's member fields). */
-export interface MemberFields { state?: string; membership_state?: string; locked?: boolean; expires_at?: string | null }
+export interface MemberFields {
+  state?: string;
+  membership_state?: string;
+  locked?: boolean;
+  expires_at?: string | null;
+}
 
 /** GitLab's REST API, as much of it as serve calls; records every request. */
 export class GitLabStandIn {
   calls: RecordedCall[] = [];
-  members = new Map<number, number>([[1, 30], [2, 10]]);
+  members = new Map<number, number>([
+    [1, 30],
+    [2, 10],
+  ]);
   /** Per user, fields that override the member answer's defaults (state "active", membership_state "active"). */
   memberFields = new Map<number, MemberFields>();
   mrs = new Map<number, { state: string; sha: string; source_project_id: number; target_project_id: number }>();
@@ -48,10 +61,13 @@ export class GitLabStandIn {
   url = "";
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req).then(([status, body]) => {
-      res.writeHead(status, { "Content-Type": "application/json" });
-      res.end(JSON.stringify(body));
-    }));
+    this.server = createServer(
+      (req, res) =>
+        void this.handle(req).then(([status, body]) => {
+          res.writeHead(status, { "Content-Type": "application/json" });
+          res.end(JSON.stringify(body));
+        }),
+    );
     await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
     this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
     return this;
@@ -73,7 +89,12 @@ export class GitLabStandIn {
     const body = text ? JSON.parse(text) : undefined;
     const url = new URL(req.url ?? "/", "http://x");
     const path = url.pathname.replace(/^\/api\/v4/, "");
-    this.calls.push({ method: req.method ?? "", path: `${path}${url.search}`, body, token: req.headers["private-token"] as string | undefined });
+    this.calls.push({
+      method: req.method ?? "",
+      path: `${path}${url.search}`,
+      body,
+      token: req.headers["private-token"] as string | undefined,
+    });
     if (req.headers["private-token"] !== TOKEN) return [401, { message: "401 Unauthorized" }];
     await this.holdCall?.(req.method ?? "", path);
     if (this.failNext > 0) {
@@ -84,8 +105,16 @@ export class GitLabStandIn {
     if (path === "/user") return [200, { id: BOT_ID, username: "tsimg-bot" }];
     if ((m = /^\/projects\/(\d+)\/members\/all\/(\d+)$/.exec(path))) {
       const level = this.members.get(Number(m[2]));
-      const fields = { state: "active", membership_state: "active", locked: false, expires_at: null, ...this.memberFields.get(Number(m[2])) };
-      return level === undefined ? [404, { message: "404 Not found" }] : [200, { id: Number(m[2]), username: `user${m[2]}`, access_level: level, ...fields }];
+      const fields = {
+        state: "active",
+        membership_state: "active",
+        locked: false,
+        expires_at: null,
+        ...this.memberFields.get(Number(m[2])),
+      };
+      return level === undefined
+        ? [404, { message: "404 Not found" }]
+        : [200, { id: Number(m[2]), username: `user${m[2]}`, access_level: level, ...fields }];
     }
     if ((m = /^\/projects\/(\d+)\/merge_requests\/(\d+)$/.exec(path))) {
       this.mrReads += 1;
@@ -98,23 +127,44 @@ export class GitLabStandIn {
     }
     if ((m = /^\/projects\/(\d+)\/repository\/tree$/.exec(path)))
       return [200, this.images.map((name) => ({ type: "blob", name: `${name}.toml`, path: `images/${name}.toml` }))];
-    if ((m = /^\/projects\/(\d+)\/merge_requests\/(\d+)\/diffs$/.exec(path))) return [200, [{ old_path: "images/tinyos.toml", new_path: "images/tinyos.toml" }]];
+    if ((m = /^\/projects\/(\d+)\/merge_requests\/(\d+)\/diffs$/.exec(path)))
+      return [200, [{ old_path: "images/tinyos.toml", new_path: "images/tinyos.toml" }]];
     if (req.method === "POST" && (m = /^\/projects\/(\d+)\/statuses\/([0-9a-f]+)$/.exec(path))) {
       // GitLab (Ci::CreateCommitStatusService) updates the status of that name and sha that is
       // still pending or running, else creates one ("created"), then applies the state's event
       // (CommitStatus's state machine); an event not allowed from the current state is a 400.
       const last = this.statuses.filter((s) => s.sha === m![2] && s.name === body.name).at(-1);
       const from = last && (last.state === "pending" || last.state === "running") ? last.state : "created";
-      const event = { pending: "enqueue", running: from === "created" ? "enqueue" : "run", success: "success", failed: "drop", canceled: "cancel" }[body.state as string];
-      const allowed: Record<string, string[]> = { enqueue: ["created"], run: ["pending"], success: ["created", "pending", "running"], drop: ["created", "pending", "running"], cancel: ["created", "pending", "running"] };
+      const event = {
+        pending: "enqueue",
+        running: from === "created" ? "enqueue" : "run",
+        success: "success",
+        failed: "drop",
+        canceled: "cancel",
+      }[body.state as string];
+      const allowed: Record<string, string[]> = {
+        enqueue: ["created"],
+        run: ["pending"],
+        success: ["created", "pending", "running"],
+        drop: ["created", "pending", "running"],
+        cancel: ["created", "pending", "running"],
+      };
       if (!event || !allowed[event]!.includes(from)) {
         this.refusedStatuses.push({ sha: m[2] as string, name: body.name, state: body.state, from });
-        return [400, { message: `Cannot transition status via :${event === "enqueue" && body.state === "running" ? "run" : event} from :${from}` }];
+        return [
+          400,
+          {
+            message: `Cannot transition status via :${event === "enqueue" && body.state === "running" ? "run" : event} from :${from}`,
+          },
+        ];
       }
       this.statuses.push({ sha: m[2] as string, ...body });
       return [201, { id: this.statuses.length, ...body }];
     }
-    if (req.method === "POST" && (m = /^\/projects\/(\d+)\/merge_requests\/(\d+)\/notes\/(\d+)\/award_emoji$/.exec(path))) {
+    if (
+      req.method === "POST" &&
+      (m = /^\/projects\/(\d+)\/merge_requests\/(\d+)\/notes\/(\d+)\/award_emoji$/.exec(path))
+    ) {
       this.emojis.push({ noteId: Number(m[3]), name: body.name });
       return [201, { id: this.emojis.length, name: body.name }];
     }
@@ -137,7 +187,11 @@ export class GitLabStandIn {
 /** A git repository with images/tinyos.toml committed; returns its path and head sha. */
 export function makeRepo(): { dir: string; sha: string; commit: (file: string, text: string) => string } {
   const dir = mkdtempSync(join(tmpdir(), "tsimg-serve-repo-"));
-  const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: dir, encoding: "utf8" }).trim();
+  const git = (...args: string[]) =>
+    execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], {
+      cwd: dir,
+      encoding: "utf8",
+    }).trim();
   git("init", "--quiet", "-b", "main");
   const commit = (file: string, text: string) => {
     mkdirSync(join(dir, file, ".."), { recursive: true });
@@ -151,7 +205,11 @@ export function makeRepo(): { dir: string; sha: string; commit: (file: string, t
 }
 
 /** serve settings for a test. */
-export function testConfig(gitlabUrl: string, stateDir = mkdtempSync(join(tmpdir(), "tsimg-serve-state-")), extra: Partial<ServeConfig> = {}): ServeConfig {
+export function testConfig(
+  gitlabUrl: string,
+  stateDir = mkdtempSync(join(tmpdir(), "tsimg-serve-state-")),
+  extra: Partial<ServeConfig> = {},
+): ServeConfig {
   return {
     host: "127.0.0.1",
     port: 0,
@@ -173,7 +231,9 @@ export function testConfig(gitlabUrl: string, stateDir = mkdtempSync(join(tmpdir
 }
 
 /** A build function that logs a few lines, then either finishes with a small artifact or waits for its abort. */
-export function fakeBuild(options: { hold?: boolean; fail?: boolean; lines?: number; gate?: Promise<void> } = {}): BuildFunction & { started: string[] } {
+export function fakeBuild(
+  options: { hold?: boolean; fail?: boolean; lines?: number; gate?: Promise<void> } = {},
+): BuildFunction & { started: string[] } {
   const started: string[] = [];
   const fn = async (input: Parameters<BuildFunction>[0]) => {
     started.push(input.templatePath);
@@ -183,7 +243,9 @@ export function fakeBuild(options: { hold?: boolean; fail?: boolean; lines?: num
     for (let i = 1; i <= (options.lines ?? 3); i++) emit({ type: "log", level: "info", message: `line ${i}` });
     if (options.gate) await options.gate;
     if (options.hold || input.signal.aborted) {
-      await new Promise<void>((resolve) => (input.signal.aborted ? resolve() : input.signal.addEventListener("abort", () => resolve(), { once: true })));
+      await new Promise<void>((resolve) =>
+        input.signal.aborted ? resolve() : input.signal.addEventListener("abort", () => resolve(), { once: true }),
+      );
       emit({ type: "step-end", step: "boot", ms: 5, outcome: "cancelled" });
       return { ok: false, cancelled: true, error: "build cancelled", artifacts: [] };
     }
@@ -192,20 +254,41 @@ export function fakeBuild(options: { hold?: boolean; fail?: boolean; lines?: num
       return { ok: false, cancelled: false, error: "ssh: handshake failed", artifacts: [] };
     }
     emit({ type: "step-end", step: "boot", ms: 5, outcome: "ok" });
-    return { ok: true, cancelled: false, artifacts: [{ file: join(input.workDir, "output/tinyos.qcow2"), size: 1536, sha256: "a".repeat(64) }] };
+    return {
+      ok: true,
+      cancelled: false,
+      artifacts: [{ file: join(input.workDir, "output/tinyos.qcow2"), size: 1536, sha256: "a".repeat(64) }],
+    };
   };
   return Object.assign(fn, { started });
 }
 
 /** A Note Hook payload as GitLab sends it for a comment on a merge request. */
-export function notePayload(o: { note: string; noteId?: number; userId?: number; action?: string; system?: boolean; iid?: number; repo: string; sha: string }): Record<string, unknown> {
+export function notePayload(o: {
+  note: string;
+  noteId?: number;
+  userId?: number;
+  action?: string;
+  system?: boolean;
+  iid?: number;
+  repo: string;
+  sha: string;
+}): Record<string, unknown> {
   const userId = o.userId ?? 1;
   return {
     object_kind: "note",
     event_type: "note",
     user: { id: userId, name: `User ${userId}`, username: `user${userId}`, avatar_url: "", email: "[REDACTED]" },
     project_id: PROJECT_ID,
-    project: { id: PROJECT_ID, name: "images", path_with_namespace: "infra/images", web_url: "https://gitlab.example.com/infra/images", git_http_url: o.repo, git_ssh_url: "git@gitlab.example.com:infra/images.git", default_branch: "main" },
+    project: {
+      id: PROJECT_ID,
+      name: "images",
+      path_with_namespace: "infra/images",
+      web_url: "https://gitlab.example.com/infra/images",
+      git_http_url: o.repo,
+      git_ssh_url: "git@gitlab.example.com:infra/images.git",
+      default_branch: "main",
+    },
     object_attributes: {
       id: o.noteId ?? 1001,
       note: o.note,
@@ -220,7 +303,11 @@ export function notePayload(o: { note: string; noteId?: number; userId?: number;
       url: "https://gitlab.example.com/infra/images/-/merge_requests/3#note_1001",
       action: o.action ?? "create",
     },
-    repository: { name: "images", url: "git@gitlab.example.com:infra/images.git", homepage: "https://gitlab.example.com/infra/images" },
+    repository: {
+      name: "images",
+      url: "git@gitlab.example.com:infra/images.git",
+      homepage: "https://gitlab.example.com/infra/images",
+    },
     merge_request: {
       id: 300,
       iid: o.iid ?? 3,
@@ -238,7 +325,13 @@ export function notePayload(o: { note: string; noteId?: number; userId?: number;
 }
 
 /** A Merge Request Hook payload for a push of new commits (oldrev set). */
-export function pushPayload(o: { iid?: number; oldrev: string; sha: string; repo: string; action?: string }): Record<string, unknown> {
+export function pushPayload(o: {
+  iid?: number;
+  oldrev: string;
+  sha: string;
+  repo: string;
+  action?: string;
+}): Record<string, unknown> {
   return {
     object_kind: "merge_request",
     event_type: "merge_request",
@@ -259,7 +352,11 @@ export function pushPayload(o: { iid?: number; oldrev: string; sha: string; repo
 }
 
 /** Posts a delivery to serve. */
-export async function deliver(url: string, payload: unknown, options: { event?: string; token?: string | null; key?: string } = {}): Promise<{ status: number; body: any; ms: number; serverMs?: number }> {
+export async function deliver(
+  url: string,
+  payload: unknown,
+  options: { event?: string; token?: string | null; key?: string } = {},
+): Promise<{ status: number; body: any; ms: number; serverMs?: number }> {
   const t0 = performance.now();
   const response = await fetch(`${url}/hooks/gitlab`, {
     method: "POST",
@@ -274,7 +371,12 @@ export async function deliver(url: string, payload: unknown, options: { event?: 
   const text = await response.text();
   const ms = performance.now() - t0;
   const timing = /(?:^|,)\s*intake;dur=([\d.]+)/.exec(response.headers.get("Server-Timing") ?? "");
-  return { status: response.status, body: text ? JSON.parse(text) : undefined, ms, ...(timing ? { serverMs: Number(timing[1]) } : {}) };
+  return {
+    status: response.status,
+    body: text ? JSON.parse(text) : undefined,
+    ms,
+    ...(timing ? { serverMs: Number(timing[1]) } : {}),
+  };
 }
 
 /** Polls until check() is truthy. */
@@ -304,5 +406,10 @@ export function solidPng(width: number, height: number, rgb: [number, number, nu
   ihdr.set([8, 2, 0, 0, 0], 8); // bit depth 8, colour type RGB, deflate, no filter, no interlace
   const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: width }, () => rgb).flat())]);
   const pixels = deflateSync(Buffer.concat(Array.from({ length: height }, () => row)));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", pixels), chunk("IEND", Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", pixels),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
 }

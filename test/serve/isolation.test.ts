@@ -31,7 +31,8 @@ function workerPid(workDir: string): number | undefined {
   for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
     try {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      if (cmdline.includes("build-worker") && cmdline.includes(workDir) && !cmdline.startsWith("setpriv")) return Number(pid);
+      if (cmdline.includes("build-worker") && cmdline.includes(workDir) && !cmdline.startsWith("setpriv"))
+        return Number(pid);
     } catch {
       // gone
     }
@@ -47,7 +48,10 @@ describe("the build process", () => {
     const workDir = mkdtempSync(join(tmpdir(), "tsimg-isolated-"));
     mkdirSync(join(workDir, "repo/images"), { recursive: true });
     const template = join(workDir, "repo/images/tinyos.toml");
-    writeFileSync(template, `[image]\nname = "tinyos"\n[source]\niso_url = "${await stallingServer()}"\niso_checksum = "sha256:${"0".repeat(64)}"\nssh_username = "root"\n`);
+    writeFileSync(
+      template,
+      `[image]\nname = "tinyos"\n[source]\niso_url = "${await stallingServer()}"\niso_checksum = "sha256:${"0".repeat(64)}"\nssh_username = "root"\n`,
+    );
     const controller = new AbortController();
     const events: BuildEvent[] = [];
     const result = isolatedBuild({
@@ -57,15 +61,34 @@ describe("the build process", () => {
       onEvent: (e) => events.push(e),
       addSecrets: () => {},
       setScreenshotSource: () => {},
-      sandbox: { ...(ROOT ? { user: NOBODY } : {}), env: { http_proxy: "http://proxy.example:3128" }, cacheDir: join(workDir, "cache") },
+      sandbox: {
+        ...(ROOT ? { user: NOBODY } : {}),
+        env: { http_proxy: "http://proxy.example:3128" },
+        cacheDir: join(workDir, "cache"),
+      },
     });
     const pid = await until(() => workerPid(workDir), 20_000, "the build process");
-    await until(() => events.some((e) => e.type === "step-start" && e.step === "fetch-iso"), 20_000, "the ISO download");
+    await until(
+      () => events.some((e) => e.type === "step-start" && e.step === "fetch-iso"),
+      20_000,
+      "the ISO download",
+    );
 
     const environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter(Boolean);
     expect(environ.join("\n")).not.toContain(canary);
     const names = environ.map((v) => v.slice(0, v.indexOf("="))).sort();
-    const allowed = ["HOME", "LANG", "LC_ALL", "LOGNAME", "PATH", "TMPDIR", "TSIMG_CACHE_DIR", "TZ", "USER", "http_proxy"];
+    const allowed = [
+      "HOME",
+      "LANG",
+      "LC_ALL",
+      "LOGNAME",
+      "PATH",
+      "TMPDIR",
+      "TSIMG_CACHE_DIR",
+      "TZ",
+      "USER",
+      "http_proxy",
+    ];
     expect(names.filter((n) => !allowed.includes(n))).toEqual([]);
     expect(environ).toContain(`HOME=${workDir}`);
     expect(environ).toContain("http_proxy=http://proxy.example:3128");

@@ -6,7 +6,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../src/serve/server.js";
-import { deliver, fakeBuild, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, pushPayload, testConfig, until } from "./helpers.js";
+import {
+  deliver,
+  fakeBuild,
+  GitLabStandIn,
+  makeRepo,
+  notePayload,
+  PROJECT_ID,
+  pushPayload,
+  testConfig,
+  until,
+} from "./helpers.js";
 
 let gitlab: GitLabStandIn;
 let server: RunningServer | undefined;
@@ -28,14 +38,19 @@ describe("serve lifecycle", () => {
     let holdFirst = true;
     const fake = fakeBuild();
     const held = fakeBuild({ hold: true });
-    server = await startServer(testConfig(gitlab.url), { buildFunction: (input) => (holdFirst ? ((holdFirst = false), held(input)) : fake(input)), onError: () => {} });
+    server = await startServer(testConfig(gitlab.url), {
+      buildFunction: (input) => (holdFirst ? ((holdFirst = false), held(input)) : fake(input)),
+      onError: () => {},
+    });
     await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
     await until(() => held.started.length === 1, 5000, "first build running");
 
     const newSha = repo.commit("images/tinyos.toml", '[image]\nname = "tinyos"\nversion = "2"\n');
     gitlab.mrs.set(3, { state: "opened", sha: newSha, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
     const t0 = Date.now();
-    await deliver(server.url, pushPayload({ oldrev: repo.sha, sha: newSha, repo: repo.dir }), { event: "Merge Request Hook" });
+    await deliver(server.url, pushPayload({ oldrev: repo.sha, sha: newSha, repo: repo.dir }), {
+      event: "Merge Request Hook",
+    });
     await until(() => server!.store.getBuild(1)?.state === "canceled", 5000, "first build canceled");
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(server.store.getBuild(1)?.reason).toBe(`superseded by a push of ${newSha.slice(0, 8)}`);
@@ -45,7 +60,9 @@ describe("serve lifecycle", () => {
     const of = (sha: string) => gitlab.statuses.filter((st) => st.sha === sha).map((st) => st.state);
     expect(of(repo.sha)).toEqual(["pending", "running", "canceled"]);
     expect(of(newSha)).toEqual(["pending", "running", "success"]);
-    expect(gitlab.statuses.find((st) => st.state === "canceled")!.description).toBe(`canceled: superseded by a push of ${newSha.slice(0, 8)}`);
+    expect(gitlab.statuses.find((st) => st.state === "canceled")!.description).toBe(
+      `canceled: superseded by a push of ${newSha.slice(0, 8)}`,
+    );
     // Both builds belong to the same request: one note, edited.
     expect(gitlab.notes).toHaveLength(1);
     expect(gitlab.notes[0]!.body).toContain("| tinyos | :no_entry_sign: canceled |");
@@ -58,28 +75,45 @@ describe("serve lifecycle", () => {
     gitlab.moveHeadAfterRead = "f".repeat(40);
     await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
     await until(() => server!.store.getBuild(1)?.state === "failed", 5000, "refused");
-    expect(server.store.getBuild(1)?.reason).toBe(`the merge request head moved from ${repo.sha.slice(0, 8)} to ffffffff; not building`);
+    expect(server.store.getBuild(1)?.reason).toBe(
+      `the merge request head moved from ${repo.sha.slice(0, 8)} to ffffffff; not building`,
+    );
     expect(fake.started).toEqual([]);
   });
 
   it("kill -9 mid-build, then a restart: the build is marked failed with the reason, its log kept, a failed status posted", async () => {
     const stateDir = mkdtempSync(join(tmpdir(), "tsimg-serve-state-"));
     const config = testConfig(gitlab.url, stateDir);
-    const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "child.ts"), JSON.stringify(config)], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(import.meta.dirname, "child.ts"), JSON.stringify(config)],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on("data", (d: Buffer) => /^url (\S+)/m.test(d.toString()) && resolve(/^url (\S+)/m.exec(d.toString())![1]!));
+      child.stdout.on(
+        "data",
+        (d: Buffer) => /^url (\S+)/m.test(d.toString()) && resolve(/^url (\S+)/m.exec(d.toString())![1]!),
+      );
       child.once("exit", (code) => reject(new Error(`child exited ${code}`)));
     });
     await deliver(url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
     await until(() => gitlab.statusesOf().includes(`running@${repo.sha.slice(0, 7)}`), 10_000, "running status");
     // Killed once the build is well under way (its log lines on disk), however slow the machine.
     const logFile = join(stateDir, "logs", "1.log");
-    await until(() => existsSync(logFile) && readFileSync(logFile, "utf8").includes("line 3"), 10_000, "the build's log lines");
+    await until(
+      () => existsSync(logFile) && readFileSync(logFile, "utf8").includes("line 3"),
+      10_000,
+      "the build's log lines",
+    );
     child.kill("SIGKILL");
     await new Promise((r) => child.once("exit", r));
 
     const killed: string[] = [];
-    server = await startServer(config, { buildFunction: fakeBuild(), onError: () => {}, killLeftovers: (dir) => void killed.push(dir) });
+    server = await startServer(config, {
+      buildFunction: fakeBuild(),
+      onError: () => {},
+      killLeftovers: (dir) => void killed.push(dir),
+    });
     const build = server.store.getBuild(1)!;
     expect(build.state).toBe("failed");
     expect(build.reason).toBe("service restarted while the build was running");
@@ -95,33 +129,60 @@ describe("serve lifecycle", () => {
   it("the dashboard streams the log live over SSE and resumes after Last-Event-ID", async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    server = await startServer(testConfig(gitlab.url), { buildFunction: fakeBuild({ gate, lines: 5 }), onError: () => {} });
+    server = await startServer(testConfig(gitlab.url), {
+      buildFunction: fakeBuild({ gate, lines: 5 }),
+      onError: () => {},
+    });
     await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
     await until(() => server!.store.getBuild(1)?.state === "running", 5000, "running");
 
-    const first = await readSse(`${server.url}/builds/1/events`, {}, (events) => events.some((e) => e.data === "line 5" || e.data.endsWith(" line 5")));
+    const first = await readSse(`${server.url}/builds/1/events`, {}, (events) =>
+      events.some((e) => e.data === "line 5" || e.data.endsWith(" line 5")),
+    );
     const lines = first.filter((e) => e.id !== undefined);
     expect(lines.map((e) => Number(e.id))).toEqual(lines.map((_, i) => i + 1));
     const lastId = lines.at(-1)!.id!;
 
     // Reconnect with Last-Event-ID: only the lines after it, then live lines and the final state.
-    const resumed = readSse(`${server.url}/builds/1/events`, { "Last-Event-ID": lastId }, (events) => events.some((e) => e.event === "state" && e.data === '{"state":"success"}'));
+    const resumed = readSse(`${server.url}/builds/1/events`, { "Last-Event-ID": lastId }, (events) =>
+      events.some((e) => e.event === "state" && e.data === '{"state":"success"}'),
+    );
     await new Promise((r) => setTimeout(r, 100));
     release();
     const second = await resumed;
     const ids = second.filter((e) => e.id !== undefined).map((e) => Number(e.id));
     expect(ids[0]).toBe(Number(lastId) + 1);
     expect(second.some((e) => e.data.includes("<== boot ok"))).toBe(true);
-    expect(second.filter((e) => e.event === "state").map((e) => e.data)).toEqual(['{"state":"running"}', '{"state":"success"}']);
+    expect(second.filter((e) => e.event === "state").map((e) => e.data)).toEqual([
+      '{"state":"running"}',
+      '{"state":"success"}',
+    ]);
   });
 
   it("the dashboard asks for the token when one is set, and accepts bearer and basic auth", async () => {
-    server = await startServer(testConfig(gitlab.url, undefined, { secrets: { gitlabToken: "glpat-test-token-123456", webhookSecret: "webhook-secret-abcdef", dashboardToken: "dash-token-1234" } }), { buildFunction: fakeBuild() });
+    server = await startServer(
+      testConfig(gitlab.url, undefined, {
+        secrets: {
+          gitlabToken: "glpat-test-token-123456",
+          webhookSecret: "webhook-secret-abcdef",
+          dashboardToken: "dash-token-1234",
+        },
+      }),
+      { buildFunction: fakeBuild() },
+    );
     const none = await fetch(`${server.url}/api/builds`);
     expect(none.status).toBe(401);
     expect(none.headers.get("www-authenticate")).toBe('Basic realm="tsimg"');
-    expect((await fetch(`${server.url}/api/builds`, { headers: { Authorization: "Bearer dash-token-1234" } })).status).toBe(200);
-    expect((await fetch(`${server.url}/`, { headers: { Authorization: `Basic ${Buffer.from("me:dash-token-1234").toString("base64")}` } })).status).toBe(200);
+    expect(
+      (await fetch(`${server.url}/api/builds`, { headers: { Authorization: "Bearer dash-token-1234" } })).status,
+    ).toBe(200);
+    expect(
+      (
+        await fetch(`${server.url}/`, {
+          headers: { Authorization: `Basic ${Buffer.from("me:dash-token-1234").toString("base64")}` },
+        })
+      ).status,
+    ).toBe(200);
     // The webhook keeps its own secret, not the dashboard's.
     expect((await deliver(server.url, { object_kind: "push" }, { event: "Push Hook" })).status).toBe(202);
   });
@@ -152,7 +213,11 @@ describe("serve lifecycle", () => {
 });
 
 /** Reads an SSE stream until done(events) holds. */
-async function readSse(url: string, headers: Record<string, string>, done: (events: { id?: string; event?: string; data: string }[]) => boolean) {
+async function readSse(
+  url: string,
+  headers: Record<string, string>,
+  done: (events: { id?: string; event?: string; data: string }[]) => boolean,
+) {
   const controller = new AbortController();
   const response = await fetch(url, { headers, signal: controller.signal });
   expect(response.headers.get("content-type")).toBe("text/event-stream");

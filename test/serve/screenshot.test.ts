@@ -9,7 +9,18 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { BuildFunction } from "../../src/serve/runner.js";
 import { startServer, type RunningServer } from "../../src/serve/server.js";
-import { deliver, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, SECRET, solidPng, testConfig, TOKEN, until } from "./helpers.js";
+import {
+  deliver,
+  GitLabStandIn,
+  makeRepo,
+  notePayload,
+  PROJECT_ID,
+  SECRET,
+  solidPng,
+  testConfig,
+  TOKEN,
+  until,
+} from "./helpers.js";
 
 const DASHBOARD_TOKEN = "dash-token-5678";
 const auth = { Authorization: `Bearer ${DASHBOARD_TOKEN}` };
@@ -52,7 +63,12 @@ function consoleBuild() {
 
 async function get(path: string, headers: Record<string, string> = auth) {
   const response = await fetch(`${server!.url}${path}`, { headers });
-  return { status: response.status, type: response.headers.get("content-type"), cache: response.headers.get("cache-control"), body: Buffer.from(await response.arrayBuffer()) };
+  return {
+    status: response.status,
+    type: response.headers.get("content-type"),
+    cache: response.headers.get("cache-control"),
+    body: Buffer.from(await response.arrayBuffer()),
+  };
 }
 
 describe("serve console screenshot", () => {
@@ -62,11 +78,16 @@ describe("serve console screenshot", () => {
     gitlab.mrs.set(3, { state: "opened", sha: repo.sha, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
     let clock = 0; // added to the real time: moves the 1.5 s cache along without waiting
     const build = consoleBuild();
-    server = await startServer(testConfig(gitlab.url, undefined, { secrets: { gitlabToken: TOKEN, webhookSecret: SECRET, dashboardToken: DASHBOARD_TOKEN } }), {
-      buildFunction: build.fn,
-      now: () => Date.now() + clock,
-      onError: () => {},
-    });
+    server = await startServer(
+      testConfig(gitlab.url, undefined, {
+        secrets: { gitlabToken: TOKEN, webhookSecret: SECRET, dashboardToken: DASHBOARD_TOKEN },
+      }),
+      {
+        buildFunction: build.fn,
+        now: () => Date.now() + clock,
+        onError: () => {},
+      },
+    );
     await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
     await until(() => build.workDirs.length === 1, 10_000, "build started");
 
@@ -83,7 +104,11 @@ describe("serve console screenshot", () => {
 
     build.vmUp();
     clock += 2_000;
-    const shots = await Promise.all([get("/builds/1/screenshot.png"), get("/builds/1/screenshot.png"), get("/builds/1/screenshot.png")]);
+    const shots = await Promise.all([
+      get("/builds/1/screenshot.png"),
+      get("/builds/1/screenshot.png"),
+      get("/builds/1/screenshot.png"),
+    ]);
     for (const shot of shots) {
       expect(shot).toMatchObject({ status: 200, type: "image/png", cache: "no-store" });
       expect(shot.body.equals(LIVE)).toBe(true);

@@ -12,7 +12,18 @@ import { runOne, type BuildFunction } from "../../src/serve/runner.js";
 import { startServer, type RunningServer } from "../../src/serve/server.js";
 import type { BuildRecord } from "../../src/serve/store.js";
 import { Masker } from "../../src/index.js";
-import { deliver, fakeBuild, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, pushPayload, testConfig, TOKEN, until } from "./helpers.js";
+import {
+  deliver,
+  fakeBuild,
+  GitLabStandIn,
+  makeRepo,
+  notePayload,
+  PROJECT_ID,
+  pushPayload,
+  testConfig,
+  TOKEN,
+  until,
+} from "./helpers.js";
 
 let gitlab: GitLabStandIn;
 let server: RunningServer | undefined;
@@ -25,7 +36,11 @@ async function start(buildFunction: BuildFunction = fakeBuild(), extra: Partial<
 
 async function settle() {
   await server!.service.idle();
-  await until(() => server!.service.queue.counts.queued === 0 && server!.service.queue.counts.running === 0, 10_000, "queue empty");
+  await until(
+    () => server!.service.queue.counts.queued === 0 && server!.service.queue.counts.running === 0,
+    10_000,
+    "queue empty",
+  );
   await server!.service.idle();
 }
 
@@ -86,7 +101,7 @@ describe("who can start a build", () => {
     expect(server!.store.listBuilds()).toEqual([]);
   });
 
-  it("says plainly that a non-member has no access (not \"no access access\")", async () => {
+  it('says plainly that a non-member has no access (not "no access access")', async () => {
     await start();
     await deliver(server!.url, notePayload({ note: "/tsimg build tinyos", userId: 3, repo: repo.dir, sha: repo.sha }));
     await settle();
@@ -100,8 +115,10 @@ describe("who can start a build", () => {
     [5, "you have Minimal Access"],
     [10, "you have Guest access"],
     [35, "you have level 35 access"],
-  ])("the refusal for level %i says %j, never \"access access\"", (level, has) => {
-    expect(refusal(30, level)).toBe(`Sorry, only project members with Developer access or higher can run tsimg commands; ${has}. No build was started.`);
+  ])('the refusal for level %i says %j, never "access access"', (level, has) => {
+    expect(refusal(30, level)).toBe(
+      `Sorry, only project members with Developer access or higher can run tsimg commands; ${has}. No build was started.`,
+    );
     expect(refusal(30, level)).not.toMatch(/access access|Access access/);
   });
 
@@ -175,9 +192,13 @@ describe("who can start a build", () => {
     await start(build, { autobuild: true });
     const pushed = repo.commit("images/tinyos.toml", '[image]\nname = "tinyos"\n# v2\n');
     gitlab.mrs.set(3, { state: "opened", sha: pushed, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
-    await deliver(server!.url, pushPayload({ oldrev: repo.sha, sha: pushed, repo: repo.dir }), { event: "Merge Request Hook" });
+    await deliver(server!.url, pushPayload({ oldrev: repo.sha, sha: pushed, repo: repo.dir }), {
+      event: "Merge Request Hook",
+    });
     await settle();
-    expect(server!.store.listBuilds().map((b) => [b.sha, b.state, b.requestedBy])).toEqual([[pushed, "success", "autobuild"]]);
+    expect(server!.store.listBuilds().map((b) => [b.sha, b.state, b.requestedBy])).toEqual([
+      [pushed, "success", "autobuild"],
+    ]);
   });
 
   it("offers only templates a command can name: no sub/dir, no odd file names", async () => {
@@ -192,7 +213,13 @@ describe("who can start a build", () => {
 describe("what GitLab sees", () => {
   it("no note mentions anyone: not the failure reason, the requester, the log tail, nor a help reply", async () => {
     const mentioning: BuildFunction = async (input) => {
-      input.onEvent({ build: "tinyos", time: Date.now(), type: "log", level: "info", message: "cc @all and @infra/admins &#64;here" });
+      input.onEvent({
+        build: "tinyos",
+        time: Date.now(),
+        type: "log",
+        level: "info",
+        message: "cc @all and @infra/admins &#64;here",
+      });
       return { ok: false, cancelled: false, error: "deploy failed: ping @all, @here and &#x40;channel", artifacts: [] };
     };
     await start(mentioning);
@@ -210,7 +237,10 @@ describe("what GitLab sees", () => {
   });
 
   it("a template error is reported in full: log, status description (255 characters at most) and note", async () => {
-    const sha = repo.commit("images/tinyos.toml", '[image]\nname = "tinyos"\n[source]\niso_url = "x.iso"\niso_checksum = "none"\nssh_username = "root"\ndisk_size = "lots"\ncpus = "two"\n');
+    const sha = repo.commit(
+      "images/tinyos.toml",
+      '[image]\nname = "tinyos"\n[source]\niso_url = "x.iso"\niso_checksum = "none"\nssh_username = "root"\ndisk_size = "lots"\ncpus = "two"\n',
+    );
     gitlab.mrs.set(3, { state: "opened", sha, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
     // The default build function: the template is loaded in the build process.
     server = await startServer(testConfig(gitlab.url), { onError: () => {} });
@@ -227,7 +257,9 @@ describe("what GitLab sees", () => {
     const status = gitlab.statuses.at(-1)!;
     expect(status.state).toBe("failed");
     expect(status.description.length).toBeLessThanOrEqual(255);
-    expect(status.description).toMatch(/^failed at build: 2 errors in template: images\/tinyos\.toml:7:1: disk_size: expected a size like "40G", "512M" or a number of MiB, got "lots" \(string\) \[source\.disk_size\]; images\/tinyos\.toml:8:1: /);
+    expect(status.description).toMatch(
+      /^failed at build: 2 errors in template: images\/tinyos\.toml:7:1: disk_size: expected a size like "40G", "512M" or a number of MiB, got "lots" \(string\) \[source\.disk_size\]; images\/tinyos\.toml:8:1: /,
+    );
     const log = await (await fetch(`${server.url}/builds/1/log`)).text();
     for (const line of errors) expect(log).toContain(line);
     for (const line of errors) expect(gitlab.notes[0]!.body).toContain(line);
@@ -244,14 +276,29 @@ describe("what GitLab sees", () => {
     gitlab.holdCall = (method) => (method === "PUT" ? slow : undefined);
     await deliver(server!.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
     await until(() => held.started.length === 1 && gitlab.statusesOf().length === 2, 5000, "running");
-    await deliver(server!.url, notePayload({ note: "/tsimg build tinyos", noteId: 1002, repo: repo.dir, sha: repo.sha }));
+    await deliver(
+      server!.url,
+      notePayload({ note: "/tsimg build tinyos", noteId: 1002, repo: repo.dir, sha: repo.sha }),
+    );
     await until(() => server!.store.getBuild(2), 5000, "the second build");
     await new Promise((r) => setTimeout(r, 300));
     release();
     await settle();
-    expect(server!.store.listBuilds().map((b) => b.state).reverse()).toEqual(["canceled", "success"]);
+    expect(
+      server!.store
+        .listBuilds()
+        .map((b) => b.state)
+        .reverse(),
+    ).toEqual(["canceled", "success"]);
     const s = short(repo.sha);
-    expect(gitlab.statusesOf()).toEqual([`pending@${s}`, `running@${s}`, `canceled@${s}`, `pending@${s}`, `running@${s}`, `success@${s}`]);
+    expect(gitlab.statusesOf()).toEqual([
+      `pending@${s}`,
+      `running@${s}`,
+      `canceled@${s}`,
+      `pending@${s}`,
+      `running@${s}`,
+      `success@${s}`,
+    ]);
     expect(gitlab.refusedStatuses).toEqual([]);
   });
 
@@ -264,9 +311,18 @@ describe("what GitLab sees", () => {
     await until(() => held.started.length === 1 && gitlab.statusesOf().length === 2, 5000, "running");
     const pushed = repo.commit("images/tinyos.toml", '[image]\nname = "tinyos"\n# v2\n');
     gitlab.mrs.set(3, { state: "opened", sha: pushed, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
-    await deliver(server!.url, pushPayload({ oldrev: repo.sha, sha: pushed, repo: repo.dir }), { event: "Merge Request Hook" });
+    await deliver(server!.url, pushPayload({ oldrev: repo.sha, sha: pushed, repo: repo.dir }), {
+      event: "Merge Request Hook",
+    });
     await settle();
-    expect(gitlab.statusesOf()).toEqual([`pending@${short(repo.sha)}`, `running@${short(repo.sha)}`, `canceled@${short(repo.sha)}`, `pending@${short(pushed)}`, `running@${short(pushed)}`, `success@${short(pushed)}`]);
+    expect(gitlab.statusesOf()).toEqual([
+      `pending@${short(repo.sha)}`,
+      `running@${short(repo.sha)}`,
+      `canceled@${short(repo.sha)}`,
+      `pending@${short(pushed)}`,
+      `running@${short(pushed)}`,
+      `success@${short(pushed)}`,
+    ]);
     expect(gitlab.refusedStatuses).toEqual([]);
   });
 
@@ -282,12 +338,18 @@ describe("what GitLab sees", () => {
     const pushed = "d".repeat(40);
     gitlab.mrs.set(3, { state: "opened", sha: pushed, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
     gitlab.members.set(1, 10); // the pusher may not rebuild: only the cancel matters here
-    await deliver(server!.url, pushPayload({ oldrev: repo.sha, sha: pushed, repo: repo.dir }), { event: "Merge Request Hook" });
+    await deliver(server!.url, pushPayload({ oldrev: repo.sha, sha: pushed, repo: repo.dir }), {
+      event: "Merge Request Hook",
+    });
     await until(() => server!.store.getBuild(1)?.state === "canceled", 5000, "canceled");
     release();
     await settle();
     expect(server!.store.getBuild(1)?.state).toBe("canceled");
-    expect(gitlab.statusesOf()).toEqual([`pending@${short(repo.sha)}`, `running@${short(repo.sha)}`, `canceled@${short(repo.sha)}`]);
+    expect(gitlab.statusesOf()).toEqual([
+      `pending@${short(repo.sha)}`,
+      `running@${short(repo.sha)}`,
+      `canceled@${short(repo.sha)}`,
+    ]);
     const log = await (await fetch(`${server!.url}/builds/1/log`)).text();
     expect(log).not.toMatch(/failed/);
     expect(build.started).toEqual([]);
@@ -298,20 +360,38 @@ describe("what GitLab sees", () => {
     const client = {
       mergeRequest: async () => {
         controller.abort("superseded by a push of dddddddd");
-        return { iid: 3, state: "opened", sha: "d".repeat(40), sourceProjectId: PROJECT_ID, targetProjectId: PROJECT_ID };
+        return {
+          iid: 3,
+          state: "opened",
+          sha: "d".repeat(40),
+          sourceProjectId: PROJECT_ID,
+          targetProjectId: PROJECT_ID,
+        };
       },
     } as unknown as GitLabClient;
-    const record = { id: 1, projectId: PROJECT_ID, mrIid: 3, image: "tinyos", sha: repo.sha, repoUrl: repo.dir } as BuildRecord;
-    const outcome = await runOne(record, mkdtempSync(join(tmpdir(), "tsimg-run-")), {
-      gitlab: client,
-      buildFunction: fakeBuild(),
-      imagesDir: "images",
-      gitEnv: () => ({}),
-      log: () => {},
-      masker: new Masker(),
-      setScreenshotSource: () => {},
-      sandbox: { env: {}, cacheDir: tmpdir() },
-    }, controller.signal);
+    const record = {
+      id: 1,
+      projectId: PROJECT_ID,
+      mrIid: 3,
+      image: "tinyos",
+      sha: repo.sha,
+      repoUrl: repo.dir,
+    } as BuildRecord;
+    const outcome = await runOne(
+      record,
+      mkdtempSync(join(tmpdir(), "tsimg-run-")),
+      {
+        gitlab: client,
+        buildFunction: fakeBuild(),
+        imagesDir: "images",
+        gitEnv: () => ({}),
+        log: () => {},
+        masker: new Masker(),
+        setScreenshotSource: () => {},
+        sandbox: { env: {}, cacheDir: tmpdir() },
+      },
+      controller.signal,
+    );
     expect(outcome).toEqual({ state: "canceled", reason: "superseded by a push of dddddddd", artifacts: [] });
   });
 
@@ -322,11 +402,20 @@ describe("what GitLab sees", () => {
     await deliver(server!.url, payload, { key: "delivery-a" });
     await settle();
     expect((await deliver(server!.url, payload, { key: "delivery-b" })).body).toEqual({ status: "accepted" });
-    const refused = notePayload({ note: "/tsimg build tinyos", noteId: 1003, userId: 2, repo: repo.dir, sha: repo.sha });
+    const refused = notePayload({
+      note: "/tsimg build tinyos",
+      noteId: 1003,
+      userId: 2,
+      repo: repo.dir,
+      sha: repo.sha,
+    });
     await deliver(server!.url, refused, { key: "delivery-c" });
     await deliver(server!.url, refused, { key: "delivery-d" });
     await settle();
-    expect(gitlab.emojis).toEqual([{ noteId: 1001, name: "eyes" }, { noteId: 1003, name: "eyes" }]);
+    expect(gitlab.emojis).toEqual([
+      { noteId: 1001, name: "eyes" },
+      { noteId: 1003, name: "eyes" },
+    ]);
     expect(build.started).toHaveLength(1);
     expect(gitlab.notes.filter((n) => n.body.startsWith("Sorry"))).toHaveLength(1);
   });
@@ -337,7 +426,9 @@ describe("accepted work survives GitLab outages", () => {
     gitlab.failNext = 5; // GET /user fails three times (the client's own retries), then the delivery's first retry fails twice more
     const build = fakeBuild();
     await start(build);
-    expect((await deliver(server!.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }))).status).toBe(202);
+    expect(
+      (await deliver(server!.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }))).status,
+    ).toBe(202);
     await until(() => server!.store.pendingDeliveries()[0]?.attempts === 1, 5000, "the delivery kept for a retry");
     await until(() => server!.store.getBuild(1)?.state === "success", 15_000, "the build after the outage");
     await settle();
@@ -352,7 +443,9 @@ describe("accepted work survives GitLab outages", () => {
     const stateDir = mkdtempSync(join(tmpdir(), "tsimg-serve-state-"));
     gitlab.failNext = 1_000_000;
     await start(fakeBuild(), {}, stateDir);
-    await deliver(server!.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }), { key: "during-outage" });
+    await deliver(server!.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }), {
+      key: "during-outage",
+    });
     await until(() => server!.store.pendingDeliveries()[0]?.attempts === 1, 5000, "kept for a retry");
     await server!.close();
     gitlab.failNext = 0;
@@ -375,7 +468,11 @@ describe("accepted work survives GitLab outages", () => {
     await until(() => server!.store.getBuild(1)?.state === "success", 10_000, "success");
     await server!.service.idle();
     expect(gitlab.failNext).toBe(0);
-    expect(gitlab.statusesOf()).toEqual([`pending@${short(repo.sha)}`, `running@${short(repo.sha)}`, `success@${short(repo.sha)}`]);
+    expect(gitlab.statusesOf()).toEqual([
+      `pending@${short(repo.sha)}`,
+      `running@${short(repo.sha)}`,
+      `success@${short(repo.sha)}`,
+    ]);
     expect(gitlab.notes[0]!.body).toContain("| tinyos | :white_check_mark: success |");
   });
 

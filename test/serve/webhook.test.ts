@@ -4,7 +4,18 @@ import { connect } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../src/serve/server.js";
 import { MAX_BODY } from "../../src/serve/webhook.js";
-import { BOT_ID, deliver, fakeBuild, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, SECRET, testConfig, until } from "./helpers.js";
+import {
+  BOT_ID,
+  deliver,
+  fakeBuild,
+  GitLabStandIn,
+  makeRepo,
+  notePayload,
+  PROJECT_ID,
+  SECRET,
+  testConfig,
+  until,
+} from "./helpers.js";
 
 let gitlab: GitLabStandIn;
 let server: RunningServer;
@@ -19,7 +30,11 @@ async function start(buildFn = fakeBuild(), extra = {}) {
 /** Waits until every handler, report and queued build has finished. */
 async function settle() {
   await server.service.idle();
-  await until(() => server.service.queue.counts.queued === 0 && server.service.queue.counts.running === 0, 5000, "queue empty");
+  await until(
+    () => server.service.queue.counts.queued === 0 && server.service.queue.counts.running === 0,
+    5000,
+    "queue empty",
+  );
   await server.service.idle();
 }
 
@@ -38,12 +53,19 @@ describe("serve webhook intake", () => {
   // assertion fails on a busy machine and proves nothing on an idle one).
   it("builds on /tsimg build: 2xx, emoji, statuses pending -> running -> success, one note created then edited", async () => {
     await start();
-    const response = await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
+    const response = await deliver(
+      server.url,
+      notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }),
+    );
     expect(response.status).toBe(202);
     expect(response.body).toEqual({ status: "accepted" });
     await settle();
     expect(build.started).toHaveLength(1);
-    expect(gitlab.statusesOf()).toEqual([`pending@${repo.sha.slice(0, 7)}`, `running@${repo.sha.slice(0, 7)}`, `success@${repo.sha.slice(0, 7)}`]);
+    expect(gitlab.statusesOf()).toEqual([
+      `pending@${repo.sha.slice(0, 7)}`,
+      `running@${repo.sha.slice(0, 7)}`,
+      `success@${repo.sha.slice(0, 7)}`,
+    ]);
     const success = gitlab.statuses.at(-1)!;
     expect(success.target_url).toBe("https://tsimg.example.com/builds/1");
     expect(success.description).toMatch(/^built in \d+ s, sha256 aaaaaaaaaaaa$/);
@@ -68,7 +90,11 @@ describe("serve webhook intake", () => {
     ["a missing token", null],
   ])("%s gets 401 and starts nothing", async (_, token) => {
     await start();
-    const response = await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }), { token });
+    const response = await deliver(
+      server.url,
+      notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }),
+      { token },
+    );
     expect(response.status).toBe(401);
     expect(response.body).toEqual({ error: "invalid or missing X-Gitlab-Token" });
     await settle();
@@ -82,7 +108,9 @@ describe("serve webhook intake", () => {
   ])("the same delivery sent 5 times builds once, %s", async (_, key) => {
     await start();
     const payload = notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha });
-    const answers = await Promise.all(Array.from({ length: 5 }, () => deliver(server.url, payload, key ? { key } : {})));
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => deliver(server.url, payload, key ? { key } : {})),
+    );
     expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 202]);
     expect(answers.filter((a) => a.body.status === "duplicate")).toHaveLength(4);
     await settle();
@@ -98,7 +126,10 @@ describe("serve webhook intake", () => {
     ["a note that is not a command", { note: "LGTM, but please /tsimg build it later" }],
   ])("%s builds nothing and gets no reply", async (_, override) => {
     await start();
-    const response = await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha, ...override }));
+    const response = await deliver(
+      server.url,
+      notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha, ...override }),
+    );
     expect(response.status).toBe(202);
     await settle();
     expect(server.store.listBuilds()).toEqual([]);
@@ -108,12 +139,23 @@ describe("serve webhook intake", () => {
 
   it("acknowledges unsupported events and bodies without acting", async () => {
     await start();
-    expect((await deliver(server.url, { object_kind: "push" }, { event: "Push Hook" })).body).toEqual({ status: "ignored", reason: "event not handled" });
-    const garbage = await fetch(`${server.url}/hooks/gitlab`, { method: "POST", headers: { "X-Gitlab-Token": SECRET, "X-Gitlab-Event": "Note Hook" }, body: "not json" });
+    expect((await deliver(server.url, { object_kind: "push" }, { event: "Push Hook" })).body).toEqual({
+      status: "ignored",
+      reason: "event not handled",
+    });
+    const garbage = await fetch(`${server.url}/hooks/gitlab`, {
+      method: "POST",
+      headers: { "X-Gitlab-Token": SECRET, "X-Gitlab-Event": "Note Hook" },
+      body: "not json",
+    });
     expect(garbage.status).toBe(202);
     expect(await garbage.json()).toEqual({ status: "ignored", reason: "body is not a JSON object" });
     // With an Idempotency-Key the intake records the body unparsed; the handler then drops it.
-    const keyed = await fetch(`${server.url}/hooks/gitlab`, { method: "POST", headers: { "X-Gitlab-Token": SECRET, "X-Gitlab-Event": "Note Hook", "Idempotency-Key": "garbage-1" }, body: "[1, 2" });
+    const keyed = await fetch(`${server.url}/hooks/gitlab`, {
+      method: "POST",
+      headers: { "X-Gitlab-Token": SECRET, "X-Gitlab-Event": "Note Hook", "Idempotency-Key": "garbage-1" },
+      body: "[1, 2",
+    });
     expect(keyed.status).toBe(202);
     expect(await keyed.json()).toEqual({ status: "accepted" });
     const get = await fetch(`${server.url}/hooks/gitlab`, { headers: { "X-Gitlab-Token": SECRET } });
@@ -151,7 +193,9 @@ describe("serve webhook intake", () => {
     await start();
     await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
     await settle();
-    expect(gitlab.notes.map((n) => n.body)).toEqual(["This merge request is merged: tsimg only builds open merge requests."]);
+    expect(gitlab.notes.map((n) => n.body)).toEqual([
+      "This merge request is merged: tsimg only builds open merge requests.",
+    ]);
     expect(build.started).toEqual([]);
   });
 
@@ -166,7 +210,9 @@ describe("serve webhook intake", () => {
     await deliver(server.url, notePayload({ note: command, repo: repo.dir, sha: repo.sha }));
     await settle();
     expect(gitlab.notes).toHaveLength(1);
-    expect(gitlab.notes[0]!.body.split("\n")[0]).toBe(`:warning: ${problem}${problem.startsWith("`") ? " (lowercase letters, digits, \".\", \"_\" and \"-\")" : ""}`);
+    expect(gitlab.notes[0]!.body.split("\n")[0]).toBe(
+      `:warning: ${problem}${problem.startsWith("`") ? ' (lowercase letters, digits, ".", "_" and "-")' : ""}`,
+    );
     expect(gitlab.notes[0]!.body).toContain("`/tsimg build <image> [<image>...]`");
     expect(gitlab.notes[0]!.body).toContain("Images at this commit (`images/*.toml`): `tinyos`");
     expect(server.store.listBuilds()).toEqual([]);
@@ -205,7 +251,18 @@ describe("serve webhook intake", () => {
  * server closed the connection or the whole body is written and answered; tells how much
  * of the body was written by then.
  */
-function rawPost(url: string, o: { token?: string; event?: string; key?: string; size: number; prefix?: string; suffix?: string; chunked?: boolean }): Promise<{ head: string; body: string; wrote: number; closedByServer: boolean }> {
+function rawPost(
+  url: string,
+  o: {
+    token?: string;
+    event?: string;
+    key?: string;
+    size: number;
+    prefix?: string;
+    suffix?: string;
+    chunked?: boolean;
+  },
+): Promise<{ head: string; body: string; wrote: number; closedByServer: boolean }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
     const socket = connect(Number(port), hostname);
@@ -257,7 +314,9 @@ function rawPost(url: string, o: { token?: string; event?: string; key?: string;
       while (!closed && wrote < o.size) {
         const data = piece();
         wrote += data.length;
-        const ok = socket.write(o.chunked ? Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from("\r\n")]) : data);
+        const ok = socket.write(
+          o.chunked ? Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from("\r\n")]) : data,
+        );
         if (!ok) return void socket.once("drain", pump);
       }
       if (!closed && o.chunked) socket.write("0\r\n\r\n");
@@ -271,28 +330,43 @@ describe("serve webhook intake: HTTP limits", () => {
     ["a wrong token", "not-the-secret", false],
     ["a wrong token, chunked", "not-the-secret", true],
     ["no token", undefined, false],
-  ])("%s with a 100 MiB body: 401 from the headers alone, then the connection is closed unread", async (_, token, chunked) => {
-    await start();
-    const r = await rawPost(server.url, { ...(token ? { token } : {}), size: 100 * 1024 * 1024, chunked });
-    expect(r.head.split("\r\n")[0]).toBe("HTTP/1.1 401 Unauthorized");
-    expect(r.head).toMatch(/\r\nConnection: close\r\n/i);
-    expect(r.body).toBe(JSON.stringify({ error: "invalid or missing X-Gitlab-Token" }));
-    // The server hung up; what was written by then is what sat in the two sockets' buffers
-    // (a few MiB), not the 100 MiB a keep-alive connection would have read and thrown away.
-    expect(r.closedByServer).toBe(true);
-    expect(r.wrote).toBeLessThan(32 * 1024 * 1024);
-    expect(server.store.pendingDeliveries()).toEqual([]);
-  });
+  ])(
+    "%s with a 100 MiB body: 401 from the headers alone, then the connection is closed unread",
+    async (_, token, chunked) => {
+      await start();
+      const r = await rawPost(server.url, { ...(token ? { token } : {}), size: 100 * 1024 * 1024, chunked });
+      expect(r.head.split("\r\n")[0]).toBe("HTTP/1.1 401 Unauthorized");
+      expect(r.head).toMatch(/\r\nConnection: close\r\n/i);
+      expect(r.body).toBe(JSON.stringify({ error: "invalid or missing X-Gitlab-Token" }));
+      // The server hung up; what was written by then is what sat in the two sockets' buffers
+      // (a few MiB), not the 100 MiB a keep-alive connection would have read and thrown away.
+      expect(r.closedByServer).toBe(true);
+      expect(r.wrote).toBeLessThan(32 * 1024 * 1024);
+      expect(server.store.pendingDeliveries()).toEqual([]);
+    },
+  );
 
   it("a body of exactly 25 MiB is accepted; one byte more is refused (413), by its Content-Length or once a chunked body passes it", async () => {
     await start();
     expect(MAX_BODY).toBe(25 * 1024 * 1024);
     const json = { prefix: '{"object_kind":"note","padding":"', suffix: '"}' };
     const exact = await rawPost(server.url, { token: SECRET, key: "big-1", size: MAX_BODY, ...json });
-    expect([exact.head.split("\r\n")[0], exact.body]).toEqual(["HTTP/1.1 202 Accepted", JSON.stringify({ status: "accepted" })]);
+    expect([exact.head.split("\r\n")[0], exact.body]).toEqual([
+      "HTTP/1.1 202 Accepted",
+      JSON.stringify({ status: "accepted" }),
+    ]);
     for (const chunked of [false, true]) {
-      const over = await rawPost(server.url, { token: SECRET, key: `big-2-${chunked}`, size: MAX_BODY + 1, chunked, ...json });
-      expect([over.head.split("\r\n")[0], over.body]).toEqual(["HTTP/1.1 413 Payload Too Large", JSON.stringify({ error: "body too large (the limit is 25 MiB, as GitLab's)" })]);
+      const over = await rawPost(server.url, {
+        token: SECRET,
+        key: `big-2-${chunked}`,
+        size: MAX_BODY + 1,
+        chunked,
+        ...json,
+      });
+      expect([over.head.split("\r\n")[0], over.body]).toEqual([
+        "HTTP/1.1 413 Payload Too Large",
+        JSON.stringify({ error: "body too large (the limit is 25 MiB, as GitLab's)" }),
+      ]);
       expect(over.head).toMatch(/\r\nConnection: close\r\n/i);
     }
     await server.service.idle();
@@ -303,12 +377,28 @@ describe("serve webhook intake: HTTP limits", () => {
   it("20 images in one command are queued; 21 get the help note and nothing is queued", async () => {
     gitlab.images = Array.from({ length: 21 }, (_, i) => `img${String(i + 1).padStart(2, "0")}`);
     await start(fakeBuild({ hold: true }));
-    await deliver(server.url, notePayload({ note: `/tsimg build ${gitlab.images.join(" ")}`, noteId: 1, repo: repo.dir, sha: repo.sha }));
+    await deliver(
+      server.url,
+      notePayload({ note: `/tsimg build ${gitlab.images.join(" ")}`, noteId: 1, repo: repo.dir, sha: repo.sha }),
+    );
     await until(() => gitlab.notes.length === 1, 5000, "the help note");
     expect(gitlab.notes[0]!.body.split("\n")[0]).toBe(":warning: at most 20 images per command");
     expect(server.store.listBuilds()).toEqual([]);
-    await deliver(server.url, notePayload({ note: `/tsimg build ${gitlab.images.slice(0, 20).join(" ")}`, noteId: 2, repo: repo.dir, sha: repo.sha }));
+    await deliver(
+      server.url,
+      notePayload({
+        note: `/tsimg build ${gitlab.images.slice(0, 20).join(" ")}`,
+        noteId: 2,
+        repo: repo.dir,
+        sha: repo.sha,
+      }),
+    );
     await until(() => server.store.listBuilds().length === 20, 5000, "20 builds");
-    expect(server.store.listBuilds().map((b) => b.image).sort()).toEqual(gitlab.images.slice(0, 20));
+    expect(
+      server.store
+        .listBuilds()
+        .map((b) => b.image)
+        .sort(),
+    ).toEqual(gitlab.images.slice(0, 20));
   });
 });

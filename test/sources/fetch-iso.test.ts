@@ -1,7 +1,16 @@
 // ISO fetching: real HTTP servers (node:http) and real files in a temp cache. The server is
 // what fetchIso works against, so it is real; only its misbehaviour (truncating, 404) is staged.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,7 +25,9 @@ const WRONG = "0".repeat(64);
 type Behaviour = (req: IncomingMessage, res: ServerResponse, n: number) => void;
 
 /** Serves ISO at /x.iso; `behaviour` decides each answer. Records every request. */
-async function serve(behaviour: Behaviour = honest): Promise<{ url: string; requests: { range?: string }[]; close(): Promise<void> }> {
+async function serve(
+  behaviour: Behaviour = honest,
+): Promise<{ url: string; requests: { range?: string }[]; close(): Promise<void> }> {
   const requests: { range?: string }[] = [];
   const server: Server = createServer((req, res) => {
     requests.push(req.headers.range ? { range: req.headers.range } : {});
@@ -37,7 +48,10 @@ function honest(req: IncomingMessage, res: ServerResponse): void {
   const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
   const start = range ? Number(range[1]) : 0;
   if (start >= ISO.length) return void res.writeHead(416).end();
-  res.writeHead(range ? 206 : 200, { "Content-Length": ISO.length - start, ...(range ? { "Content-Range": `bytes ${start}-${ISO.length - 1}/${ISO.length}` } : {}) });
+  res.writeHead(range ? 206 : 200, {
+    "Content-Length": ISO.length - start,
+    ...(range ? { "Content-Range": `bytes ${start}-${ISO.length - 1}/${ISO.length}` } : {}),
+  });
   res.end(ISO.subarray(start));
 }
 
@@ -66,7 +80,10 @@ function options(sources: string[], checksum: string, more: Partial<FetchIsoOpti
 function cacheFiles(): string[] {
   const root = join(cache, "downloads");
   if (!existsSync(root)) return [];
-  return readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name).sort();
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => e.name)
+    .sort();
 }
 
 beforeEach(() => {
@@ -108,7 +125,9 @@ describe("fetchIso over HTTP", () => {
       utimesSync(path, new Date(), new Date(Date.now() + 5000));
       log = [];
       await fetchIso(options([`${server.url}/x.iso`], `sha256:${SHA256}`));
-      expect(log.some((l) => l.startsWith("warn: iso_checksum does not match") && l.includes("downloading it again"))).toBe(true);
+      expect(
+        log.some((l) => l.startsWith("warn: iso_checksum does not match") && l.includes("downloading it again")),
+      ).toBe(true);
       expect(server.requests).toHaveLength(2);
       expect(createHash("sha256").update(readFileSync(path)).digest("hex")).toBe(SHA256);
     } finally {
@@ -148,10 +167,16 @@ describe("fetchIso over HTTP", () => {
     const server = await serve(truncating);
     try {
       const error = await fetchIso(options([`${server.url}/x.iso`], `sha256:${SHA256}`)).catch((e: Error) => e);
-      expect((error as Error).message).toMatch(new RegExp(`^cannot download ${server.url}/x.iso: the transfer broke off after \\d+ of ${ISO.length} bytes`));
+      expect((error as Error).message).toMatch(
+        new RegExp(`^cannot download ${server.url}/x.iso: the transfer broke off after \\d+ of ${ISO.length} bytes`),
+      );
       expect(cacheFiles()).toEqual(["x.iso.part"]);
       expect(server.requests.length).toBe(4);
-      expect(log.filter((l) => l.startsWith(`warn: ${server.url}/x.iso: the transfer broke off`) && l.includes("trying again in"))).toHaveLength(3);
+      expect(
+        log.filter(
+          (l) => l.startsWith(`warn: ${server.url}/x.iso: the transfer broke off`) && l.includes("trying again in"),
+        ),
+      ).toHaveLength(3);
     } finally {
       await server.close();
     }
@@ -161,8 +186,12 @@ describe("fetchIso over HTTP", () => {
     const server = await serve((_req, res) => void res.writeHead(503).end("busy"));
     try {
       const started = Date.now();
-      const error = await fetchIso(options([`${server.url}/x.iso`], `sha256:${SHA256}`, { downloadRetryDelayMs: 100 })).catch((e: Error) => e);
-      expect((error as Error).message).toBe(`cannot download ${server.url}/x.iso: HTTP 503 Service Unavailable (gave up after 4 attempts; the partial file stays in the cache to resume next time)`);
+      const error = await fetchIso(
+        options([`${server.url}/x.iso`], `sha256:${SHA256}`, { downloadRetryDelayMs: 100 }),
+      ).catch((e: Error) => e);
+      expect((error as Error).message).toBe(
+        `cannot download ${server.url}/x.iso: HTTP 503 Service Unavailable (gave up after 4 attempts; the partial file stays in the cache to resume next time)`,
+      );
       expect(server.requests).toHaveLength(4);
       expect(log.filter((l) => l.includes("trying again"))).toEqual([
         `warn: ${server.url}/x.iso: HTTP 503 Service Unavailable; trying again in 0.1 s (attempt 2 of 4)`,
@@ -181,14 +210,18 @@ describe("fetchIso over HTTP", () => {
     try {
       const { path } = await fetchIso(options([`${server.url}/gone.iso`, `${server.url}/x.iso`], `sha256:${SHA256}`));
       expect(path.endsWith("/x.iso")).toBe(true);
-      expect(log).toContain(`warn: cannot download ${server.url}/gone.iso: HTTP 404 Not Found; trying the next of iso_urls`);
+      expect(log).toContain(
+        `warn: cannot download ${server.url}/gone.iso: HTTP 404 Not Found; trying the next of iso_urls`,
+      );
     } finally {
       await server.close();
     }
   });
 
   test("file:<URL> checksum lists are fetched and matched by the ISO's name", async () => {
-    const sums = await serve((req, res) => (req.url === "/SHA256SUMS" ? res.end(`${WRONG}  other.iso\n${SHA256}  x.iso\n`) : honest(req, res)));
+    const sums = await serve((req, res) =>
+      req.url === "/SHA256SUMS" ? res.end(`${WRONG}  other.iso\n${SHA256}  x.iso\n`) : honest(req, res),
+    );
     try {
       const { digests } = await fetchIso(options([`${sums.url}/x.iso`], `file:${sums.url}/SHA256SUMS`));
       expect(digests.sha256).toBe(SHA256);
@@ -206,7 +239,9 @@ describe("fetchIso with local files", () => {
     dirs.push(dir);
     writeFileSync(join(dir, "x.iso"), ISO);
     writeFileSync(join(dir, "SHA256SUMS"), `${SHA256}  x.iso\n`);
-    const fetched = await fetchIso(options([join(dir, "missing.iso"), join(dir, "x.iso")], `file:${join(dir, "SHA256SUMS")}`));
+    const fetched = await fetchIso(
+      options([join(dir, "missing.iso"), join(dir, "x.iso")], `file:${join(dir, "SHA256SUMS")}`),
+    );
     expect(fetched).toEqual({ path: join(dir, "x.iso"), digests: { sha256: SHA256 }, downloaded: false });
     expect(fetchSpy).not.toHaveBeenCalled();
   });
@@ -220,7 +255,9 @@ describe("fetchIso with local files", () => {
     expect(fetched.digests).toEqual({ sha256: SHA256 });
     writeFileSync(join(dir, "CHECKSUM"), `SHA256 (x.iso) = ${WRONG}\n`);
     const error = await fetchIso(options([join(dir, "x.iso")], `file:${join(dir, "CHECKSUM")}`)).catch((e: Error) => e);
-    expect((error as Error).message).toBe(`iso_checksum does not match ${join(dir, "x.iso")}: expected sha256:${WRONG}, got sha256:${SHA256}`);
+    expect((error as Error).message).toBe(
+      `iso_checksum does not match ${join(dir, "x.iso")}: expected sha256:${WRONG}, got sha256:${SHA256}`,
+    );
   });
 
   test("a mismatch on the user's own file deletes nothing", async () => {
@@ -229,7 +266,9 @@ describe("fetchIso with local files", () => {
     mkdirSync(join(dir, "iso"));
     writeFileSync(join(dir, "iso/x.iso"), ISO);
     const error = await fetchIso(options([join(dir, "iso/x.iso")], `sha256:${WRONG}`)).catch((e: Error) => e);
-    expect((error as Error).message).toBe(`iso_checksum does not match ${join(dir, "iso/x.iso")}: expected sha256:${WRONG}, got sha256:${SHA256}`);
+    expect((error as Error).message).toBe(
+      `iso_checksum does not match ${join(dir, "iso/x.iso")}: expected sha256:${WRONG}, got sha256:${SHA256}`,
+    );
     expect(readFileSync(join(dir, "iso/x.iso")).equals(ISO)).toBe(true);
   });
 

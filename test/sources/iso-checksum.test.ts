@@ -13,7 +13,8 @@ const refusal = (message: string) => new ConfigError(message, { key: "source.iso
 const MD5 = "d41d8cd98f00b204e9800998ecf8427e";
 const SHA1 = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
 const SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-const SHA512 = "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e";
+const SHA512 =
+  "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e";
 
 describe("parseChecksum", () => {
   test.each([
@@ -32,7 +33,10 @@ describe("parseChecksum", () => {
 
   test.each([
     [`sha256:${SHA1}`, `iso_checksum "sha256:${SHA1}": a sha256 checksum has 64 hex digits, this one has 40`],
-    [`sha256:${SHA256.slice(0, 63)}`, `iso_checksum "sha256:${SHA256.slice(0, 63)}": a sha256 checksum has 64 hex digits, this one has 63`],
+    [
+      `sha256:${SHA256.slice(0, 63)}`,
+      `iso_checksum "sha256:${SHA256.slice(0, 63)}": a sha256 checksum has 64 hex digits, this one has 63`,
+    ],
     [`sha1:${SHA256}`, `iso_checksum "sha1:${SHA256}": a sha1 checksum has 40 hex digits, this one has 64`],
     [`md5:${SHA1}`, `iso_checksum "md5:${SHA1}": a md5 checksum has 32 hex digits, this one has 40`],
     [`sha512:${SHA256}`, `iso_checksum "sha512:${SHA256}": a sha512 checksum has 128 hex digits, this one has 64`],
@@ -42,9 +46,12 @@ describe("parseChecksum", () => {
 
   const notUnderstood = (value: string) =>
     `iso_checksum "${value}" is not understood: use sha256:<hex>, sha512:<hex>, sha1:<hex>, md5:<hex>, bare hex, file:<path or URL>, or none`;
-  test.each([SHA256.slice(0, 50), `sha384:${SHA256}`, `sha256:${SHA256.slice(0, 63)}g`, "sha256:", "", "none please"])("refuses %j as not understood", (value) => {
-    expect(() => parseChecksum(value)).toThrow(refusal(notUnderstood(value)));
-  });
+  test.each([SHA256.slice(0, 50), `sha384:${SHA256}`, `sha256:${SHA256.slice(0, 63)}g`, "sha256:", "", "none please"])(
+    "refuses %j as not understood",
+    (value) => {
+      expect(() => parseChecksum(value)).toThrow(refusal(notUnderstood(value)));
+    },
+  );
 });
 
 describe("findInChecksumList", () => {
@@ -71,7 +78,9 @@ describe("findInChecksumList", () => {
   });
 
   test("a BSD line whose digits do not fit its type is refused, not compared", () => {
-    expect(() => findInChecksumList(`SHA256 (x.iso) = ${SHA1}\n`, "x.iso")).toThrow(refusal(`iso_checksum "sha256:${SHA1}": a sha256 checksum has 64 hex digits, this one has 40`));
+    expect(() => findInChecksumList(`SHA256 (x.iso) = ${SHA1}\n`, "x.iso")).toThrow(
+      refusal(`iso_checksum "sha256:${SHA1}": a sha256 checksum has 64 hex digits, this one has 40`),
+    );
   });
 
   test.each([
@@ -94,15 +103,22 @@ describe("expectedChecksum", () => {
 
   test("file: reads a BSD list relative to the template", async () => {
     writeFileSync(join(dir, "CHECKSUM"), `SHA256 (boot.iso) = ${"1".repeat(64)}\nSHA256 (x.iso) = ${SHA256}\n`);
-    expect(await expectedChecksum("file:CHECKSUM", "x.iso", (p) => join(dir, p))).toEqual({ type: "sha256", hex: SHA256 });
+    expect(await expectedChecksum("file:CHECKSUM", "x.iso", (p) => join(dir, p))).toEqual({
+      type: "sha256",
+      hex: SHA256,
+    });
   });
 
   test("file: without a line for the ISO says which list and which file", async () => {
     writeFileSync(join(dir, "SUMS"), `${SHA256}  other.iso\n`);
-    await expect(expectedChecksum("file:SUMS", "x.iso", (p) => join(dir, p))).rejects.toThrow(refusal("iso_checksum: SUMS has no line for x.iso"));
+    await expect(expectedChecksum("file:SUMS", "x.iso", (p) => join(dir, p))).rejects.toThrow(
+      refusal("iso_checksum: SUMS has no line for x.iso"),
+    );
   });
 
   test("file: naming a missing list says it cannot read it", async () => {
-    await expect(expectedChecksum("file:nope", "x.iso", (p) => join(dir, p))).rejects.toThrow(refusal(`iso_checksum: cannot read checksum file ${join(dir, "nope")}`));
+    await expect(expectedChecksum("file:nope", "x.iso", (p) => join(dir, p))).rejects.toThrow(
+      refusal(`iso_checksum: cannot read checksum file ${join(dir, "nope")}`),
+    );
   });
 });

@@ -68,9 +68,10 @@ function printedErrors(name: string): string[] {
 
 describe("broken-template corpus", () => {
   test(`has at least ${MIN_CASES} templates`, () => {
-    expect(cases.length, `test/template-corpus/ holds only ${cases.length} .toml files; the issue asks for at least ${MIN_CASES}`).toBeGreaterThanOrEqual(
-      MIN_CASES,
-    );
+    expect(
+      cases.length,
+      `test/template-corpus/ holds only ${cases.length} .toml files; the issue asks for at least ${MIN_CASES}`,
+    ).toBeGreaterThanOrEqual(MIN_CASES);
   });
 
   test.each(cases)("%s", (name) => {
@@ -87,20 +88,34 @@ describe("broken-template corpus", () => {
 
 // The same lines through the real CLI: exit code 2, nothing but the errors, no stack trace.
 // 72 and 75 crashed the CLI ("a bug in tsimg", exit 1); 73 was read with U+FFFD in place of a byte.
-const CLI_CASES = ["03-duplicate-key.toml", "07-unknown-key.toml", "55-many-source-errors.toml", "72-nested-5000-deep.toml", "73-not-utf8.toml", "75-number-beyond-2-53.toml"];
+const CLI_CASES = [
+  "03-duplicate-key.toml",
+  "07-unknown-key.toml",
+  "55-many-source-errors.toml",
+  "72-nested-5000-deep.toml",
+  "73-not-utf8.toml",
+  "75-number-beyond-2-53.toml",
+];
 
 describe("tsimg validate prints the corpus errors", () => {
   beforeAll(() => {
     // dist/ may be older than src/: build it once, here, rather than test a stale CLI.
     const tsc = spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: REPO, encoding: "utf8", timeout: 55_000 });
     if (tsc.status !== 0) {
-      throw new Error(`npx tsc -p tsconfig.json failed (status ${tsc.status}), so dist/cli/main.js cannot be tested:\n${tsc.stdout}${tsc.stderr}${tsc.error ?? ""}`);
+      throw new Error(
+        `npx tsc -p tsconfig.json failed (status ${tsc.status}), so dist/cli/main.js cannot be tested:\n${tsc.stdout}${tsc.stderr}${tsc.error ?? ""}`,
+      );
     }
   }, 60_000);
 
   test.each(CLI_CASES)("%s", (name) => {
     const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(TSIMG|PKR)_VAR_/.test(key)));
-    const run = spawnSync(process.execPath, ["dist/cli/main.js", "validate", join(CORPUS, name)], { cwd: REPO, encoding: "utf8", env, timeout: 20_000 });
+    const run = spawnSync(process.execPath, ["dist/cli/main.js", "validate", join(CORPUS, name)], {
+      cwd: REPO,
+      encoding: "utf8",
+      env,
+      timeout: 20_000,
+    });
     const stderr = run.stderr.split("\n").filter((line) => line !== "");
     expect(stderr.filter((line) => STACK_FRAME.test(line))).toEqual([]);
     expect(run.stdout).toBe("");

@@ -32,7 +32,11 @@ describe("interpolate", () => {
     ["file() with an absolute path", `\${file("${join(dir, "ks.cfg")}")}`, "rootpw secret\nreboot\n"],
     ["timestamp(), without fractions of a second", "build-${timestamp()}", "build-2024-05-06T07:08:09Z"],
     ["timestamp( ) with a space", "${timestamp( )}", "2024-05-06T07:08:09Z"],
-    ["a run-time placeholder, left alone", "http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks", "http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks"],
+    [
+      "a run-time placeholder, left alone",
+      "http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks",
+      "http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks",
+    ],
     ["a run-time placeholder next to a variable", "{{ .Name }}-${var.version}", "{{ .Name }}-1.2.3"],
     ["a lone $", "cost: $5 {not an expression}", "cost: $5 {not an expression}"],
   ])("%s", (_, text, expected) => {
@@ -40,16 +44,32 @@ describe("interpolate", () => {
   });
 
   test.each([
-    ["an unknown variable near a known one", "${var.root_pasword}", 'unknown variable "var.root_pasword"; did you mean "var.root_password"?'],
+    [
+      "an unknown variable near a known one",
+      "${var.root_pasword}",
+      'unknown variable "var.root_pasword"; did you mean "var.root_password"?',
+    ],
     ["an unknown variable near none", "${var.kickstart}", 'unknown variable "var.kickstart"'],
     [
       "an unknown function near a known one",
       '${envv("HOME")}',
       'unknown function "envv()"; did you mean "env()"?; tsimg knows env(), file(), timestamp()',
     ],
-    ["an unknown function near none", '${upper("x")}', 'unknown function "upper()"; tsimg knows env(), file(), timestamp()'],
-    ["an unquoted argument", "${env(HOME)}", 'cannot understand the arguments of "${env(HOME)}": use double-quoted strings'],
-    ["single quotes", "${env('HOME')}", `cannot understand the arguments of "\${env('HOME')}": use double-quoted strings`],
+    [
+      "an unknown function near none",
+      '${upper("x")}',
+      'unknown function "upper()"; tsimg knows env(), file(), timestamp()',
+    ],
+    [
+      "an unquoted argument",
+      "${env(HOME)}",
+      'cannot understand the arguments of "${env(HOME)}": use double-quoted strings',
+    ],
+    [
+      "single quotes",
+      "${env('HOME')}",
+      `cannot understand the arguments of "\${env('HOME')}": use double-quoted strings`,
+    ],
     ["too many arguments", '${env("A", "B")}', "env() takes 1 argument, got 2"],
     ["too few arguments", "${file()}", "file() takes 1 argument, got 0"],
     ["an argument to timestamp()", '${timestamp("UTC")}', "timestamp() takes 0 arguments, got 1"],

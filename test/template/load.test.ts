@@ -32,7 +32,10 @@ ssh_username = "root"
 `;
 
 /** What loadTemplate threw, as plain data, so a mismatch shows every field. */
-function loadErrors(path: string, options: LoadOptions = {}): { message: string; key?: string; line?: number; column?: number; file?: string }[] {
+function loadErrors(
+  path: string,
+  options: LoadOptions = {},
+): { message: string; key?: string; line?: number; column?: number; file?: string }[] {
   try {
     loadTemplate(path, options);
   } catch (error) {
@@ -72,41 +75,89 @@ describe("loadTemplate: bytes that are not a sane template", () => {
   });
 
   test.each<[string, Buffer, ReturnType<typeof utf8Error>]>([
-    ["a Latin-1 byte after multi-byte characters (columns count characters)", Buffer.concat([Buffer.from(`${MINIMAL}ssh_password = "ñé`), Buffer.from([0xe9]), Buffer.from('"\n')]), utf8Error(5, 19, "0xE9")],
-    ["a lead byte without its continuation", Buffer.concat([Buffer.from("# caf"), Buffer.from([0xc3, 0x28]), Buffer.from(`\n${MINIMAL}`)]), utf8Error(1, 6, "0xC3")],
-    ["a truncated character at the very end", Buffer.concat([Buffer.from(`${MINIMAL}# €`), Buffer.from([0xe2, 0x82])]), utf8Error(5, 4, "0xE2")],
-    ["an encoded surrogate (CESU-8)", Buffer.concat([Buffer.from(`${MINIMAL}\n\n# `), Buffer.from([0xed, 0xa0, 0x80])]), utf8Error(7, 3, "0xED")],
+    [
+      "a Latin-1 byte after multi-byte characters (columns count characters)",
+      Buffer.concat([Buffer.from(`${MINIMAL}ssh_password = "ñé`), Buffer.from([0xe9]), Buffer.from('"\n')]),
+      utf8Error(5, 19, "0xE9"),
+    ],
+    [
+      "a lead byte without its continuation",
+      Buffer.concat([Buffer.from("# caf"), Buffer.from([0xc3, 0x28]), Buffer.from(`\n${MINIMAL}`)]),
+      utf8Error(1, 6, "0xC3"),
+    ],
+    [
+      "a truncated character at the very end",
+      Buffer.concat([Buffer.from(`${MINIMAL}# €`), Buffer.from([0xe2, 0x82])]),
+      utf8Error(5, 4, "0xE2"),
+    ],
+    [
+      "an encoded surrogate (CESU-8)",
+      Buffer.concat([Buffer.from(`${MINIMAL}\n\n# `), Buffer.from([0xed, 0xa0, 0x80])]),
+      utf8Error(7, 3, "0xED"),
+    ],
   ])("refuses %s, naming the line and column", (_, bytes, expected) => {
     const path = bytesTemplate(bytes);
     expect(loadErrors(path)).toEqual([{ ...expected, file: path }]);
   });
 
   test("a UTF-8 byte order mark is not part of the text", () => {
-    const path = bytesTemplate(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${MINIMAL}ssh_password = "café"\n`)]));
+    const path = bytesTemplate(
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${MINIMAL}ssh_password = "café"\n`)]),
+    );
     expect(loadTemplate(path).source.ssh_password).toBe("café");
   });
 
   test.each([
     ["lists", (n: number) => `${MINIMAL}qemuargs = ${"[".repeat(n)}${"]".repeat(n)}\n`, "source.qemuargs", 5],
-    ["inline tables", (n: number) => `[image]\nname = "x"\nmeta = ${"{ a = ".repeat(n)}1${" }".repeat(n)}\n\n${MINIMAL}`, "image.meta.a", 3],
-    ["lists in an array of tables", (n: number) => `${MINIMAL}\n[[provisioner]]\ntype = "shell"\ninline = ${"[".repeat(n)}${"]".repeat(n)}\n`, "provisioner[0].inline", 8],
+    [
+      "inline tables",
+      (n: number) => `[image]\nname = "x"\nmeta = ${"{ a = ".repeat(n)}1${" }".repeat(n)}\n\n${MINIMAL}`,
+      "image.meta.a",
+      3,
+    ],
+    [
+      "lists in an array of tables",
+      (n: number) => `${MINIMAL}\n[[provisioner]]\ntype = "shell"\ninline = ${"[".repeat(n)}${"]".repeat(n)}\n`,
+      "provisioner[0].inline",
+      8,
+    ],
   ])("refuses %s nested 5,000 deep with an error, not a crash", (_, text, key, line) => {
     const path = template(text(5000));
     expect(loadErrors(path)).toEqual([
-      { message: `${key}: nested more than 32 levels deep (tables and lists); a template never needs that many`, key, line, column: 1, file: path },
+      {
+        message: `${key}: nested more than 32 levels deep (tables and lists); a template never needs that many`,
+        key,
+        line,
+        column: 1,
+        file: path,
+      },
     ]);
   });
 
   test("a file read by ${file()} must be UTF-8 too, or the guest gets U+FFFD where the author wrote a byte", () => {
     const path = template(`${MINIMAL}ssh_password = "\${file(\\"pw.txt\\")}"\n`);
     writeFileSync(join(path, "..", "pw.txt"), Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]));
-    expect(messages(path)).toEqual(['ssh_password: file("pw.txt"): not UTF-8: byte 0xE9 on line 1, column 4 (save the file as UTF-8)']);
+    expect(messages(path)).toEqual([
+      'ssh_password: file("pw.txt"): not UTF-8: byte 0xE9 on line 1, column 4 (save the file as UTF-8)',
+    ]);
   });
 
   test.each([
-    ["is not UTF-8", Buffer.concat([Buffer.from('v = "caf'), Buffer.from([0xe9]), Buffer.from('"\n')]), "not UTF-8: byte 0xE9 on line 1, column 9 (save the file as UTF-8)"],
-    ["holds a number beyond 2^53", Buffer.from("v = 18446744073709551615\n"), "v: a whole number beyond 9007199254740991 (2^53 - 1, or below its negative); no option takes one that large"],
-    ["is nested 5,000 deep", Buffer.from(`v = ${"[".repeat(5000)}${"]".repeat(5000)}\n`), `v${".0".repeat(32)}: nested more than 32 levels deep (tables and lists); a template never needs that many`],
+    [
+      "is not UTF-8",
+      Buffer.concat([Buffer.from('v = "caf'), Buffer.from([0xe9]), Buffer.from('"\n')]),
+      "not UTF-8: byte 0xE9 on line 1, column 9 (save the file as UTF-8)",
+    ],
+    [
+      "holds a number beyond 2^53",
+      Buffer.from("v = 18446744073709551615\n"),
+      "v: a whole number beyond 9007199254740991 (2^53 - 1, or below its negative); no option takes one that large",
+    ],
+    [
+      "is nested 5,000 deep",
+      Buffer.from(`v = ${"[".repeat(5000)}${"]".repeat(5000)}\n`),
+      `v${".0".repeat(32)}: nested more than 32 levels deep (tables and lists); a template never needs that many`,
+    ],
   ])("a --var-file that %s is refused, naming it", (_, bytes, message) => {
     const path = template(`[variables.v]\ntype = "number"\ndefault = "1"\n\n${MINIMAL}`);
     const varFile = join(path, "..", "vars.toml");
@@ -117,7 +168,9 @@ describe("loadTemplate: bytes that are not a sane template", () => {
   test("nesting up to the limit is only checked by the options' own types", () => {
     // 31 levels of lists under [source] is 32 in all: allowed by the depth check, refused as the wrong type.
     const path = template(`${MINIMAL}qemuargs = ${"[".repeat(31)}${"]".repeat(31)}\n`);
-    expect(messages(path)).toEqual(['qemuargs: expected a list of lists of strings like [["-m", "4096"]], got [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]... (list)']);
+    expect(messages(path)).toEqual([
+      'qemuargs: expected a list of lists of strings like [["-m", "4096"]], got [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]... (list)',
+    ]);
   });
 });
 
@@ -174,7 +227,17 @@ describe("loadTemplate", () => {
       ),
       { env: {} },
     );
-    expect(plan.source).toMatchObject({ cpus: 1, sockets: 0, http_port_min: 1, http_port_max: 65_535, vnc_port_min: 5900, ssh_port: 1, disk_size: 67_108_864, disk_additional_size: [1, 67_108_864], memory: 1 });
+    expect(plan.source).toMatchObject({
+      cpus: 1,
+      sockets: 0,
+      http_port_min: 1,
+      http_port_max: 65_535,
+      vnc_port_min: 5900,
+      ssh_port: 1,
+      disk_size: 67_108_864,
+      disk_additional_size: [1, 67_108_864],
+      memory: 1,
+    });
   });
 
   test.each([
@@ -188,11 +251,16 @@ describe("loadTemplate", () => {
   });
 
   test("a provisioner's max_retries cannot be negative", () => {
-    expect(messages(template(`${MINIMAL}\n[[provisioner]]\ntype = "shell"\ninline = ["true"]\nmax_retries = -1\n`))).toEqual(["max_retries: must be at least 0, got -1"]);
+    expect(
+      messages(template(`${MINIMAL}\n[[provisioner]]\ntype = "shell"\ninline = ["true"]\nmax_retries = -1\n`)),
+    ).toEqual(["max_retries: must be at least 0, got -1"]);
   });
 
   test("units are converted: sizes to MiB, durations to ms", () => {
-    const plan = loadTemplate(template(`${MINIMAL}disk_size = "20G"\nmemory = "2G"\nboot_wait = "1m30s"\nssh_timeout = "45m"\n`), { env: {} });
+    const plan = loadTemplate(
+      template(`${MINIMAL}disk_size = "20G"\nmemory = "2G"\nboot_wait = "1m30s"\nssh_timeout = "45m"\n`),
+      { env: {} },
+    );
     expect(plan.source).toMatchObject({ disk_size: 20_480, memory: 2048, boot_wait: 90_000, ssh_timeout: 2_700_000 });
   });
 
@@ -219,7 +287,15 @@ type = "file"
 source = "files/"
 destination = "/etc/x"
 `,
-      { "isos/disk.iso": "", "keys/id_ed25519": "", "http/ks.cfg": "", "scripts/setup.sh": "", "scripts/a.sh": "", "scripts/b.sh": "", "files/motd": "" },
+      {
+        "isos/disk.iso": "",
+        "keys/id_ed25519": "",
+        "http/ks.cfg": "",
+        "scripts/setup.sh": "",
+        "scripts/a.sh": "",
+        "scripts/b.sh": "",
+        "files/motd": "",
+      },
     );
     const dir = join(path, "..");
     const plan = loadTemplate(path, { env: {} });
@@ -242,7 +318,9 @@ destination = "/etc/x"
     const dir = join(root, "url-iso");
     mkdirSync(dir);
     writeFileSync(join(dir, "my disk.iso"), "");
-    const path = template(MINIMAL.replace('"disk.iso"', JSON.stringify(`file://${encodeURI(join(dir, "my disk.iso"))}`)));
+    const path = template(
+      MINIMAL.replace('"disk.iso"', JSON.stringify(`file://${encodeURI(join(dir, "my disk.iso"))}`)),
+    );
     expect(loadTemplate(path, { env: {} }).source.iso_url).toBe(join(dir, "my disk.iso"));
   });
 
@@ -275,7 +353,12 @@ boot_command = ["ks=http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks.cfg<enter>"]
   test("a TOML syntax error is one ConfigError with line and column", () => {
     const path = template(`[source]\niso_url = "disk.iso"\ndisk_size = 40G\n`);
     expect(loadErrors(path)).toEqual([
-      { message: "TOML syntax: Unexpected character, expected only whitespace or comments till end of line", line: 3, column: 15, file: path },
+      {
+        message: "TOML syntax: Unexpected character, expected only whitespace or comments till end of line",
+        line: 3,
+        column: 15,
+        file: path,
+      },
     ]);
   });
 
@@ -287,14 +370,21 @@ boot_command = ["ks=http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks.cfg<enter>"]
   test("a directory named as the template", () => {
     const path = join(root, "a-dir.toml");
     mkdirSync(path);
-    expect(loadErrors(path)).toEqual([{ message: `cannot read template: ${path} is a directory (name a .toml file)`, file: path }]);
+    expect(loadErrors(path)).toEqual([
+      { message: `cannot read template: ${path} is a directory (name a .toml file)`, file: path },
+    ]);
   });
 
   test("a file far too big to be a template (the ISO named by mistake) is not read", () => {
     const path = join(root, "big.iso");
     writeFileSync(path, "");
     truncateSync(path, 4 * 1024 * 1024 + 1); // sparse: no disk space used
-    expect(loadErrors(path)).toEqual([{ message: `${path} is not a template: 4194305 bytes, over the 4 MiB a template may have (is it the ISO?)`, file: path }]);
+    expect(loadErrors(path)).toEqual([
+      {
+        message: `${path} is not a template: 4194305 bytes, over the 4 MiB a template may have (is it the ISO?)`,
+        file: path,
+      },
+    ]);
   });
 
   test("every problem is reported at once, each with its key and line", () => {
@@ -339,22 +429,34 @@ script = "setup.sh"
     const dir = join(path, "..");
     const where = (key: string, line: number, column = 1) => ({ key, line, column, file: path });
     expect(loadErrors(path, { env: {} })).toEqual([
-      { message: 'disk_size: expected a size like "40G", "512M" or a number of MiB, got "40 gigs" (string)', ...where("source.disk_size", 13) },
+      {
+        message: 'disk_size: expected a size like "40G", "512M" or a number of MiB, got "40 gigs" (string)',
+        ...where("source.disk_size", 13),
+      },
       { message: 'unknown key "memroy"; did you mean "memory"?', ...where("source.memroy", 14) },
       { message: 'cpus: expected a whole number, got "2" (string)', ...where("source.cpus", 15) },
-      { message: 'boot_wait: expected a duration like "30s", "5m" or "1h30m", got "5x" (string)', ...where("source.boot_wait", 16) },
+      {
+        message: 'boot_wait: expected a duration like "30s", "5m" or "1h30m", got "5x" (string)',
+        ...where("source.boot_wait", 16),
+      },
       { message: "http_directory and http_content cannot both be set: pick one", ...where("source.http_content", 20) },
       {
         message: 'boot_command: unknown key "<entr>" at character 1 of boot_command[1]; did you mean "<enter>"?',
         ...where("source.boot_command", 18),
       },
       { message: `no such script ${join(dir, "missing.sh")}`, ...where("provisioner[1].script", 29) },
-      { message: "shell provisioner needs exactly one of inline, script, scripts; got inline and script", ...where("provisioner[2]", 31) },
+      {
+        message: "shell provisioner needs exactly one of inline, script, scripts; got inline and script",
+        ...where("provisioner[2]", 31),
+      },
     ]);
   });
 
   test("iso_urls: the first entry that exists is the ISO", () => {
-    const path = template(`[source]\niso_urls = ["gone.iso", "here.iso", "also.iso"]\niso_checksum = "none"\nssh_username = "root"\n`, { "here.iso": "x", "also.iso": "y" });
+    const path = template(
+      `[source]\niso_urls = ["gone.iso", "here.iso", "also.iso"]\niso_checksum = "none"\nssh_username = "root"\n`,
+      { "here.iso": "x", "also.iso": "y" },
+    );
     const plan = loadTemplate(path, { env: {} });
     expect(plan.source.iso_url).toBe(join(path, "..", "here.iso"));
     expect(plan.missingInputs).toEqual([]);
@@ -379,7 +481,8 @@ script = "setup.sh"
       `${MINIMAL}\n[[post_processor]]\ntype = "checksums"\n`,
       [
         {
-          message: 'type: expected one of "checksum", "compress", "manifest", "shell-local", "upload", "notify", got "checksums"; did you mean "checksum"?',
+          message:
+            'type: expected one of "checksum", "compress", "manifest", "shell-local", "upload", "notify", got "checksums"; did you mean "checksum"?',
           key: "post_processor[0].type",
           line: 7,
         },
@@ -399,11 +502,19 @@ script = "setup.sh"
       "a post-processor option of the wrong type, and a shell-local script that does not exist",
       `${MINIMAL}\n[[post_processor]]\ntype = "compress"\ncompression_level = "max"\n\n[[post_processor]]\ntype = "shell-local"\nscript = "post.sh"\n`,
       [
-        { message: 'compression_level: expected a whole number, got "max" (string)', key: "post_processor[0].compression_level", line: 8 },
+        {
+          message: 'compression_level: expected a whole number, got "max" (string)',
+          key: "post_processor[0].compression_level",
+          line: 8,
+        },
         { message: "no such script <dir>/post.sh", key: "post_processor[1].script", line: 12 },
       ],
     ],
-    ["no [source]", `[image]\nname = "x"\n`, [{ message: "missing table [source] (the qemu builder's options)", key: "" }]],
+    [
+      "no [source]",
+      `[image]\nname = "x"\n`,
+      [{ message: "missing table [source] (the qemu builder's options)", key: "" }],
+    ],
     [
       "a missing required key",
       `[source]\niso_checksum = "none"\nssh_username = "root"\n`,
@@ -414,7 +525,11 @@ script = "setup.sh"
       `[source]\niso_url = "disk.iso"\niso_checksum = "none"\n\n[[provisioner]]\ntype = "file"\nsource = "disk.iso"\ndestination = "/x"\n`,
       [{ message: 'missing required key "ssh_username" (needed with communicator = "ssh")', key: "source", line: 1 }],
     ],
-    ["an enum value", `${MINIMAL}format = "vmdk"\n`, [{ message: 'format: expected one of "qcow2", "raw", got "vmdk" (string)', key: "source.format", line: 5 }]],
+    [
+      "an enum value",
+      `${MINIMAL}format = "vmdk"\n`,
+      [{ message: 'format: expected one of "qcow2", "raw", got "vmdk" (string)', key: "source.format", line: 5 }],
+    ],
     [
       "a port range upside down",
       `${MINIMAL}http_port_min = 9000\nhttp_port_max = 8000\n`,
@@ -423,7 +538,13 @@ script = "setup.sh"
     [
       "qemuargs that are not a list of lists",
       `${MINIMAL}qemuargs = ["-m", "4096"]\n`,
-      [{ message: 'qemuargs: expected a list of lists of strings like [["-m", "4096"]], got ["-m","4096"] (list)', key: "source.qemuargs", line: 5 }],
+      [
+        {
+          message: 'qemuargs: expected a list of lists of strings like [["-m", "4096"]], got ["-m","4096"] (list)',
+          key: "source.qemuargs",
+          line: 5,
+        },
+      ],
     ],
     [
       "a missing http_directory",
@@ -433,7 +554,13 @@ script = "setup.sh"
     [
       "an unknown provisioner type",
       `${MINIMAL}\n[[provisioner]]\ntype = "shel"\ninline = ["true"]\n`,
-      [{ message: 'provisioner type "shel" is not known: use "shell", "file" or "shell-local" (did you mean "shell"?)', key: "provisioner[0].type", line: 7 }],
+      [
+        {
+          message: 'provisioner type "shel" is not known: use "shell", "file" or "shell-local" (did you mean "shell"?)',
+          key: "provisioner[0].type",
+          line: 7,
+        },
+      ],
     ],
     [
       "a shell provisioner with nothing to run",
@@ -451,14 +578,24 @@ script = "setup.sh"
     [
       "an unknown variable, with the key that uses it",
       `[variables.root_password]\ndefault = "x"\n\n${MINIMAL}ssh_password = "\${var.root_pasword}"\n`,
-      [{ message: 'ssh_password: unknown variable "var.root_pasword"; did you mean "var.root_password"?', key: "source.ssh_password", line: 8 }],
+      [
+        {
+          message: 'ssh_password: unknown variable "var.root_pasword"; did you mean "var.root_password"?',
+          key: "source.ssh_password",
+          line: 8,
+        },
+      ],
     ],
     [
       "an unknown key in a variable",
       `[variables.v]\ndefualt = "x"\n\n${MINIMAL}`,
       [
         { message: 'unknown key "defualt"; did you mean "default"?', key: "variables.v.defualt", line: 2 },
-        { message: 'variable "v" has no value: give it a default, --var v=..., or TSIMG_VAR_v in the environment', key: "variables.v", line: 1 },
+        {
+          message: 'variable "v" has no value: give it a default, --var v=..., or TSIMG_VAR_v in the environment',
+          key: "variables.v",
+          line: 1,
+        },
       ],
     ],
     [
@@ -469,12 +606,16 @@ script = "setup.sh"
   ])("reports %s", (_, toml, expected) => {
     const path = template(toml);
     const dir = join(path, "..");
-    const got = loadErrors(path, { env: {} }).map(({ message, key, line }) => ({ message, key, ...(line === undefined ? {} : { line }) }));
+    const got = loadErrors(path, { env: {} }).map(({ message, key, line }) => ({
+      message,
+      key,
+      ...(line === undefined ? {} : { line }),
+    }));
     expect(got).toEqual(expected.map((e) => ({ ...e, message: e.message.replace("<dir>", dir) })));
   });
 
   describe("post-processors", () => {
-    test("each [[post_processor]] is a chain of one; tables sharing chain = \"name\" form one chain, in order", () => {
+    test('each [[post_processor]] is a chain of one; tables sharing chain = "name" form one chain, in order', () => {
       const path = template(
         `${MINIMAL}
 [[post_processor]]
@@ -498,7 +639,10 @@ timeout = "10s"
 `,
       );
       const plan = loadTemplate(path, { env: {} });
-      expect(plan.postProcessors.map((chain) => chain.map((p) => p.type))).toEqual([["checksum", "compress", "upload"], ["manifest"]]);
+      expect(plan.postProcessors.map((chain) => chain.map((p) => p.type))).toEqual([
+        ["checksum", "compress", "upload"],
+        ["manifest"],
+      ]);
       expect(plan.postProcessors[0]?.[2]).toEqual({
         type: "upload",
         target: "http",
@@ -507,7 +651,9 @@ timeout = "10s"
         retry_delay: 2000,
         timeout: 10_000,
       });
-      expect(plan.postProcessors[1]).toEqual([{ type: "manifest", output: "all.json", strip_path: false, strip_time: false }]);
+      expect(plan.postProcessors[1]).toEqual([
+        { type: "manifest", output: "all.json", strip_path: false, strip_time: false },
+      ]);
     });
 
     test("a template without post-processors has no chains", () => {
@@ -558,7 +704,11 @@ ssh_username = "\${var.v}"
       ["PKR_VAR_v over --var-file", { file: true, env: { PKR_VAR_v: "from-pkr" } }, "from-pkr"],
       ["TSIMG_VAR_v over --var-file", { file: true, env: { TSIMG_VAR_v: "from-tsimg" } }, "from-tsimg"],
       ["TSIMG_VAR_v over PKR_VAR_v", { env: { PKR_VAR_v: "from-pkr", TSIMG_VAR_v: "from-tsimg" } }, "from-tsimg"],
-      ["--var over everything", { file: true, env: { PKR_VAR_v: "from-pkr", TSIMG_VAR_v: "from-tsimg" }, vars: { v: "from-var" } }, "from-var"],
+      [
+        "--var over everything",
+        { file: true, env: { PKR_VAR_v: "from-pkr", TSIMG_VAR_v: "from-tsimg" }, vars: { v: "from-var" } },
+        "from-var",
+      ],
       ["--var over the default", { vars: { v: "from-var" } }, "from-var"],
     ])("precedence: %s", (_, given, expected) => {
       const path = template(TOML, { "vars.toml": 'v = "from-file"\n' });
@@ -567,22 +717,30 @@ ssh_username = "\${var.v}"
       expect(valueOf(loadTemplate(path, options))).toBe(expected);
     });
 
-    test.each([["TSIMG_VAR_v"], ["PKR_VAR_v"]])("%s is read from the process environment when no env is given", (name) => {
-      vi.stubEnv(name, "from-process-env");
-      expect(valueOf(loadTemplate(template(TOML)))).toBe("from-process-env");
-    });
+    test.each([["TSIMG_VAR_v"], ["PKR_VAR_v"]])(
+      "%s is read from the process environment when no env is given",
+      (name) => {
+        vi.stubEnv(name, "from-process-env");
+        expect(valueOf(loadTemplate(template(TOML)))).toBe("from-process-env");
+      },
+    );
 
     test("a later --var-file wins over an earlier one", () => {
       const path = template(TOML, { "a.toml": 'v = "from-a"\n', "b.toml": 'v = "from-b"\n' });
       const dir = join(path, "..");
-      expect(valueOf(loadTemplate(path, { env: {}, varFiles: [join(dir, "a.toml"), join(dir, "b.toml")] }))).toBe("from-b");
+      expect(valueOf(loadTemplate(path, { env: {}, varFiles: [join(dir, "a.toml"), join(dir, "b.toml")] }))).toBe(
+        "from-b",
+      );
     });
 
     test("a required variable without a value is named, once, at its table", () => {
-      const path = template(`[variables.root_password]\nsensitive = true\n\n${MINIMAL}ssh_password = "\${var.root_password}"\n`);
+      const path = template(
+        `[variables.root_password]\nsensitive = true\n\n${MINIMAL}ssh_password = "\${var.root_password}"\n`,
+      );
       expect(loadErrors(path, { env: {} })).toEqual([
         {
-          message: 'variable "root_password" has no value: give it a default, --var root_password=..., or TSIMG_VAR_root_password in the environment',
+          message:
+            'variable "root_password" has no value: give it a default, --var root_password=..., or TSIMG_VAR_root_password in the environment',
           key: "variables.root_password",
           line: 1,
           column: 1,
@@ -592,19 +750,33 @@ ssh_username = "\${var.v}"
     });
 
     test("a variable without a default gets its value from --var", () => {
-      const path = template(`[variables.root_password]\nsensitive = true\n\n${MINIMAL}ssh_password = "\${var.root_password}"\n`);
+      const path = template(
+        `[variables.root_password]\nsensitive = true\n\n${MINIMAL}ssh_password = "\${var.root_password}"\n`,
+      );
       const plan = loadTemplate(path, { env: {}, vars: { root_password: "given-pw" } });
       expect(plan.source.ssh_password).toBe("given-pw");
       expect(plan.secrets).toEqual(["given-pw"]);
     });
 
     test.each<[string, LoadOptions, string]>([
-      ["--var", { vars: { vv: "x" } }, '--var vv=... sets "vv", which the template does not declare; did you mean "v"?'],
-      ["--var-file", { varFiles: ["<dir>/extra.toml"] }, '--var-file <dir>/extra.toml sets "other", which the template does not declare'],
+      [
+        "--var",
+        { vars: { vv: "x" } },
+        '--var vv=... sets "vv", which the template does not declare; did you mean "v"?',
+      ],
+      [
+        "--var-file",
+        { varFiles: ["<dir>/extra.toml"] },
+        '--var-file <dir>/extra.toml sets "other", which the template does not declare',
+      ],
     ])("%s setting an undeclared variable is an error", (_, options, message) => {
       const path = template(TOML, { "extra.toml": 'other = "x"\n' });
       const dir = join(path, "..");
-      const fixed: LoadOptions = { env: {}, ...options, ...(options.varFiles ? { varFiles: options.varFiles.map((f) => f.replace("<dir>", dir)) } : {}) };
+      const fixed: LoadOptions = {
+        env: {},
+        ...options,
+        ...(options.varFiles ? { varFiles: options.varFiles.map((f) => f.replace("<dir>", dir)) } : {}),
+      };
       expect(messages(path, fixed)).toEqual([message.replace("<dir>", dir)]);
     });
 

@@ -18,7 +18,10 @@ const SOURCE = {
 } as const;
 type Source = ConfigOf<typeof SOURCE>;
 
-const ECHO = { type: { type: "string", required: true, doc: "`echo`.", packer: "none" }, text: { type: "string", default: "", doc: "Text.", packer: "none" } } as const;
+const ECHO = {
+  type: { type: "string", required: true, doc: "`echo`.", packer: "none" },
+  text: { type: "string", default: "", doc: "Text.", packer: "none" },
+} as const;
 type Echo = ConfigOf<typeof ECHO, { type: "echo" }>;
 
 const toys: ComponentRegistry<Source, Echo, Echo> = {
@@ -65,7 +68,9 @@ function messages(path: string): string[] {
 describe("readTemplate with a registry of toy components", () => {
   test("checks [source], provisioners and post-processors with the registry's tables, and collects their secrets", () => {
     const plan = readTemplate(
-      write(`[source]\ngreeting = "hello"\npassword = "pw"\n\n[[provisioner]]\ntype = "echo"\ntext = "hi"\n\n[[post_processor]]\ntype = "echo"\ntext = "secret-1"\n`),
+      write(
+        `[source]\ngreeting = "hello"\npassword = "pw"\n\n[[provisioner]]\ntype = "echo"\ntext = "hi"\n\n[[post_processor]]\ntype = "echo"\ntext = "secret-1"\n`,
+      ),
       { env: {} },
       toys,
     );
@@ -84,6 +89,8 @@ describe("readTemplate with a registry of toy components", () => {
   });
 
   test("a top-level key is placed under [source] by the registry's option names", () => {
-    expect(messages(write(`greeting = "hi"\n[source]\ngreeting = "hello"\n`))).toEqual(['"greeting" is outside any table: it belongs under [source] [greeting]']);
+    expect(messages(write(`greeting = "hi"\n[source]\ngreeting = "hello"\n`))).toEqual([
+      '"greeting" is outside any table: it belongs under [source] [greeting]',
+    ]);
   });
 });

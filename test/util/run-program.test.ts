@@ -8,7 +8,16 @@ const alive = (pid: number) => spawnSync("kill", ["-0", String(pid)]).status ===
 describe("runProgram", () => {
   it("collects stdout and stderr, and tells a clean exit from a failing one", async () => {
     const ok = await runProgram("sh", ["-c", "echo out; echo err >&2"]);
-    expect(ok).toMatchObject({ ok: true, exitCode: 0, stdout: "out\n", stderr: "err\n", problem: "", notStarted: false, timedOut: false, cancelled: false });
+    expect(ok).toMatchObject({
+      ok: true,
+      exitCode: 0,
+      stdout: "out\n",
+      stderr: "err\n",
+      problem: "",
+      notStarted: false,
+      timedOut: false,
+      cancelled: false,
+    });
     const failed = await runProgram("sh", ["-c", "echo nope >&2; exit 3"]);
     expect(failed).toMatchObject({ ok: false, exitCode: 3, stderr: "nope\n", problem: "sh exited with code 3" });
   });
@@ -27,7 +36,12 @@ describe("runProgram", () => {
   it("a timeout and a cancel kill the program and say which it was", async () => {
     const t0 = Date.now();
     const slow = await runProgram("sleep", ["30"], { timeoutMs: 200, killSignal: "SIGKILL" });
-    expect(slow).toMatchObject({ ok: false, timedOut: true, cancelled: false, problem: "sleep did not finish within 0.2 s" });
+    expect(slow).toMatchObject({
+      ok: false,
+      timedOut: true,
+      cancelled: false,
+      problem: "sleep did not finish within 0.2 s",
+    });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 200);
     const cancelled = await runProgram("sleep", ["30"], { signal: controller.signal });
@@ -48,7 +62,9 @@ describe("startQemu", () => {
       console.log(qemu.pid);
       process.exit(0);
     `;
-    const pid = Number(execFileSync("npx", ["tsx", "--input-type=module", "-e", script], { encoding: "utf8" }).trim().split("\n").pop());
+    const pid = Number(
+      execFileSync("npx", ["tsx", "--input-type=module", "-e", script], { encoding: "utf8" }).trim().split("\n").pop(),
+    );
     expect(pid).toBeGreaterThan(0);
     // SIGKILL is immediate, but the zombie may need a moment to be reaped by init.
     const deadline = Date.now() + 5000;

@@ -11,7 +11,10 @@ import type { HttpServing, PreparedOutput, SshKeyMade, VmStarted } from "../valu
 import { tails } from "../qemu-tails.js";
 
 /** What typing reads: the VM's QMP and output, the work dir, and the HTTP server the command may name. */
-type BootInput = Pick<VmStarted, "qmp" | "qemu" | "serial" | "sshHostPort"> & Pick<PreparedOutput, "workDir"> & HttpServing & Partial<SshKeyMade>;
+type BootInput = Pick<VmStarted, "qmp" | "qemu" | "serial" | "sshHostPort"> &
+  Pick<PreparedOutput, "workDir"> &
+  HttpServing &
+  Partial<SshKeyMade>;
 
 /**
  * Waits boot_wait, then types boot_command. When the command tells the guest to fetch from
@@ -38,11 +41,15 @@ export const typeBootCommand: BuildStep<BootInput> = {
         const what = `the guest requested nothing from the HTTP server within ${formatDuration(http_request_timeout)} of typing boot_command (http_request_timeout); it was told to fetch ${url}`;
         // A failed build's cleanup keeps the console as <output_directory>.failure.png.
         if (attempt >= boot_command_retries) {
-          throw new TsimgError(`${what}: the boot command was mistyped, or the guest never fetched the kickstart`, { details: tails(input) });
+          throw new TsimgError(`${what}: the boot command was mistyped, or the guest never fetched the kickstart`, {
+            details: tails(input),
+          });
         }
         // Beside output_directory, which a failed build removes.
         const shot = await screenshot(ctx, input, `${plan.source.output_directory}.boot-timeout-${attempt + 1}.png`);
-        ctx.events.warn(`${what}; resetting the VM and typing it again (retry ${attempt + 1} of ${boot_command_retries}, boot_command_retries${shot ? `; the screen was ${shot}` : ""})`);
+        ctx.events.warn(
+          `${what}; resetting the VM and typing it again (retry ${attempt + 1} of ${boot_command_retries}, boot_command_retries${shot ? `; the screen was ${shot}` : ""})`,
+        );
         await withTimeout(input.qmp.execute("system_reset"), 5000, "system_reset", ctx.signal);
       }
     } finally {
@@ -58,13 +65,23 @@ async function bootWait(ctx: BuildStepContext): Promise<void> {
   await sleep(boot_wait, ctx.signal);
 }
 
-async function typeText(ctx: BuildStepContext, vm: Pick<VmStarted, "qmp">, text: string[], gate: Ps2Watch | undefined): Promise<void> {
+async function typeText(
+  ctx: BuildStepContext,
+  vm: Pick<VmStarted, "qmp">,
+  text: string[],
+  gate: Ps2Watch | undefined,
+): Promise<void> {
   if (text.length === 0) return;
   const { boot_key_interval, boot_screenshots, output_directory } = ctx.build.plan.source;
   const { keys } = describeBootCommand(parseBootCommand(text));
   ctx.events.info(`typing ${keys} keys: ${text.join("")}`);
   const t0 = Date.now();
-  const options = { intervalMs: boot_key_interval, signal: ctx.signal, gate, onStall: (message: string) => ctx.events.warn(message) };
+  const options = {
+    intervalMs: boot_key_interval,
+    signal: ctx.signal,
+    gate,
+    onStall: (message: string) => ctx.events.warn(message),
+  };
   // With boot_screenshots, each entry is typed on its own and followed by a PNG of the console.
   const groups = boot_screenshots ? text.map((entry) => [entry]) : [text];
   for (const [i, group] of groups.entries()) {
@@ -75,9 +92,15 @@ async function typeText(ctx: BuildStepContext, vm: Pick<VmStarted, "qmp">, text:
 }
 
 // Pacing by the guest's reads needs QEMU's trace log; without it, boot_key_interval alone paces.
-async function startGate(ctx: BuildStepContext, input: Pick<VmStarted, "qmp"> & Pick<PreparedOutput, "workDir">): Promise<Ps2Watch | undefined> {
+async function startGate(
+  ctx: BuildStepContext,
+  input: Pick<VmStarted, "qmp"> & Pick<PreparedOutput, "workDir">,
+): Promise<Ps2Watch | undefined> {
   const gate = await watchPs2Keyboard(input.qmp, join(input.workDir, "ps2-trace.log")).catch(() => undefined);
-  if (!gate) ctx.events.warn("this QEMU cannot report the guest's keyboard reads (no log trace backend): typing is paced by boot_key_interval only");
+  if (!gate)
+    ctx.events.warn(
+      "this QEMU cannot report the guest's keyboard reads (no log trace backend): typing is paced by boot_key_interval only",
+    );
   return gate;
 }
 
@@ -92,9 +115,18 @@ async function requestedWithin(input: HttpServing, ms: number, signal: AbortSign
 }
 
 /** Saves a PNG of the console; undefined (and a debug line) if QEMU could not. */
-async function screenshot(ctx: BuildStepContext, vm: Pick<VmStarted, "qmp">, path: string): Promise<string | undefined> {
+async function screenshot(
+  ctx: BuildStepContext,
+  vm: Pick<VmStarted, "qmp">,
+  path: string,
+): Promise<string | undefined> {
   try {
-    await withTimeout(vm.qmp.execute("screendump", { filename: path, format: "png" }), 10_000, "screendump", ctx.signal);
+    await withTimeout(
+      vm.qmp.execute("screendump", { filename: path, format: "png" }),
+      10_000,
+      "screendump",
+      ctx.signal,
+    );
     ctx.events.emit({ type: "screenshot", path });
     return path;
   } catch (error) {

@@ -8,15 +8,32 @@ import type { HttpServing, PreparedOutput, SeedCd, SeedFloppy, SshKeyMade } from
 type SeedInput = Pick<PreparedOutput, "workDir"> & HttpServing & Partial<SshKeyMade>;
 
 /** Makes a seed medium (CD or floppy) in the private work dir from files and rendered content; its path. */
-async function makeSeedMedium(ctx: BuildStepContext, input: SeedInput, kind: "cd" | "floppy", make: (options: SeedMediaOptions) => Promise<string[]>): Promise<string> {
+async function makeSeedMedium(
+  ctx: BuildStepContext,
+  input: SeedInput,
+  kind: "cd" | "floppy",
+  make: (options: SeedMediaOptions) => Promise<string[]>,
+): Promise<string> {
   const { plan } = ctx.build;
   const source = plan.source;
-  const [files, table, label] = kind === "cd" ? [source.cd_files, source.cd_content, source.cd_label] : [source.floppy_files, source.floppy_content, source.floppy_label];
+  const [files, table, label] =
+    kind === "cd"
+      ? [source.cd_files, source.cd_content, source.cd_label]
+      : [source.floppy_files, source.floppy_content, source.floppy_label];
   // {{ .SSHPublicKey }}, {{ .HTTPIP }}, {{ .HTTPPort }}: a cloud-init seed usually needs the first.
   const values = runtimeValues(plan, input);
-  const content = Object.fromEntries(Object.entries(table ?? {}).map(([path, text]) => [path, renderRuntime(text, values, `${kind}_content "${path}"`)]));
+  const content = Object.fromEntries(
+    Object.entries(table ?? {}).map(([path, text]) => [path, renderRuntime(text, values, `${kind}_content "${path}"`)]),
+  );
   const dest = join(input.workDir, kind === "cd" ? "cd.iso" : "floppy.img");
-  const placed = await make({ files: matchCdFiles(files, plan.templateDir), content, ...(label ? { label } : {}), dest, workDir: input.workDir, signal: ctx.signal });
+  const placed = await make({
+    files: matchCdFiles(files, plan.templateDir),
+    content,
+    ...(label ? { label } : {}),
+    dest,
+    workDir: input.workDir,
+    signal: ctx.signal,
+  });
   ctx.events.info(`${kind}${label ? ` "${label}"` : ""} with ${placed.join(", ") || "nothing"}`);
   return dest;
 }

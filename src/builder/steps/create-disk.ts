@@ -25,7 +25,13 @@ export const createDisk: BuildStep<FetchedIso & Pick<PreparedOutput, "diskPath">
       const info = await diskInfo(base, ctx.signal);
       baseImage = { path: base, format: info.format, ...(input.isoSha256 ? { sha256: input.isoSha256 } : {}) };
       if (source.use_backing_file) {
-        await createDiskImage(disk, "qcow2", source.skip_resize_disk ? "" : `${disk_size}M`, ["-b", base, "-F", info.format, ...img.create]);
+        await createDiskImage(disk, "qcow2", source.skip_resize_disk ? "" : `${disk_size}M`, [
+          "-b",
+          base,
+          "-F",
+          info.format,
+          ...img.create,
+        ]);
         ctx.events.info(`created a qcow2 overlay on ${base} (${info.format}, ${formatBytes(info.virtualSize)})`);
       } else {
         await convertDisk(base, disk, { format, compress: false, extraArgs: img.convert, signal: ctx.signal });
@@ -34,9 +40,12 @@ export const createDisk: BuildStep<FetchedIso & Pick<PreparedOutput, "diskPath">
       const wanted = disk_size * 1024 * 1024;
       if (!source.skip_resize_disk && !source.use_backing_file) {
         if (wanted < info.virtualSize) {
-          throw new TsimgError(`disk_size (${disk_size} MiB) is smaller than the base image (${formatBytes(info.virtualSize)}); raise disk_size or set skip_resize_disk`, {
-            details: ["shrinking a disk would cut off the end of its file system"],
-          });
+          throw new TsimgError(
+            `disk_size (${disk_size} MiB) is smaller than the base image (${formatBytes(info.virtualSize)}); raise disk_size or set skip_resize_disk`,
+            {
+              details: ["shrinking a disk would cut off the end of its file system"],
+            },
+          );
         }
         if (wanted > info.virtualSize) {
           await resizeDisk(disk, format, `${disk_size}M`, img.resize, ctx.signal);

@@ -19,9 +19,14 @@ export const httpServer: BuildStep<Partial<SshKeyMade>, HttpServing> = {
     }));
     // {{ .HTTPPort }} and {{ .SSHPublicKey }} are known only now.
     const values = runtimeValues(ctx.build.plan, { ...input, http });
-    const content = Object.entries(s.http_content ?? {}).map(([path, body]) => [path, renderRuntime(body, values, `http_content "${path}"`)]);
+    const content = Object.entries(s.http_content ?? {}).map(([path, body]) => [
+      path,
+      renderRuntime(body, values, `http_content "${path}"`),
+    ]);
     http.setContent(Object.fromEntries(content));
-    ctx.events.info(`HTTP server on http://${s.http_bind_address}:${http.port} (the guest sees http://10.0.2.2:${http.port})`);
+    ctx.events.info(
+      `HTTP server on http://${s.http_bind_address}:${http.port} (the guest sees http://10.0.2.2:${http.port})`,
+    );
     return { http };
   },
   async cleanup(_ctx, _input, done) {

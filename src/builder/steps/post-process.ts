@@ -29,7 +29,12 @@ export const postProcess: BuildStep<CompactedDisks & Pick<CreatedDisks, "baseIma
       signal: ctx.signal,
       events: ctx.events,
       outputDir: plan.source.output_directory,
-      build: { name: plan.image.name, runUuid: options.runUuid, templatePath: plan.templatePath, startTime: options.startTime },
+      build: {
+        name: plan.image.name,
+        runUuid: options.runUuid,
+        templatePath: plan.templatePath,
+        startTime: options.startTime,
+      },
       inputs,
       force: options.force,
       outsideFiles,

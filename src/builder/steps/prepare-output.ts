@@ -27,9 +27,12 @@ export const prepareOutput: BuildStep<object, PreparedOutput> = {
       if (!options.force) throw new TsimgError(`output_directory ${shown} already exists; use --force to replace it`);
       const kind = await replaceable(dir);
       if (kind === "foreign") {
-        throw new TsimgError(`--force: output_directory ${shown} was not made by tsimg (no ${OUTPUT_MARKER} in it) and is not empty; refusing to replace it`, {
-          details: ["move it away, or set output_directory to a directory of its own"],
-        });
+        throw new TsimgError(
+          `--force: output_directory ${shown} was not made by tsimg (no ${OUTPUT_MARKER} in it) and is not empty; refusing to replace it`,
+          {
+            details: ["move it away, or set output_directory to a directory of its own"],
+          },
+        );
       }
       if (kind === "tsimg") {
         ctx.events.info(`--force: replacing ${shown}, the output of an earlier build`);
@@ -40,7 +43,10 @@ export const prepareOutput: BuildStep<object, PreparedOutput> = {
     }
     // From here on everything in `dir` is this build's: the cleanup may remove it.
     const output = (progress.output = { dir, ...(created ? { created } : {}) });
-    await writeFile(join(dir, OUTPUT_MARKER), `made by tsimg for ${plan.image.name}; tsimg build --force may replace this directory\n`);
+    await writeFile(
+      join(dir, OUTPUT_MARKER),
+      `made by tsimg for ${plan.image.name}; tsimg build --force may replace this directory\n`,
+    );
     const workDir = (progress.workDir = await mkdtemp(join(tmpdir(), "tsimg-")));
     // The disk keeps a working name until compaction renames the finished image into place.
     return { output, workDir, diskPath: join(dir, `.${plan.source.vm_name}.building`) };

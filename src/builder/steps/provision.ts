@@ -15,7 +15,12 @@ const REBOOT_GRACE_MS = 15_000;
  * wait (briefly) for QEMU to report the guest's reset before reconnecting; a script that
  * only restarted sshd gets no reset, and we reconnect after the grace period.
  */
-async function waitForReboot(guest: GuestState, resetsBefore: number, signal: AbortSignal, say: (line: string) => void): Promise<void> {
+async function waitForReboot(
+  guest: GuestState,
+  resetsBefore: number,
+  signal: AbortSignal,
+  say: (line: string) => void,
+): Promise<void> {
   const deadline = Date.now() + REBOOT_GRACE_MS;
   while (guest.resets === resetsBefore && Date.now() < deadline) await sleep(50, signal);
   say(guest.resets > resetsBefore ? "the guest rebooted; waiting for SSH again" : "no reboot seen; reconnecting");
@@ -23,7 +28,10 @@ async function waitForReboot(guest: GuestState, resetsBefore: number, signal: Ab
 
 /** Runs the provisioners in order over the SSH session; reconnects after an expected disconnect. */
 /** What provisioning reads: the SSH link, the VM (for reboots and error details), and what {{ .X }} may name. */
-type ProvisionInput = SshConnected & Pick<VmStarted, "guest" | "sshHostPort" | "qemu" | "serial"> & HttpServing & Partial<SshKeyMade>;
+type ProvisionInput = SshConnected &
+  Pick<VmStarted, "guest" | "sshHostPort" | "qemu" | "serial"> &
+  HttpServing &
+  Partial<SshKeyMade>;
 
 export const provision: BuildStep<ProvisionInput> = {
   name: "provision",
@@ -56,7 +64,14 @@ export const provision: BuildStep<ProvisionInput> = {
         const limit = config.timeout > 0 ? signalWithTimeout(ctx.signal, config.timeout) : undefined;
         const signal = limit?.signal ?? ctx.signal;
         try {
-          const result = await runProvisioner(config, { ssh: ssh.session, events: ctx.events, signal, runtime: runtimeValues(plan, input), buildEnv, templateDir: plan.templateDir });
+          const result = await runProvisioner(config, {
+            ssh: ssh.session,
+            events: ctx.events,
+            signal,
+            runtime: runtimeValues(plan, input),
+            buildEnv,
+            templateDir: plan.templateDir,
+          });
           if (result.disconnected) {
             ssh.session.close();
             delete ssh.session;
@@ -65,9 +80,13 @@ export const provision: BuildStep<ProvisionInput> = {
           break;
         } catch (thrown) {
           if (ctx.signal.aborted) throw thrown;
-          const error = limit?.timedOut ? new TimeoutError(`${label}: still running after ${formatDuration(config.timeout)} (timeout)`) : (thrown as Error);
+          const error = limit?.timedOut
+            ? new TimeoutError(`${label}: still running after ${formatDuration(config.timeout)} (timeout)`)
+            : (thrown as Error);
           if (attempt >= config.max_retries) throw error;
-          ctx.events.warn(`${label} failed (${error.message}); retry ${attempt + 1} of ${config.max_retries} (max_retries)`);
+          ctx.events.warn(
+            `${label} failed (${error.message}); retry ${attempt + 1} of ${config.max_retries} (max_retries)`,
+          );
           // The session may be what broke: the retry starts on a fresh one.
           ssh.session?.close();
           delete ssh.session;
@@ -82,19 +101,28 @@ export const provision: BuildStep<ProvisionInput> = {
 
 /** ssh_clear_authorized_keys: removes the temporary key's line, so the image trusts no key nobody holds. */
 async function clearTemporaryKey(ctx: BuildStepContext, input: ProvisionInput, tempKey: TempKey): Promise<void> {
-  const session = (input.ssh.session ??= await connectSsh(ctx.build.plan.source, input, ctx.signal, (why) => ctx.events.info(why)));
+  const session = (input.ssh.session ??= await connectSsh(ctx.build.plan.source, input, ctx.signal, (why) =>
+    ctx.events.info(why),
+  ));
   const key = tempKey.publicKey.split(" ")[1]!;
   // grep -F: the base64 key is a fixed string. grep -v exits 1 when no line is left, which is fine.
   const command = `f=~/.ssh/authorized_keys; if [ -f "$f" ]; then grep -vF '${key}' "$f" > "$f.tsimg"; cat "$f.tsimg" > "$f"; rm -f "$f.tsimg"; fi`;
-  const result = await session.exec(command, (stream, line) => ctx.events.emit({ type: "output", source: "ssh_clear_authorized_keys", stream, line }));
-  if (result.code !== 0) throw new TsimgError(`ssh_clear_authorized_keys: removing the temporary key failed (exit ${result.code ?? "none"})`);
+  const result = await session.exec(command, (stream, line) =>
+    ctx.events.emit({ type: "output", source: "ssh_clear_authorized_keys", stream, line }),
+  );
+  if (result.code !== 0)
+    throw new TsimgError(
+      `ssh_clear_authorized_keys: removing the temporary key failed (exit ${result.code ?? "none"})`,
+    );
   ctx.events.info("ssh_clear_authorized_keys: removed the temporary key from ~/.ssh/authorized_keys");
 }
 
 /** Why only/except leave this provisioner out of the build named `name`, if they do. */
 export function skipReason(config: ProvisionerCommon, name: string): string | undefined {
   const names = [name, `qemu.${name}`];
-  if (config.only && !config.only.some((n) => names.includes(n))) return `only = [${config.only.map((n) => `"${n}"`).join(", ")}]`;
-  if (config.except?.some((n) => names.includes(n))) return `except = [${config.except.map((n) => `"${n}"`).join(", ")}]`;
+  if (config.only && !config.only.some((n) => names.includes(n)))
+    return `only = [${config.only.map((n) => `"${n}"`).join(", ")}]`;
+  if (config.except?.some((n) => names.includes(n)))
+    return `except = [${config.except.map((n) => `"${n}"`).join(", ")}]`;
   return undefined;
 }

@@ -27,25 +27,39 @@ export const shutdown: BuildStep<PowerOffInput & Partial<SshConnected>> = {
       ctx.events.info(`running shutdown_command: ${shutdown_command}`);
       // The command may never return: the guest powers off under it. QEMU's exit ends the wait too,
       // and so does a cancelled build (Ctrl-C must not wait out a shutdown_timeout of hours).
-      const command = session.exec(shutdown_command, (stream, line) => ctx.events.emit({ type: "output", source: "shutdown", stream, line }));
-      await withTimeout(Promise.race([command, input.qemu.exited]), shutdown_timeout, "shutdown_command", ctx.signal).catch((error: unknown) => {
+      const command = session.exec(shutdown_command, (stream, line) =>
+        ctx.events.emit({ type: "output", source: "shutdown", stream, line }),
+      );
+      await withTimeout(
+        Promise.race([command, input.qemu.exited]),
+        shutdown_timeout,
+        "shutdown_command",
+        ctx.signal,
+      ).catch((error: unknown) => {
         if (ctx.signal.aborted) throw error;
       });
       session.close();
       delete link.session;
       if (await exitedWithin(input, shutdown_timeout, ctx)) return;
-      ctx.events.warn(`QEMU did not exit within ${formatDuration(shutdown_timeout)} (shutdown_timeout): pressing the ACPI power button`);
+      ctx.events.warn(
+        `QEMU did not exit within ${formatDuration(shutdown_timeout)} (shutdown_timeout): pressing the ACPI power button`,
+      );
     } else {
       ctx.events.info("no shutdown_command: pressing the ACPI power button");
     }
-    await withTimeout(input.qmp.execute("system_powerdown"), 5000, "system_powerdown", ctx.signal).catch((error: unknown) => {
-      if (ctx.signal.aborted) throw error;
-    });
+    await withTimeout(input.qmp.execute("system_powerdown"), 5000, "system_powerdown", ctx.signal).catch(
+      (error: unknown) => {
+        if (ctx.signal.aborted) throw error;
+      },
+    );
     if (await exitedWithin(input, shutdown_timeout, ctx)) return;
     await input.qemu.kill();
-    throw new QemuError(`the guest did not power off within ${formatDuration(shutdown_timeout)} (shutdown_timeout), even after an ACPI power-button press; QEMU was killed`, {
-      details: tails(input),
-    });
+    throw new QemuError(
+      `the guest did not power off within ${formatDuration(shutdown_timeout)} (shutdown_timeout), even after an ACPI power-button press; QEMU was killed`,
+      {
+        details: tails(input),
+      },
+    );
   },
 };
 
@@ -57,9 +71,12 @@ export const waitForPowerOff: BuildStep<PowerOffInput> = {
     input.guest.expectingExit = true;
     const { shutdown_timeout } = ctx.build.plan.source;
     if (await exitedWithin(input, shutdown_timeout, ctx)) return;
-    throw new QemuError(`the guest did not power off by itself within ${formatDuration(shutdown_timeout)} (shutdown_timeout, communicator = "none")`, {
-      details: tails(input),
-    });
+    throw new QemuError(
+      `the guest did not power off by itself within ${formatDuration(shutdown_timeout)} (shutdown_timeout, communicator = "none")`,
+      {
+        details: tails(input),
+      },
+    );
   },
 };
 

@@ -11,7 +11,9 @@ export const sshKey: BuildStep<object, SshKeyMade> = {
   title: "Creating a temporary SSH key...",
   async run(ctx) {
     const { default: ssh2 } = await import("ssh2");
-    const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: `tsimg-${ctx.build.options.runUuid.slice(0, 8)}` });
+    const pair = ssh2.utils.generateKeyPairSync("ed25519", {
+      comment: `tsimg-${ctx.build.options.runUuid.slice(0, 8)}`,
+    });
     const tempKey = { privateKey: pair.private, publicKey: pair.public.trim() };
     ctx.events.info(`temporary key: ${tempKey.publicKey.slice(0, 30)}... (ed25519, this build only)`);
     return { tempKey };

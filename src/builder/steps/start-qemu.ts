@@ -14,7 +14,18 @@ import type { SourceConfig } from "../plan.js";
 import { tails } from "../qemu-tails.js";
 import { writeSerialLog } from "../serial-log.js";
 import { runtimeValues, type BuildStep } from "../context.js";
-import type { CreatedDisks, EfiVars, FetchedIso, HttpServing, PreparedOutput, SeedCd, SeedFloppy, SshKeyMade, TpmStarted, VmStarted } from "../values.js";
+import type {
+  CreatedDisks,
+  EfiVars,
+  FetchedIso,
+  HttpServing,
+  PreparedOutput,
+  SeedCd,
+  SeedFloppy,
+  SshKeyMade,
+  TpmStarted,
+  VmStarted,
+} from "../values.js";
 
 const QMP_CONNECT_LIMIT_MS = 15_000;
 
@@ -35,12 +46,24 @@ export const startQemu: BuildStep<StartInput, VmStarted> = {
     // Shared with the exit watcher and the cleanup from the start, and with later steps after.
     const guest = (progress.guest ??= { resets: 0, expectingExit: false });
     const accelerator = (progress.accelerator = await chooseAccelerator(source, ctx.events));
-    const sshHostPort = (progress.sshHostPort = await findFreePort(source.host_port_min, source.host_port_max, "127.0.0.1", "the SSH port forward (host_port_min..host_port_max)"));
+    const sshHostPort = (progress.sshHostPort = await findFreePort(
+      source.host_port_min,
+      source.host_port_max,
+      "127.0.0.1",
+      "the SSH port forward (host_port_min..host_port_max)",
+    ));
     const values = runtimeValues(plan, { ...input, sshHostPort });
     const userArgs = source.qemuargs.map((arg) => arg.map((part) => renderRuntime(part, values, "qemuargs")));
-    const appendArgs = source.qemuargs_append.map((arg) => arg.map((part) => renderRuntime(part, values, "qemuargs_append")));
+    const appendArgs = source.qemuargs_append.map((arg) =>
+      arg.map((part) => renderRuntime(part, values, "qemuargs_append")),
+    );
     const vncPort = source.vnc_bind_address
-      ? await findFreePort(source.vnc_port_min, source.vnc_port_max, source.vnc_bind_address, "VNC (vnc_port_min..vnc_port_max)")
+      ? await findFreePort(
+          source.vnc_port_min,
+          source.vnc_port_max,
+          source.vnc_bind_address,
+          "VNC (vnc_port_min..vnc_port_max)",
+        )
       : undefined;
     const window = !source.headless && Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
     if (!source.headless && !window) ctx.events.info("headless = false, but there is no display: running headless");
@@ -65,24 +88,37 @@ export const startQemu: BuildStep<StartInput, VmStarted> = {
       appendArgs,
     });
     for (const line of argv.replaced) ctx.events.info(line);
-    if (vncPort !== undefined) ctx.events.info(`VNC: watch the console at ${source.vnc_bind_address}:${vncPort} (display :${vncPort - 5900})`);
+    if (vncPort !== undefined)
+      ctx.events.info(`VNC: watch the console at ${source.vnc_bind_address}:${vncPort} (display :${vncPort - 5900})`);
     ctx.events.debug(`QEMU command line: ${formatCommandLine(source.qemu_binary, argv.args)}`);
 
     if (argv.serialPath) {
       // tsimg's own capture gets a masked copy in the output directory; a -serial file:PATH of the user's stays theirs, as written.
-      if (argv.serialPath === rawSerial) progress.serialLog = writeSerialLog(ctx.events, join(source.output_directory, "serial.log"));
-      progress.serial = new SerialFollower(resolve(argv.serialPath), (line) => ctx.events.emit({ type: "serial", line }));
+      if (argv.serialPath === rawSerial)
+        progress.serialLog = writeSerialLog(ctx.events, join(source.output_directory, "serial.log"));
+      progress.serial = new SerialFollower(resolve(argv.serialPath), (line) =>
+        ctx.events.emit({ type: "serial", line }),
+      );
       progress.serial.start();
     } else {
       ctx.events.warn("qemuargs -serial does not write to a file: tsimg cannot show the guest's console");
     }
     const serial = progress.serial;
-    const qemu = spawnQemu({ binary: source.qemu_binary, args: argv.args, onOutput: (line) => ctx.events.debug(`qemu: ${line}`) });
+    const qemu = spawnQemu({
+      binary: source.qemu_binary,
+      args: argv.args,
+      onOutput: (line) => ctx.events.debug(`qemu: ${line}`),
+    });
     progress.qemu = qemu;
     void qemu.exited.then((exit) => {
       if (guest.expectingExit) return;
-      const hint = exit.code === 0 ? " (the guest powered itself off: does the kickstart end with poweroff instead of reboot?)" : "";
-      ctx.build.fail(new QemuError(`QEMU ${describeExit(exit)} unexpectedly${hint}`, { details: tails({ qemu, serial }) }));
+      const hint =
+        exit.code === 0
+          ? " (the guest powered itself off: does the kickstart end with poweroff instead of reboot?)"
+          : "";
+      ctx.build.fail(
+        new QemuError(`QEMU ${describeExit(exit)} unexpectedly${hint}`, { details: tails({ qemu, serial }) }),
+      );
     });
     const qmp = (progress.qmp = await connectQmp(qmpSocket, qemu, serial, ctx.signal));
     ctx.build.console.attach({ qemu, qmp, workDir: input.workDir });
@@ -93,10 +129,11 @@ export const startQemu: BuildStep<StartInput, VmStarted> = {
       if (event.event === "RESET") {
         lastReset = Date.now();
         guest.resets++;
-      }
-      else if (event.event === "SHUTDOWN") ctx.events.debug("guest shut down");
+      } else if (event.event === "SHUTDOWN") ctx.events.debug("guest shut down");
     });
-    ctx.events.info(`VM started (pid ${qemu.pid}, accelerator ${accelerator}, SSH forwarded from 127.0.0.1:${sshHostPort})`);
+    ctx.events.info(
+      `VM started (pid ${qemu.pid}, accelerator ${accelerator}, SSH forwarded from 127.0.0.1:${sshHostPort})`,
+    );
     return { accelerator, sshHostPort, guest, qemu, qmp, serial, serialLog: progress.serialLog };
   },
   async cleanup(ctx, _input, vm, outcome) {
@@ -137,10 +174,16 @@ async function chooseAccelerator(source: SourceConfig, events: EventBus): Promis
   return "tcg";
 }
 
-async function connectQmp(path: string, qemu: QemuProcess, serial: SerialFollower | undefined, signal: AbortSignal): Promise<QmpClient> {
+async function connectQmp(
+  path: string,
+  qemu: QemuProcess,
+  serial: SerialFollower | undefined,
+  signal: AbortSignal,
+): Promise<QmpClient> {
   const deadline = Date.now() + QMP_CONNECT_LIMIT_MS;
   for (;;) {
-    if (qemu.exit) throw new QemuError(`QEMU ${describeExit(qemu.exit)} at start`, { details: tails({ qemu, serial }) });
+    if (qemu.exit)
+      throw new QemuError(`QEMU ${describeExit(qemu.exit)} at start`, { details: tails({ qemu, serial }) });
     if (existsSync(path)) {
       try {
         return await raceAbort(withTimeout(QmpClient.connect(path), 5000, "QMP did not answer"), signal);
@@ -148,7 +191,10 @@ async function connectQmp(path: string, qemu: QemuProcess, serial: SerialFollowe
         if (signal.aborted) throw error;
       }
     }
-    if (Date.now() > deadline) throw new QemuError(`QEMU's QMP socket did not come up within ${QMP_CONNECT_LIMIT_MS / 1000} s`, { details: tails({ qemu, serial }) });
+    if (Date.now() > deadline)
+      throw new QemuError(`QEMU's QMP socket did not come up within ${QMP_CONNECT_LIMIT_MS / 1000} s`, {
+        details: tails({ qemu, serial }),
+      });
     await sleep(20, signal);
   }
 }

@@ -21,12 +21,26 @@ export const startTpm: BuildStep<Pick<PreparedOutput, "workDir">, TpmStarted> = 
     const dir = join(workDir, "tpm");
     await mkdir(dir, { recursive: true });
     const socket = join(workDir, "swtpm.sock");
-    const args = ["socket", "--tpmstate", `dir=${dir}`, "--ctrl", `type=unixio,path=${socket}`, ...(use_tpm1 ? [] : ["--tpm2"]), "--log", "level=1"];
-    const tpm = (progress.tpm = startSupervised({ binary: "swtpm", args, onOutput: (line) => ctx.events.debug(`swtpm: ${line}`) }));
+    const args = [
+      "socket",
+      "--tpmstate",
+      `dir=${dir}`,
+      "--ctrl",
+      `type=unixio,path=${socket}`,
+      ...(use_tpm1 ? [] : ["--tpm2"]),
+      "--log",
+      "level=1",
+    ];
+    const tpm = (progress.tpm = startSupervised({
+      binary: "swtpm",
+      args,
+      onOutput: (line) => ctx.events.debug(`swtpm: ${line}`),
+    }));
     // QEMU needs the control socket to exist when it starts.
     for (let waited = 0; !existsSync(socket); waited += 20) {
       if (tpm.exit) throw new TsimgError(`swtpm ${describeExit(tpm.exit)} at start`, { details: tpm.stderrTail() });
-      if (waited > 5000) throw new TsimgError("swtpm did not open its socket within 5 s", { details: tpm.stderrTail() });
+      if (waited > 5000)
+        throw new TsimgError("swtpm did not open its socket within 5 s", { details: tpm.stderrTail() });
       await sleep(20, ctx.signal);
     }
     ctx.events.info(`virtual TPM ${use_tpm1 ? "1.2" : "2.0"} (swtpm, pid ${tpm.pid})`);

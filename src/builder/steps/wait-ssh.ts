@@ -5,7 +5,10 @@ import { connectSsh } from "../ssh-connect.js";
 import type { SshConnected, SshKeyMade, VmStarted } from "../values.js";
 
 /** Waits for the guest's sshd and logs in (install and reboot happen meanwhile). */
-export const waitForSsh: BuildStep<Pick<VmStarted, "sshHostPort" | "qemu" | "serial"> & Partial<SshKeyMade>, SshConnected> = {
+export const waitForSsh: BuildStep<
+  Pick<VmStarted, "sshHostPort" | "qemu" | "serial"> & Partial<SshKeyMade>,
+  SshConnected
+> = {
   name: "wait-ssh",
   title: "Waiting for SSH...",
   async run(ctx, input, progress) {

@@ -12,7 +12,9 @@ screen.onload = () => {
   screenBox.hidden = false;
   document.getElementById("screen-time").textContent = new Date().toTimeString().slice(0, 8);
 };
-screen.onerror = () => { screenBox.hidden = true; };
+screen.onerror = () => {
+  screenBox.hidden = true;
+};
 function refreshScreen() {
   screen.src = `/builds/${id}/screenshot.png?at=${Date.now()}`;
 }
@@ -22,19 +24,34 @@ async function loadMeta() {
   document.getElementById("title").textContent = `Build #${b.id}: ${b.image}`;
   const meta = document.getElementById("meta");
   meta.replaceChildren();
-  for (const [k, v] of [["MR", `!${b.mrIid}`], ["Commit", b.sha], ["Requested by", b.requestedBy], ["State", b.state], ["Duration", duration(b.durationMs)], ["Failing step", b.failingStep ?? ""], ["Reason", b.reason ?? ""]]) {
+  for (const [k, v] of [
+    ["MR", `!${b.mrIid}`],
+    ["Commit", b.sha],
+    ["Requested by", b.requestedBy],
+    ["State", b.state],
+    ["Duration", duration(b.durationMs)],
+    ["Failing step", b.failingStep ?? ""],
+    ["Reason", b.reason ?? ""],
+  ]) {
     if (!v) continue;
-    const dt = document.createElement("dt"); dt.textContent = k;
-    const dd = document.createElement("dd"); dd.textContent = v;
+    const dt = document.createElement("dt");
+    dt.textContent = k;
+    const dd = document.createElement("dd");
+    dd.textContent = v;
     if (k === "State") dd.className = v;
     if (k === "Commit") dd.classList.add("mono");
     meta.append(dt, dd);
   }
-  document.querySelector("#artifacts tbody").replaceChildren(...b.artifacts.map((a) => {
-    const tr = document.createElement("tr");
-    cell(tr, a.name, "mono"); cell(tr, size(a.size), "num"); cell(tr, a.sha256 ?? "", "mono"); cell(tr, a.uploadedTo ?? "", "mono");
-    return tr;
-  }));
+  document.querySelector("#artifacts tbody").replaceChildren(
+    ...b.artifacts.map((a) => {
+      const tr = document.createElement("tr");
+      cell(tr, a.name, "mono");
+      cell(tr, size(a.size), "num");
+      cell(tr, a.sha256 ?? "", "mono");
+      cell(tr, a.uploadedTo ?? "", "mono");
+      return tr;
+    }),
+  );
 }
 
 function follow() {
@@ -63,7 +80,9 @@ function follow() {
       events.close();
     }
   });
-  events.onerror = () => { live.textContent = "(reconnecting)"; };
+  events.onerror = () => {
+    live.textContent = "(reconnecting)";
+  };
 }
 loadMeta();
 follow();

@@ -7,8 +7,12 @@ export function duration(ms) {
 export function size(bytes) {
   if (bytes === null || bytes === undefined) return "";
   const units = ["B", "KiB", "MiB", "GiB"];
-  let v = bytes, u = 0;
-  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+  let v = bytes,
+    u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
   return `${u ? v.toFixed(1) : v} ${units[u]}`;
 }
 export function cell(row, text, className) {
