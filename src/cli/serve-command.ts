@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { loadServeConfig, ServeConfigError } from "../serve/config.js";
 import { checkBuildUser } from "../serve/worker-client.js";
 import { startServer } from "../serve/server.js";
-import { prepareStateDir } from "../serve/service.js";
+import { prepareStateDir } from "../serve/state-dir.js";
 import { HELP } from "./help.js";
 import { UsageError } from "./options.js";
 

@@ -115,3 +115,10 @@ function distance(a: string, b: string): number {
   }
   return prev[b.length] ?? 0;
 }
+
+/** The images whose template (`<imagesDir>/<name>.toml`) or folder (`<imagesDir>/<name>/`) a change touches. */
+export function imagesTouched(images: string[], changedPaths: string[], imagesDir: string): string[] {
+  return images.filter((name) =>
+    changedPaths.some((path) => path === `${imagesDir}/${name}.toml` || path.startsWith(`${imagesDir}/${name}/`)),
+  );
+}

@@ -168,6 +168,22 @@ function reasonOf(signal: AbortSignal): string {
   return typeof r === "string" ? r : r instanceof Error && r.name !== "AbortError" ? r.message : "cancelled";
 }
 
+/**
+ * The environment git fetches with: only http(s) and file URLs, and the GitLab token as a
+ * header for the configured GitLab alone (never on the command line, never for other hosts).
+ */
+export function gitAuthEnv(url: string, gitlabUrl: string, token: string): Record<string, string> {
+  const base = { GIT_ALLOW_PROTOCOL: "https:http:file" };
+  if (!url.startsWith(`${gitlabUrl}/`)) return base;
+  const basic = Buffer.from(`oauth2:${token}`).toString("base64");
+  return {
+    ...base,
+    GIT_CONFIG_COUNT: "1",
+    GIT_CONFIG_KEY_0: "http.extraHeader",
+    GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
+  };
+}
+
 /** Removes a work dir, ignoring what is already gone. */
 export function removeWorkDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });

@@ -12,7 +12,8 @@ import type { ServeConfig } from "./config.js";
 import { GitLabClient } from "./gitlab.js";
 import { LogStore } from "./logs.js";
 import { libraryBuild, type BuildFunction } from "./runner.js";
-import { BuildService, killProcessesUsing } from "./service.js";
+import { BuildService } from "./service.js";
+import { killProcessesUsing } from "./state-dir.js";
 import { Store } from "./store.js";
 import { isHookRequest, webhookHandler } from "./webhook.js";
 

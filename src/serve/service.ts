@@ -2,21 +2,29 @@
 // parse the command, queue builds (superseding older ones), and report. Webhook intake
 // calls deliver() after answering GitLab, so nothing here is on the response path; the
 // delivery queue (deliveries.ts) tries again what GitLab's outages kept from being handled.
-import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { Masker } from "../index.js";
 import { accessText, isAllowedProject, isFork, refusal } from "./access.js";
-import { helpText, parseCommand, resolveImages } from "./commands.js";
+import { helpText, imagesTouched, parseCommand, resolveImages } from "./commands.js";
 import type { ServeConfig } from "./config.js";
 import { DeliveryQueue } from "./deliveries.js";
 import type { GitLabClient } from "./gitlab.js";
 import type { LogStore } from "./logs.js";
 import { JobQueue } from "./queue.js";
 import { Reporter } from "./report.js";
-import { removeWorkDir, removeWorkDirLater, runOne, type BuildFunction, type BuildSandbox } from "./runner.js";
+import {
+  gitAuthEnv,
+  removeWorkDir,
+  removeWorkDirLater,
+  runOne,
+  type BuildFunction,
+  type BuildSandbox,
+} from "./runner.js";
 import { Screens } from "./screens.js";
 import type { BuildRecord, RequestRecord, Store } from "./store.js";
-import type { WebhookEvent } from "./webhook.js";
+import { prepareStateDir } from "./state-dir.js";
+import { parseObject, type WebhookEvent } from "./webhook.js";
 
 /** Collaborators of the service, injected. */
 export interface ServiceDeps {
@@ -234,13 +242,7 @@ export class BuildService {
     if (!config.autobuild) return;
     const available = await gitlab.templateNames(Number(attrs.source_project_id ?? projectId), sha, config.imagesDir);
     const changed = await gitlab.changedPaths(projectId, iid);
-    const images = available.filter(
-      (name) =>
-        !current.has(name) &&
-        changed.some(
-          (path) => path === `${config.imagesDir}/${name}.toml` || path.startsWith(`${config.imagesDir}/${name}/`),
-        ),
-    );
+    const images = imagesTouched(available, changed, config.imagesDir).filter((name) => !current.has(name));
     if (images.length === 0) return;
     const request = store.addRequest({ projectId, mrIid: iid, noteId: null, requestedBy: "autobuild" });
     for (const image of images) this.enqueue(request, image, sha, repoUrl);
@@ -337,7 +339,7 @@ export class BuildService {
         gitlab: this.deps.gitlab,
         buildFunction: this.deps.buildFunction,
         imagesDir: config.imagesDir,
-        gitEnv: (url) => this.gitEnv(url),
+        gitEnv: (url) => gitAuthEnv(url, this.deps.config.gitlabUrl, this.deps.config.secrets.gitlabToken),
         log: (text) => logs.append(buildId, masker.mask(text)),
         masker,
         setScreenshotSource: (take) => this.screens.attach(buildId, take),
@@ -372,18 +374,6 @@ export class BuildService {
   }
 
   /** GitLab credentials for git over HTTP, as a header in the environment (never in argv or the URL). */
-  private gitEnv(url: string): Record<string, string> {
-    const base = { GIT_ALLOW_PROTOCOL: "https:http:file" };
-    if (!url.startsWith(`${this.deps.config.gitlabUrl}/`)) return base;
-    const basic = Buffer.from(`oauth2:${this.deps.config.secrets.gitlabToken}`).toString("base64");
-    return {
-      ...base,
-      GIT_CONFIG_COUNT: "1",
-      GIT_CONFIG_KEY_0: "http.extraHeader",
-      GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
-    };
-  }
-
   private allowed(project: Payload | undefined, projectId: number): boolean {
     return isAllowedProject(this.deps.config.allowedProjects, projectId, project);
   }
@@ -405,54 +395,4 @@ export class BuildService {
       this.deps.onError ?? ((e) => console.error(`tsimg serve: ${this.masker.mask((e as Error).message ?? String(e))}`))
     )(error);
   }
-}
-
-/**
- * The state dir's layout and modes. With build_user, builds (another user) reach their own
- * work dirs and the ISO cache and nothing else: state_dir and work/ can be crossed but not
- * listed, the logs, screenshots and database are serve's alone.
- */
-export function prepareStateDir(config: ServeConfig): void {
-  const dir = (path: string, mode?: number) => {
-    mkdirSync(path, { recursive: true });
-    if (mode !== undefined) chmodSync(path, mode);
-  };
-  const user = config.buildUser;
-  dir(join(config.stateDir, "work"), user ? 0o711 : undefined);
-  dir(join(config.stateDir, "cache"), user ? 0o700 : undefined);
-  if (!user) return;
-  chmodSync(config.stateDir, 0o711);
-  chownSync(join(config.stateDir, "cache"), user.uid, user.gid);
-  for (const own of ["logs", "screenshots"]) dir(join(config.stateDir, own), 0o700);
-}
-
-/** The body as a JSON object, or undefined when it is not one (such a delivery is acknowledged and ignored). */
-function parseObject(body: string): Payload | undefined {
-  try {
-    const parsed: unknown = JSON.parse(body);
-    return parsed && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Payload) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Kills processes (a QEMU left by a killed service) whose command line mentions dir; Linux /proc only. */
-export function killProcessesUsing(dir: string): number[] {
-  const killed: number[] = [];
-  let pids: string[];
-  try {
-    pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid);
-  } catch {
-    return killed;
-  }
-  for (const pid of pids) {
-    try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(`${dir}/`)) continue;
-      process.kill(Number(pid), "SIGKILL");
-      killed.push(Number(pid));
-    } catch {
-      // gone already, or not ours
-    }
-  }
-  return killed;
 }

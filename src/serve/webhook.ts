@@ -148,7 +148,7 @@ export function webhookHandler(deps: WebhookDeps): (req: IncomingMessage, res: S
   };
 }
 
-function parseObject(raw: string): Record<string, unknown> | undefined {
+export function parseObject(raw: string): Record<string, unknown> | undefined {
   try {
     const parsed: unknown = JSON.parse(raw);
     return parsed && typeof parsed === "object" && !Array.isArray(parsed)
