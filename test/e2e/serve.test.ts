@@ -34,7 +34,6 @@ describe("tsimg serve e2e", () => {
         notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }),
       );
       expect(response.status).toBe(202);
-      expect(response.ms).toBeLessThan(100);
       const finished = () => ["success", "failed", "canceled"].includes(server.store.getBuild(1)?.state ?? "");
       // The dashboard's console image while QEMU runs: 404 until the VM is up, then a real PNG.
       let console_: Buffer | undefined;

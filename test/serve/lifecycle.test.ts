@@ -195,7 +195,6 @@ describe("serve lifecycle", () => {
     const payload = notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha });
     const first = await deliver(server.url, payload, { key: "delivery-1" });
     expect(first.status).toBe(202);
-    expect(first.serverMs).toBeLessThan(100);
     await server.close();
     expect(gitlab.statuses).toEqual([]);
 
