@@ -10,8 +10,9 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # 1. Debian packages: QEMU, qemu-img, the compressors the compress post-processor runs,
 #    nginx-light (the WebDAV server the upload tests PUT to), OVMF (efi_boot), swtpm (vtpm),
-#    Graphviz (npm run docs draws docs/architecture.svg), and what the fixture build needs.
-packages=(qemu-system-x86 qemu-utils util-linux zstd xz-utils nginx-light chromium ovmf swtpm graphviz $(grep -v '^\s*#' test/fixtures/tinyos/host-packages.txt))
+#    Graphviz (npm run docs draws docs/architecture.svg), redis-server (the queue tests start their
+#    own), python3-requests (pykickstart's ksvalidator in ../shared/tools), and what the fixture build needs.
+packages=(qemu-system-x86 qemu-utils util-linux zstd xz-utils nginx-light chromium ovmf swtpm graphviz redis-server python3-requests $(grep -v '^\s*#' test/fixtures/tinyos/host-packages.txt))
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 # The fixture downloads guest packages with apt-get download, so the package lists must be current too.
