@@ -1,103 +1,79 @@
 // Template loading: TOML -> variables -> ${...} interpolation -> validation -> a loaded
 // template. The components' checks come from the registry passed in; this file knows none of
 // them. Every problem found is reported at once, each with file:line:col and key path.
-import TOML from "@iarna/toml";
-import { basename, dirname, relative, resolve } from "node:path";
 import { isPlainTable, type Problem } from "../core/check-options.js";
 import { closest } from "../core/did-you-mean.js";
 import { ConfigError, ConfigErrors } from "../core/errors.js";
 import { InterpolationError, interpolate, type InterpolationScope } from "./interpolate.js";
-import { locateKey } from "./locate.js";
+import type { KeyPath, SourceLocation, TemplateDocument } from "./document.js";
+import { readDocument } from "./formats.js";
+import type { PackerInputs } from "./packer/inputs.js";
 import { describeLimitProblem, findLimitProblem, type LimitProblem } from "./parsed-limits.js";
-import { decodeUtf8, describeBadUtf8, readTemplateBytes } from "./read-text.js";
 import type { ComponentRegistry, FamilySchema } from "./registry.js";
 import type { ImageMeta, LoadedTemplate } from "./types.js";
-import { resolveVariables, type VariableInputs } from "./variables.js";
+import { resolveVariables } from "./variables.js";
 
-export interface LoadOptions extends VariableInputs {
-  /** Fixed clock for ${timestamp()} (tests). */
-  now?: Date;
-}
+/** -var, -var-file, the environment, -only/-except, a fixed clock (tests). */
+export type LoadOptions = PackerInputs;
 
 const TOP_LEVEL = ["image", "variables", "source", "provisioner", "post_processor"];
 
-/** Loads a template and validates it with `components`. Throws ConfigErrors listing every problem. */
+/** Loads a template (any format: see formats.ts) and validates it with `components`. Throws ConfigErrors listing every problem. */
 export function readTemplate<S, P, Q>(
   templatePath: string,
   options: LoadOptions,
   components: ComponentRegistry<S, P, Q>,
 ): LoadedTemplate<S, P, Q> {
-  const path = resolve(templatePath);
-  const fromCwd = relative(process.cwd(), path);
-  const shown = fromCwd && !fromCwd.startsWith("..") ? fromCwd : path;
-  const read = readTemplateBytes(path, shown);
-  if ("problem" in read) throw new ConfigErrors([new ConfigError(read.problem, { file: shown })]);
-  const decoded = decodeUtf8(read.bytes);
-  if ("bad" in decoded) {
-    const { line, column } = decoded.bad;
-    throw new ConfigErrors([new ConfigError(describeBadUtf8(decoded.bad), { file: shown, line, column })]);
-  }
-  const text = decoded.text;
-  let raw: Record<string, unknown>;
-  try {
-    raw = TOML.parse(text);
-  } catch (error) {
-    const e = error as Error & { line?: number; col?: number };
-    const message = e.message.split("\n")[0]?.replace(/ at row \d+, col \d+, pos \d+:?$/, "") ?? "invalid TOML";
-    const twice =
-      message === "Can't redefine existing key" && e.line !== undefined
-        ? describeRedefinition(text, e.line)
-        : undefined;
-    const where = twice ?? (e.line === undefined ? {} : { line: e.line + 1, column: (e.col ?? 0) + 1 });
-    throw new ConfigErrors([new ConfigError(`TOML syntax: ${twice?.message ?? message}`, { file: shown, ...where })]);
-  }
-  const beyond = findLimitProblem(raw);
-  if (beyond) throw new ConfigErrors([limitError(text, shown, beyond)]);
+  const doc = readDocument(templatePath, options);
+  const beyond = findLimitProblem(doc.raw);
+  if (beyond) throw new ConfigErrors([limitError(doc, beyond)]);
   const found: Problem[] = [];
-  const plan = buildPlan(raw, path, options, components, found);
+  const plan = buildPlan(doc, options, components, found);
   const toError = (problem: Problem) => {
-    const at = locateKey(text, problem.path);
+    const at = doc.locate(problem.path);
     return new ConfigError(problem.message, {
-      file: shown,
-      ...(at ? { line: at.line, column: at.column } : {}),
-      key: problem.path
-        .map((p) => (typeof p === "number" ? `[${p}]` : p))
-        .join(".")
-        .replace(/\.\[/g, "["),
+      file: at?.file ?? doc.shown,
+      ...(at?.line === undefined ? {} : { line: at.line, column: at.column }),
+      key: keyName(problem.path),
       ...(problem.hint ? { hint: problem.hint } : {}),
     });
   };
   const errors = found.filter((p) => !p.missingInput);
   if (errors.length > 0 || !plan) throw new ConfigErrors(errors.map(toError));
   plan.missingInputs = found.filter((p) => p.missingInput).map(toError);
+  plan.warnings = doc.warnings;
   return plan;
 }
 
-/** Names the key holding the value (its first few names: the rest is brackets) and its line. */
-function limitError(text: string, file: string, { path, problem }: LimitProblem): ConfigError {
-  const end = path.findIndex((p, i) => typeof p === "number" && typeof path[i + 1] !== "string");
-  const named = path.slice(0, Math.min(end < 0 ? path.length : end, 3));
-  let at: ReturnType<typeof locateKey>;
-  for (let n = named.length; n > 0 && !at; n--) at = locateKey(text, named.slice(0, n));
-  const key = named
+/** ["provisioner", 1, "script"] -> "provisioner[1].script". */
+function keyName(path: KeyPath): string {
+  return path
     .map((p) => (typeof p === "number" ? `[${p}]` : p))
     .join(".")
     .replace(/\.\[/g, "[");
+}
+
+/** Names the key holding the value (its first few names: the rest is brackets) and its line. */
+function limitError(doc: TemplateDocument, { path, problem }: LimitProblem): ConfigError {
+  const end = path.findIndex((p, i) => typeof p === "number" && typeof path[i + 1] !== "string");
+  const named = path.slice(0, Math.min(end < 0 ? path.length : end, 3));
+  let at: SourceLocation | undefined;
+  for (let n = named.length; n > 0 && at?.line === undefined; n--) at = doc.locate(named.slice(0, n));
+  const key = keyName(named);
   return new ConfigError(`${key}: ${describeLimitProblem(problem)}`, {
-    file,
-    ...(at ? { line: at.line, column: at.column } : {}),
+    file: at?.file ?? doc.shown,
+    ...(at?.line === undefined ? {} : { line: at.line, column: at.column }),
     key,
   });
 }
 
 function buildPlan<S, P, Q>(
-  raw: Record<string, unknown>,
-  path: string,
+  doc: TemplateDocument,
   options: LoadOptions,
   components: ComponentRegistry<S, P, Q>,
   problems: Problem[],
 ): LoadedTemplate<S, P, Q> | undefined {
-  const baseDir = dirname(path);
+  const { raw, baseDir } = doc;
   for (const key of Object.keys(raw)) {
     if (TOP_LEVEL.includes(key)) continue;
     const hint = closest(key, TOP_LEVEL);
@@ -112,7 +88,9 @@ function buildPlan<S, P, Q>(
     });
   }
   // TSIMG_VAR_x / PKR_VAR_x come from the real environment unless the caller gives one.
-  const variables = resolveVariables(raw.variables, { ...options, env: options.env ?? process.env }, baseDir, problems);
+  const variables =
+    doc.evaluated?.variables ??
+    resolveVariables(raw.variables, { ...options, env: options.env ?? process.env }, baseDir, problems);
   // A declared variable without a usable value is reported once, above; its uses interpolate to "".
   const declared = isPlainTable(raw.variables) ? Object.keys(raw.variables) : [];
   const scope: InterpolationScope = {
@@ -124,12 +102,14 @@ function buildPlan<S, P, Q>(
     env: options.env ?? process.env,
     now: options.now ?? new Date(),
   };
-  const resolved = (value: unknown, at: (string | number)[]) => interpolateDeep(value, at, scope, problems);
+  // Packer front-ends have evaluated their expressions: a "${" left in a value is literal text.
+  const resolved = (value: unknown, at: KeyPath) =>
+    doc.evaluated ? value : interpolateDeep(value, at, scope, problems);
 
   const image = resolved(raw.image ?? {}, ["image"]);
   if (!isPlainTable(image)) problems.push({ path: ["image"], message: "image: expected a table [image]" });
   const imageName =
-    isPlainTable(image) && typeof image.name === "string" ? image.name : basename(path).replace(/\.toml$/, "");
+    isPlainTable(image) && typeof image.name === "string" ? image.name : doc.defaultName;
 
   const rawSource = resolved(raw.source, ["source"]);
   if (!isPlainTable(rawSource)) {
@@ -162,8 +142,8 @@ function buildPlan<S, P, Q>(
     if (secret && !secrets.includes(secret)) secrets.push(secret);
   }
   return {
-    templatePath: path,
-    templateDir: baseDir,
+    templatePath: doc.templatePath,
+    templateDir: doc.templateDir,
     image: { ...(isPlainTable(image) ? image : {}), name: imageName } as ImageMeta,
     source,
     provisioners,
@@ -171,6 +151,7 @@ function buildPlan<S, P, Q>(
     variables: Object.fromEntries(variables),
     secrets,
     missingInputs: [],
+    warnings: [],
   };
 }
 
@@ -250,43 +231,4 @@ function checkPostProcessors<Q>(raw: unknown, family: FamilySchema<Q>, baseDir: 
     chains.set(key, list);
   });
   return [...chains.values()];
-}
-
-/**
- * @iarna/toml reports "Can't redefine existing key" at the end of the second value, even for a
- * table. Names the key or table instead, at its start, and where it was first set when that is plain.
- */
-function describeRedefinition(
-  text: string,
-  errorLine: number,
-): { message: string; line: number; column: number } | undefined {
-  const lines = text.split(/\r?\n/);
-  const header = (line: string) => /^(\s*)\[\[?\s*([^[\],=]+?)\s*\]\]?\s*(#.*)?$/.exec(line);
-  const key = (line: string) => /^(\s*)(?:"([^"]*)"|'([^']*)'|([\w-]+))\s*=/.exec(line);
-  // The error sits at the end of the value, which may span lines: walk back to its key or header.
-  for (let i = Math.min(errorLine, lines.length - 1); i >= 0; i--) {
-    const table = header(lines[i] ?? "");
-    if (table) {
-      const first = lines.findIndex((line, j) => j < i && header(line)?.[2] === table[2]);
-      return {
-        message: `duplicate table [${table[2]}]${first >= 0 ? ` (first defined on line ${first + 1})` : ""}`,
-        line: i + 1,
-        column: (table[1]?.length ?? 0) + 1,
-      };
-    }
-    const assignment = key(lines[i] ?? "");
-    if (!assignment) continue;
-    const name = assignment[2] ?? assignment[3] ?? assignment[4] ?? "";
-    let first = -1;
-    for (let j = i - 1; j >= 0 && !header(lines[j] ?? ""); j--) {
-      const earlier = key(lines[j] ?? "");
-      if (earlier && (earlier[2] ?? earlier[3] ?? earlier[4]) === name) first = j;
-    }
-    return {
-      message: `duplicate key "${name}"${first >= 0 ? ` (first set on line ${first + 1})` : ""}`,
-      line: i + 1,
-      column: (assignment[1]?.length ?? 0) + 1,
-    };
-  }
-  return undefined;
 }

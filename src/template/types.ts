@@ -26,4 +26,6 @@ export interface LoadedTemplate<S, P, Q> {
   secrets: string[];
   /** Inputs that do not exist yet (the ISO): `validate` warns, `build` refuses to start. */
   missingInputs: ConfigError[];
+  /** Worth telling, not stopping for (a Packer template's skipped amazon-ebs source): every command prints them. */
+  warnings: ConfigError[];
 }

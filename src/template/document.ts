@@ -1,0 +1,39 @@
+// What every template format hands the loader: the TOML-shaped document that TOML.parse gives
+// for a .toml file ([image], [variables], [source], [[provisioner]], [[post_processor]]),
+// where its keys are in the files, and how relative paths resolve. The validation in load.ts
+// (the components' checks and their messages) then runs the same way for every format.
+import type { ConfigError } from "../core/errors.js";
+import type { ResolvedVariable } from "./variables.js";
+
+/** Where a key is: file, and line and column when known. */
+export interface SourceLocation {
+  file: string;
+  line?: number;
+  column?: number;
+}
+
+export type KeyPath = (string | number)[];
+
+export interface TemplateDocument {
+  /** The TOML-shaped table: image, variables, source, provisioner, post_processor. */
+  raw: Record<string, unknown>;
+  /** Where a key path of `raw` is written, or its closest enclosing key; undefined when unknown. */
+  locate(path: KeyPath): SourceLocation | undefined;
+  /** The file named in errors that have no key (shown relative to the working directory). */
+  shown: string;
+  /** The template file (a folder's main file): hashed into the build's inputs. */
+  templatePath: string;
+  /** The template's folder. */
+  templateDir: string;
+  /** Relative paths in the template resolve against this: the template's folder (TOML), the working directory (Packer). */
+  baseDir: string;
+  /** The image's name when `[image] name` is not given. */
+  defaultName: string;
+  /**
+   * Set by front-ends that evaluate expressions and variables themselves (Packer HCL2 and
+   * JSON): the loader then runs no `${...}` pass over `raw` and takes these values.
+   */
+  evaluated?: { variables: Map<string, ResolvedVariable> };
+  /** Things the user should know that do not stop the build (a skipped amazon-ebs source). */
+  warnings: ConfigError[];
+}
