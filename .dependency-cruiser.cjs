@@ -29,7 +29,9 @@ const LAYERS = {
   ],
   // The top floor sees the library only through src/index.ts (below); the CLI also starts serve.
   serve: [],
-  cli: ["serve"],
+  // A build host: serve's build process and its side of the queue protocol, nothing else of serve.
+  worker: ["serve"],
+  cli: ["serve", "worker"],
 };
 
 const folders = (names) => (names.length ? `^src/(${names.join("|")})/` : "^$");
