@@ -18,6 +18,7 @@ Usage:
   tsimg inspect [options] <template>      show the resolved template and QEMU's command line
   tsimg screenshot <output_directory>     a PNG of the console of the VM a running build is building
   tsimg serve --config serve.toml         the GitOps service: builds from GitLab merge-request comments
+  tsimg worker --config worker.toml       a build host taking serve's builds from a queue (docs/scale-out.md)
   tsimg version                           print the version
   tsimg help [command]                    this text, or a command's
 
@@ -28,7 +29,7 @@ Exit codes:
   130  interrupted by SIGINT (Ctrl-C)
   143  terminated by SIGTERM
 
-Documentation: docs/getting-started.md, docs/cli.md, docs/reference.md, docs/migrating-from-packer.md, docs/serve.md`,
+Documentation: docs/getting-started.md, docs/cli.md, docs/reference.md, docs/migrating-from-packer.md, docs/serve.md, docs/scale-out.md`,
 
   build: `Usage: tsimg build [options] <template...>
 
@@ -89,6 +90,19 @@ SIGINT or SIGTERM stops it; running builds are cancelled cleanly.
 
 Options:
   --config PATH         the service's TOML configuration (see serve.example.toml)`,
+
+  worker: `Usage: tsimg worker --config worker.toml
+
+Runs a build host for a tsimg serve whose serve.toml has a [queue] (docs/scale-out.md): it
+takes queued builds from BullMQ on Redis whose image needs only labels this host has, up
+to "slots" at once, runs each in an isolated process (as build_user when set) and sends its
+events and result back through Redis. It never holds the GitLab token. The Redis password
+comes from the file named by TSIMG_REDIS_PASSWORD_FILE (or the credential redis-password).
+SIGINT or SIGTERM: no new job; running builds finish (on_sigterm = "cancel": are
+cancelled); a second signal cancels them.
+
+Options:
+  --config PATH         the worker's TOML configuration (see worker.example.toml)`,
 
   version: `Usage: tsimg version
 

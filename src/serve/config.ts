@@ -5,6 +5,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { TsimgError } from "../index.js";
+import { parseQueueSettings, type QueueSettings } from "./queue-config.js";
 import { readSecret, SECRET_FILES } from "./secrets.js";
 
 /** The names of serve's secrets; each is read from the file named by <name>_FILE (secrets.ts). */
@@ -34,11 +35,13 @@ export interface ServeConfig {
   dashboardOpen: boolean;
   /** A build's log stops growing at this many bytes (a marker line says so). */
   maxLogBytes: number;
-  secrets: { gitlabToken: string; webhookSecret: string; dashboardToken?: string };
+  secrets: { gitlabToken: string; webhookSecret: string; dashboardToken?: string; redisPassword?: string };
   /** Builds run as this user (`build_user`): serve's files, memory and environment are out of their reach. */
   buildUser?: BuildUser;
   /** Variables (`build_env`) passed from serve's environment to every build; all a build's environment has besides PATH, HOME, TMPDIR, locale and the ISO cache. */
   buildEnv?: Record<string, string>;
+  /** [queue]: builds go to `tsimg worker`s through BullMQ on Redis (docs/scale-out.md); absent, they run in serve's process. */
+  queue?: QueueSettings;
 }
 
 /** The unprivileged account builds run as. */
@@ -66,6 +69,7 @@ const KEYS = [
   "build_env",
   "dashboard_open",
   "max_log_size",
+  "queue",
 ];
 const NAME_SAFE = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9._-]+)*$/;
 
@@ -184,6 +188,7 @@ export function parseServeConfig(
   if (dashboardOpen && dashboardToken)
     problems.push(`dashboard_open = true and ${SECRET_ENV.dashboardToken} are both set: remove one`);
   const maxLogBytes = size("max_log_size", "10M", 64 * 1024);
+  const queue = parseQueueSettings(raw.queue, baseDir, env, problems);
 
   const config: ServeConfig = {
     host,
@@ -199,9 +204,15 @@ export function parseServeConfig(
     autobuild: bool("autobuild"),
     dashboardOpen,
     maxLogBytes,
-    secrets: { gitlabToken, webhookSecret, ...(dashboardToken ? { dashboardToken } : {}) },
+    secrets: {
+      gitlabToken,
+      webhookSecret,
+      ...(dashboardToken ? { dashboardToken } : {}),
+      ...(queue?.redis.password ? { redisPassword: queue.redis.password } : {}),
+    },
     ...(buildUser ? { buildUser } : {}),
     ...(buildEnv ? { buildEnv } : {}),
+    ...(queue ? { queue } : {}),
   };
   if (problems.length > 0) {
     const head = `${problems.length} error${problems.length === 1 ? "" : "s"} in ${file}`;
@@ -217,7 +228,7 @@ function parseBytes(text: string): number | undefined {
 }
 
 /** build_user: a user name (or uid) known to the host (getent), neither root nor serve's own user. */
-function lookUpBuildUser(value: unknown, problems: string[]): BuildUser | undefined {
+export function lookUpBuildUser(value: unknown, problems: string[]): BuildUser | undefined {
   if (typeof value !== "string" || !/^[a-z_][a-z0-9_.-]*\$?$|^\d+$/i.test(value)) {
     problems.push(`expected "build_user" to be a user name like "tsimg-build", got ${JSON.stringify(value)}`);
     return undefined;
@@ -248,7 +259,11 @@ function lookUpBuildUser(value: unknown, problems: string[]): BuildUser | undefi
 }
 
 /** Variables builds may see (build_env): names only, values from serve's environment; serve's own secrets never. */
-function passedEnv(value: unknown, env: NodeJS.ProcessEnv, problems: string[]): Record<string, string> | undefined {
+export function passedEnv(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): Record<string, string> | undefined {
   if (!Array.isArray(value) || value.some((v) => typeof v !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v))) {
     problems.push(
       `expected "build_env" to be a list of environment variable names like ["http_proxy"], got ${JSON.stringify(value)}`,

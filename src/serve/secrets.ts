@@ -12,6 +12,8 @@ export const SECRET_FILES = {
   gitlabToken: { variable: "TSIMG_GITLAB_TOKEN", credential: "gitlab-token" },
   webhookSecret: { variable: "TSIMG_WEBHOOK_SECRET", credential: "webhook-secret" },
   dashboardToken: { variable: "TSIMG_DASHBOARD_TOKEN", credential: "dashboard-token" },
+  /** The Redis password of serve's or a worker's ACL user ([queue] in serve.toml, worker.toml). */
+  redisPassword: { variable: "TSIMG_REDIS_PASSWORD", credential: "redis-password" },
 } as const;
 
 /** Shortest secret accepted. */
