@@ -36,6 +36,8 @@ export interface BuildRecord {
   finishedAt: number | null;
   artifacts: ArtifactInfo[];
   workDir: string | null;
+  /** The `tsimg worker` that ran it (null: serve's own process). */
+  worker: string | null;
 }
 
 /** One `/tsimg build` comment (or push/autobuild) and its single result note. */
@@ -101,6 +103,9 @@ export class Store {
     // A database from before retries: its pending deliveries start at 0 attempts.
     if (!(this.db.pragma("table_info(delivery_work)") as { name: string }[]).some((c) => c.name === "attempts"))
       this.db.exec("ALTER TABLE delivery_work ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0");
+    // A database from before the queue: its builds ran in serve's own process.
+    if (!(this.db.pragma("table_info(builds)") as { name: string }[]).some((c) => c.name === "worker"))
+      this.db.exec("ALTER TABLE builds ADD COLUMN worker TEXT");
     // Webhook bodies and who asked for what: serve's alone (a build runs as another user).
     for (const file of ["tsimg.db", "tsimg.db-wal", "tsimg.db-shm"]) {
       try {
@@ -276,6 +281,11 @@ export class Store {
     );
   }
 
+  /** The worker that took the build (queue mode). */
+  setWorker(id: number, worker: string): void {
+    this.sql("UPDATE builds SET worker = ? WHERE id = ?").run(worker, id);
+  }
+
   /** Moves a build to a final state; a build already final keeps its state (returns false). */
   finish(
     id: number,
@@ -319,6 +329,7 @@ function toBuild(row: Row): BuildRecord {
     finishedAt: row.finished_at as number | null,
     artifacts: JSON.parse(row.artifacts as string) as ArtifactInfo[],
     workDir: row.work_dir as string | null,
+    worker: (row.worker as string | null) ?? null,
   };
 }
 
