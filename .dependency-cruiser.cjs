@@ -13,8 +13,23 @@ const LAYERS = {
   qemu: ["core", "util"],
   provisioners: ["core", "util", "communicator"],
   postprocessors: ["core", "util"],
+  checks: ["core", "util", "communicator"],
+  inventory: ["core", "util", "communicator"],
+  diff: ["core", "util"],
   template: ["core", "util"],
-  builder: ["core", "util", "template", "sources", "http", "communicator", "qemu", "provisioners", "postprocessors"],
+  builder: [
+    "core",
+    "util",
+    "template",
+    "sources",
+    "http",
+    "communicator",
+    "qemu",
+    "provisioners",
+    "postprocessors",
+    "checks",
+    "inventory",
+  ],
   build: [
     "core",
     "util",
@@ -25,6 +40,8 @@ const LAYERS = {
     "qemu",
     "provisioners",
     "postprocessors",
+    "checks",
+    "inventory",
     "builder",
   ],
   // The top floor sees the library only through src/index.ts (below); the CLI also starts serve.
@@ -74,7 +91,7 @@ module.exports = {
     // it is all cli/ and serve/ see of the library.
     {
       from: { path: "^src/index\\.ts$" },
-      to: { path: folders(["build", "builder", "core", "template", "qemu", "postprocessors"]) },
+      to: { path: folders(["build", "builder", "core", "template", "qemu", "postprocessors", "diff"]) },
     },
     { from: { path: folders(["cli", "serve"]) }, to: { path: "^src/index\\.ts$" } },
   ],

@@ -6,6 +6,7 @@ import { Pipeline } from "../core/pipeline.js";
 import type { BuildStepContext } from "./context.js";
 import type { BuildPlan } from "./plan.js";
 import { typeBootCommand } from "./steps/boot.js";
+import { bootTest } from "./steps/boot-test.js";
 import { compact } from "./steps/compact.js";
 import { createCd, createFloppy } from "./steps/create-cd.js";
 import { createDisk } from "./steps/create-disk.js";
@@ -40,5 +41,6 @@ export function qemuPipeline(plan: BuildPlan) {
     .when(ssh, (steps) => steps.then(waitForSsh).then(provision).then(shutdown))
     .when(!ssh, waitForPowerOff)
     .then(compact)
+    .when(ssh && source.boot_test, bootTest)
     .when(plan.postProcessors.length > 0, postProcess);
 }

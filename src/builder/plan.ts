@@ -7,6 +7,7 @@ import type {
   ShellProvisionerConfig,
 } from "../provisioners/options.js";
 import type { PostProcessorConfig } from "../postprocessors/types.js";
+import type { TestConfig } from "../checks/options.js";
 import type { LoadedTemplate } from "../template/types.js";
 import type { SourceConfig } from "./registry.js";
 
@@ -18,7 +19,8 @@ export type {
   ShellLocalProvisionerConfig,
   ShellProvisionerConfig,
   SourceConfig,
+  TestConfig,
 };
 
 /** A loaded, validated template: plain data the engine runs. */
-export type BuildPlan = LoadedTemplate<SourceConfig, ProvisionerConfig, PostProcessorConfig>;
+export type BuildPlan = LoadedTemplate<SourceConfig, ProvisionerConfig, PostProcessorConfig, TestConfig>;

@@ -1,6 +1,7 @@
 // The components a template may use, as the generic loader (template/) and the reference
 // generator ask for them: `[source]` is the qemu builder with its sources, HTTP server and
 // communicator; then the provisioners and post-processors.
+import { BOOT_TEST_OPTIONS, TEST_INTRO, TEST_OPTIONS, checkTest, type TestConfig } from "../checks/options.js";
 import { checkTable } from "../core/check-options.js";
 import type { ConfigOf, OptionTable } from "../core/options.js";
 import { COMMUNICATOR_OPTIONS, checkCommunicator, communicatorSecrets } from "../communicator/options.js";
@@ -33,6 +34,7 @@ export const SOURCE_OPTIONS = {
   ...QEMU_HOST_PORT_OPTIONS,
   ...COMMUNICATOR_OPTIONS,
   ...QEMU_SHUTDOWN_OPTIONS,
+  ...BOOT_TEST_OPTIONS,
 } as const satisfies OptionTable;
 
 /** `[source]` after defaults, unit parsing (MiB, ms) and path resolution (absolute). */
@@ -60,7 +62,7 @@ function checkSource(
 }
 
 /** The real components, for template/'s loader. */
-export const COMPONENTS: ComponentRegistry<SourceConfig, ProvisionerConfig, PostProcessorConfig> = {
+export const COMPONENTS: ComponentRegistry<SourceConfig, ProvisionerConfig, PostProcessorConfig, TestConfig> = {
   source: { options: SOURCE_OPTIONS, check: checkSource, secrets: communicatorSecrets },
   provisioners: {
     types: PROVISIONER_TABLES,
@@ -75,4 +77,5 @@ export const COMPONENTS: ComponentRegistry<SourceConfig, ProvisionerConfig, Post
     check: checkPostProcessorTable,
     secrets: postProcessorSecrets,
   },
+  tests: { options: TEST_OPTIONS, intro: TEST_INTRO, check: checkTest },
 };

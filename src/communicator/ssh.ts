@@ -151,6 +151,16 @@ export class SshSession {
     this.client.destroy();
   }
 
+  /** Reads a remote file whole over SFTP (no program on the guest needed). */
+  async readFile(remotePath: string): Promise<Buffer> {
+    const sftp = await this.sftp();
+    return new Promise((resolve, reject) =>
+      sftp.readFile(remotePath, (e: Error | null | undefined, data: Buffer) =>
+        e ? reject(sftpError("read", remotePath, e)) : resolve(data),
+      ),
+    );
+  }
+
   // One SFTP session per connection: each new one makes the guest start sftp-server again.
   private sftpSession: Promise<SFTPWrapper> | undefined;
 

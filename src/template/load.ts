@@ -9,21 +9,21 @@ import type { KeyPath, SourceLocation, TemplateDocument } from "./document.js";
 import { readDocument } from "./formats.js";
 import type { PackerInputs } from "./packer/inputs.js";
 import { describeLimitProblem, findLimitProblem, type LimitProblem } from "./parsed-limits.js";
-import type { ComponentRegistry, FamilySchema } from "./registry.js";
+import type { ComponentRegistry, FamilySchema, ListSchema } from "./registry.js";
 import type { ImageMeta, LoadedTemplate } from "./types.js";
 import { resolveVariables } from "./variables.js";
 
 /** -var, -var-file, the environment, -only/-except, a fixed clock (tests). */
 export type LoadOptions = PackerInputs;
 
-const TOP_LEVEL = ["image", "variables", "source", "provisioner", "post_processor"];
+const TOP_LEVEL = ["image", "variables", "source", "provisioner", "post_processor", "test"];
 
 /** Loads a template (any format: see formats.ts) and validates it with `components`. Throws ConfigErrors listing every problem. */
-export function readTemplate<S, P, Q>(
+export function readTemplate<S, P, Q, T = never>(
   templatePath: string,
   options: LoadOptions,
-  components: ComponentRegistry<S, P, Q>,
-): LoadedTemplate<S, P, Q> {
+  components: ComponentRegistry<S, P, Q, T>,
+): LoadedTemplate<S, P, Q, T> {
   const doc = readDocument(templatePath, options);
   const beyond = findLimitProblem(doc.raw);
   if (beyond) throw new ConfigErrors([limitError(doc, beyond)]);
@@ -67,12 +67,12 @@ function limitError(doc: TemplateDocument, { path, problem }: LimitProblem): Con
   });
 }
 
-function buildPlan<S, P, Q>(
+function buildPlan<S, P, Q, T>(
   doc: TemplateDocument,
   options: LoadOptions,
-  components: ComponentRegistry<S, P, Q>,
+  components: ComponentRegistry<S, P, Q, T>,
   problems: Problem[],
-): LoadedTemplate<S, P, Q> | undefined {
+): LoadedTemplate<S, P, Q, T> | undefined {
   const { raw, baseDir } = doc;
   for (const key of Object.keys(raw)) {
     if (TOP_LEVEL.includes(key)) continue;
@@ -132,6 +132,7 @@ function buildPlan<S, P, Q>(
     baseDir,
     problems,
   );
+  const tests = checkTests(resolved(raw.test ?? [], ["test"]), components.tests, baseDir, problems);
   const secrets = [...variables.values()].filter((v) => v.sensitive).map((v) => v.value);
   const componentSecrets = [
     ...components.source.secrets(source),
@@ -148,6 +149,7 @@ function buildPlan<S, P, Q>(
     source,
     provisioners,
     postProcessors,
+    tests,
     variables: Object.fromEntries(variables),
     secrets,
     missingInputs: [],
@@ -183,6 +185,21 @@ function interpolateDeep(
     );
   }
   return value;
+}
+
+function checkTests<T>(raw: unknown, schema: ListSchema<T> | undefined, baseDir: string, problems: Problem[]): T[] {
+  if (!Array.isArray(raw) || (!schema && raw.length > 0)) {
+    problems.push({ path: ["test"], message: schema ? "test: expected [[test]] tables" : 'unknown table "test"' });
+    return [];
+  }
+  const out: T[] = [];
+  raw.forEach((entry: unknown, index) => {
+    const path = ["test", index];
+    if (!isPlainTable(entry)) return problems.push({ path, message: "test: expected a table" });
+    const config = schema?.check(entry, path, baseDir, problems);
+    if (config !== undefined) out.push(config);
+  });
+  return out;
 }
 
 function checkProvisioners<P>(raw: unknown, family: FamilySchema<P>, baseDir: string, problems: Problem[]): P[] {

@@ -1,7 +1,7 @@
 // Renders docs/reference.md from the components' option tables, so the reference always
 // lists exactly what the code accepts. `npm run docs` writes it; a test checks it is current.
 import type { OptionTable, OptionType } from "../core/options.js";
-import type { FamilySchema } from "./registry.js";
+import type { FamilySchema, ListSchema } from "./registry.js";
 import { VARIABLE_OPTIONS } from "./variables.js";
 
 type DocFamily = Pick<FamilySchema<unknown>, "types" | "heading" | "intros">;
@@ -11,6 +11,7 @@ export interface ReferenceTables {
   source: { options: OptionTable };
   provisioners: DocFamily;
   postProcessors: DocFamily;
+  tests?: Pick<ListSchema<unknown>, "options" | "intro">;
 }
 
 /** The whole reference page, as Markdown. */
@@ -38,6 +39,9 @@ export function renderReference(tables: ReferenceTables): string {
     section("`[source]`: the qemu builder", tables.source.options),
     ...familySections("provisioner", tables.provisioners),
     ...familySections("post_processor", tables.postProcessors),
+    ...(tables.tests
+      ? [section("`[[test]]`: checks of the finished image", tables.tests.options, tables.tests.intro)]
+      : []),
   ].join("\n");
 }
 

@@ -37,9 +37,20 @@ export interface FamilySchema<C> {
   secrets(configs: C[]): string[];
 }
 
+/** Tables of one kind, without a `type` key: `[[test]]`. */
+export interface ListSchema<T> {
+  options: OptionTable;
+  /** Markdown the reference puts under the section's title. */
+  intro?: string;
+  /** Checks one table: the config, or undefined when none can be made (problems added). */
+  check(table: Record<string, unknown>, path: (string | number)[], baseDir: string, problems: Problem[]): T | undefined;
+}
+
 /** The components a template may use. */
-export interface ComponentRegistry<S, P, Q> {
+export interface ComponentRegistry<S, P, Q, T = never> {
   source: SourceSchema<S>;
   provisioners: FamilySchema<P>;
   postProcessors: FamilySchema<Q>;
+  /** `[[test]]`: checks of the finished image; a registry without them rejects the table. */
+  tests?: ListSchema<T>;
 }

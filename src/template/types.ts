@@ -8,7 +8,7 @@ export type { ImageMeta };
  * A loaded template: everything a build needs, with secrets listed for masking. S, P and Q
  * are the configs of `[source]`, a provisioner and a post-processor (see ComponentRegistry).
  */
-export interface LoadedTemplate<S, P, Q> {
+export interface LoadedTemplate<S, P, Q, T = never> {
   /** Absolute path of the template file. */
   templatePath: string;
   templateDir: string;
@@ -20,6 +20,8 @@ export interface LoadedTemplate<S, P, Q> {
    * except that entries sharing a `chain = "name"` form one chain, in the order written.
    */
   postProcessors: Q[][];
+  /** `[[test]]` tables, in template order (empty when the registry has no tests). */
+  tests: T[];
   /** Resolved variable values. */
   variables: Record<string, { value: string; sensitive: boolean }>;
   /** Values to mask in every output (sensitive variables, and each component's secrets). */
