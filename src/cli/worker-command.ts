@@ -3,7 +3,6 @@
 // "cancel"; a second signal cancels them).
 import { parseArgs } from "node:util";
 import { ServeConfigError } from "../serve/config.js";
-import { checkBuildUser } from "../serve/worker-client.js";
 import { loadWorkerConfig } from "../worker/config.js";
 import { BuildHost } from "../worker/worker.js";
 import { HELP } from "./help.js";
@@ -33,10 +32,6 @@ export async function runWorker(argv: string[]): Promise<number> {
     );
   const host = new BuildHost(config);
   await host.start();
-  if (config.buildUser) {
-    const problem = checkBuildUser(config.buildUser, config.workDir.replace(/\/work$/, ""));
-    if (problem) console.error(`tsimg worker ${config.name}: warning: ${problem}`);
-  }
   console.log(
     `tsimg worker ${config.name}: ${config.slots} slot${config.slots === 1 ? "" : "s"}, labels [${config.labels.join(", ")}], waiting for jobs`,
   );

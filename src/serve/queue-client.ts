@@ -59,7 +59,7 @@ interface Followed {
 export class RemoteBuilds {
   private readonly redis: Redis;
   private readonly reader: Redis;
-  private readonly queues = new Map<string, { queue: Queue; stalledCheck: Worker }>();
+  private readonly queues = new Map<string, { queue: Queue; stalledCheck: Worker; connection: Redis }>();
   private readonly followed = new Map<number, Followed>();
   private readonly sweep: NodeJS.Timeout;
   private closed = false;
@@ -81,8 +81,10 @@ export class RemoteBuilds {
     let entry = this.queues.get(name);
     if (!entry) {
       const queue = new Queue(name, { connection: this.redis });
+      const connection = connect(this.settings.redis, "tsimg-serve-stalled-check", true);
+      connection.on("error", () => undefined);
       const stalledCheck = new Worker(name, null, {
-        connection: this.reader.duplicate(),
+        connection,
         autorun: false,
         maxStalledCount: 0,
         stalledInterval: Math.max(1_000, this.settings.lockMs / 2),
@@ -92,7 +94,7 @@ export class RemoteBuilds {
       queue.on("error", () => undefined);
       stalledCheck.on("error", () => undefined);
       void stalledCheck.startStalledCheckTimer();
-      this.queues.set(name, (entry = { queue, stalledCheck }));
+      this.queues.set(name, (entry = { queue, stalledCheck, connection }));
     }
     return entry.queue;
   }
@@ -359,8 +361,10 @@ export class RemoteBuilds {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.sweep);
-    for (const { queue, stalledCheck } of this.queues.values())
-      await Promise.all([queue.close(), stalledCheck.close()]);
+    for (const { queue, stalledCheck, connection } of this.queues.values()) {
+      await Promise.all([queue.close(), stalledCheck.close()]).catch(() => undefined);
+      connection.disconnect();
+    }
     this.redis.disconnect();
     this.reader.disconnect();
   }

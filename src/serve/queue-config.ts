@@ -15,8 +15,8 @@ export interface QueueSettings {
   imageLabels: Record<string, string[]>;
 }
 
-const QUEUE_KEYS = ["redis_url", "username", "tls", "ca_file", "lock_time", "image_labels"];
-const REDIS_KEYS = ["redis_url", "username", "tls", "ca_file"];
+const REDIS_KEYS = ["redis_url", "username", "tls", "ca_file", "sentinels", "sentinel_name"];
+const QUEUE_KEYS = [...REDIS_KEYS, "lock_time", "image_labels"];
 
 /** Reads the Redis keys of a table (serve's [queue], worker.toml's top level); problems are collected. */
 export function parseRedisSettings(
@@ -46,6 +46,20 @@ export function parseRedisSettings(
     if (!caFile || !existsSync(caFile))
       problems.push(`expected "${where}ca_file" to name a PEM file, got ${JSON.stringify(raw.ca_file)}`);
   }
+  const sentinels: { host: string; port: number }[] = [];
+  if (raw.sentinels !== undefined) {
+    const list = Array.isArray(raw.sentinels) ? raw.sentinels : [undefined];
+    for (const entry of list) {
+      const match = typeof entry === "string" ? /^(.+):(\d{1,5})$/.exec(entry) : null;
+      if (match) sentinels.push({ host: match[1]!, port: Number(match[2]) });
+      else
+        problems.push(
+          `expected "${where}sentinels" to be a list like ["sentinel-1:26379"], got ${JSON.stringify(raw.sentinels)}`,
+        );
+    }
+    if (typeof raw.sentinel_name !== "string" || raw.sentinel_name.length === 0)
+      problems.push(`"${where}sentinels" needs "${where}sentinel_name", the name of the primary the sentinels watch`);
+  }
   const password = readSecret("redisPassword", false, { env, problems });
   return {
     url: typeof url === "string" ? url : "",
@@ -53,6 +67,9 @@ export function parseRedisSettings(
     ...(password ? { password } : {}),
     tls: tls === true,
     ...(caFile ? { caFile } : {}),
+    ...(sentinels.length > 0 && typeof raw.sentinel_name === "string"
+      ? { sentinels, sentinelName: raw.sentinel_name }
+      : {}),
   };
 }
 

@@ -14,6 +14,9 @@ export interface RedisSettings {
   /** TLS (also implied by a rediss:// URL); caFile adds a CA to trust. */
   tls: boolean;
   caFile?: string;
+  /** Redis Sentinel: the sentinels ("host:port") and the name of the primary they watch; the URL's host is then unused. */
+  sentinels?: { host: string; port: number }[];
+  sentinelName?: string;
 }
 
 /** What a BullMQ job carries: ids and names, never a secret and never serve's paths. */
@@ -117,6 +120,13 @@ export function connect(settings: RedisSettings, name: string, blocking: boolean
     ...(settings.password ? { password: settings.password } : {}),
     ...(tls ? { tls: settings.caFile ? { ca: readFileSync(settings.caFile) } : {} } : {}),
   };
+  if (settings.sentinels && settings.sentinelName)
+    return new Redis({
+      ...options,
+      sentinels: settings.sentinels,
+      name: settings.sentinelName,
+      db: Number(url.pathname.slice(1)) || 0,
+    });
   return new Redis(settings.url, options);
 }
 

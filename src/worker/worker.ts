@@ -7,7 +7,7 @@
 import { Worker as BullWorker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { randomUUID } from "node:crypto";
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { BuildFunction } from "../serve/build-function.js";
 import {
@@ -64,6 +64,12 @@ export class BuildHost {
   async start(): Promise<void> {
     mkdirSync(this.config.workDir, { recursive: true });
     mkdirSync(this.config.cacheDir, { recursive: true });
+    const user = this.config.buildUser;
+    // As on serve (state-dir.ts): the build user crosses work/ to its own build's dir, and owns the cache.
+    if (user) {
+      chmodSync(this.config.workDir, 0o711);
+      chownSync(this.config.cacheDir, user.uid, user.gid);
+    }
     for (const leftover of readdirSync(this.config.workDir)) {
       const dir = join(this.config.workDir, leftover);
       const killed = killProcessesUsing(dir);
