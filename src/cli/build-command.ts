@@ -7,6 +7,7 @@ import {
   ConfigErrors,
   formatDuration,
   loadTemplate,
+  Masker,
   startBuild,
   type BuildEvent,
   type BuildPlan,
@@ -18,7 +19,7 @@ import { createAsker } from "./ask.js";
 import { publishControl } from "./control.js";
 import { formatError } from "./errors.js";
 import { HELP } from "./help.js";
-import { loadOptions, parseCommandArgs, UsageError } from "./options.js";
+import { loadOptions, parseCommandArgs, printWarnings, UsageError } from "./options.js";
 import { createRenderer } from "./render.js";
 
 export async function runBuild(args: string[]): Promise<number> {
@@ -50,6 +51,9 @@ export async function runBuild(args: string[]): Promise<number> {
   for (const path of positionals) {
     try {
       const plan = loadTemplate(path, loadOptions(values));
+      const masker = new Masker();
+      for (const secret of plan.secrets) masker.add(secret);
+      printWarnings(plan, (line) => masker.mask(line));
       if (plan.missingInputs.length > 0) throw new ConfigErrors(plan.missingInputs);
       plans.push(plan);
     } catch (error) {

@@ -4,7 +4,7 @@ import { formatCommandLine, loadTemplate, Masker, previewQemuCommand, type Build
 import { EXIT } from "./exit-codes.js";
 import { formatError } from "./errors.js";
 import { HELP } from "./help.js";
-import { loadOptions, parseCommandArgs, UsageError } from "./options.js";
+import { loadOptions, parseCommandArgs, printWarnings, UsageError } from "./options.js";
 
 export function runInspect(args: string[]): number {
   const { values, positionals } = parseCommandArgs("inspect", args, { json: { type: "boolean" } });
@@ -20,6 +20,7 @@ export function runInspect(args: string[]): number {
   const qemu = previewQemuCommand(plan);
   const text = values.json ? JSON.stringify(inspectJson(plan, qemu), null, 2) : inspectText(plan, qemu).join("\n");
   console.log(masker.mask(text));
+  printWarnings(plan, (line) => masker.mask(line));
   for (const warning of plan.missingInputs)
     for (const line of formatError(warning, false)) console.error(masker.mask(line.replace(/^Error: /, "Warning: ")));
   return EXIT.ok;

@@ -3,7 +3,7 @@ import { ConfigErrors, loadTemplate } from "../index.js";
 import { EXIT } from "./exit-codes.js";
 import { formatError } from "./errors.js";
 import { HELP } from "./help.js";
-import { loadOptions, parseCommandArgs, UsageError } from "./options.js";
+import { loadOptions, parseCommandArgs, printWarnings, UsageError } from "./options.js";
 
 export function runValidate(args: string[]): number {
   const { values, positionals } = parseCommandArgs("validate", args, {});
@@ -17,6 +17,7 @@ export function runValidate(args: string[]): number {
   for (const path of positionals) {
     try {
       const plan = loadTemplate(path, loadOptions(values));
+      printWarnings(plan);
       for (const warning of plan.missingInputs) {
         for (const line of formatError(warning, false)) console.error(line.replace(/^Error: /, "Warning: "));
       }

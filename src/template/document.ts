@@ -23,7 +23,10 @@ export interface TemplateDocument {
   shown: string;
   /** The template file (a folder's main file): hashed into the build's inputs. */
   templatePath: string;
-  /** The template's folder. */
+  /**
+   * The folder the build resolves the rest of its relative paths against (iso_checksum's
+   * file:, cd_files) and runs shell-local in: the template's (TOML), the working directory (Packer).
+   */
   templateDir: string;
   /** Relative paths in the template resolve against this: the template's folder (TOML), the working directory (Packer). */
   baseDir: string;

@@ -108,8 +108,7 @@ function buildPlan<S, P, Q, T>(
 
   const image = resolved(raw.image ?? {}, ["image"]);
   if (!isPlainTable(image)) problems.push({ path: ["image"], message: "image: expected a table [image]" });
-  const imageName =
-    isPlainTable(image) && typeof image.name === "string" ? image.name : doc.defaultName;
+  const imageName = isPlainTable(image) && typeof image.name === "string" ? image.name : doc.defaultName;
 
   const rawSource = resolved(raw.source, ["source"]);
   if (!isPlainTable(rawSource)) {
