@@ -6,7 +6,7 @@ import { ConfigError, ConfigErrors } from "../core/errors.js";
 import type { TemplateDocument } from "./document.js";
 import { readHclDocument } from "./packer/hcl-document.js";
 import { readJsonDocument } from "./packer/json-document.js";
-import type { PackerInputs } from "./packer/inputs.js";
+import type { OptionTypes, PackerInputs } from "./packer/inputs.js";
 import { readTomlDocument } from "./toml-format.js";
 
 export type TemplateFormat = "toml" | "hcl" | "json";
@@ -20,8 +20,8 @@ export function templateFormat(path: string): TemplateFormat {
   return "toml";
 }
 
-/** The template at `templatePath` as a TemplateDocument; throws ConfigErrors when it cannot be read. */
-export function readDocument(templatePath: string, inputs: PackerInputs): TemplateDocument {
+/** The template at `templatePath` as a TemplateDocument; throws ConfigErrors when it cannot be read. `types` (the registry) lets Packer front-ends convert "2" to 2 where an option takes a number, as Packer does. */
+export function readDocument(templatePath: string, inputs: PackerInputs, types: OptionTypes): TemplateDocument {
   const path = resolve(templatePath);
   const fromCwd = relative(process.cwd(), path);
   const shown = fromCwd && !fromCwd.startsWith("..") ? fromCwd : path;
@@ -32,8 +32,8 @@ export function readDocument(templatePath: string, inputs: PackerInputs): Templa
         file: shown,
       }),
     ]);
-  if (format === "hcl") return readHclDocument(path, shown, inputs);
-  if (format === "json") return readJsonDocument(path, shown, inputs);
+  if (format === "hcl") return readHclDocument(path, shown, inputs, types);
+  if (format === "json") return readJsonDocument(path, shown, inputs, types);
   return readTomlDocument(path, shown);
 }
 

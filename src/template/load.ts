@@ -24,7 +24,7 @@ export function readTemplate<S, P, Q, T = never>(
   options: LoadOptions,
   components: ComponentRegistry<S, P, Q, T>,
 ): LoadedTemplate<S, P, Q, T> {
-  const doc = readDocument(templatePath, options);
+  const doc = readDocument(templatePath, options, components);
   const beyond = findLimitProblem(doc.raw);
   if (beyond) throw new ConfigErrors([limitError(doc, beyond)]);
   const found: Problem[] = [];

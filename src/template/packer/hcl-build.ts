@@ -6,8 +6,9 @@ import { ConfigError, ConfigErrors } from "../../core/errors.js";
 import { closest } from "../../core/did-you-mean.js";
 import { at, attributeAt, orderedBlocks, type Block, type HclConfig } from "./hcl-config.js";
 import { evaluateAttribute } from "./hcl-evaluate.js";
-import type { Scope } from "./hcl/evaluate.js";
-import type { PackerInputs } from "./inputs.js";
+import { isObject, type Scope } from "./hcl/evaluate.js";
+import type { OptionTypes, PackerInputs } from "./inputs.js";
+import { weaklyTyped } from "./weak-types.js";
 import type { Locations } from "./locations.js";
 import { mapPostProcessor, mapProvisioner, mapSource } from "./packer-options.js";
 import { isChosen, matchesAny } from "./select.js";
@@ -122,6 +123,7 @@ export function buildTables(
   inputs: PackerInputs,
   locations: Locations,
   report: Report,
+  types: OptionTypes,
 ): Record<string, unknown> {
   const { build, source } = chosen;
   const scope: Scope = {
@@ -175,7 +177,13 @@ export function buildTables(
     const type = block.outline.labels[0] ?? "";
     const i = provisioner.length;
     const locate = (key: string) => (key ? attributeAt(block, key) : at(block.file, block.outline));
-    const mappedTable = mapProvisioner(type, table, `provisioner "${type}"`, locate, report);
+    const mappedTable = mapProvisioner(
+      type,
+      weaklyTyped(table, types.provisioners.types[type]),
+      `provisioner "${type}"`,
+      locate,
+      report,
+    );
     if (!mappedTable) continue;
     locations.set(JSON.stringify(["provisioner", i]), at(block.file, block.outline));
     for (const key of Object.keys(mappedTable)) locations.set(JSON.stringify(["provisioner", i, key]), locate(key));
@@ -195,7 +203,13 @@ export function buildTables(
       if (!table) continue;
       delete table.name;
       const locate = (key: string) => (key ? attributeAt(member, key) : at(member.file, member.outline));
-      const mappedTable = mapPostProcessor(type, table, `post-processor "${type}"`, locate, report);
+      const mappedTable = mapPostProcessor(
+        type,
+        weaklyTyped(table, types.postProcessors.types[type]),
+        `post-processor "${type}"`,
+        locate,
+        report,
+      );
       if (!mappedTable) continue;
       const i = postProcessor.length;
       locations.set(JSON.stringify(["post_processor", i]), at(member.file, member.outline));
@@ -237,6 +251,11 @@ function blockTable(
   delete table.only;
   delete table.except;
   if (!isChosen(chosen.names, only, except)) return undefined;
+  // override = { "qemu.x" = { ... } }: options for one source only.
+  const override = table.override;
+  delete table.override;
+  if (isObject(override))
+    for (const name of chosen.names) if (isObject(override[name])) Object.assign(table, override[name]);
   return failed ? undefined : table;
 }
 

@@ -18,13 +18,18 @@ import { resolvePackerVariables, type VariableDecl } from "./hcl-variables.js";
 import { HclExpressionError } from "./hcl/ast.js";
 import type { Scope } from "./hcl/evaluate.js";
 import { packerFunctions, REFUSED_FUNCTIONS } from "./hcl/functions.js";
-import type { PackerInputs } from "./inputs.js";
+import type { OptionTypes, PackerInputs } from "./inputs.js";
 import { documentLocator, type Locations } from "./locations.js";
 
 const ENV_REFUSED =
   'Packer allows env() only in a variable\'s default: declare variable "x" { default = env("X") } and use var.x';
 
-export function readHclDocument(path: string, shown: string, inputs: PackerInputs): TemplateDocument {
+export function readHclDocument(
+  path: string,
+  shown: string,
+  inputs: PackerInputs,
+  types: OptionTypes,
+): TemplateDocument {
   const files = readHclTemplate(path);
   const errors: ConfigError[] = [];
   const warnings: ConfigError[] = [];
@@ -46,7 +51,7 @@ export function readHclDocument(path: string, shown: string, inputs: PackerInput
 
   const chosen = chooseBuild(config, scope, inputs, warnings);
   const locations: Locations = new Map();
-  const raw = buildTables(chosen, scope, inputs, locations, { errors, warnings });
+  const raw = buildTables(chosen, scope, inputs, locations, { errors, warnings }, types);
   if (errors.length > 0) throw new ConfigErrors(errors);
 
   const envYaml = readEnvYaml(files.root);

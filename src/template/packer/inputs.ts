@@ -1,5 +1,6 @@
 // What a Packer template's load takes from the command line and the environment, as
 // `packer build` does: -var, -var-file, PKR_VAR_*, -only, -except.
+import type { OptionTable } from "../../core/options.js";
 import type { VariableInputs } from "../variables.js";
 
 export interface PackerInputs extends VariableInputs {
@@ -9,4 +10,11 @@ export interface PackerInputs extends VariableInputs {
   except?: string[];
   /** Fixed clock for timestamp() (tests). */
   now?: Date;
+}
+
+/** The option tables of the components (a ComponentRegistry is one): what type each option takes. */
+export interface OptionTypes {
+  source: { options: OptionTable };
+  provisioners: { types: Record<string, OptionTable> };
+  postProcessors: { types: Record<string, OptionTable> };
 }

@@ -79,7 +79,6 @@ const PROVISIONER_UNSUPPORTED: Record<string, Unsupported> = {
   remote_path: { instead: "use remote_folder (the script's name is tsimg's)" },
   remote_file: { instead: "use remote_folder (the script's name is tsimg's)" },
   binary: { instead: "tsimg uploads every file as binary: remove it", harmless: () => true },
-  override: { instead: "write the options in the provisioner itself" },
 };
 
 const POST_PROCESSOR_RENAMED: Record<string, string> = {};

@@ -1,0 +1,184 @@
+// The Go-template functions of legacy Packer JSON templates, resolved when the template
+// loads: {{user `x`}}, {{env `X`}} (in variables only, as in Packer), {{template_dir}}, {{pwd}},
+// {{timestamp}}, {{isotime "2006-01-02"}}, {{build_name}}, {{build_type}}, {{uuid}},
+// {{split s sep n}}, {{upper}}, {{lower}}, {{replace_all}}, {{clean_resource_name}}, with
+// pipelines (`{{isotime | lower}}`). Actions on a field ({{ .HTTPIP }}, {{ .Name }}, {{.Vars}})
+// are resolved while the build runs, and stay as written.
+import { randomUUID } from "node:crypto";
+
+export class GoTemplateError extends Error {}
+
+export interface GoTemplateContext {
+  user(name: string): string;
+  /** Undefined outside variables: env is refused there, as in Packer. */
+  env?: NodeJS.ProcessEnv;
+  templateDir: string;
+  cwd: string;
+  now: Date;
+  buildName: string;
+  buildType: string;
+}
+
+const REFUSED: Record<string, string> = {
+  vault: "reads HashiCorp Vault, which tsimg does not: pass the secret with -var",
+  consul_key: "reads Consul, which tsimg does not: pass the value with -var",
+  aws_secretsmanager: "reads AWS Secrets Manager, which tsimg does not: pass the secret with -var",
+  packer_version: "is Packer's version: write the value",
+  sed: "is deprecated in Packer: use replace_all",
+};
+
+/** Resolves every load-time action in `text`; throws GoTemplateError naming the first one it cannot. */
+export function renderGoTemplate(text: string, context: GoTemplateContext): string {
+  return text.replace(/\{\{(-?)([\s\S]*?)(-?)\}\}/g, (whole, _trimLeft, body: string) => {
+    const action = body.trim();
+    if (action.startsWith(".") || action === "") return whole; // a run-time field
+    return splitPipes(action).reduce<string | undefined>(
+      (input, stage) => call(stage.trim(), input, context),
+      undefined,
+    ) as string;
+  });
+}
+
+/** "a `x|y` | b" -> ["a `x|y` ", " b"]: the pipes outside quotes. */
+function splitPipes(action: string): string[] {
+  const stages = [""];
+  let quote = "";
+  for (const ch of action) {
+    if (quote) quote = ch === quote ? "" : quote;
+    else if (ch === "`" || ch === '"') quote = ch;
+    else if (ch === "|") {
+      stages.push("");
+      continue;
+    }
+    stages[stages.length - 1] += ch;
+  }
+  return stages;
+}
+
+function call(stage: string, input: string | undefined, context: GoTemplateContext): string {
+  const words = [...stage.matchAll(/`([^`]*)`|"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) =>
+    m[1] !== undefined ? m[1] : m[2] !== undefined ? (JSON.parse(`"${m[2]}"`) as string) : (m[3] as string),
+  );
+  const [name, ...args] = words as [string, ...string[]];
+  if (input !== undefined) args.push(input);
+  const want = (n: number) => {
+    if (args.length !== n)
+      throw new GoTemplateError(`{{${name}}} takes ${n} argument${n === 1 ? "" : "s"}, got ${args.length}`);
+  };
+  switch (name) {
+    case "user": {
+      want(1);
+      return context.user(args[0] as string);
+    }
+    case "env":
+      want(1);
+      if (!context.env)
+        throw new GoTemplateError(
+          '{{env}} is allowed only in "variables", as in Packer: set a variable to {{env `X`}} and use {{user `name`}}',
+        );
+      return context.env[args[0] as string] ?? "";
+    case "template_dir":
+      return context.templateDir;
+    case "pwd":
+      return context.cwd;
+    case "timestamp":
+      return String(Math.floor(context.now.getTime() / 1000));
+    case "isotime":
+      return goTime(args[0] ?? "2006-01-02T15:04:05Z07:00", context.now);
+    case "build_name":
+      return context.buildName;
+    case "build_type":
+      return context.buildType;
+    case "uuid":
+      return randomUUID();
+    case "upper":
+      want(1);
+      return (args[0] as string).toUpperCase();
+    case "lower":
+      want(1);
+      return (args[0] as string).toLowerCase();
+    case "split": {
+      want(3);
+      const parts = (args[0] as string).split(args[1] as string);
+      const index = Number(args[2]);
+      if (!Number.isInteger(index) || index < 0 || index >= parts.length)
+        throw new GoTemplateError(`{{split}}: no part ${args[2]} in "${args[0]}"`);
+      return parts[index] as string;
+    }
+    case "replace_all":
+      want(3);
+      return (args[2] as string).split(args[0] as string).join(args[1] as string);
+    case "replace": {
+      want(4);
+      let left = Number(args[2]);
+      let out = args[3] as string;
+      while (left-- > 0 && out.includes(args[0] as string)) out = out.replace(args[0] as string, args[1] as string);
+      return out;
+    }
+    case "clean_resource_name":
+      want(1);
+      return (args[0] as string).toLowerCase().replace(/[^a-z0-9-]/g, "-");
+    default: {
+      const why = REFUSED[name];
+      throw new GoTemplateError(why ? `{{${name}}} ${why}` : `unknown template function {{${name}}}`);
+    }
+  }
+}
+
+const MONTHS = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
+const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+
+/** Go's time.Format with its reference-time layout ("2006-01-02T15:04:05Z07:00"), in UTC as Packer's isotime is. */
+export function goTime(layout: string, now: Date): string {
+  const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+  const hour = now.getUTCHours();
+  const tokens: [string, () => string][] = [
+    ["January", () => MONTHS[now.getUTCMonth()] as string],
+    ["Monday", () => DAYS[now.getUTCDay()] as string],
+    ["Z07:00", () => "Z"],
+    ["-07:00", () => "+00:00"],
+    ["-0700", () => "+0000"],
+    ["2006", () => String(now.getUTCFullYear())],
+    ["Jan", () => (MONTHS[now.getUTCMonth()] as string).slice(0, 3)],
+    ["Mon", () => (DAYS[now.getUTCDay()] as string).slice(0, 3)],
+    ["MST", () => "UTC"],
+    [".000", () => `.${pad(now.getUTCMilliseconds(), 3)}`],
+    ["_2", () => String(now.getUTCDate()).padStart(2, " ")],
+    ["15", () => pad(hour)],
+    ["06", () => pad(now.getUTCFullYear() % 100)],
+    ["01", () => pad(now.getUTCMonth() + 1)],
+    ["02", () => pad(now.getUTCDate())],
+    ["03", () => pad(hour % 12 || 12)],
+    ["04", () => pad(now.getUTCMinutes())],
+    ["05", () => pad(now.getUTCSeconds())],
+    ["PM", () => (hour < 12 ? "AM" : "PM")],
+    ["pm", () => (hour < 12 ? "am" : "pm")],
+    ["1", () => String(now.getUTCMonth() + 1)],
+    ["2", () => String(now.getUTCDate())],
+    ["3", () => String(hour % 12 || 12)],
+    ["4", () => String(now.getUTCMinutes())],
+    ["5", () => String(now.getUTCSeconds())],
+  ];
+  let out = "";
+  for (let i = 0; i < layout.length;) {
+    const token = tokens.find(([t]) => layout.startsWith(t, i));
+    if (token) {
+      out += token[1]();
+      i += token[0].length;
+    } else out += layout[i++];
+  }
+  return out;
+}
