@@ -125,7 +125,7 @@ function sha256Text(text: string): string {
 }
 
 /** tsimg's version, from its package.json (one level above src/ and dist/). */
-async function tsimgVersion(): Promise<string> {
+export async function tsimgVersion(): Promise<string> {
   try {
     const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as {
       version?: string;

@@ -12,6 +12,7 @@ import { createCd, createFloppy } from "./steps/create-cd.js";
 import { createDisk } from "./steps/create-disk.js";
 import { createEfiVars } from "./steps/create-efivars.js";
 import { fetchIso } from "./steps/fetch-iso.js";
+import { inventory } from "./steps/inventory.js";
 import { httpServer } from "./steps/http-server.js";
 import { postProcess } from "./steps/post-process.js";
 import { prepareOutput } from "./steps/prepare-output.js";
@@ -21,6 +22,7 @@ import { sshKey } from "./steps/ssh-key.js";
 import { startQemu } from "./steps/start-qemu.js";
 import { startTpm } from "./steps/start-tpm.js";
 import { waitForSsh } from "./steps/wait-ssh.js";
+import { writeSbom } from "./steps/write-sbom.js";
 
 /** The steps for a plan. */
 export function qemuPipeline(plan: BuildPlan) {
@@ -38,9 +40,10 @@ export function qemuPipeline(plan: BuildPlan) {
     .when(source.vtpm, startTpm)
     .then(startQemu)
     .then(typeBootCommand)
-    .when(ssh, (steps) => steps.then(waitForSsh).then(provision).then(shutdown))
+    .when(ssh, (steps) => steps.then(waitForSsh).then(provision).then(inventory).then(shutdown))
     .when(!ssh, waitForPowerOff)
     .then(compact)
     .when(ssh && source.boot_test, bootTest)
+    .when(ssh, writeSbom)
     .when(plan.postProcessors.length > 0, postProcess);
 }

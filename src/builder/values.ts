@@ -2,6 +2,7 @@
 // these (the pipeline checks that an earlier step produced each), so they live here and not
 // in the step files: no step imports another.
 import type { SshSession } from "../communicator/ssh.js";
+import type { Inventory } from "../inventory/types.js";
 import type { RunningHttpServer } from "../http/server.js";
 import type { Artifact } from "../postprocessors/artifact.js";
 import type { QemuProcess } from "../qemu/process.js";
@@ -111,4 +112,14 @@ export interface PostProcessed {
   outsideFiles: string[];
   /** The artifacts the build leaves (the kept disk, then each chain's last). */
   artifacts: Artifact[];
+}
+
+/** inventory: what the image holds, collected before shutdown. */
+export interface InventoryCollected {
+  inventory: Inventory;
+}
+
+/** write-sbom: the CycloneDX file next to the artifact. */
+export interface SbomWritten {
+  sbom: { path: string; sha256: string };
 }

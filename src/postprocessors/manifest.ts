@@ -24,6 +24,10 @@ export interface ManifestEntry {
   location?: string;
   inputs: Record<string, unknown>;
   lineage: Record<string, unknown> | null;
+  /** What the image holds (os, kernel, packages, services, users, groups, ports, uploaded files). */
+  inventory?: Record<string, unknown>;
+  /** The CycloneDX SBOM beside the artifact. */
+  sbom?: { file: string; sha256: string };
 }
 
 export interface ManifestFile {
@@ -61,6 +65,15 @@ export async function manifestEntry(
     ...(artifact.location === undefined ? {} : { location: artifact.location }),
     inputs: sortKeys(ctx.inputs ?? {}) as Record<string, unknown>,
     lineage: artifact.lineage ? (sortKeys({ ...artifact.lineage }) as Record<string, unknown>) : null,
+    ...(ctx.contents ? { inventory: ctx.contents.inventory } : {}),
+    ...(ctx.contents?.sbom
+      ? {
+          sbom: {
+            ...ctx.contents.sbom,
+            file: options.stripPath ? basename(ctx.contents.sbom.file) : ctx.contents.sbom.file,
+          },
+        }
+      : {}),
   };
 }
 

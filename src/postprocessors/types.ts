@@ -37,6 +37,8 @@ export interface PostProcessorContext {
    * commit, tool versions), computed by the caller; written to the manifest with sorted keys.
    */
   inputs?: Record<string, unknown>;
+  /** What the image holds (the builder's inventory) and its SBOM file: the manifest records both. */
+  contents?: { inventory: Record<string, unknown>; sbom?: { file: string; sha256: string } };
   /** `--force`: the manifest drops entries of earlier runs, as Packer's -force does. */
   force?: boolean;
   /** Files a post-processor created outside outputDir (added by resolveOutput): a failed build removes them. */

@@ -3,14 +3,26 @@ import { runPostProcessorChains } from "../../postprocessors/chain.js";
 import type { BuildStep } from "../context.js";
 import { diskArtifact } from "../disk-artifact.js";
 import { collectInputs } from "../inputs.js";
-import type { CompactedDisks, CreatedDisks, FetchedIso, PostProcessed } from "../values.js";
+import type {
+  CompactedDisks,
+  CreatedDisks,
+  FetchedIso,
+  InventoryCollected,
+  PostProcessed,
+  SbomWritten,
+} from "../values.js";
 
 /**
  * Runs the `[[post_processor]]` chains on the finished disk. A failure fails the build
  * (and, as any failed step, removes output_directory unless --on-error=abort); every file
  * a post-processor writes appears under its final name only when complete.
  */
-export const postProcess: BuildStep<CompactedDisks & Pick<CreatedDisks, "baseImage"> & FetchedIso, PostProcessed> = {
+type PostProcessInput = CompactedDisks &
+  Pick<CreatedDisks, "baseImage"> &
+  FetchedIso &
+  Partial<InventoryCollected & SbomWritten>;
+
+export const postProcess: BuildStep<PostProcessInput, PostProcessed> = {
   name: "post-process",
   title: "Running post-processors...",
   async run(ctx, input, progress) {
@@ -36,6 +48,14 @@ export const postProcess: BuildStep<CompactedDisks & Pick<CreatedDisks, "baseIma
         startTime: options.startTime,
       },
       inputs,
+      ...(input.inventory
+        ? {
+            contents: {
+              inventory: { ...input.inventory },
+              ...(input.sbom ? { sbom: { file: input.sbom.path, sha256: input.sbom.sha256 } } : {}),
+            },
+          }
+        : {}),
       force: options.force,
       outsideFiles,
     });

@@ -1,0 +1,136 @@
+// Collects the inventory from the guest over the build's SSH session, before shutdown.
+// Files are read over SFTP (no program in the guest needed: /var/lib/dpkg/status,
+// /etc/os-release, /etc/passwd, /proc/net/tcp); programs are run only where there is no
+// file to read (rpm's database, systemctl, uname). What cannot be collected becomes a
+// warning with its reason, never a silent gap.
+import type { SshSession } from "../communicator/ssh.js";
+import {
+  RPM_QUERY,
+  parseApkInstalled,
+  parseDpkgStatus,
+  parseGroup,
+  parseOsRelease,
+  parsePasswd,
+  parseProcNet,
+  parseRpmQuery,
+} from "./parse.js";
+import type { Inventory, InventoryPackage, ListeningPort } from "./types.js";
+
+/** Runs a command; its stdout when it exits 0, else undefined. */
+async function output(ssh: SshSession, command: string): Promise<string | undefined> {
+  const lines: string[] = [];
+  const result = await ssh.exec(command, (stream, line) => {
+    if (stream === "stdout") lines.push(line);
+  });
+  return result.code === 0 ? lines.join("\n") : undefined;
+}
+
+/** A file's text, or undefined when it does not exist or cannot be read. */
+async function read(ssh: SshSession, path: string): Promise<string | undefined> {
+  return ssh.readFile(path).then(
+    (b) => b.toString("utf8"),
+    () => undefined,
+  );
+}
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** The inventory; `uploaded` are the remote paths the file provisioners wrote. */
+export async function collectInventory(ssh: SshSession, uploaded: string[]): Promise<Inventory> {
+  const warnings: string[] = [];
+  const attempt = async <T>(what: string, fallback: T, get: () => Promise<T>): Promise<T> => {
+    try {
+      return await get();
+    } catch (error) {
+      warnings.push(`${what}: ${message(error)}`);
+      return fallback;
+    }
+  };
+  const osText = await read(ssh, "/etc/os-release");
+  const os = osText ? parseOsRelease(osText) : {};
+  if (!osText) warnings.push("os: /etc/os-release cannot be read");
+  const kernel = (await attempt("kernel", undefined, () => output(ssh, "uname -r")))?.trim();
+  if (!kernel) warnings.push("kernel: uname -r failed");
+  const packages = await attempt("packages", [], () => packagesOf(ssh, warnings));
+  const services = await attempt("services", [], () => servicesOf(ssh, warnings));
+  const passwd = await read(ssh, "/etc/passwd");
+  const group = await read(ssh, "/etc/group");
+  if (!passwd) warnings.push("users: /etc/passwd cannot be read");
+  if (!group) warnings.push("groups: /etc/group cannot be read");
+  const ports = await attempt("ports", [], () => portsOf(ssh, warnings));
+  const files = await attempt("files", [], () => hashesOf(ssh, uploaded));
+  return {
+    os,
+    ...(kernel ? { kernel } : {}),
+    packages,
+    services,
+    users: passwd ? parsePasswd(passwd) : [],
+    groups: group ? parseGroup(group) : [],
+    ports,
+    files,
+    warnings,
+  };
+}
+
+/** dpkg's status file, apk's database, or rpm's query, whichever the image has. */
+async function packagesOf(ssh: SshSession, warnings: string[]): Promise<InventoryPackage[]> {
+  const dpkg = await read(ssh, "/var/lib/dpkg/status");
+  if (dpkg !== undefined) return parseDpkgStatus(dpkg);
+  const apk = await read(ssh, "/lib/apk/db/installed");
+  if (apk !== undefined) return parseApkInstalled(apk);
+  const rpm = await output(ssh, `command -v rpm >/dev/null && ${RPM_QUERY}`);
+  if (rpm !== undefined) return parseRpmQuery(rpm);
+  warnings.push("packages: no package database found (/var/lib/dpkg/status, /lib/apk/db/installed, rpm -qa)");
+  return [];
+}
+
+/** systemd's enabled units, else OpenRC's default runlevel, else SysV's rc2.d/rc3.d start links. */
+async function servicesOf(ssh: SshSession, warnings: string[]): Promise<string[]> {
+  const systemd = await output(
+    ssh,
+    "command -v systemctl >/dev/null && systemctl list-unit-files --state=enabled --no-legend --no-pager",
+  );
+  if (systemd !== undefined)
+    return systemd
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/)[0] ?? "")
+      .filter(Boolean)
+      .sort();
+  const rc = await output(ssh, "ls /etc/runlevels/default 2>/dev/null || ls /etc/rc3.d /etc/rc2.d 2>/dev/null");
+  const names = (rc ?? "")
+    .split("\n")
+    .map((l) => l.trim().replace(/^S\d+/, ""))
+    .filter((l) => l && !l.endsWith(":") && l !== "README");
+  if (names.length > 0) return [...new Set(names)].sort();
+  warnings.push("services: no service manager found (systemd, OpenRC, SysV rc scripts)");
+  return [];
+}
+
+async function portsOf(ssh: SshSession, warnings: string[]): Promise<ListeningPort[]> {
+  const out: ListeningPort[] = [];
+  for (const protocol of ["tcp", "tcp6", "udp", "udp6"] as const) {
+    // procfs files report size 0, which SFTP clients read as empty: cat reads them.
+    const text = await output(ssh, `cat /proc/net/${protocol}`);
+    if (text === undefined) {
+      if (protocol === "tcp") warnings.push("ports: /proc/net/tcp cannot be read");
+      continue;
+    }
+    out.push(...parseProcNet(protocol, text));
+  }
+  const key = (p: ListeningPort) => `${p.protocol} ${p.port.toString().padStart(5, "0")} ${p.address}`;
+  return [...new Map(out.map((p) => [key(p), p])).values()].sort((a, b) => (key(a) < key(b) ? -1 : 1));
+}
+
+/** sha256 of each uploaded path (every file under it, for a directory). */
+async function hashesOf(ssh: SshSession, uploaded: string[]): Promise<Array<{ path: string; sha256: string }>> {
+  if (uploaded.length === 0) return [];
+  const quoted = uploaded.map((p) => `'${p.replace(/'/g, "'\\''")}'`).join(" ");
+  const text = await output(ssh, `find ${quoted} -type f -exec sha256sum {} +`);
+  if (text === undefined) throw new Error(`find/sha256sum failed on ${uploaded.join(", ")}`);
+  return text
+    .split("\n")
+    .map((l) => /^([0-9a-f]{64})\s+\*?(.*)$/.exec(l.trim()))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ path: m[2]!, sha256: m[1]! }))
+    .sort((a, b) => (a.path < b.path ? -1 : 1));
+}
