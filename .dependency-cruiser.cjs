@@ -17,9 +17,11 @@ const LAYERS = {
   inventory: ["core", "util", "communicator"],
   diff: ["core", "util"],
   template: ["core", "util"],
+  cache: ["core", "util"],
   builder: [
     "core",
     "util",
+    "cache",
     "template",
     "sources",
     "http",
@@ -33,6 +35,7 @@ const LAYERS = {
   build: [
     "core",
     "util",
+    "cache",
     "template",
     "sources",
     "http",
