@@ -27,7 +27,8 @@ export async function runServe(argv: string[]): Promise<number> {
   // Secrets come from files only (a secret in the environment is refused: docs/security.md).
   const config = loadServeConfig(values.config);
   // Builds run merge requests' code: never as root, and, with build_user, never as serve's own user.
-  if (process.getuid?.() === 0 && !config.buildUser)
+  // With a queue serve runs none (the workers do, each with its own build_user).
+  if (process.getuid?.() === 0 && !config.buildUser && !config.queue)
     throw new ServeConfigError(
       `tsimg serve runs as root, so builds (code from merge requests) would too: set build_user in ${values.config} to an unprivileged account`,
     );
@@ -38,7 +39,7 @@ export async function runServe(argv: string[]): Promise<number> {
   }
   const server = await startServer(config);
   console.log(
-    `tsimg serve: listening on ${server.url} (public URL ${config.publicUrl})${config.buildUser ? `; builds run as ${config.buildUser.name}` : ""}`,
+    `tsimg serve: listening on ${server.url} (public URL ${config.publicUrl})${config.queue ? `; builds go to tsimg workers through ${config.queue.redis.url}` : config.buildUser ? `; builds run as ${config.buildUser.name}` : ""}`,
   );
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));

@@ -122,6 +122,8 @@ export class RemoteBuilds {
       let warned = false;
       for (;;) {
         if (input.signal.aborted) return { ok: false, cancelled: true, artifacts: [] };
+        // serve is stopping: the build stays queued in its database; the next start queues it.
+        if (this.closed) return new Promise<never>(() => undefined);
         try {
           await this.redis.set(KEYS.source(build.id), Buffer.from(archive.stdout), "EX", KEEP_SECONDS);
           await this.redis.sadd(KEYS.labelSets, queueName(labels));
@@ -152,7 +154,7 @@ export class RemoteBuilds {
    * one copied into the log first).
    */
   async reattach(
-    build: { id: number; image: string },
+    build: { id: number; image: string; worker: string | null },
     input: Pick<BuildInput, "onEvent" | "addSecrets" | "signal" | "workDir">,
     hooks: RemoteHooks,
   ): Promise<BuildOutput | undefined> {
@@ -164,7 +166,10 @@ export class RemoteBuilds {
     for (const name of sets) if (await this.queueOf(labelsOf(name)).getJob(jobId(build.id))) found = true;
     if (!found) return undefined;
     const cursor = (await this.redis.get(KEYS.cursor(build.id))) ?? "0";
-    return this.follow(build, input, hooks, cursor, `${input.workDir}.failure.png`);
+    const output = this.follow(build, input, hooks, cursor, `${input.workDir}.failure.png`);
+    const followed = this.followed.get(build.id);
+    if (followed && build.worker) followed.worker = build.worker;
+    return output;
   }
 
   /** Asks the build's worker for a PNG of its VM's console. */
@@ -209,6 +214,7 @@ export class RemoteBuilds {
         },
       };
       const onAbort = () => {
+        if (this.closed) return;
         const r: unknown = input.signal.reason;
         const reason = typeof r === "string" ? r : r instanceof Error ? r.message : "cancelled";
         void this.cancel(build.id, reason, entry).catch((e) => this.onError(e));
@@ -324,8 +330,13 @@ export class RemoteBuilds {
     const workers = await readWorkers(this.redis, Date.now());
     for (const build of builds) {
       const labels = labelsFor(this.settings, build.image);
-      const state = await this.queueOf(labels).getJobState(jobId(build.buildId));
-      if (state === "failed" || state === "unknown") {
+      const queue = this.queueOf(labels);
+      const state = await queue.getJobState(jobId(build.buildId));
+      // Back in the queue after a worker took it: BullMQ's stalled check found its lock gone.
+      // It is not run again (maxStalledCount 0 marks it to fail; serve takes it off the queue).
+      const requeued = build.worker !== undefined && ["waiting", "prioritized", "delayed"].includes(state);
+      if (requeued) await queue.remove(jobId(build.buildId)).catch(() => 0);
+      if (state === "failed" || state === "unknown" || requeued) {
         // Its last words may still be in the stream: read them first.
         await new Promise((resolve) => setTimeout(resolve, 300));
         if (!this.followed.has(build.buildId)) continue;
@@ -358,6 +369,10 @@ export class RemoteBuilds {
     return readWorkers(this.redis, Date.now());
   }
 
+  /**
+   * Stops following builds without cancelling them: they go on on their workers, and the next
+   * serve process follows them again (reattach). The follows never settle.
+   */
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.sweep);

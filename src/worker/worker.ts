@@ -164,6 +164,11 @@ export class BuildHost {
       const token = `${this.config.name}:${randomUUID()}`;
       const job = (await worker.getNextJob(token, { block: false })) as Job | undefined;
       if (!job) continue;
+      // A job whose worker was lost (BullMQ's stalled check marked it to fail): not run again.
+      if (job.deferredFailure) {
+        await job.moveToFailed(new Error(job.deferredFailure), token, false).catch(() => undefined);
+        continue;
+      }
       this.begin(job, token);
       return true;
     }

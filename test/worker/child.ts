@@ -1,0 +1,31 @@
+// A `tsimg worker` process for the queue tests, with a stand-in build (no VM): argv[2] is
+// its WorkerConfig as JSON, argv[3] the stand-in's options (fakeBuild's: hold until
+// cancelled, fail, lines; gateFile: wait until that file exists). It prints "ready" once it
+// takes jobs, and stops like tsimg worker on SIGTERM.
+import { existsSync } from "node:fs";
+import { BuildHost } from "../../src/worker/worker.js";
+import { fakeBuild } from "../serve/helpers.js";
+
+const config = JSON.parse(process.argv[2] as string);
+const options = JSON.parse(process.argv[3] ?? "{}") as {
+  hold?: boolean;
+  fail?: boolean;
+  lines?: number;
+  gateFile?: string;
+};
+const gate = options.gateFile
+  ? () =>
+      new Promise<void>((resolve) => {
+        const timer = setInterval(() => existsSync(options.gateFile!) && (clearInterval(timer), resolve()), 50);
+      })
+  : undefined;
+const stand = fakeBuild(options);
+const host = new BuildHost(config, {
+  buildFunction: async (input) => {
+    if (gate) await Promise.race([gate(), new Promise((r) => input.signal.addEventListener("abort", r))]);
+    return stand(input);
+  },
+});
+await host.start();
+console.log("ready");
+process.once("SIGTERM", () => void host.stop(config.onSigterm === "cancel").then(() => process.exit(143)));
