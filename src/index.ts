@@ -25,3 +25,13 @@ export {
 } from "./core/errors.js";
 export type { Artifact, Lineage } from "./postprocessors/artifact.js";
 export type { PostProcessorConfig } from "./postprocessors/types.js";
+export {
+  diffImages,
+  compareSnapshots,
+  countDifferences,
+  fromJson as snapshotFromJson,
+  renderDiffMarkdown,
+  renderDiffText,
+  type ImageDiff,
+  type Snapshot,
+} from "./diff/index.js";

@@ -17,6 +17,7 @@ Usage:
   tsimg validate [options] <template...>  check templates and report every error
   tsimg inspect [options] <template>      show the resolved template and QEMU's command line
   tsimg screenshot <output_directory>     a PNG of the console of the VM a running build is building
+  tsimg diff [--json] <A> <B>             what changed between two images (manifests, SBOMs, output dirs)
   tsimg serve --config serve.toml         the GitOps service: builds from GitLab merge-request comments
   tsimg worker --config worker.toml       a build host taking serve's builds from a queue (docs/scale-out.md)
   tsimg version                           print the version
@@ -77,6 +78,19 @@ Exits 1 with the reason when no build is running there or its VM is not running 
 
 Options:
   --output PATH, -o PATH  where to write the PNG (default screenshot.png; - for stdout)`,
+
+  diff: `Usage: tsimg diff [options] <A> <B>
+
+Shows what changed from image A to image B: packages added, removed and changed (with
+versions), os and kernel, enabled services, users, groups, listening ports, uploaded files,
+the build's inputs (template, scripts, kickstart, ISO; with a unified diff of a changed
+script when both versions are still on disk) and lineage. A and B are manifests (their last
+build), SBOMs (<vm_name>.cdx.json: no inputs) or output directories holding either.
+Exit 0 when there is no difference, 1 when there are differences, 2 on a usage error.
+
+Options:
+  --json                the differences as one JSON object
+  --build NAME          in a manifest with several builds, the last one named NAME`,
 
   serve: `Usage: tsimg serve --config serve.toml
 

@@ -20,6 +20,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./screenshot-command.js")).runScreenshot(rest);
     case "serve":
       return (await import("./serve-command.js")).runServe(rest);
+    case "diff":
+      return (await import("./diff-command.js")).runDiff(rest);
     case "worker":
       return (await import("./worker-command.js")).runWorker(rest);
     case "version":
@@ -36,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
       const text = HELP[topic];
       if (!text)
         throw new UsageError(
-          `no help for "${topic}": commands are build, validate, inspect, screenshot, serve, worker, version`,
+          `no help for "${topic}": commands are build, validate, inspect, screenshot, diff, serve, worker, version`,
         );
       console.log(text);
       return EXIT.ok;

@@ -28,6 +28,8 @@ export interface ManifestEntry {
   inventory?: Record<string, unknown>;
   /** The CycloneDX SBOM beside the artifact. */
   sbom?: { file: string; sha256: string };
+  /** The template file: `tsimg diff` finds changed inputs' files beside it for a unified diff. */
+  template_path?: string;
 }
 
 export interface ManifestFile {
@@ -65,6 +67,7 @@ export async function manifestEntry(
     ...(artifact.location === undefined ? {} : { location: artifact.location }),
     inputs: sortKeys(ctx.inputs ?? {}) as Record<string, unknown>,
     lineage: artifact.lineage ? (sortKeys({ ...artifact.lineage }) as Record<string, unknown>) : null,
+    ...(ctx.build.templatePath ? { template_path: ctx.build.templatePath } : {}),
     ...(ctx.contents ? { inventory: ctx.contents.inventory } : {}),
     ...(ctx.contents?.sbom
       ? {
