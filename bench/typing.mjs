@@ -41,8 +41,10 @@ const repeatArg = args.find((a) => a.startsWith("--repeat="));
 const mode = args.find((a) => a.startsWith("--mode="))?.split("=")[1] ?? "tsimg";
 const plan = loadTemplate(join(ROOT, "images/rocky9.toml"));
 const interval = intervalArg ? Number(intervalArg.split("=")[1]) : plan.source.boot_key_interval;
+// Up to <enter>: the template's trailing <wait> is a pause, not typing.
 const command = plan.source.boot_command
   .join("")
+  .replace(/<enter>.*$/, "<enter>")
   .replace("{{ .HTTPIP }}", "10.0.2.2")
   .replace("{{ .HTTPPort }}", "8123");
 // What the kernel line gains: everything typed after <tab>, up to <enter>, trimmed.

@@ -245,6 +245,12 @@ export const QEMU_BOOT_OPTIONS = {
     doc: "Time between QEMU starting and typing `boot_command`. A negative duration such as `-1s` means no wait, as in Packer.",
     packer: '`boot_wait` (`-1s` is Packer\'s documented "no wait")',
   },
+  boot_menu_timeout: {
+    type: "duration",
+    default: "60s",
+    doc: 'After `boot_wait`, and before typing `boot_command`: how long tsimg may wait for the boot menu to draw, that is for the console (read with QMP `screendump`) to show something and then stay unchanged for 0.5 s. tsimg types in milliseconds, so with `boot_wait = "0s"` it would otherwise type while the BIOS starts, and the keys are lost; a menu that is already up costs about 0.5 s. When the time runs out (a screen that keeps changing) tsimg types anyway, with a warning. `0s` turns the wait off; it is skipped when QEMU has no screen to dump (`-vga none`).',
+    packer: "none (Packer types so slowly, 100 ms per key event, that a menu drawn late usually still gets most keys)",
+  },
   boot_command: {
     type: "string[]",
     default: [],

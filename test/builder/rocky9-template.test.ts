@@ -45,22 +45,25 @@ describe("images/rocky9.toml", () => {
     expect(plan.source.shutdown_command).toBe("/sbin/halt -h -p");
     expect(plan.source.disk_size).toBe(40960);
     expect(plan.source.boot_command.join("")).toBe(
-      "<tab> inst.text console=ttyS0,115200n8 inst.ks=http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks/rocky9.ks nameserver=1.1.1.1 <enter>",
+      "<tab> inst.text console=ttyS0,115200n8 inst.ks=http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks/rocky9.ks nameserver=1.1.1.1 <enter><wait> ",
     );
+    // As in the users' template: no wait, and no window.
+    expect(plan.source.boot_wait).toBe(0);
+    expect(plan.source.headless).toBe(true);
     expect(Object.keys(plan.source.http_content ?? {})).toEqual(["/ks/rocky9.ks"]);
     expect(plan.provisioners).toMatchObject([
-      { type: "shell", script: expect.stringMatching(/images\/rocky9\/provisioner\.sh$/) },
+      { type: "shell", script: expect.stringMatching(/packer\/rocky9\/provisioner\.sh$/) },
     ]);
     // Only the ISO is missing in a checkout: validate warns, build refuses to start.
     expect(plan.missingInputs.map((e) => e.key)).toEqual(["source.iso_url"]);
-    expect(plan.secrets).toEqual(["changeme"]);
+    expect(plan.secrets).toEqual(["xxxxx"]);
   });
 
   it("runs the same binary and the same switch set as Packer", () => {
     expect(preview.binary).toBe("/usr/libexec/qemu-kvm");
     expect([...new Set(tsimg.map(([flag]) => flag))].sort()).toEqual(
-      // Differences: no -vnc (tsimg types through QMP), and -qmp is added.
-      [...new Set(PACKER.map(([flag]) => flag).filter((f) => f !== "-vnc")), "-qmp"].sort(),
+      // Differences: no -vnc (tsimg types through QMP); -qmp, and -display none for headless, are added.
+      [...new Set(PACKER.map(([flag]) => flag).filter((f) => f !== "-vnc")), "-qmp", "-display"].sort(),
     );
   });
 

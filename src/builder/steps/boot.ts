@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { raceAbort, sleep, withTimeout } from "../../core/abort.js";
 import { TsimgError } from "../../core/errors.js";
 import { describeBootCommand, parseBootCommand } from "../../qemu/boot-command.js";
+import { waitForBootScreen } from "../../qemu/boot-screen.js";
 import { watchPs2Keyboard, type Ps2Watch } from "../../qemu/ps2-watch.js";
 import { typeActions } from "../../qemu/type-keys.js";
 import { renderRuntime } from "../../core/runtime-vars.js";
@@ -17,7 +18,7 @@ type BootInput = Pick<VmStarted, "qmp" | "qemu" | "serial" | "sshHostPort"> &
   Partial<SshKeyMade>;
 
 /**
- * Waits boot_wait, then types boot_command. When the command tells the guest to fetch from
+ * Waits boot_wait and for the boot menu to draw, then types boot_command. When the command tells the guest to fetch from
  * the HTTP server and nothing is requested within http_request_timeout, the guest is stuck
  * (a mistyped or unread command, a wrong URL): screenshot, reset and retype
  * (boot_command_retries), then fail, rather than wait out ssh_timeout.
@@ -36,6 +37,7 @@ export const typeBootCommand: BuildStep<BootInput> = {
     try {
       for (let attempt = 0; ; attempt++) {
         await bootWait(ctx);
+        if (text.length) await waitForMenu(ctx, input);
         await typeText(ctx, input, text, gate);
         if (!watchHttp || (await requestedWithin(input, http_request_timeout, ctx.signal))) return;
         const what = `the guest requested nothing from the HTTP server within ${formatDuration(http_request_timeout)} of typing boot_command (http_request_timeout); it was told to fetch ${url}`;
@@ -63,6 +65,24 @@ async function bootWait(ctx: BuildStepContext): Promise<void> {
   if (boot_wait <= 0) return;
   ctx.events.info(`waiting ${formatDuration(boot_wait)} (boot_wait)`);
   await sleep(boot_wait, ctx.signal);
+}
+
+// boot_menu_timeout: typing into a BIOS that has not drawn its menu yet loses the keys.
+async function waitForMenu(
+  ctx: BuildStepContext,
+  input: Pick<VmStarted, "qmp"> & Partial<Pick<PreparedOutput, "workDir">>,
+): Promise<void> {
+  const timeoutMs = ctx.build.plan.source.boot_menu_timeout;
+  if (!timeoutMs || !input.workDir) return;
+  const file = join(input.workDir, "boot-menu.ppm");
+  const result = await waitForBootScreen(input.qmp, { file, timeoutMs, signal: ctx.signal });
+  const waited = formatDuration(result.waitedMs);
+  if (result.settled) ctx.events.info(`boot menu drawn (the console stopped changing) after ${waited}`);
+  else if (result.reason === "timeout")
+    ctx.events.warn(
+      `the console was still changing after ${waited} (boot_menu_timeout): typing boot_command anyway, keys may be lost`,
+    );
+  else ctx.events.debug(`not waiting for the boot menu: no screen to read (${result.detail ?? "screendump failed"})`);
 }
 
 async function typeText(
