@@ -12,6 +12,7 @@ export type {
 } from "./builder/plan.js";
 export type { ImageMeta } from "./core/image.js";
 export { Masker } from "./core/masker.js";
+export { maskFields as maskEvent } from "./core/event-bus.js";
 export { formatDuration } from "./core/units.js";
 export { formatCommandLine } from "./qemu/argv.js";
 export {

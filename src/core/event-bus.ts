@@ -43,7 +43,7 @@ export class EventBus {
 }
 
 /** The event with every string in it masked, at any depth (artifact checksums are a table). */
-function maskFields(event: BuildEvent, masker: Masker): BuildEvent {
+export function maskFields(event: BuildEvent, masker: Masker): BuildEvent {
   return maskValue(event, masker) as BuildEvent;
 }
 

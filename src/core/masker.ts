@@ -3,7 +3,7 @@
 
 export const MASK = "<sensitive>";
 
-/** Replaces registered secrets (plain, URL-encoded, base64, each line of multi-line) with <sensitive>. */
+/** Replaces registered secrets (plain, URL-encoded, base64, JSON-escaped, each line of multi-line) with <sensitive>. */
 export class Masker {
   private patterns: string[] = [];
 
@@ -16,6 +16,8 @@ export class Masker {
     for (const value of new Set([secret, secret.trim()])) {
       if (value.length < 3) continue;
       forms.add(value).add(encodeURIComponent(value)).add(Buffer.from(value).toString("base64"));
+      // As it stands inside a JSON string (serve's event log): quotes, backslashes, newlines escaped.
+      forms.add(JSON.stringify(value).slice(1, -1));
     }
     // Each line on its own, as written and without the indentation a console may strip.
     for (const line of secret.split(/\r?\n/))

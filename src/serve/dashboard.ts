@@ -1,5 +1,5 @@
-// The read-only dashboard: JSON for the build list and a build, the log as text, and the
-// live log over Server-Sent Events (sse.ts). The pages are static files in ./public.
+// The read-only dashboard: JSON for the build list and a build, the log rendered as text,
+// and the live log (the build's events, as JSON) over Server-Sent Events (sse.ts). The pages are static files in ./public.
 // Everything it serves passes through the service's masker once more: logs are masked when
 // written, and this second pass catches a line that was not (an older log, a rotated secret).
 import type { Middleware } from "koa";
@@ -7,7 +7,8 @@ import { Readable } from "node:stream";
 import type { Masker } from "../index.js";
 import type { LogStore } from "./logs.js";
 import type { Pacer } from "./pacer.js";
-import { maskLines, streamLog } from "./sse.js";
+import { streamLog } from "./sse.js";
+import { readableLines, renderLine } from "./event-log.js";
 import { buildDuration, type BuildRecord, type Store } from "./store.js";
 import { secretMatches } from "./webhook.js";
 
@@ -118,13 +119,13 @@ export function dashboardApi(deps: DashboardDeps): Middleware {
   };
 }
 
-/** The log as text, lines joined by \n (no newline after the last), chunk by chunk: a long log is not read into memory at once. */
+/** The log rendered as text, lines joined by \n (no newline after the last), chunk by chunk: a long log is not read into memory at once. */
 async function* plainLog(logs: LogStore, id: number, masker: Masker, pacer: Pacer): AsyncGenerator<string> {
   let first = true;
   for await (const lines of logs.chunks(id)) {
     const text = await pacer.run(() =>
-      maskLines(lines, masker)
-        .map((l) => l.text)
+      readableLines(lines, masker)
+        .map((l) => renderLine(l.text))
         .join("\n"),
     );
     yield first ? text : `\n${text}`;

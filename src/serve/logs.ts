@@ -1,6 +1,6 @@
-// Build logs as files under state_dir/logs, one line per entry, so they survive a restart.
-// Line numbers are the SSE event ids: a client that reconnects with Last-Event-ID gets
-// exactly the lines it missed.
+// Build logs as files under state_dir/logs, one event per line (JSON, event-log.ts), so they
+// survive a restart. Line numbers are the SSE event ids: a client that reconnects with
+// Last-Event-ID gets exactly the events it missed.
 //
 // A build can print tens of thousands of lines while webhooks arrive, so nothing here may
 // hold the event loop for long: appended lines are written once per turn of the event loop
@@ -19,12 +19,13 @@ import {
   statSync,
 } from "node:fs";
 import { join } from "node:path";
+import type { BuildEvent } from "../index.js";
+import { encodeEvent, renderLine, serveEvent, type LogLine } from "./event-log.js";
 
-/** A live log entry: a line (seq = its 1-based line number) or the build's new state. */
+/** A live log entry: an event's line (seq = its 1-based line number) or the build's new state. */
 export type LogEntry = { kind: "line"; seq: number; text: string } | { kind: "state"; state: string };
 export type LogListener = (entry: LogEntry) => void;
-/** One line of a log and its line number. */
-export type LogLine = { seq: number; text: string };
+export type { LogLine };
 
 /** The default cap on one build's log. */
 export const DEFAULT_MAX_LOG_BYTES = 10 * 1024 * 1024;
@@ -45,7 +46,7 @@ interface LogState {
 
 const TRUNCATED = "[tsimg: log truncated: ";
 
-/** The line that ends a log that reached its cap. */
+/** The message of the event that ends a log that reached its cap. */
 export function truncationMarker(maxBytes: number): string {
   return `${TRUNCATED}it reached ${formatBytes(maxBytes)} (max_log_size in serve.toml); later lines are not kept]`;
 }
@@ -69,19 +70,16 @@ export class LogStore {
     return join(this.dir, `${buildId}.log`);
   }
 
-  /** Appends one line (newlines inside it become separate lines); returns the last seq. Past the cap, lines are dropped. */
-  append(buildId: number, text: string): number {
+  /** Appends one event (the caller masks it); returns the last seq. Past the cap, events are dropped. */
+  append(buildId: number, event: BuildEvent): number {
     const state = this.state(buildId);
-    for (const line of text.split(/\r?\n/)) {
-      if (state.truncated) break;
-      const bytes = Buffer.byteLength(line) + 1;
-      if (state.bytes + bytes > this.maxBytes) {
-        state.truncated = true;
-        this.add(buildId, state, truncationMarker(this.maxBytes));
-        break;
-      }
-      this.add(buildId, state, line);
-    }
+    const line = encodeEvent(event);
+    if (state.truncated || line === undefined) return state.count;
+    if (state.bytes + Buffer.byteLength(line) + 1 > this.maxBytes) {
+      state.truncated = true;
+      const marker = serveEvent(event.build, truncationMarker(this.maxBytes), event.time, "warn");
+      this.add(buildId, state, encodeEvent(marker)!);
+    } else this.add(buildId, state, line);
     return state.count;
   }
 
@@ -107,8 +105,13 @@ export class LogStore {
     }
   }
 
-  /** The last n lines, read from the end of the file. */
+  /** The last n events as text (a GitLab note quotes them). */
   tail(buildId: number, n: number): string[] {
+    return this.tailLines(buildId, n).map(renderLine);
+  }
+
+  /** The last n stored lines, read from the end of the file. */
+  tailLines(buildId: number, n: number): string[] {
     this.flush(buildId);
     if (!existsSync(this.path(buildId))) return [];
     const fd = openSync(this.path(buildId), "r");

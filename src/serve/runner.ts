@@ -11,6 +11,7 @@ import type { GitLabClient } from "./gitlab.js";
 import type { ArtifactInfo, BuildRecord } from "./store.js";
 import type { BuildFunction, BuildSandbox } from "./build-function.js";
 import { isolatedBuild } from "./worker-client.js";
+import { serveEvent } from "./event-log.js";
 
 export type { BuildFunction, BuildInput, BuildOutput, BuildSandbox } from "./build-function.js";
 
@@ -31,8 +32,8 @@ export interface RunnerDeps {
   imagesDir: string;
   /** Extra environment for git (credentials as http.extraHeader, never in argv or a URL). */
   gitEnv: (repoUrl: string) => Record<string, string>;
-  /** Writes one log line (the caller masks it). */
-  log: (text: string) => void;
+  /** Keeps one event in the build's log (the caller masks it). */
+  log: (event: BuildEvent) => void;
   masker: Masker;
   setScreenshotSource: (take: () => Promise<Buffer>) => void;
   sandbox: BuildSandbox;
@@ -64,7 +65,7 @@ export async function runOne(
       };
 
     currentStep = "fetch repository";
-    deps.log(`fetching ${record.repoUrl} at ${record.sha}`);
+    deps.log(serveEvent(record.image, `fetching ${record.repoUrl} at ${record.sha}`));
     await fetchCommit(record, workDir, deps, signal);
     if (signal.aborted) return cancelled();
 
@@ -80,8 +81,7 @@ export async function runOne(
       onEvent: (event) => {
         if (event.type === "step-start") currentStep = event.step;
         if (event.type === "step-end" && event.outcome === "failed") failedStep ??= event.step;
-        const line = formatEvent(event);
-        if (line !== undefined) deps.log(line);
+        deps.log(event);
       },
     });
     if (output.ok) return { state: "success", artifacts: output.artifacts };
@@ -139,29 +139,6 @@ async function fetchCommit(record: BuildRecord, workDir: string, deps: RunnerDep
 
 /** The default build function (worker-client.ts). */
 export const libraryBuild: BuildFunction = isolatedBuild;
-
-/** One log line for an event, or undefined for events not worth a line. */
-export function formatEvent(event: BuildEvent): string | undefined {
-  const t = new Date(event.time).toISOString().slice(11, 19);
-  switch (event.type) {
-    case "build-start":
-      return `${t} build started`;
-    case "step-start":
-      return `${t} ==> ${event.title}`;
-    case "step-end":
-      return `${t} <== ${event.step} ${event.outcome} (${(event.ms / 1000).toFixed(1)} s)`;
-    case "log":
-      return `${t} ${event.level === "info" ? "" : `${event.level}: `}${event.message}`;
-    case "serial":
-      return `${t} [serial] ${event.line}`;
-    case "output":
-      return `${t} [${event.source}${event.stream === "stderr" ? " stderr" : ""}] ${event.line}`;
-    case "artifact":
-      return `${t} artifact: ${event.files.join(", ")}`;
-    case "build-end":
-      return `${t} build ${event.ok ? "succeeded" : event.cancelled ? "cancelled" : `failed: ${event.error ?? ""}`} after ${(event.ms / 1000).toFixed(1)} s`;
-  }
-}
 
 function reasonOf(signal: AbortSignal): string {
   const r: unknown = signal.reason;

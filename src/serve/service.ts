@@ -4,11 +4,12 @@
 // delivery queue (deliveries.ts) tries again what GitLab's outages kept from being handled.
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { Masker } from "../index.js";
+import { Masker, maskEvent } from "../index.js";
 import { accessText, isAllowedProject, isFork, refusal } from "./access.js";
 import { helpText, imagesTouched, parseCommand, resolveImages } from "./commands.js";
 import type { ServeConfig } from "./config.js";
 import { DeliveryQueue } from "./deliveries.js";
+import { serveEvent } from "./event-log.js";
 import type { GitLabClient } from "./gitlab.js";
 import type { LogStore } from "./logs.js";
 import { JobQueue } from "./queue.js";
@@ -309,7 +310,7 @@ export class BuildService {
         b.state === "running"
           ? "service restarted while the build was running"
           : "service restarted before the build started";
-      this.deps.logs.append(b.id, `${new Date(this.deps.now()).toISOString().slice(11, 19)} ${reason}`);
+      this.deps.logs.append(b.id, serveEvent(b.image, reason, this.deps.now()));
       this.finish(b.id, "failed", { reason });
     }
     await this.reporter.idle();
@@ -340,7 +341,7 @@ export class BuildService {
         buildFunction: this.deps.buildFunction,
         imagesDir: config.imagesDir,
         gitEnv: (url) => gitAuthEnv(url, this.deps.config.gitlabUrl, this.deps.config.secrets.gitlabToken),
-        log: (text) => logs.append(buildId, masker.mask(text)),
+        log: (event) => logs.append(buildId, maskEvent(event, masker)),
         masker,
         setScreenshotSource: (take) => this.screens.attach(buildId, take),
         sandbox: this.sandbox,
@@ -355,7 +356,7 @@ export class BuildService {
     await removeWorkDirLater(outcome.state === "success" ? join(workDir, "repo") : workDir).catch((e) => this.error(e));
     const reason = outcome.reason === undefined ? undefined : masker.mask(outcome.reason);
     if (reason !== undefined)
-      logs.append(buildId, `${new Date(this.deps.now()).toISOString().slice(11, 19)} ${outcome.state}: ${reason}`);
+      logs.append(buildId, serveEvent(build.image, `${outcome.state}: ${reason}`, this.deps.now()));
     this.finish(buildId, outcome.state, {
       ...(reason ? { reason } : {}),
       ...(outcome.failingStep ? { failingStep: outcome.failingStep } : {}),

@@ -14,7 +14,8 @@
 import type { Context } from "koa";
 import { PassThrough } from "node:stream";
 import type { Masker } from "../index.js";
-import type { LogLine, LogStore } from "./logs.js";
+import { readableLines, type LogLine } from "./event-log.js";
+import type { LogStore } from "./logs.js";
 import type { Pacer } from "./pacer.js";
 
 const FINAL = new Set(["success", "failed", "canceled"]);
@@ -81,7 +82,7 @@ export function streamLog(ctx: Context, id: number, deps: LogStreamDeps): void {
   };
   const encodeLines = (lines: readonly LogLine[]) => {
     let text = "";
-    for (const line of maskLines(lines, deps.masker)) {
+    for (const line of readableLines(lines, deps.masker)) {
       if (line.seq <= sent) continue;
       sent = line.seq;
       text += sseMessage({ id: line.seq, data: line.text });
@@ -127,12 +128,4 @@ export function streamLog(ctx: Context, id: number, deps: LogStreamDeps): void {
     live.length = 0;
     sendState(deps.state(id) ?? "unknown");
   })().catch(stop);
-}
-
-/** The lines with every known secret masked; a chunk with no secret in it costs one scan. */
-export function maskLines(lines: readonly LogLine[], masker: Masker): readonly LogLine[] {
-  if (lines.length === 0) return lines;
-  const joined = lines.map((l) => l.text).join("\n");
-  if (masker.mask(joined) === joined) return lines;
-  return lines.map((l) => ({ seq: l.seq, text: masker.mask(l.text) }));
 }

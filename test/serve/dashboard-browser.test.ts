@@ -42,6 +42,15 @@ const slowBuild: BuildFunction = async (input) => {
   }
   vm = false;
   emit({ type: "step-end", step: "boot", ms: LINES * LINE_MS, outcome: "ok" });
+  emit({ type: "step-start", step: "provision", title: "Provisioning with shell" });
+  emit({
+    type: "output",
+    source: "shell",
+    stream: "stdout",
+    line: "installed <b>nginx</b> <img src=x onerror=alert(1)>",
+  });
+  emit({ type: "log", level: "warn", message: "disk is 90% full" });
+  emit({ type: "step-end", step: "provision", ms: 10, outcome: "ok" });
   return {
     ok: true,
     cancelled: false,
@@ -167,6 +176,48 @@ describe.runIf(runIt)("serve dashboard in chromium", () => {
     // TSIMG_KEEP_SCREENSHOT=<file>: keep a copy to look at (the temp dir is removed).
     if (process.env.TSIMG_KEEP_SCREENSHOT) copyFileSync(png, process.env.TSIMG_KEEP_SCREENSHOT);
   }, 60_000);
+
+  it("the log's filters hide and show serial lines, provisioner output, steps and messages; the search narrows it; text stays text", async () => {
+    await page.goto(`${server.url}/builds/1`);
+    await page.waitForFunction(() => document.querySelectorAll("#log .line").length >= 25, undefined, {
+      timeout: 10_000,
+    });
+    /** The log's visible lines of one kind. */
+    const shown = (kind: string) =>
+      page.$$eval(
+        `#log .line.k-${kind}`,
+        (lines) => lines.filter((l) => (l as HTMLElement).offsetParent !== null).length,
+      );
+    const counts = async () => ({
+      serial: await shown("serial"),
+      output: await shown("output"),
+      step: await shown("step"),
+      log: await shown("log"),
+    });
+    const all = await counts();
+    expect(all).toMatchObject({ serial: LINES, output: 1, log: 2 }); // log: serve's "fetching" and the warning
+    expect(all.step).toBeGreaterThanOrEqual(5);
+    await page.uncheck("#log-filters input[name=serial]");
+    expect(await counts()).toEqual({ ...all, serial: 0 });
+    await page.uncheck("#log-filters input[name=output]");
+    await page.uncheck("#log-filters input[name=log]");
+    expect(await counts()).toEqual({ ...all, serial: 0, output: 0, log: 0 });
+    await page.check("#log-filters input[name=serial]");
+    await page.uncheck("#log-filters input[name=step]");
+    expect(await counts()).toEqual({ serial: LINES, output: 0, step: 0, log: 0 });
+    for (const kind of ["step", "output", "log"]) await page.check(`#log-filters input[name=${kind}]`);
+    expect(await counts()).toEqual(all);
+    // The search: only the lines that contain it, whatever their kind; cleared, everything again.
+    await page.fill("#log-filters input[type=search]", "boot message 1");
+    expect(await counts()).toEqual({ serial: 11, output: 0, step: 0, log: 0 }); // 1, 10-19
+    await page.fill("#log-filters input[type=search]", "NGINX");
+    expect(await counts()).toEqual({ serial: 0, output: 1, step: 0, log: 0 });
+    // The provisioner's output as printed, markup and all, never parsed as HTML.
+    expect(await page.textContent("#log .k-output")).toContain("installed <b>nginx</b> <img src=x onerror=alert(1)>");
+    expect(await page.$$eval("#log b, #log img", (els) => els.length)).toBe(0);
+    await page.fill("#log-filters input[type=search]", "");
+    expect(await counts()).toEqual(all);
+  }, 30_000);
 
   it("the build list shows the build with its image, MR, commit, requester, state and duration", async () => {
     await page.goto(server.url);

@@ -1,7 +1,7 @@
 // The dashboard's HTTP surface, against a real serve: who may read it, the headers every
 // answer carries, paths outside the pages, the SSE encoding and replay, masking of what it
 // shows, and the cap on a build's log.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { request, type IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -266,9 +266,10 @@ describe("the live log", () => {
     const lines = events.filter((e) => e.event === undefined);
     expect(lines.map((e) => e.id)).toEqual(lines.map((_, i) => String(i + 1)));
     expect(events.filter((e) => e.event !== undefined)).toEqual([{ event: "state", data: '{"state":"failed"}' }]);
-    const shown = lines.find((e) => e.data.includes("setup"))!.data;
-    expect(shown.endsWith(forged.replace(/\r/g, "\n"))).toBe(true);
-    expect(lines.at(-1)!.data).toMatch(/failed: stop here$/);
+    // Each message is one event as JSON, on one data: line (JSON escapes \r): the browser gets the line as printed.
+    expect(text).not.toMatch(/^data: (event|id|retry)/m);
+    expect(lines.map((e) => JSON.parse(e.data).message)).toContain(forged);
+    expect(JSON.parse(lines.at(-1)!.data).message).toBe("failed: stop here");
   });
 
   it("the pacer runs at most its budget of work per turn of the event loop, and at least one piece", async () => {
@@ -309,7 +310,8 @@ describe("the live log", () => {
     const lines = events.filter((e) => e.event === undefined);
     expect(lines.length).toBeGreaterThan(60_000);
     expect(lines.map((e) => Number(e.id))).toEqual(lines.map((_, i) => i + 1));
-    expect(lines.filter((e) => /line \d+$/.test(e.data)).map((e) => Number(/(\d+)$/.exec(e.data)![1]))).toEqual(
+    const messages = lines.map((e) => (JSON.parse(e.data) as { message?: string }).message ?? "");
+    expect(messages.filter((m) => /^line \d+$/.test(m)).map((m) => Number(m.slice(5)))).toEqual(
       Array.from({ length: 60_000 }, (_, i) => i + 1),
     );
     expect(events.at(-1)).toEqual({ event: "state", data: '{"state":"success"}' });
@@ -420,6 +422,64 @@ describe("secrets on the dashboard", () => {
     expect(JSON.parse(shown[2]!).reason).toBe("ssh: wrong password <sensitive> (token <sensitive>)");
   });
 
+  it("the stored log is the build's events as JSON lines, masked field by field, serial lines too; the plain log and a note render them as text", async () => {
+    // A secret with a quote and a backslash: JSON writes it escaped, and it must be masked in that form too.
+    const planSecret = 'pa"ss\\word-42';
+    const s = await oneBuild(async (input) => {
+      input.addSecrets([planSecret]);
+      const emit = (e: Record<string, unknown>) =>
+        input.onEvent({ build: "tinyos", time: Date.parse("2026-01-02T03:04:05Z"), ...e } as never);
+      emit({ type: "build-start" });
+      emit({ type: "step-start", step: "provision", title: "Provisioning with shell" });
+      emit({ type: "serial", line: `login: root password ${planSecret}` });
+      emit({ type: "output", source: "shell", stream: "stderr", line: `echo ${planSecret}`, extra: "x".repeat(100) });
+      emit({ type: "screenshot", path: "/work/1/shot.png" });
+      emit({ type: "step-end", step: "provision", ms: 1500, outcome: "failed" });
+      return { ok: false, cancelled: false, error: "provisioning failed", artifacts: [] };
+    });
+    const stored = readFileSync(join(stateDir, "logs", "1.log"), "utf8");
+    for (const form of [planSecret, JSON.stringify(planSecret).slice(1, -1), TOKEN]) expect(stored).not.toContain(form);
+    const events = stored
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events.map((e) => e.type)).toEqual([
+      "log",
+      "build-start",
+      "step-start",
+      "serial",
+      "output",
+      "step-end",
+      "log",
+    ]);
+    expect(events[0]).toMatchObject({ type: "log", level: "info", build: "tinyos" });
+    expect(events[3]).toEqual({
+      type: "serial",
+      build: "tinyos",
+      time: Date.parse("2026-01-02T03:04:05Z"),
+      line: "login: root password <sensitive>",
+    });
+    // Only the fields its type has (a build process's extra field is dropped; screenshots are not kept).
+    expect(Object.keys(events[4]!).sort()).toEqual(["build", "line", "source", "stream", "time", "type"]);
+    expect(events.at(-1)).toMatchObject({ type: "log", message: "failed: provisioning failed" });
+
+    const text = (await rawGet(s.url, "/builds/1/log")).body.split("\n");
+    expect(text.slice(1)).toEqual([
+      "03:04:05 build started",
+      "03:04:05 ==> Provisioning with shell",
+      "03:04:05 [serial] login: root password <sensitive>",
+      "03:04:05 [shell stderr] echo <sensitive>",
+      "03:04:05 <== provision failed (1.5 s)",
+      expect.stringMatching(/^\d\d:\d\d:\d\d failed: provisioning failed$/),
+    ]);
+    await s.service.idle();
+    const note = gitlab.notes.at(-1)!.body;
+    expect(note).toContain(
+      "03:04:05 [serial] login: root password <sensitive>\n03:04:05 [shell stderr] echo <sensitive>",
+    );
+    expect(note).not.toContain('"type"');
+  });
+
   it("a log line that escaped masking when written (an older log) is masked when served", async () => {
     await (await oneBuild(fakeBuild())).close();
     // As a log written before a secret was known (or by an older tsimg) would hold it.
@@ -435,26 +495,39 @@ describe("secrets on the dashboard", () => {
 });
 
 describe("the log's size cap", () => {
-  it("a log stops at max bytes with a marker line; followers get the marker; a restart adds no second marker", () => {
+  it("a log stops at max bytes with a marker event; followers get the marker; a restart adds no second marker", () => {
     const dir = mkdtempSync(join(tmpdir(), "tsimg-logs-"));
     const logs = new LogStore(dir, 1000);
     const followed: string[] = [];
     logs.follow(1, (e) => e.kind === "line" && followed.push(e.text));
-    for (let i = 1; i <= 200; i++) logs.append(1, `line ${String(i).padStart(3, "0")} ${"x".repeat(40)}`);
+    const message = (i: number) => `line ${String(i).padStart(3, "0")} ${"x".repeat(40)}`;
+    for (let i = 1; i <= 200; i++)
+      logs.append(1, { build: "tinyos", time: 0, type: "log", level: "info", message: message(i) });
     logs.flush();
     const text = readFileSync(join(dir, "1.log"), "utf8");
-    const lines = text.split("\n").slice(0, -1);
-    expect(lines.at(-1)).toBe(truncationMarker(1000));
+    const events = text
+      .split("\n")
+      .slice(0, -1)
+      .map((l) => JSON.parse(l) as { type: string; level: string; message: string });
+    expect(events.at(-1)).toEqual({
+      type: "log",
+      build: "tinyos",
+      time: 0,
+      level: "warn",
+      message: truncationMarker(1000),
+    });
     expect(truncationMarker(1000)).toBe(
       "[tsimg: log truncated: it reached 1000 bytes (max_log_size in serve.toml); later lines are not kept]",
     );
-    expect(lines.slice(0, -1).every((l, i) => l.startsWith(`line ${String(i + 1).padStart(3, "0")} `))).toBe(true);
-    expect(Buffer.byteLength(text) - Buffer.byteLength(truncationMarker(1000)) - 1).toBeLessThanOrEqual(1000);
-    expect(followed).toEqual(lines);
-    expect(logs.append(1, "more")).toBe(lines.length);
+    expect(events.slice(0, -1).map((e) => e.message)).toEqual(events.slice(0, -1).map((_, i) => message(i + 1)));
+    const markerBytes = Buffer.byteLength(text.split("\n").at(-2)!) + 1;
+    expect(Buffer.byteLength(text) - markerBytes).toBeLessThanOrEqual(1000);
+    expect(followed).toEqual(text.split("\n").slice(0, -1));
+    expect(logs.append(1, { build: "tinyos", time: 0, type: "serial", line: "more" })).toBe(events.length);
+    expect(logs.tail(1, 1)).toEqual([`warn: ${truncationMarker(1000)}`]);
 
     const again = new LogStore(dir, 1000);
-    again.append(1, "after a restart");
+    again.append(1, { build: "tinyos", time: 0, type: "serial", line: "after a restart" });
     again.flush();
     expect(readFileSync(join(dir, "1.log"), "utf8")).toBe(text);
   });
@@ -462,10 +535,12 @@ describe("the log's size cap", () => {
   it("max_log_size from serve.toml caps a build that prints 60,000 lines; the dashboard shows the marker last", async () => {
     const s = await oneBuild(fakeBuild({ lines: 60_000 }), { maxLogBytes: 64 * 1024 });
     const log = (await rawGet(s.url, "/builds/1/log")).body;
-    expect(log.split("\n").at(-1)).toBe(
-      "[tsimg: log truncated: it reached 64 KiB (max_log_size in serve.toml); later lines are not kept]",
+    expect(log.split("\n").at(-1)).toMatch(
+      /^\d\d:\d\d:\d\d warn: \[tsimg: log truncated: it reached 64 KiB \(max_log_size in serve.toml\); later lines are not kept\]$/,
     );
-    expect(Buffer.byteLength(log)).toBeLessThan(64 * 1024 + 200);
+    // The cap counts the stored events; the text rendered from them is shorter than their JSON.
+    expect(statSync(join(stateDir, "logs", "1.log")).size).toBeLessThan(64 * 1024 + 300);
+    expect(Buffer.byteLength(log)).toBeLessThan(64 * 1024);
     expect(s.store.getBuild(1)?.state).toBe("success");
     const parsed = parseServeConfig(
       { gitlab_url: "https://gitlab.example.com", allowed_projects: [7], dashboard_open: true, max_log_size: "512K" },

@@ -137,7 +137,7 @@ describe("serve lifecycle", () => {
     await until(() => server!.store.getBuild(1)?.state === "running", 5000, "running");
 
     const first = await readSse(`${server.url}/builds/1/events`, {}, (events) =>
-      events.some((e) => e.data === "line 5" || e.data.endsWith(" line 5")),
+      events.some((e) => e.id !== undefined && JSON.parse(e.data).message === "line 5"),
     );
     const lines = first.filter((e) => e.id !== undefined);
     expect(lines.map((e) => Number(e.id))).toEqual(lines.map((_, i) => i + 1));
@@ -152,7 +152,11 @@ describe("serve lifecycle", () => {
     const second = await resumed;
     const ids = second.filter((e) => e.id !== undefined).map((e) => Number(e.id));
     expect(ids[0]).toBe(Number(lastId) + 1);
-    expect(second.some((e) => e.data.includes("<== boot ok"))).toBe(true);
+    expect(
+      second.some(
+        (e) => e.id !== undefined && JSON.parse(e.data).type === "step-end" && JSON.parse(e.data).outcome === "ok",
+      ),
+    ).toBe(true);
     expect(second.filter((e) => e.event === "state").map((e) => e.data)).toEqual([
       '{"state":"running"}',
       '{"state":"success"}',

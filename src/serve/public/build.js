@@ -1,6 +1,7 @@
 import { cell, duration, size } from "./common.js";
+import { LogView } from "./log-view.js";
 const id = location.pathname.split("/").pop();
-const log = document.getElementById("log");
+const log = new LogView(document.getElementById("log"), document.getElementById("log-filters"));
 const live = document.getElementById("live");
 const screen = document.getElementById("screen");
 const screenBox = document.getElementById("screen-box");
@@ -57,10 +58,11 @@ async function loadMeta() {
 function follow() {
   // EventSource reconnects by itself and sends Last-Event-ID: the server resumes after it.
   const events = new EventSource(`/builds/${id}/events`);
+  // Each message is one event (JSON); a replay's thousands of them are drawn in batches.
+  let batch = [];
   events.onmessage = (e) => {
-    const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
-    log.append(`${e.data}\n`);
-    if (atBottom) log.scrollTop = log.scrollHeight;
+    if (batch.length === 0) setTimeout(() => log.add(batch.splice(0)), 0);
+    batch.push(JSON.parse(e.data));
   };
   let ticking;
   let screening;
