@@ -35,17 +35,22 @@ export async function runWorker(argv: string[]): Promise<number> {
   console.log(
     `tsimg worker ${config.name}: ${config.slots} slot${config.slots === 1 ? "" : "s"}, labels [${config.labels.join(", ")}], waiting for jobs`,
   );
+  // process.on, not once: with no listener left, execa's signal-exit handler would re-raise
+  // the signal and kill the worker mid-shutdown. A second signal cancels the running builds.
+  let signals = 0;
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once("SIGINT", () => resolve("SIGINT"));
-    process.once("SIGTERM", () => resolve("SIGTERM"));
+    const onSignal = (name: NodeJS.Signals) => {
+      signals += 1;
+      if (signals === 1) resolve(name);
+      else void host.stop(true);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
   });
   const cancel = config.onSigterm === "cancel";
   console.log(
     `tsimg worker ${config.name}: ${signal}, taking no new job; running builds ${cancel ? "are cancelled" : "finish (a second signal cancels them)"}`,
   );
-  const again = () => void host.stop(true);
-  process.once("SIGINT", again);
-  process.once("SIGTERM", again);
   await host.stop(cancel);
   return signal === "SIGINT" ? 130 : 143;
 }

@@ -13,6 +13,8 @@ import { serveEvent } from "./event-log.js";
 import type { GitLabClient } from "./gitlab.js";
 import type { LogStore } from "./logs.js";
 import { JobQueue } from "./queue.js";
+import { RemoteBuilds } from "./queue-client.js";
+import { FOLLOWERS, recoverQueued, remoteHooks, type QueueRunDeps } from "./queue-runs.js";
 import { Reporter } from "./report.js";
 import {
   gitAuthEnv,
@@ -21,6 +23,7 @@ import {
   runOne,
   type BuildFunction,
   type BuildSandbox,
+  type RunOutcome,
 } from "./runner.js";
 import { Screens } from "./screens.js";
 import type { BuildRecord, RequestRecord, Store } from "./store.js";
@@ -47,6 +50,8 @@ export class BuildService {
   readonly reporter: Reporter;
   /** Console screenshots of running builds (and failed builds' last screens) for the dashboard. */
   readonly screens: Screens;
+  /** The build queue (serve.toml's [queue]): builds run on tsimg workers; undefined: in serve's process. */
+  readonly remote: RemoteBuilds | undefined;
   private readonly masker = new Masker();
   private readonly sandbox: BuildSandbox;
   private botId: Promise<number> | undefined;
@@ -57,7 +62,8 @@ export class BuildService {
   constructor(private readonly deps: ServiceDeps) {
     const { config, store, logs, gitlab } = deps;
     for (const s of Object.values(config.secrets)) this.masker.add(s);
-    this.queue = new JobQueue(config.concurrency);
+    this.queue = new JobQueue(config.queue ? FOLLOWERS : config.concurrency);
+    this.remote = config.queue ? new RemoteBuilds(config.queue, (e) => this.error(e)) : undefined;
     this.screens = new Screens(join(config.stateDir, "screenshots"), deps.now);
     this.sandbox = {
       ...(config.buildUser ? { user: config.buildUser } : {}),
@@ -301,6 +307,7 @@ export class BuildService {
 
   /** Marks builds a previous process left unfinished as failed, and reports them. */
   async recover(killLeftovers: (workDir: string) => void): Promise<void> {
+    if (this.remote) return recoverQueued(this.queueDeps(this.remote));
     for (const b of this.deps.store.unfinishedBuilds()) {
       if (b.workDir) {
         killLeftovers(b.workDir);
@@ -319,7 +326,9 @@ export class BuildService {
   async close(): Promise<void> {
     // Deliveries not handled yet (or waiting for a retry) stay on disk: the next start handles them.
     this.deliveries.close();
-    await this.queue.close("the service stopped");
+    // With a queue, builds go on on their workers: the next start follows them again.
+    if (this.remote) await this.remote.close();
+    else await this.queue.close("the service stopped");
     await this.idle();
   }
 
@@ -328,17 +337,22 @@ export class BuildService {
     const build = store.getBuild(buildId);
     if (!build || build.state !== "queued") return;
     const workDir = join(config.stateDir, "work", String(buildId));
-    store.markRunning(buildId, workDir);
-    logs.publishState(buildId, "running");
-    void this.reporter.update(buildId);
-    const masker = new Masker();
-    for (const s of Object.values(config.secrets)) masker.add(s);
+    const remote = this.remote;
+    // With a queue the build is running once a worker takes it (remoteHooks).
+    if (!remote) {
+      store.markRunning(buildId, workDir);
+      logs.publishState(buildId, "running");
+      void this.reporter.update(buildId);
+    }
+    const masker = this.newMasker();
     const outcome = await runOne(
       build,
       workDir,
       {
         gitlab: this.deps.gitlab,
-        buildFunction: this.deps.buildFunction,
+        buildFunction: remote
+          ? remote.buildFunction(build, remoteHooks(this.queueDeps(remote), build, workDir))
+          : this.deps.buildFunction,
         imagesDir: config.imagesDir,
         gitEnv: (url) => gitAuthEnv(url, this.deps.config.gitlabUrl, this.deps.config.secrets.gitlabToken),
         log: (event) => logs.append(buildId, maskEvent(event, masker)),
@@ -348,12 +362,22 @@ export class BuildService {
       },
       signal,
     );
+    await this.record(build, workDir, outcome, masker);
+  }
+
+  /** Records a build's outcome: its failure screenshot, its work dir removed, the last log line, the state and the reports. */
+  private async record(build: BuildRecord, workDir: string, outcome: RunOutcome, masker: Masker): Promise<void> {
+    const { logs } = this.deps;
+    const buildId = build.id;
     this.screens.detach(buildId);
     // Kept before the work dir (where the build wrote it) goes.
     if (outcome.failureScreenshot)
       await this.screens.keepFailure(buildId, outcome.failureScreenshot).catch((e) => this.error(e));
     rmSync(`${workDir}.failure.png`, { force: true });
-    await removeWorkDirLater(outcome.state === "success" ? join(workDir, "repo") : workDir).catch((e) => this.error(e));
+    // A success keeps its output (in-process); a worker's output is on the worker.
+    await removeWorkDirLater(outcome.state === "success" && !this.remote ? join(workDir, "repo") : workDir).catch((e) =>
+      this.error(e),
+    );
     const reason = outcome.reason === undefined ? undefined : masker.mask(outcome.reason);
     if (reason !== undefined)
       logs.append(buildId, serveEvent(build.image, `${outcome.state}: ${reason}`, this.deps.now()));
@@ -362,6 +386,31 @@ export class BuildService {
       ...(outcome.failingStep ? { failingStep: outcome.failingStep } : {}),
       artifacts: outcome.artifacts,
     });
+  }
+
+  private newMasker(): Masker {
+    const masker = new Masker();
+    for (const s of Object.values(this.deps.config.secrets)) masker.add(s);
+    return masker;
+  }
+
+  /** What the queue's part (queue-runs.ts) needs of the service. */
+  private queueDeps(remote: RemoteBuilds): QueueRunDeps {
+    const { store, logs, config } = this.deps;
+    return {
+      remote,
+      store,
+      logs,
+      reporter: this.reporter,
+      screens: this.screens,
+      stateDir: config.stateDir,
+      now: this.deps.now,
+      masker: () => this.newMasker(),
+      record: (build, workDir, outcome, masker) => this.record(build, workDir, outcome, masker),
+      finish: (id, state, fields) => this.finish(id, state, fields),
+      run: (id, signal) => this.run(id, signal),
+      push: (id, run) => this.queue.push({ id, run, dropped: (reason) => this.finish(id, "canceled", { reason }) }),
+    };
   }
 
   private finish(
@@ -374,9 +423,12 @@ export class BuildService {
     void this.reporter.update(buildId);
   }
 
-  /** GitLab credentials for git over HTTP, as a header in the environment (never in argv or the URL). */
+  /** Whether serve acts for the project; an allowed project's path is kept for the dashboard's links to GitLab. */
   private allowed(project: Payload | undefined, projectId: number): boolean {
-    return isAllowedProject(this.deps.config.allowedProjects, projectId, project);
+    if (!isAllowedProject(this.deps.config.allowedProjects, projectId, project)) return false;
+    const path: unknown = project?.path_with_namespace;
+    if (typeof path === "string") this.deps.store.queries.rememberProject(projectId, path);
+    return true;
   }
 
   /** The bot's own user id; a failure is thrown (the delivery is tried again), never taken for "not the bot". */

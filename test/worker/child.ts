@@ -28,4 +28,5 @@ const host = new BuildHost(config, {
 });
 await host.start();
 console.log("ready");
-process.once("SIGTERM", () => void host.stop(config.onSigterm === "cancel").then(() => process.exit(143)));
+// process.on, not once: with no listener left, execa's signal-exit handler would re-raise SIGTERM.
+process.on("SIGTERM", () => void host.stop(config.onSigterm === "cancel").then(() => process.exit(143)));
