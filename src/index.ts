@@ -1,5 +1,6 @@
 // tsimg's library API: load a template, build it, listen to its events.
 export { loadTemplate, type LoadOptions } from "./builder/load-template.js";
+export { importTemplate, type ImportResult } from "./builder/import-template.js";
 export { build, startBuild, type BuildOptions, type BuildResult, type RunningBuild } from "./build/build.js";
 export { previewQemuCommand, type QemuCommandPreview } from "./builder/inspect.js";
 export type { BuildEvent, BuildEventType, EventListener, LogLevel } from "./core/events.js";

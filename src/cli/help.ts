@@ -7,7 +7,10 @@ export const VERSION: string = (
 ).version;
 
 const VARIABLE_OPTIONS = `  --var name=value      set a variable (repeatable; wins over everything else)
-  --var-file file.toml  variables from a TOML file of name = value lines (repeatable)`;
+  --var-file FILE       name = value lines (repeatable): TOML for .toml templates; .pkrvars.hcl or JSON for Packer ones
+  --only a,b            Packer templates: build only these builds (qemu.name; * matches anything)
+  --except a,b          Packer templates: skip these builds, or post-processors of this name
+  (Packer's spellings -var, -var-file, -only, -except work too)`;
 
 export const HELP: Record<string, string> = {
   main: `tsimg ${VERSION}: build VM images with QEMU from TOML templates
@@ -16,6 +19,7 @@ Usage:
   tsimg build [options] <template...>     build images
   tsimg validate [options] <template...>  check templates and report every error
   tsimg inspect [options] <template>      show the resolved template and QEMU's command line
+  tsimg import [-o out.toml] <template>   write a Packer template (.pkr.hcl, folder, .json) as TOML
   tsimg screenshot <output_directory>     a PNG of the console of the VM a running build is building
   tsimg diff [--json] <A> <B>             what changed between two images (manifests, SBOMs, output dirs)
   tsimg serve --config serve.toml         the GitOps service: builds from GitLab merge-request comments
@@ -91,6 +95,19 @@ Exit 0 when there is no difference, 1 when there are differences, 2 on a usage e
 Options:
   --json                the differences as one JSON object
   --build NAME          in a manifest with several builds, the last one named NAME`,
+
+  import: `Usage: tsimg import [options] <template or folder>
+
+Writes a Packer template (a .pkr.hcl file, a folder of them, or a legacy .json template) as
+the equivalent TOML template: "tsimg inspect" of both gives the same plan and QEMU command
+line. Variables stay variables (\${var.name}), file() stays file(), comments above HCL
+attributes and blocks are kept, and relative paths are rewritten relative to the new file.
+Values tsimg cannot express in TOML are written as they evaluate, and said so on stderr.
+
+Options:
+  --output PATH, -o PATH  where to write (default: the template's name + .toml, here)
+  --force                 replace an existing file
+${VARIABLE_OPTIONS}`,
 
   serve: `Usage: tsimg serve --config serve.toml
 

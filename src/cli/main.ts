@@ -16,6 +16,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./validate-command.js")).runValidate(rest);
     case "inspect":
       return (await import("./inspect-command.js")).runInspect(rest);
+    case "import":
+      return (await import("./import-command.js")).runImport(rest);
     case "screenshot":
       return (await import("./screenshot-command.js")).runScreenshot(rest);
     case "serve":
@@ -38,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
       const text = HELP[topic];
       if (!text)
         throw new UsageError(
-          `no help for "${topic}": commands are build, validate, inspect, screenshot, diff, serve, worker, version`,
+          `no help for "${topic}": commands are build, validate, inspect, import, screenshot, diff, serve, worker, version`,
         );
       console.log(text);
       return EXIT.ok;

@@ -39,4 +39,16 @@ export interface TemplateDocument {
   evaluated?: { variables: Map<string, ResolvedVariable> };
   /** Things the user should know that do not stop the build (a skipped amazon-ebs source). */
   warnings: ConfigError[];
+  /** What `tsimg import` needs to write the template as TOML: set by the Packer front-ends. */
+  origin?: TemplateOrigin;
+}
+
+/** A Packer template's declarations, comments and files read, for `tsimg import`. */
+export interface TemplateOrigin {
+  /** Declared variables, with their defaults as the template gives them (not -var's values). */
+  variables: { name: string; type: string; default?: unknown; sensitive: boolean; description?: string }[];
+  /** JSON.stringify(keyPath) -> the comment lines written above it. */
+  comments: Map<string, string[]>;
+  /** Absolute path -> text of each file() read while loading. */
+  filesRead: Map<string, string>;
 }

@@ -19,13 +19,18 @@ export class InterpolationError extends Error {}
 
 const FUNCTIONS = ["env", "file", "timestamp"];
 
-/** Replaces every ${...} in text; throws InterpolationError on the first bad expression. */
+/** Replaces every ${...} in text ("$${" is a literal "${", as in HCL); throws InterpolationError on the first bad expression. */
 export function interpolate(text: string, scope: InterpolationScope): string {
   let out = "";
   let index = 0;
   while (index < text.length) {
     const start = text.indexOf("${", index);
     if (start < 0) break;
+    if (start > index && text[start - 1] === "$") {
+      out += `${text.slice(index, start - 1)}\${`; // "$${": the first "$" escapes the rest
+      index = start + 2;
+      continue;
+    }
     const end = findClose(text, start + 2);
     if (end < 0) throw new InterpolationError(`unclosed "\${" in "${text}"`);
     out += text.slice(index, start) + evaluate(text.slice(start + 2, end).trim(), scope);

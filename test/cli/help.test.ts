@@ -17,7 +17,7 @@ describe("CLI help", () => {
     execFileSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: ROOT });
   }, 60_000);
 
-  it.each(["build", "validate", "inspect", "screenshot", "serve"])(
+  it.each(["build", "validate", "inspect", "import", "screenshot", "serve"])(
     "tsimg %s --help prints its help and exits 0",
     (command) => {
       const result = run(command, "--help");
@@ -27,7 +27,7 @@ describe("CLI help", () => {
     },
   );
 
-  it.each(["build", "validate", "inspect", "screenshot"])(
+  it.each(["build", "validate", "inspect", "import", "screenshot"])(
     "every flag in `tsimg %s --help` is accepted and documented in docs/cli.md",
     (command) => {
       const docs = readFileSync(`${ROOT}docs/cli.md`, "utf8");
@@ -35,7 +35,7 @@ describe("CLI help", () => {
         // An unknown flag is a usage error naming it; a known one gets past parsing.
         const result = run(
           command,
-          `--${flag}${["var", "var-file", "parallel", "log-file", "on-error", "output"].includes(flag) ? "=x" : ""}`,
+          `--${flag}${["var", "var-file", "only", "except", "parallel", "log-file", "on-error", "output"].includes(flag) ? "=x" : ""}`,
           "--help",
         );
         expect(result.stderr, `${command} --${flag}`).not.toMatch(/Unknown option/);
@@ -53,7 +53,7 @@ describe("CLI help", () => {
 
   it("tsimg --help lists every command, and tsimg version prints the package version", () => {
     const main = run("--help").stdout;
-    for (const command of ["build", "validate", "inspect", "screenshot", "serve", "version", "help"])
+    for (const command of ["build", "validate", "inspect", "import", "screenshot", "serve", "version", "help"])
       expect(main).toContain(`tsimg ${command}`);
     const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, "utf8")) as { version: string };
     expect(run("version").stdout.trim()).toBe(`tsimg ${pkg.version}`);

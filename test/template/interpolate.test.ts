@@ -82,3 +82,8 @@ describe("interpolate", () => {
     expect(() => interpolate(text, scope)).toThrow(new InterpolationError(message));
   });
 });
+
+test('"$${" is a literal "${", as in HCL (tsimg import writes it for text that holds "${")', () => {
+  const scope = { variables: new Map([["a", "A"]]), baseDir: "/", env: {}, now: new Date() };
+  expect(interpolate("echo $${HOME} ${var.a} $$${var.a}", scope)).toBe("echo ${HOME} A $${var.a}");
+});

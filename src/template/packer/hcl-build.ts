@@ -124,6 +124,7 @@ export function buildTables(
   locations: Locations,
   report: Report,
   types: OptionTypes,
+  comments: Map<string, string[]>,
 ): Record<string, unknown> {
   const { build, source } = chosen;
   const scope: Scope = {
@@ -149,7 +150,7 @@ export function buildTables(
         report.errors.push(
           new ConfigError(`source: tsimg does not support the "${nested.type}" block`, at(block.file, nested)),
         );
-    for (const [key, value] of Object.entries(block.body)) {
+    for (const [key, value] of writtenOrder(block)) {
       if (block === chosen.override && key === "name") continue;
       const where = attributeAt(block, key);
       const single = key === "qemu_img_args" && Array.isArray(value) ? value[0] : value;
@@ -157,18 +158,12 @@ export function buildTables(
       if (evaluated === undefined || evaluated === null) continue; // null: not set, as in HCL
       options[key] = evaluated;
       locations.set(JSON.stringify(["source", key]), where);
+      noteComments(comments, ["source", key], block.outline.attributes.find((a) => a.name === key)?.comments);
     }
   }
   const what = `source "${source.type}" "${source.name}"`;
-  const mapped = mapSource(
-    options,
-    what,
-    (key) => locations.get(JSON.stringify(["source", key])) ?? at(source.file, source.outline),
-    report,
-  );
-  // Packer's names for a build's files: output-<source name>/packer-<source name>.
-  mapped.output_directory ??= `output-${chosen.name}`;
-  mapped.vm_name ??= `packer-${chosen.name}`;
+  const locate = (key: string) => locations.get(JSON.stringify(["source", key])) ?? at(source.file, source.outline);
+  const mapped = weaklyTyped(mapSource(options, chosen.name, what, locate, report), types.source.options);
 
   const provisioner: Record<string, unknown>[] = [];
   for (const block of orderedBlocks(build, ["provisioner"])) {
@@ -187,6 +182,7 @@ export function buildTables(
     if (!mappedTable) continue;
     locations.set(JSON.stringify(["provisioner", i]), at(block.file, block.outline));
     for (const key of Object.keys(mappedTable)) locations.set(JSON.stringify(["provisioner", i, key]), locate(key));
+    noteBlockComments(comments, ["provisioner", i], block);
     provisioner.push(mappedTable);
   }
 
@@ -233,7 +229,7 @@ function blockTable(
 ): Record<string, unknown> | undefined {
   const table: Record<string, unknown> = {};
   let failed = false;
-  for (const [key, value] of Object.entries(block.body)) {
+  for (const [key, value] of writtenOrder(block)) {
     const evaluated = tryEvaluate(value, scope, key, attributeAt(block, key), report);
     if (evaluated === undefined) failed = true;
     else if (evaluated !== null) table[key] = evaluated;
@@ -257,6 +253,26 @@ function blockTable(
   if (isObject(override))
     for (const name of chosen.names) if (isObject(override[name])) Object.assign(table, override[name]);
   return failed ? undefined : table;
+}
+
+/** The block's attributes in the order written (hcl2json sorts them; nested blocks last). */
+function writtenOrder(block: Block): [string, unknown][] {
+  const index = (key: string) => {
+    const i = block.outline.attributes.findIndex((a) => a.name === key);
+    return i < 0 ? Infinity : i;
+  };
+  return Object.entries(block.body).sort(([a], [b]) => index(a) - index(b));
+}
+
+function noteComments(comments: Map<string, string[]>, path: (string | number)[], lines: string[] | undefined): void {
+  if (lines && lines.length > 0) comments.set(JSON.stringify(path), lines);
+}
+
+/** A block's comments and its attributes' ones. */
+function noteBlockComments(comments: Map<string, string[]>, path: (string | number)[], block: Block): void {
+  noteComments(comments, path, block.outline.comments);
+  for (const attribute of block.outline.attributes)
+    noteComments(comments, [...path, attribute.name], attribute.comments);
 }
 
 function tryEvaluate(value: unknown, scope: Scope, key: string, where: ReturnType<typeof at>, report: Report): unknown {

@@ -13,7 +13,7 @@ import { gatherConfig, type HclConfig } from "./hcl-config.js";
 import { evaluateAttribute, evaluateJsonValue, type Located } from "./hcl-evaluate.js";
 import { readHclTemplate } from "./hcl-files.js";
 import { chooseBuild, buildTables } from "./hcl-build.js";
-import { parseType } from "./hcl-types.js";
+import { describeType, parseType } from "./hcl-types.js";
 import { resolvePackerVariables, type VariableDecl } from "./hcl-variables.js";
 import { HclExpressionError } from "./hcl/ast.js";
 import type { Scope } from "./hcl/evaluate.js";
@@ -37,7 +37,13 @@ export function readHclDocument(
   if (errors.length > 0) throw new ConfigErrors(errors);
 
   const cwd = process.cwd();
-  const functions = packerFunctions({ cwd, now: inputs.now ?? new Date(), env: inputs.env ?? process.env });
+  const filesRead = new Map<string, string>();
+  const functions = packerFunctions({
+    cwd,
+    now: inputs.now ?? new Date(),
+    env: inputs.env ?? process.env,
+    onRead: (file, text) => filesRead.set(file, text),
+  });
   const paths = { root: files.root, cwd };
   const base: Scope = { names: { path: paths }, functions, refused: { ...REFUSED_FUNCTIONS, env: ENV_REFUSED } };
   const inDefaults: Scope = { names: { path: paths }, functions, refused: REFUSED_FUNCTIONS };
@@ -51,7 +57,13 @@ export function readHclDocument(
 
   const chosen = chooseBuild(config, scope, inputs, warnings);
   const locations: Locations = new Map();
-  const raw = buildTables(chosen, scope, inputs, locations, { errors, warnings }, types);
+  const comments = new Map<string, string[]>();
+  for (const block of config.variables)
+    if (block.outline.comments.length > 0)
+      comments.set(JSON.stringify(["variables", block.outline.labels[0]]), block.outline.comments);
+  if (chosen.source.outline.comments.length > 0)
+    comments.set(JSON.stringify(["source"]), chosen.source.outline.comments);
+  const raw = buildTables(chosen, scope, inputs, locations, { errors, warnings }, types, comments);
   if (errors.length > 0) throw new ConfigErrors(errors);
 
   const envYaml = readEnvYaml(files.root);
@@ -77,6 +89,17 @@ export function readHclDocument(
     defaultName: folder ? basename(files.root) : basename(path).replace(/\.pkr\.hcl$/i, ""),
     evaluated: { variables: resolved },
     warnings,
+    origin: {
+      variables: decls.map((d) => ({
+        name: d.name,
+        type: d.type ? describeType(d.type) : "string",
+        ...(d.hasDefault ? { default: d.default } : {}),
+        sensitive: d.sensitive,
+        ...(d.description === undefined ? {} : { description: d.description }),
+      })),
+      comments,
+      filesRead,
+    },
   };
 }
 
@@ -95,6 +118,7 @@ function declareVariables(config: HclConfig, scope: Scope, errors: ConfigError[]
       name,
       hasDefault: "default" in block.body,
       sensitive: block.body.sensitive === true,
+      ...(typeof block.body.description === "string" ? { description: block.body.description } : {}),
       validations: [],
       at: where(""),
     };

@@ -19,6 +19,7 @@ export interface VariableDecl {
   default?: unknown;
   hasDefault: boolean;
   sensitive: boolean;
+  description?: string;
   validations: { condition: string; errorMessage: string; at: Located }[];
   at: Located;
 }

@@ -69,7 +69,8 @@ export function readJsonDocument(
   const cwd = process.cwd();
   const now = inputs.now ?? new Date();
   const base = { templateDir: dirname(path), cwd, now, buildName: "", buildType: "qemu" };
-  const variables = resolveVariables(template, inputs, { ...base, user: () => "" }, where, errors);
+  const defaults = new Map<string, string>();
+  const variables = resolveVariables(template, inputs, { ...base, user: () => "" }, where, errors, defaults);
   const user = (name: string) => {
     const found = variables.get(name);
     if (!found) throw new GoTemplateError(`{{user \`${name}\`}}: no variable "${name}" in "variables"`);
@@ -132,11 +133,9 @@ export function readJsonDocument(
     options[key] = render(value, where("builders", chosen.index, key), key);
   }
   const source = weaklyTyped(
-    mapSource(options, `builder "${chosen.name}"`, (key) => where("builders", chosen.index, key), report),
+    mapSource(options, chosen.name, `builder "${chosen.name}"`, (key) => where("builders", chosen.index, key), report),
     types.source.options,
   );
-  source.output_directory ??= `output-${chosen.name}`;
-  source.vm_name ??= `packer-${chosen.name}`;
 
   const provisioner: Table[] = [];
   (Array.isArray(template.provisioners) ? template.provisioners : []).forEach((entry: unknown, index) => {
@@ -206,6 +205,16 @@ export function readJsonDocument(
     defaultName: basename(path).replace(/(\.pkr)?\.json$/i, ""),
     evaluated: { variables },
     warnings,
+    origin: {
+      variables: Object.keys(isTable(template.variables) ? template.variables : {}).map((name) => ({
+        name,
+        type: "string",
+        ...(defaults.has(name) ? { default: defaults.get(name) } : {}),
+        sensitive: variables.get(name)?.sensitive ?? false,
+      })),
+      comments: new Map(),
+      filesRead: new Map(),
+    },
   };
 }
 
@@ -230,6 +239,7 @@ function resolveVariables(
   context: GoTemplateContext,
   where: (...keys: (string | number)[]) => SourceLocation,
   errors: ConfigError[],
+  defaults: Map<string, string>,
 ): Map<string, ResolvedVariable> {
   const declared = isTable(template.variables) ? template.variables : {};
   const sensitive = new Set(
@@ -252,28 +262,22 @@ function resolveVariables(
     given.set(name, value);
   }
   for (const [name, value] of Object.entries(declared)) {
-    if (given.has(name)) {
+    if (value === null || value === undefined) {
       values.set(name, given.get(name));
       continue;
     }
-    if (value === null || value === undefined) {
-      values.set(name, undefined);
-      continue;
-    }
     try {
-      values.set(
-        name,
-        renderGoTemplate(String(value), {
-          ...context,
-          env: inputs.env ?? process.env,
-          user: (other) => {
-            const known = values.get(other);
-            if (known === undefined)
-              throw new GoTemplateError(`{{user \`${other}\`}}: no variable "${other}" above it`);
-            return known;
-          },
-        }),
-      );
+      const rendered = renderGoTemplate(String(value), {
+        ...context,
+        env: inputs.env ?? process.env,
+        user: (other) => {
+          const known = values.get(other);
+          if (known === undefined) throw new GoTemplateError(`{{user \`${other}\`}}: no variable "${other}" above it`);
+          return known;
+        },
+      });
+      defaults.set(name, rendered);
+      values.set(name, given.get(name) ?? rendered);
     } catch (error) {
       if (!(error instanceof GoTemplateError)) throw error;
       errors.push(new ConfigError(`variables.${name}: ${error.message}`, where("variables", name)));

@@ -124,9 +124,14 @@ function apply(
   return out;
 }
 
-/** A qemu source's options as tsimg's [source]. */
+/**
+ * A qemu source's options as tsimg's [source], with Packer's names for the build's files
+ * (output-<source name>, packer-<source name>) where not given. Tables (http_content...)
+ * come last, where a TOML file has them, so `tsimg import` keeps the order.
+ */
 export function mapSource(
   options: Record<string, unknown>,
+  sourceName: string,
   what: string,
   locate: Locate,
   report: Report,
@@ -142,7 +147,11 @@ export function mapSource(
       );
       delete out[key];
     }
-  return out;
+  out.output_directory ??= `output-${sourceName}`;
+  out.vm_name ??= `packer-${sourceName}`;
+  const isTable = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+  const entries = Object.entries(out);
+  return Object.fromEntries([...entries.filter(([, v]) => !isTable(v)), ...entries.filter(([, v]) => isTable(v))]);
 }
 
 const PROVISIONERS = ["shell", "file", "shell-local"];

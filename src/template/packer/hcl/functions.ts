@@ -17,6 +17,8 @@ export interface FunctionContext {
   cwd: string;
   now: Date;
   env: NodeJS.ProcessEnv;
+  /** Told each file() read (tsimg import writes ${file("...")} back for a value that is exactly one). */
+  onRead?: (path: string, text: string) => void;
 }
 
 const str = (value: unknown, what = "the argument") => toStr(value, what);
@@ -62,7 +64,11 @@ export function packerFunctions(context: FunctionContext): Record<string, HclFun
   };
   const functions: Record<string, HclFunction> = {
     // files and paths
-    file: fixed(1, (p: unknown) => readText(p)),
+    file: fixed(1, (p: unknown) => {
+      const text = readText(p);
+      context.onRead?.(path(p), text);
+      return text;
+    }),
     fileexists: fixed(1, (p: unknown) => existsSync(path(p))),
     templatefile: (args) => {
       arity(args, 2);
