@@ -35,6 +35,8 @@ export interface BuildOutput {
   artifacts: ArtifactInfo[];
   /** A PNG of the console the build saved when it failed while its VM ran. */
   failureScreenshot?: string;
+  /** The image's CycloneDX SBOM (JSON text), when the build wrote one: what the result note compares. */
+  sbom?: string;
 }
 
 /** Runs one template's build. The default is the library's loadTemplate + build in an isolated process. */

@@ -115,7 +115,22 @@ async function main(job: WorkerJob): Promise<void> {
       : result.artifact
         ? [{ files: [result.artifact], id: result.artifact, checksums: {} }]
         : [];
-  finish({ ok: true, cancelled: false, artifacts: await Promise.all(artifacts.map(describeArtifact)) });
+  const sbom = readSbom(plan.source.output_directory, plan.source.vm_name);
+  finish({
+    ok: true,
+    cancelled: false,
+    artifacts: await Promise.all(artifacts.map(describeArtifact)),
+    ...(sbom ? { sbom } : {}),
+  });
+}
+
+/** The SBOM the build wrote next to its disk (write-sbom: vm_name without its disk extension). */
+function readSbom(outputDir: string, vmName: string): string | undefined {
+  try {
+    return readFileSync(join(outputDir, `${vmName.replace(/\.(qcow2|raw|img)$/, "")}.cdx.json`), "utf8");
+  } catch {
+    return undefined;
+  }
 }
 
 function readScreenshot(path: string): string | undefined {

@@ -43,6 +43,8 @@ export interface MergeRequestInfo {
   sha: string;
   sourceProjectId: number;
   targetProjectId: number;
+  /** The branch it merges into. */
+  targetBranch?: string;
   webUrl?: string;
 }
 
@@ -91,6 +93,7 @@ export class GitLabClient {
       sha: mr.sha as string,
       sourceProjectId: mr.source_project_id as number,
       targetProjectId: mr.target_project_id as number,
+      ...(typeof mr.target_branch === "string" ? { targetBranch: mr.target_branch } : {}),
       ...(typeof mr.web_url === "string" ? { webUrl: mr.web_url } : {}),
     };
   }

@@ -66,7 +66,13 @@ export function statusDescription(build: BuildRecord, now: number): string {
 export function renderNote(
   request: RequestRecord,
   builds: BuildRecord[],
-  opts: { publicUrl: string; now: number; tail: (buildId: number) => string[] },
+  opts: {
+    publicUrl: string;
+    now: number;
+    tail: (buildId: number) => string[];
+    /** A successful build's collapsed "what changes in the image" section (image-changes.ts). */
+    changes?: (build: BuildRecord) => string | undefined;
+  },
 ): string {
   const shas = [...new Set(builds.map((b) => b.sha.slice(0, 8)))].map((s) => `\`${s}\``).join(", ");
   const lines = [
@@ -86,6 +92,10 @@ export function renderNote(
   }
   if (builds.length > shown.length)
     lines.push("", `(${builds.length - shown.length} earlier builds not shown: see the dashboard)`);
+  for (const b of shown) {
+    const section = opts.changes?.(b);
+    if (section) lines.push("", section);
+  }
   for (const b of shown.filter((x) => x.state === "failed" || x.state === "canceled")) {
     // The reason's first line inline, the rest (a template's errors) verbatim in a code block.
     const [first = "", ...more] = (b.reason ?? "").split("\n");
@@ -144,6 +154,7 @@ export class Reporter {
       buildsOf: (requestId: number) => BuildRecord[];
       getBuild: (id: number) => BuildRecord | undefined;
       tail: (buildId: number) => string[];
+      changes?: (build: BuildRecord) => string | undefined;
       setResultNote: (requestId: number, noteId: number) => void;
       onError: (error: unknown) => void;
     },
@@ -182,6 +193,7 @@ export class Reporter {
         publicUrl: this.deps.publicUrl,
         now: this.deps.now(),
         tail: this.deps.tail,
+        ...(this.deps.changes ? { changes: this.deps.changes } : {}),
       }),
     );
     if (request.resultNoteId === null)

@@ -23,6 +23,8 @@ export interface RunOutcome {
   artifacts: ArtifactInfo[];
   /** The build's failure screenshot (inside the work dir). */
   failureScreenshot?: string;
+  /** A success's SBOM and its MR's target branch, recorded for the note's "what changes" section. */
+  contents?: { targetBranch: string; sbom: string };
 }
 
 /** What runOne needs. */
@@ -84,7 +86,12 @@ export async function runOne(
         deps.log(event);
       },
     });
-    if (output.ok) return { state: "success", artifacts: output.artifacts };
+    if (output.ok)
+      return {
+        state: "success",
+        artifacts: output.artifacts,
+        ...(output.sbom ? { contents: { targetBranch: mr.targetBranch ?? "", sbom: output.sbom } } : {}),
+      };
     if (output.cancelled || signal.aborted) return cancelled();
     const screenshot = output.failureScreenshot ? { failureScreenshot: output.failureScreenshot } : {};
     return {

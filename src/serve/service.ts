@@ -15,6 +15,7 @@ import type { LogStore } from "./logs.js";
 import { JobQueue } from "./queue.js";
 import { RemoteBuilds } from "./queue-client.js";
 import { FOLLOWERS, recoverQueued, remoteHooks, type QueueRunDeps } from "./queue-runs.js";
+import { ImageChanges } from "./image-changes.js";
 import { Reporter } from "./report.js";
 import {
   gitAuthEnv,
@@ -50,6 +51,8 @@ export class BuildService {
   readonly reporter: Reporter;
   /** Console screenshots of running builds (and failed builds' last screens) for the dashboard. */
   readonly screens: Screens;
+  /** Successful builds' SBOMs by target branch, for the note's "what changes in the image". */
+  private readonly imageChanges: ImageChanges;
   /** The build queue (serve.toml's [queue]): builds run on tsimg workers; undefined: in serve's process. */
   readonly remote: RemoteBuilds | undefined;
   private readonly masker = new Masker();
@@ -71,6 +74,7 @@ export class BuildService {
       cacheDir: join(config.stateDir, "cache"),
     };
     prepareStateDir(config);
+    this.imageChanges = new ImageChanges(config.stateDir);
     this.deliveries = new DeliveryQueue({
       store,
       now: deps.now,
@@ -91,6 +95,7 @@ export class BuildService {
       buildsOf: (id) => store.buildsOfRequest(id),
       getBuild: (id) => store.getBuild(id),
       tail: (id) => logs.tail(id, 30),
+      changes: (build) => this.imageChanges.section(build),
       setResultNote: (r, n) => store.setResultNote(r, n),
       onError: (e) => this.error(e),
     });
@@ -330,6 +335,7 @@ export class BuildService {
     if (this.remote) await this.remote.close();
     else await this.queue.close("the service stopped");
     await this.idle();
+    this.imageChanges.close();
   }
 
   private async run(buildId: number, signal: AbortSignal): Promise<void> {
@@ -381,6 +387,13 @@ export class BuildService {
     const reason = outcome.reason === undefined ? undefined : masker.mask(outcome.reason);
     if (reason !== undefined)
       logs.append(buildId, serveEvent(build.image, `${outcome.state}: ${reason}`, this.deps.now()));
+    if (outcome.contents) {
+      try {
+        this.imageChanges.record(build, outcome.contents.targetBranch, outcome.contents.sbom, this.deps.now());
+      } catch (error) {
+        this.error(error);
+      }
+    }
     this.finish(buildId, outcome.state, {
       ...(reason ? { reason } : {}),
       ...(outcome.failingStep ? { failingStep: outcome.failingStep } : {}),

@@ -67,6 +67,9 @@ describe("tsimg serve e2e", () => {
       expect(note.body).toContain(build.artifacts[0]!.sha256!);
       expect(note.body).toMatch(/\| tinyos \| :white_check_mark: success \| \d+ (min \d\d )?s \|/);
       expect(note.body).not.toContain("tsimg-example"); // the template's sensitive root password
+      // Issue 15: the first build of the image for this target branch has nothing to compare with, and says so.
+      expect(note.body).toContain("<details><summary>What changes in the image: tinyos</summary>");
+      expect(note.body).toContain("No earlier successful build of tinyos for the target branch is recorded");
       // A build that succeeded has no console to show any more.
       expect((await fetch(`${server.url}/builds/1/screenshot.png`)).status).toBe(404);
     },
