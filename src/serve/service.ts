@@ -2,9 +2,8 @@
 // parse the command, queue builds (superseding older ones), and report. Webhook intake
 // calls deliver() after answering GitLab, so nothing here is on the response path; the
 // delivery queue (deliveries.ts) tries again what GitLab's outages kept from being handled.
-import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { Masker, maskEvent } from "../index.js";
+import { Masker } from "../index.js";
 import { accessText, isAllowedProject, isFork, refusal } from "./access.js";
 import { helpText, imagesTouched, parseCommand, resolveImages } from "./commands.js";
 import type { ServeConfig } from "./config.js";
@@ -14,18 +13,11 @@ import type { GitLabClient } from "./gitlab.js";
 import type { LogStore } from "./logs.js";
 import { JobQueue } from "./queue.js";
 import { RemoteBuilds } from "./queue-client.js";
-import { FOLLOWERS, recoverQueued, remoteHooks, type QueueRunDeps } from "./queue-runs.js";
+import { FOLLOWERS, recoverQueued } from "./queue-runs.js";
+import { BuildRuns } from "./build-runs.js";
 import { ImageChanges } from "./image-changes.js";
 import { Reporter } from "./report.js";
-import {
-  gitAuthEnv,
-  removeWorkDir,
-  removeWorkDirLater,
-  runOne,
-  type BuildFunction,
-  type BuildSandbox,
-  type RunOutcome,
-} from "./runner.js";
+import { removeWorkDir, type BuildFunction } from "./runner.js";
 import { Screens } from "./screens.js";
 import type { BuildRecord, RequestRecord, Store } from "./store.js";
 import { prepareStateDir } from "./state-dir.js";
@@ -56,7 +48,8 @@ export class BuildService {
   /** The build queue (serve.toml's [queue]): builds run on tsimg workers; undefined: in serve's process. */
   readonly remote: RemoteBuilds | undefined;
   private readonly masker = new Masker();
-  private readonly sandbox: BuildSandbox;
+  /** Runs the builds and records their outcomes. */
+  private readonly runs: BuildRuns;
   private botId: Promise<number> | undefined;
   private readonly pending = new Set<Promise<unknown>>();
   /** Acknowledged deliveries waiting to be handled, with their raw bodies (parsed only when handled). */
@@ -68,11 +61,6 @@ export class BuildService {
     this.queue = new JobQueue(config.queue ? FOLLOWERS : config.concurrency);
     this.remote = config.queue ? new RemoteBuilds(config.queue, (e) => this.error(e)) : undefined;
     this.screens = new Screens(join(config.stateDir, "screenshots"), deps.now);
-    this.sandbox = {
-      ...(config.buildUser ? { user: config.buildUser } : {}),
-      env: config.buildEnv ?? {},
-      cacheDir: join(config.stateDir, "cache"),
-    };
     prepareStateDir(config);
     this.imageChanges = new ImageChanges(config.stateDir);
     this.deliveries = new DeliveryQueue({
@@ -98,6 +86,21 @@ export class BuildService {
       changes: (build) => this.imageChanges.section(build),
       setResultNote: (r, n) => store.setResultNote(r, n),
       onError: (e) => this.error(e),
+    });
+    this.runs = new BuildRuns({
+      service: deps,
+      reporter: this.reporter,
+      screens: this.screens,
+      sandbox: {
+        ...(config.buildUser ? { user: config.buildUser } : {}),
+        env: config.buildEnv ?? {},
+        cacheDir: join(config.stateDir, "cache"),
+      },
+      imageChanges: this.imageChanges,
+      remote: this.remote,
+      queue: this.queue,
+      finish: (id, state, fields) => this.finish(id, state, fields),
+      error: (e) => this.error(e),
     });
   }
 
@@ -288,7 +291,7 @@ export class BuildService {
     void this.reporter.update(build.id);
     this.queue.push({
       id: build.id,
-      run: (signal) => this.run(build.id, signal),
+      run: (signal) => this.runs.run(build.id, signal),
       dropped: (reason) => this.finish(build.id, "canceled", { reason }),
     });
     return build;
@@ -312,7 +315,7 @@ export class BuildService {
 
   /** Marks builds a previous process left unfinished as failed, and reports them. */
   async recover(killLeftovers: (workDir: string) => void): Promise<void> {
-    if (this.remote) return recoverQueued(this.queueDeps(this.remote));
+    if (this.remote) return recoverQueued(this.runs.queueDeps(this.remote));
     for (const b of this.deps.store.unfinishedBuilds()) {
       if (b.workDir) {
         killLeftovers(b.workDir);
@@ -336,94 +339,6 @@ export class BuildService {
     else await this.queue.close("the service stopped");
     await this.idle();
     this.imageChanges.close();
-  }
-
-  private async run(buildId: number, signal: AbortSignal): Promise<void> {
-    const { store, logs, config } = this.deps;
-    const build = store.getBuild(buildId);
-    if (!build || build.state !== "queued") return;
-    const workDir = join(config.stateDir, "work", String(buildId));
-    const remote = this.remote;
-    // With a queue the build is running once a worker takes it (remoteHooks).
-    if (!remote) {
-      store.markRunning(buildId, workDir);
-      logs.publishState(buildId, "running");
-      void this.reporter.update(buildId);
-    }
-    const masker = this.newMasker();
-    const outcome = await runOne(
-      build,
-      workDir,
-      {
-        gitlab: this.deps.gitlab,
-        buildFunction: remote
-          ? remote.buildFunction(build, remoteHooks(this.queueDeps(remote), build, workDir))
-          : this.deps.buildFunction,
-        imagesDir: config.imagesDir,
-        gitEnv: (url) => gitAuthEnv(url, this.deps.config.gitlabUrl, this.deps.config.secrets.gitlabToken),
-        log: (event) => logs.append(buildId, maskEvent(event, masker)),
-        masker,
-        setScreenshotSource: (take) => this.screens.attach(buildId, take),
-        sandbox: this.sandbox,
-      },
-      signal,
-    );
-    await this.record(build, workDir, outcome, masker);
-  }
-
-  /** Records a build's outcome: its failure screenshot, its work dir removed, the last log line, the state and the reports. */
-  private async record(build: BuildRecord, workDir: string, outcome: RunOutcome, masker: Masker): Promise<void> {
-    const { logs } = this.deps;
-    const buildId = build.id;
-    this.screens.detach(buildId);
-    // Kept before the work dir (where the build wrote it) goes.
-    if (outcome.failureScreenshot)
-      await this.screens.keepFailure(buildId, outcome.failureScreenshot).catch((e) => this.error(e));
-    rmSync(`${workDir}.failure.png`, { force: true });
-    // A success keeps its output (in-process); a worker's output is on the worker.
-    await removeWorkDirLater(outcome.state === "success" && !this.remote ? join(workDir, "repo") : workDir).catch((e) =>
-      this.error(e),
-    );
-    const reason = outcome.reason === undefined ? undefined : masker.mask(outcome.reason);
-    if (reason !== undefined)
-      logs.append(buildId, serveEvent(build.image, `${outcome.state}: ${reason}`, this.deps.now()));
-    if (outcome.contents) {
-      try {
-        this.imageChanges.record(build, outcome.contents.targetBranch, outcome.contents.sbom, this.deps.now());
-      } catch (error) {
-        this.error(error);
-      }
-    }
-    this.finish(buildId, outcome.state, {
-      ...(reason ? { reason } : {}),
-      ...(outcome.failingStep ? { failingStep: outcome.failingStep } : {}),
-      artifacts: outcome.artifacts,
-    });
-  }
-
-  private newMasker(): Masker {
-    const masker = new Masker();
-    for (const s of Object.values(this.deps.config.secrets)) masker.add(s);
-    return masker;
-  }
-
-  /** What the queue's part (queue-runs.ts) needs of the service. */
-  private queueDeps(remote: RemoteBuilds): QueueRunDeps {
-    const { store, logs, config } = this.deps;
-    return {
-      remote,
-      store,
-      logs,
-      reporter: this.reporter,
-      screens: this.screens,
-      stateDir: config.stateDir,
-      now: this.deps.now,
-      masker: () => this.newMasker(),
-      record: (build, workDir, outcome, masker) => this.record(build, workDir, outcome, masker),
-      finish: (id, state, fields) => this.finish(id, state, fields),
-      run: (id, signal) => this.run(id, signal),
-      push: (id, run) => this.queue.push({ id, run, dropped: (reason) => this.finish(id, "canceled", { reason }) }),
-    };
   }
 
   private finish(
