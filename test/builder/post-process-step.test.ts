@@ -73,13 +73,13 @@ describe("post-process step", () => {
       qemuPipeline(without.build.plan)
         .steps.map((s) => s.name)
         .at(-1),
-    ).toBe("compact");
+    ).toBe("write-sbom");
     const withPp = setup('[[post_processor]]\ntype = "checksum"\n');
     expect(
       qemuPipeline(withPp.build.plan)
         .steps.map((s) => s.name)
-        .slice(-2),
-    ).toEqual(["compact", "post-process"]);
+        .slice(-4),
+    ).toEqual(["compact", "boot-test", "write-sbom", "post-process"]);
     expect(postProcess.title).toBe("Running post-processors...");
   });
 

@@ -133,6 +133,12 @@ describe("disk_image with a NoCloud seed", () => {
     );
     expect(built.serial.some((l) => l.includes("NoCloud: 1 ssh key(s) for root"))).toBe(true);
     expect(built.log).toContain("ssh_clear_authorized_keys: removed the temporary key from ~/.ssh/authorized_keys");
+    // The boot test (issue 15): the build's key is gone from the image, so the artifact boots with a
+    // fresh NoCloud seed carrying a new temporary key, and passes the minimal checks.
+    expect(built.log).toContainEqual(
+      expect.stringMatching(/on a throwaway overlay; logging in with a fresh NoCloud seed with a new temporary key$/),
+    );
+    expect(built.log).toContain('boot test: passed "root file system is mounted read-write"');
     // A full, standalone copy: no backing file, grown to disk_size.
     const info = imageInfo(built.result.artifact!);
     expect(info["backing-filename"]).toBeUndefined();
@@ -178,6 +184,7 @@ describe("disk_image with a NoCloud seed", () => {
       ".tsimg-output",
       "rawdisks-1.raw",
       "rawdisks-2.raw",
+      "rawdisks.cdx.json",
       "rawdisks.raw",
       "serial.log",
     ]);
