@@ -127,13 +127,13 @@ secret = "\${var.notify_secret}"
 
     // The post-processors ran as the build's last step, shown and timed like the others.
     expect(log).toMatch(/==> tinyos: Running post-processors\.\.\./);
-    expect(log).toMatch(/steps: fetch-iso .*compact [^,]+, post-process \d/);
+    expect(log).toMatch(/steps: fetch-iso .*compact [^,]+, boot-test [^,]+, write-sbom [^,]+, post-process \d/);
     expect(
       events
         .filter((e) => e.type === "step-start")
         .map((e) => (e.type === "step-start" ? e.step : ""))
-        .slice(-2),
-    ).toEqual(["compact", "post-process"]);
+        .slice(-4),
+    ).toEqual(["compact", "boot-test", "write-sbom", "post-process"]);
     for (const type of ["checksum", "compress", "upload", "manifest", "notify"])
       expect(log).toContain(`running post-processor: ${type}`);
     // The HMAC secret never reaches any output.
