@@ -61,6 +61,8 @@ export function buildView(b: BuildRecord, now: number, masker: Masker): Record<s
     startedAt: b.startedAt,
     finishedAt: b.finishedAt,
     durationMs: buildDuration(b, now) ?? null,
+    // The tsimg worker that ran it (docs/scale-out.md); null in serve's own process.
+    worker: b.worker,
     artifacts: b.artifacts.map((a) => ({
       name: m(a.file.split("/").pop()),
       size: a.size ?? null,
