@@ -113,7 +113,11 @@ async function runBuild(build: BuildContext, controller: AbortController, option
   options.signal?.addEventListener("abort", onCancel, { once: true });
 
   const t0 = build.options.startTime;
-  events.emit({ type: "build-start" });
+  // The version travels with the events, so whoever keeps them (serve's log) knows what was built.
+  events.emit({
+    type: "build-start",
+    ...(plan.image.version === undefined ? {} : { version: String(plan.image.version) }),
+  });
   try {
     if (plan.missingInputs.length > 0) throw new ConfigErrors(plan.missingInputs);
     const onStepError = options.onStepError;

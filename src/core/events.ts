@@ -12,7 +12,8 @@ interface EventBase {
 
 export type BuildEvent = EventBase &
   (
-    | { type: "build-start" }
+    /** `version`: the image's `[image] version`, when the template gives one. */
+    | { type: "build-start"; version?: string }
     | { type: "step-start"; step: string; title: string }
     | { type: "step-end"; step: string; ms: number; outcome: "ok" | "failed" | "cancelled" }
     | { type: "log"; level: LogLevel; message: string }

@@ -4,6 +4,7 @@ import Koa from "koa";
 import serveStatic from "koa-static";
 import type { Masker } from "../index.js";
 import { dashboardApi, dashboardAuth, HttpError, type DashboardAccess } from "./dashboard.js";
+import { imagesApi } from "./dashboard-images.js";
 import { SECURITY_HEADERS } from "./headers.js";
 import type { LogStore } from "./logs.js";
 import { Pacer } from "./pacer.js";
@@ -21,6 +22,8 @@ export interface AppDeps {
   /** The dashboard's token, or an explicit choice to serve it to anyone. */
   access: DashboardAccess;
   masker: Masker;
+  /** GitLab's address: the dashboard links back to merge requests, commits and comments. */
+  gitlabUrl: string;
   onError: (error: unknown) => void;
   /** The build queue's workers (GET /api/workers); undefined without a queue. */
   workers?: () => Promise<WorkerView[]>;
@@ -34,6 +37,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(dashboardAuth(deps.access));
   app.use(workersRoute(deps.workers));
   app.use(dashboardApi({ ...deps, pacer: new Pacer() }));
+  app.use(imagesApi(deps));
   app.use(staticPages(deps.pagesDir));
   // A dashboard closing its live log mid-stream is normal, not an error.
   app.on("error", (error: NodeJS.ErrnoException) => {

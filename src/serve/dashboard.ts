@@ -1,5 +1,6 @@
-// The read-only dashboard: JSON for the build list and a build, the log rendered as text,
-// and the live log (the build's events, as JSON) over Server-Sent Events (sse.ts). The pages are static files in ./public.
+// The read-only dashboard: JSON for the build list (filters, pages) and a build, the log
+// rendered as text, and the live log (the build's events, as JSON) over Server-Sent Events
+// (sse.ts). The images pages are dashboard-images.ts; the pages are static files in ./public.
 // Everything it serves passes through the service's masker once more: logs are masked when
 // written, and this second pass catches a line that was not (an older log, a rotated secret).
 import type { Middleware } from "koa";
@@ -9,7 +10,9 @@ import type { LogStore } from "./logs.js";
 import type { Pacer } from "./pacer.js";
 import { streamLog } from "./sse.js";
 import { readableLines, renderLine } from "./event-log.js";
-import { buildDuration, type BuildRecord, type Store } from "./store.js";
+import type { BuildFilter } from "./build-queries.js";
+import { buildView, dashboardBuild, type ViewContext } from "./dashboard-views.js";
+import type { Store } from "./store.js";
 import { secretMatches } from "./webhook.js";
 
 /** An error a client may see: status and message. */
@@ -43,35 +46,6 @@ export function dashboardAuth(access: DashboardAccess): Middleware {
   };
 }
 
-/** Public view of a build record (no work dir paths). */
-export function buildView(b: BuildRecord, now: number, masker: Masker): Record<string, unknown> {
-  // Each text that came from a build or a user goes through the masker.
-  const m = <T extends string | undefined | null>(text: T) => (typeof text === "string" ? masker.mask(text) : text);
-  return {
-    id: b.id,
-    image: b.image,
-    projectId: b.projectId,
-    mrIid: b.mrIid,
-    sha: b.sha,
-    requestedBy: m(b.requestedBy),
-    state: b.state,
-    reason: m(b.reason),
-    failingStep: m(b.failingStep),
-    createdAt: b.createdAt,
-    startedAt: b.startedAt,
-    finishedAt: b.finishedAt,
-    durationMs: buildDuration(b, now) ?? null,
-    // The tsimg worker that ran it (docs/scale-out.md); null in serve's own process.
-    worker: b.worker,
-    artifacts: b.artifacts.map((a) => ({
-      name: m(a.file.split("/").pop()),
-      size: a.size ?? null,
-      sha256: a.sha256 ?? null,
-      uploadedTo: m(a.uploadedTo) ?? null,
-    })),
-  };
-}
-
 /** What the dashboard's routes read. */
 export interface DashboardDeps {
   store: Store;
@@ -81,22 +55,32 @@ export interface DashboardDeps {
   screenshot: (id: number) => Promise<Buffer | undefined>;
   /** Paces the log replays (pacer.ts). */
   pacer: Pacer;
+  /** GitLab's address, for the links back to merge requests, commits and comments. */
+  gitlabUrl: string;
 }
 
 /** Routes of the dashboard API. */
 export function dashboardApi(deps: DashboardDeps): Middleware {
   return async (ctx, next) => {
     if (ctx.method !== "GET" && ctx.method !== "HEAD") return next();
+    const view: ViewContext = {
+      now: deps.now(),
+      masker: deps.masker,
+      gitlabUrl: deps.gitlabUrl,
+      currentStep: (n) => deps.logs.currentStep(n),
+    };
     if (ctx.path === "/api/builds") {
-      ctx.body = deps.store.listBuilds().map((b) => buildView(b, deps.now(), deps.masker));
+      const { rows, total } = deps.store.queries.list(buildFilter(ctx.query));
+      ctx.set("X-Total-Count", String(total));
+      ctx.body = rows.map((row) => buildView(dashboardBuild(row), view));
       return;
     }
     const match = /^\/(api\/)?builds\/(\d+)(\/log|\/events|\/screenshot\.png)?$/.exec(ctx.path);
     if (!match) return next();
     const id = Number(match[2]);
-    const build = deps.store.getBuild(id);
-    if (!build) throw new HttpError(404, `no build #${id}`);
-    if (match[1]) ctx.body = buildView(build, deps.now(), deps.masker);
+    if (!deps.store.getBuild(id)) throw new HttpError(404, `no build #${id}`);
+    const row = match[1] ? deps.store.queries.get(id) : undefined;
+    if (row) ctx.body = buildView(dashboardBuild(row), view);
     else if (match[3] === "/log") {
       ctx.type = "text/plain; charset=utf-8";
       ctx.body = Readable.from(plainLog(deps.logs, id, deps.masker, deps.pacer));
@@ -119,6 +103,27 @@ export function dashboardApi(deps: DashboardDeps): Middleware {
       return next();
     }
   };
+}
+
+/** The build list's filters from the query string (?image=&state=&mr=&requester=&page=&per_page=); a bad number is ignored. */
+function buildFilter(query: Record<string, string | string[] | undefined>): BuildFilter {
+  const text = (name: string) => (typeof query[name] === "string" ? (query[name] as string).trim() : undefined);
+  // "!12" or "12" for an MR.
+  const number = (name: string) => {
+    const n = Number(text(name)?.replace(/^!/, ""));
+    return text(name) && Number.isInteger(n) && n > 0 ? n : undefined;
+  };
+  const filter: BuildFilter = {};
+  for (const [key, value] of [
+    ["image", text("image")],
+    ["state", text("state")],
+    ["requester", text("requester")],
+    ["mr", number("mr")],
+    ["page", number("page")],
+    ["perPage", number("per_page")],
+  ] as const)
+    if (value !== undefined && value !== "") Object.assign(filter, { [key]: value });
+  return filter;
 }
 
 /** The log rendered as text, lines joined by \n (no newline after the last), chunk by chunk: a long log is not read into memory at once. */

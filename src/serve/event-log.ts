@@ -12,7 +12,7 @@ export type LogLine = { seq: number; text: string };
 
 /** The fields each event type keeps (besides type, build and time). Screenshots are not kept: their path is the worker's. */
 const FIELDS: Partial<Record<BuildEvent["type"], readonly string[]>> = {
-  "build-start": [],
+  "build-start": ["version"],
   "step-start": ["step", "title"],
   "step-end": ["step", "ms", "outcome"],
   log: ["level", "message"],

@@ -42,6 +42,8 @@ interface LogState {
   written: number;
   pending: string[];
   truncated: boolean;
+  /** The title of the step the build is in (the dashboard's build list shows it). */
+  step?: string | undefined;
 }
 
 const TRUNCATED = "[tsimg: log truncated: ";
@@ -62,6 +64,8 @@ export class LogStore {
   constructor(
     private readonly dir: string,
     private readonly maxBytes = DEFAULT_MAX_LOG_BYTES,
+    /** Sees each event as it is kept (the dashboard records the version a build-start names). */
+    private readonly observe?: (buildId: number, event: BuildEvent) => void,
   ) {
     mkdirSync(dir, { recursive: true });
   }
@@ -73,6 +77,9 @@ export class LogStore {
   /** Appends one event (the caller masks it); returns the last seq. Past the cap, events are dropped. */
   append(buildId: number, event: BuildEvent): number {
     const state = this.state(buildId);
+    this.observe?.(buildId, event);
+    if (event.type === "step-start") state.step = event.title;
+    else if (event.type === "step-end" || event.type === "build-end") state.step = undefined;
     const line = encodeEvent(event);
     if (state.truncated || line === undefined) return state.count;
     if (state.bytes + Buffer.byteLength(line) + 1 > this.maxBytes) {
@@ -128,6 +135,11 @@ export class LogStore {
     } finally {
       closeSync(fd);
     }
+  }
+
+  /** The title of the step a build is in now (known for builds this process runs). */
+  currentStep(buildId: number): string | undefined {
+    return this.states.get(buildId)?.step;
   }
 
   /** Tells followers the build's state changed. */

@@ -45,7 +45,10 @@ export async function startServer(config: ServeConfig, deps: ServerDeps = {}): P
     deps.onError ??
     ((e: unknown) => console.error(`tsimg serve: ${masker.mask(e instanceof Error ? e.message : String(e))}`));
   const store = new Store(config.stateDir, now);
-  const logs = new LogStore(join(config.stateDir, "logs"), config.maxLogBytes);
+  // The version a build's template declares travels in its build-start event (from any worker): kept for the dashboard.
+  const logs = new LogStore(join(config.stateDir, "logs"), config.maxLogBytes, (id, event) => {
+    if (event.type === "build-start" && event.version !== undefined) store.queries.setVersion(id, event.version);
+  });
   const gitlab = new GitLabClient(config.gitlabUrl, config.secrets.gitlabToken, deps.fetch ?? fetch);
   const service = new BuildService({
     config,
@@ -73,6 +76,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps = {}): P
     screenshot: (id) => service.screens.get(id),
     access: dashboardAccess(config),
     masker,
+    gitlabUrl: config.gitlabUrl,
     onError,
     ...(service.remote ? { workers: () => service.remote!.workers() } : {}),
   });

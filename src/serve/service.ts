@@ -351,9 +351,12 @@ export class BuildService {
     void this.reporter.update(buildId);
   }
 
-  /** GitLab credentials for git over HTTP, as a header in the environment (never in argv or the URL). */
+  /** Whether serve acts for the project; an allowed project's path is kept for the dashboard's links to GitLab. */
   private allowed(project: Payload | undefined, projectId: number): boolean {
-    return isAllowedProject(this.deps.config.allowedProjects, projectId, project);
+    if (!isAllowedProject(this.deps.config.allowedProjects, projectId, project)) return false;
+    const path: unknown = project?.path_with_namespace;
+    if (typeof path === "string") this.deps.store.queries.rememberProject(projectId, path);
+    return true;
   }
 
   /** The bot's own user id; a failure is thrown (the delivery is tried again), never taken for "not the bot". */

@@ -6,6 +6,7 @@
 import Database from "better-sqlite3";
 import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { BuildQueries } from "./build-queries.js";
 
 /** A build's life: queued -> running -> success | failed | canceled. */
 export type BuildState = "queued" | "running" | "success" | "failed" | "canceled";
@@ -90,6 +91,8 @@ export class Store {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly acceptDeliveries: (deliveries: readonly NewDelivery[], at: number) => boolean[];
+  /** The dashboard's queries (build list filters, images, versions, project paths). */
+  readonly queries: BuildQueries;
 
   constructor(
     stateDir: string,
@@ -106,6 +109,7 @@ export class Store {
     // A database from before the queue: its builds ran in serve's own process.
     if (!(this.db.pragma("table_info(builds)") as { name: string }[]).some((c) => c.name === "worker"))
       this.db.exec("ALTER TABLE builds ADD COLUMN worker TEXT");
+    this.queries = new BuildQueries(this.db);
     // Webhook bodies and who asked for what: serve's alone (a build runs as another user).
     for (const file of ["tsimg.db", "tsimg.db-wal", "tsimg.db-shm"]) {
       try {
@@ -311,7 +315,7 @@ export class Store {
   }
 }
 
-function toBuild(row: Row): BuildRecord {
+export function toBuild(row: Row): BuildRecord {
   return {
     id: row.id as number,
     requestId: row.request_id as number,

@@ -4,24 +4,16 @@
 // the log growing and the console image, then the final state and checksum, all without a
 // reload. (The fake stands in for QEMU here; test/e2e/serve.test.ts fetches the same
 // screenshot endpoint during a real build.)
-// Skipped only when /usr/bin/chromium is missing and CI is not set (scripts/setup.sh
-// installs it; under CI a missing browser fails the test).
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+// Skipped only when /usr/bin/chromium is missing and CI is not set (browser.ts).
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BuildFunction } from "../../src/serve/runner.js";
 import { startServer, type RunningServer } from "../../src/serve/server.js";
+import { launchBrowser, runBrowserTests, visibleLines } from "./browser.js";
 import { deliver, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, solidPng, testConfig, until } from "./helpers.js";
-
-const CHROMIUM = "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
-const runIt = available || Boolean(process.env.CI);
-if (!runIt)
-  console.warn(
-    `serve dashboard browser test skipped: ${CHROMIUM} is missing (apt-get install chromium, or run scripts/setup.sh); it never skips when CI is set`,
-  );
 
 const LINES = 25;
 const CONSOLE = solidPng(720, 400);
@@ -65,7 +57,7 @@ const slowBuild: BuildFunction = async (input) => {
   };
 };
 
-describe.runIf(runIt)("serve dashboard in chromium", () => {
+describe.runIf(runBrowserTests)("serve dashboard in chromium", () => {
   let gitlab: GitLabStandIn;
   let server: RunningServer;
   let context: BrowserContext;
@@ -77,23 +69,7 @@ describe.runIf(runIt)("serve dashboard in chromium", () => {
     const repo = makeRepo();
     gitlab.mrs.set(3, { state: "opened", sha: repo.sha, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
     server = await startServer(testConfig(gitlab.url), { buildFunction: slowBuild, onError: () => {} });
-    // A fresh profile, no network chatter of the browser's own, no GPU, no sandbox (root in CI).
-    context = await chromium.launchPersistentContext(join(tmp, "profile"), {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1100, height: 800 },
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    ({ context, page } = await launchBrowser(tmp));
     await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
     await until(() => server.store.getBuild(1)?.state === "running", 10_000, "build running");
   }, 60_000);
@@ -165,6 +141,17 @@ describe.runIf(runIt)("serve dashboard in chromium", () => {
     expect(navigations).toBe(1);
     expect(await page.evaluate(() => (window as unknown as { loadedOnce?: number }).loadedOnce)).toBe(42);
 
+    // The step timeline: one bar per step, with the exact durations the step-end events gave.
+    await expect
+      .poll(() =>
+        page.$$eval("#timeline g.step", (gs) =>
+          gs.map((g) => [(g as SVGElement).dataset.step, (g as SVGElement).dataset.ms]),
+        ),
+      )
+      .toEqual([
+        ["boot", String(LINES * LINE_MS)],
+        ["provision", "10"],
+      ]);
     const png = join(tmp, "build-page.png");
     await page.screenshot({ path: png, fullPage: true });
     const bytes = readFileSync(png);
@@ -182,12 +169,7 @@ describe.runIf(runIt)("serve dashboard in chromium", () => {
     await page.waitForFunction(() => document.querySelectorAll("#log .line").length >= 25, undefined, {
       timeout: 10_000,
     });
-    /** The log's visible lines of one kind. */
-    const shown = (kind: string) =>
-      page.$$eval(
-        `#log .line.k-${kind}`,
-        (lines) => lines.filter((l) => (l as HTMLElement).offsetParent !== null).length,
-      );
+    const shown = (kind: string) => visibleLines(page, kind);
     const counts = async () => ({
       serial: await shown("serial"),
       output: await shown("output"),
@@ -225,8 +207,13 @@ describe.runIf(runIt)("serve dashboard in chromium", () => {
     await row.waitFor({ timeout: 10_000 });
     const cells = await row.locator("td").allTextContents();
     const build = server.store.getBuild(1)!;
-    expect(cells.slice(0, 6)).toEqual(["#1", "tinyos", "!3", build.sha.slice(0, 8), "user1", "success"]);
-    expect(cells[6]).toMatch(/^\d+ s$/);
-    expect(await row.locator("a").getAttribute("href")).toBe("/builds/1");
+    expect(cells.slice(0, 7)).toEqual(["#1", "tinyos", "", "!3", build.sha.slice(0, 8), "user1", "success"]);
+    // Started: relative and absolute.
+    expect(cells[7]).toMatch(/^just now \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    expect(cells[8]).toMatch(/^\d+ s$/);
+    expect(await row.locator("a").first().getAttribute("href")).toBe("/builds/1");
+    expect(await row.locator("a", { hasText: "!3" }).getAttribute("href")).toBe(
+      `${gitlab.url}/infra/images/-/merge_requests/3`,
+    );
   }, 30_000);
 });

@@ -1,16 +1,23 @@
-import { cell, duration, size } from "./common.js";
+// The build page: GitLab links, state, the failure, the step timeline, the console, the
+// artifacts and the log, all following the build's event stream without a reload.
+import { cell, duration, getJson, link, size, timeElement } from "./common.js";
 import { LogView } from "./log-view.js";
+import { Timeline, seconds } from "./timeline.js";
 const id = location.pathname.split("/").pop();
 const log = new LogView(document.getElementById("log"), document.getElementById("log-filters"));
+const timeline = new Timeline(document.getElementById("timeline"));
 const live = document.getElementById("live");
 const screen = document.getElementById("screen");
 const screenBox = document.getElementById("screen-box");
 const SCREEN_EVERY_MS = 3000;
+let state = "";
+document.getElementById("plain-log").href = `/builds/${id}/log`;
 
 // The console: refreshed while the build runs (the server takes at most one screenshot per
 // 1.5 s however many pages ask); afterwards a failed build's last screen, or nothing (404).
 screen.onload = () => {
   screenBox.hidden = false;
+  document.getElementById("screen-label").textContent = state === "failed" ? "Last screen" : "Console";
   document.getElementById("screen-time").textContent = new Date().toTimeString().slice(0, 8);
 };
 screen.onerror = () => {
@@ -20,39 +27,73 @@ function refreshScreen() {
   screen.src = `/builds/${id}/screenshot.png?at=${Date.now()}`;
 }
 
+/** "group/project !12 · commit 1a2b3c4d · asked by alice in this comment", each a link to GitLab. */
+function gitlabLinks(b) {
+  const p = document.getElementById("gitlab");
+  p.replaceChildren(
+    link(b.projectPath ?? `project ${b.projectId}`, b.links.project),
+    " ",
+    link(`!${b.mrIid}`, b.links.mr),
+    " · commit ",
+    link(b.sha.slice(0, 8), b.links.commit),
+    " · asked by ",
+    link(b.requestedBy, b.links.requester),
+  );
+  p.querySelectorAll("a").forEach((a, i) => (a.dataset.link = ["project", "mr", "commit", "requester"][i]));
+  if (b.links.comment) {
+    const a = link("in this comment", b.links.comment);
+    a.dataset.link = "comment";
+    p.append(" ", a);
+  }
+}
+
 async function loadMeta() {
-  const b = await (await fetch(`/api/builds/${id}`)).json();
-  document.getElementById("title").textContent = `Build #${b.id}: ${b.image}`;
+  const { body: b } = await getJson(`/api/builds/${id}`);
+  state = b.state;
+  document.getElementById("title").textContent = `Build #${b.id}: ${b.image}${b.version ? ` ${b.version}` : ""}`;
+  gitlabLinks(b);
   const meta = document.getElementById("meta");
   meta.replaceChildren();
   for (const [k, v] of [
-    ["MR", `!${b.mrIid}`],
-    ["Commit", b.sha],
-    ["Requested by", b.requestedBy],
     ["State", b.state],
+    ["Current step", b.currentStep ?? ""],
+    ["Started", b.startedAt],
     ["Duration", duration(b.durationMs)],
-    ["Failing step", b.failingStep ?? ""],
-    ["Reason", b.reason ?? ""],
+    ["Commit", b.sha],
   ]) {
     if (!v) continue;
     const dt = document.createElement("dt");
     dt.textContent = k;
     const dd = document.createElement("dd");
-    dd.textContent = v;
+    if (k === "Started") dd.append(timeElement(v));
+    else dd.textContent = v;
     if (k === "State") dd.className = v;
     if (k === "Commit") dd.classList.add("mono");
     meta.append(dt, dd);
   }
+  const failure = document.getElementById("failure");
+  failure.hidden = b.state !== "failed";
+  document.getElementById("failure-step").textContent = b.failingStep ?? "";
+  document.getElementById("failure-reason").textContent = b.reason ?? "";
   document.querySelector("#artifacts tbody").replaceChildren(
     ...b.artifacts.map((a) => {
       const tr = document.createElement("tr");
       cell(tr, a.name, "mono");
       cell(tr, size(a.size), "num");
       cell(tr, a.sha256 ?? "", "mono");
-      cell(tr, a.uploadedTo ?? "", "mono");
+      cell(tr, "", "mono").append(link(a.uploadedTo ?? "", a.uploadedTo));
       return tr;
     }),
   );
+  document.getElementById("artifacts-box").hidden = b.artifacts.length === 0 && b.state !== "success";
+}
+
+function drawTimeline() {
+  timeline.draw();
+  const done = timeline.steps.filter((s) => s.ms !== null);
+  document.getElementById("steps-total").textContent = done.length
+    ? `(${done.length} done, ${seconds(done.reduce((t, s) => t + s.ms, 0))})`
+    : "";
 }
 
 function follow() {
@@ -61,25 +102,34 @@ function follow() {
   // Each message is one event (JSON); a replay's thousands of them are drawn in batches.
   let batch = [];
   events.onmessage = (e) => {
-    if (batch.length === 0) setTimeout(() => log.add(batch.splice(0)), 0);
+    if (batch.length === 0)
+      setTimeout(() => {
+        const taken = batch.splice(0);
+        log.add(taken);
+        if (taken.map((event) => timeline.add(event)).some(Boolean)) drawTimeline();
+      }, 0);
     batch.push(JSON.parse(e.data));
   };
   let ticking;
   let screening;
+  let growing;
   events.addEventListener("state", (e) => {
-    const { state } = JSON.parse(e.data);
-    const active = state === "running" || state === "queued";
+    const { state: now } = JSON.parse(e.data);
+    const active = now === "running" || now === "queued";
     live.textContent = active ? "(live)" : "";
     loadMeta();
     refreshScreen();
-    // While it runs, the duration keeps counting and the console keeps refreshing.
+    // While it runs, the duration keeps counting, the running step's bar grows and the console refreshes.
     if (active) {
       ticking ??= setInterval(loadMeta, 5000);
       screening ??= setInterval(refreshScreen, SCREEN_EVERY_MS);
+      growing ??= setInterval(() => timeline.running && drawTimeline(), 1000);
     } else {
       clearInterval(ticking);
       clearInterval(screening);
+      clearInterval(growing);
       events.close();
+      setTimeout(drawTimeline, 50);
     }
   });
   events.onerror = () => {

@@ -1,23 +1,70 @@
-import { cell, duration } from "./common.js";
+// The build list: filters (image, state, MR, requester) and pages, kept in the address
+// (?image=tinyos&page=2) without reloading; running builds show their current step.
+import { cell, duration, getJson, link, timeElement } from "./common.js";
+
+const PER_PAGE = 50;
+const form = document.getElementById("filters");
+const params = new URLSearchParams(location.search);
+for (const el of form.elements) if (el.name && params.has(el.name)) el.value = params.get(el.name);
+let page = Math.max(1, Number(params.get("page")) || 1);
+let pages = 1;
+
+function query() {
+  const q = new URLSearchParams();
+  for (const el of form.elements) if (el.name && el.value.trim()) q.set(el.name, el.value.trim());
+  if (page > 1) q.set("page", String(page));
+  return q;
+}
+
 async function refresh() {
-  const builds = await (await fetch("/api/builds")).json();
-  const body = document.querySelector("#builds tbody");
-  body.replaceChildren(
+  const q = query();
+  history.replaceState(null, "", q.size ? `/?${q}` : "/");
+  q.set("per_page", String(PER_PAGE));
+  const { body: builds, headers } = await getJson(`/api/builds?${q}`);
+  const total = Number(headers.get("X-Total-Count") ?? builds.length);
+  pages = Math.max(1, Math.ceil(total / PER_PAGE));
+  document.getElementById("page").textContent = `page ${page} of ${pages} (${total} build${total === 1 ? "" : "s"})`;
+  document.getElementById("prev").disabled = page <= 1;
+  document.getElementById("next").disabled = page >= pages;
+  document.querySelector("#builds tbody").replaceChildren(
     ...builds.map((b) => {
       const tr = document.createElement("tr");
-      const a = document.createElement("a");
-      a.href = `/builds/${b.id}`;
-      a.textContent = `#${b.id}`;
-      cell(tr, "").append(a);
-      cell(tr, b.image);
-      cell(tr, `!${b.mrIid}`);
-      cell(tr, b.sha.slice(0, 8), "mono");
+      tr.dataset.build = b.id;
+      cell(tr, "").append(link(`#${b.id}`, `/builds/${b.id}`));
+      cell(tr, "").append(link(b.image, `/images/${encodeURIComponent(b.image)}`));
+      cell(tr, b.version ?? "", "mono");
+      cell(tr, "").append(link(`!${b.mrIid}`, b.links.mr));
+      cell(tr, "", "mono").append(link(b.sha.slice(0, 8), b.links.commit));
       cell(tr, b.requestedBy);
-      cell(tr, b.state, b.state);
+      const state = cell(tr, b.state, `state ${b.state}`);
+      if (b.currentStep) {
+        const step = document.createElement("small");
+        step.className = "current-step";
+        step.textContent = b.currentStep;
+        state.append(" ", step);
+      }
+      cell(tr, "").append(timeElement(b.startedAt ?? b.createdAt));
       cell(tr, duration(b.durationMs), "num");
       return tr;
     }),
   );
 }
+
+async function loadImageNames() {
+  const { body } = await getJson("/api/images");
+  document
+    .getElementById("image-names")
+    .replaceChildren(...body.map((i) => Object.assign(document.createElement("option"), { value: i.image })));
+}
+
+let typing;
+form.addEventListener("input", () => {
+  clearTimeout(typing);
+  typing = setTimeout(() => ((page = 1), refresh()), 250);
+});
+form.addEventListener("submit", (e) => e.preventDefault());
+document.getElementById("prev").onclick = () => ((page = Math.max(1, page - 1)), refresh());
+document.getElementById("next").onclick = () => ((page = Math.min(pages, page + 1)), refresh());
 refresh();
+loadImageNames();
 setInterval(refresh, 5000);

@@ -1,0 +1,57 @@
+// One image's history: its builds (versions, commits, results), their durations as a chart,
+// and what changed between consecutive versions (filled once serve has a diff to show:
+// each build's `diff`, null until then). Refreshes itself every 10 s.
+import { durationChart } from "./charts.js";
+import { cell, duration, getJson, link, timeElement } from "./common.js";
+
+const name = decodeURIComponent(location.pathname.split("/").pop());
+
+/** The diff cell: a summary line, a list of changes, or a note that there is none yet. */
+function diffCell(tr, diff) {
+  const td = cell(tr, "", "diff");
+  if (diff === null || diff === undefined) {
+    td.textContent = "—";
+    td.title = "no diff between these versions yet";
+  } else if (typeof diff === "string") td.textContent = diff;
+  else if (Array.isArray(diff.changes)) {
+    const ul = document.createElement("ul");
+    for (const change of diff.changes) {
+      const li = document.createElement("li");
+      li.textContent = typeof change === "string" ? change : JSON.stringify(change);
+      ul.append(li);
+    }
+    td.append(ul);
+  } else td.textContent = diff.summary ?? JSON.stringify(diff);
+}
+
+async function refresh() {
+  const { body } = await getJson(`/api/images/${encodeURIComponent(name)}`);
+  document.title = `tsimg: ${name}`;
+  document.getElementById("title").textContent = name;
+  const { image, builds } = body;
+  document.getElementById("summary").textContent =
+    `${image.builds} build${image.builds === 1 ? "" : "s"}; latest version ${image.version ?? "unknown"}; last result ${image.lastState}`;
+  const finished = builds.filter((b) => b.durationMs !== null && b.finishedAt !== null).reverse();
+  document
+    .getElementById("chart")
+    .replaceChildren(
+      durationChart(finished.map((b) => ({ label: b.version ?? `#${b.id}`, ms: b.durationMs, state: b.state }))),
+    );
+  document.querySelector("#history tbody").replaceChildren(
+    ...builds.map((b) => {
+      const tr = document.createElement("tr");
+      tr.dataset.build = b.id;
+      cell(tr, "").append(link(`#${b.id}`, `/builds/${b.id}`));
+      cell(tr, b.version ?? "", "mono version");
+      cell(tr, "", "mono").append(link(b.sha.slice(0, 8), b.links.commit));
+      cell(tr, "").append(link(`!${b.mrIid}`, b.links.mr));
+      cell(tr, b.state, b.state);
+      cell(tr, duration(b.durationMs), "num duration");
+      cell(tr, "").append(timeElement(b.finishedAt));
+      diffCell(tr, b.diff);
+      return tr;
+    }),
+  );
+}
+refresh();
+setInterval(refresh, 10_000);

@@ -1,0 +1,158 @@
+// The dashboard's JSON for issue 18's pages, against a real serve and its database: the
+// build list's filters and pages, the links back to GitLab, a running build's current step
+// and version, the images and an image's history.
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { startServer, type RunningServer } from "../../src/serve/server.js";
+import type { BuildFunction } from "../../src/serve/runner.js";
+import { deliver, fakeBuild, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, testConfig, until } from "./helpers.js";
+
+let gitlab: GitLabStandIn;
+let server: RunningServer;
+let repo: ReturnType<typeof makeRepo>;
+let stateDir: string;
+
+beforeEach(async () => {
+  gitlab = await new GitLabStandIn().start();
+  repo = makeRepo();
+  gitlab.mrs.set(3, { state: "opened", sha: repo.sha, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
+});
+afterEach(async () => {
+  await server?.close();
+  await gitlab.close();
+});
+
+async function start(build: BuildFunction = fakeBuild()): Promise<RunningServer> {
+  stateDir = mkdtempSync(join(tmpdir(), "tsimg-serve-state-"));
+  server = await startServer(testConfig(gitlab.url, stateDir), { buildFunction: build, onError: () => {} });
+  return server;
+}
+
+async function get(path: string): Promise<{ status: number; total: string | null; body: any }> {
+  const response = await fetch(server.url + path);
+  return { status: response.status, total: response.headers.get("X-Total-Count"), body: await response.json() };
+}
+
+/** Builds written straight into serve's database: image, state, MR and requester cycle; the clock moves a minute per step. */
+function fill(n: number, now: { t: number }): void {
+  const { store } = server;
+  for (let i = 0; i < n; i++) {
+    const request = store.addRequest({
+      projectId: 99,
+      mrIid: 10 + (i % 3),
+      noteId: 500 + i,
+      requestedBy: `user${i % 2}`,
+    });
+    const b = store.addBuild({
+      requestId: request.id,
+      projectId: 99,
+      mrIid: request.mrIid,
+      image: ["alpha", "beta"][i % 2]!,
+      sha: String(i).padStart(40, "0"),
+      repoUrl: "https://gitlab.example.com/x.git",
+      requestedBy: request.requestedBy,
+    });
+    store.markRunning(b.id, `/nonexistent/${b.id}`);
+    store.queries.setVersion(b.id, `1.${i}`);
+    now.t += 60_000;
+    store.finish(b.id, i % 3 === 0 ? "failed" : "success", {});
+  }
+}
+
+describe("dashboard API", () => {
+  it("the build list filters by image, state, MR and requester, pages with X-Total-Count, newest first", async () => {
+    await start();
+    fill(30, { t: 0 });
+    const all = await get("/api/builds?per_page=10");
+    expect(all.total).toBe("30");
+    expect(all.body.map((b: { id: number }) => b.id)).toEqual([30, 29, 28, 27, 26, 25, 24, 23, 22, 21]);
+    const page3 = await get("/api/builds?per_page=10&page=3");
+    expect(page3.body.map((b: { id: number }) => b.id)).toEqual([10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+    expect((await get("/api/builds?per_page=10&page=4")).body).toEqual([]);
+    const filtered = await get("/api/builds?image=beta&state=failed");
+    // i odd (beta) and i % 3 == 0 (failed): i = 3, 9, 15, 21, 27 -> ids 4, 10, 16, 22, 28.
+    expect(filtered.body.map((b: { id: number }) => b.id)).toEqual([28, 22, 16, 10, 4]);
+    expect(filtered.total).toBe("5");
+    const mine = await get("/api/builds?requester=user1&mr=11");
+    // i odd and i % 3 == 1: i = 1, 7, 13, 19, 25.
+    expect(
+      mine.body.map((b: { id: number; requestedBy: string; mrIid: number }) => [b.id, b.requestedBy, b.mrIid]),
+    ).toEqual([26, 20, 14, 8, 2].map((id) => [id, "user1", 11]));
+    // Nonsense filters are ignored, never an error; a page past the end is empty.
+    expect((await get("/api/builds?mr=abc&page=-1&per_page=100000")).body).toHaveLength(30);
+    expect((await get("/api/builds?image=%3Cscript%3E")).body).toEqual([]);
+  });
+
+  it("a build links back to GitLab: the project's path from the webhook, MR, commit, the comment that asked and who asked; an unknown project by id", async () => {
+    await start();
+    await deliver(
+      server.url,
+      notePayload({ note: "/tsimg build tinyos", noteId: 4242, repo: repo.dir, sha: repo.sha }),
+    );
+    await until(() => server.store.getBuild(1)?.state === "success", 10_000, "the build's end");
+    const { body } = await get("/api/builds/1");
+    const project = `${gitlab.url}/infra/images`;
+    expect(body.projectPath).toBe("infra/images");
+    expect(body.links).toEqual({
+      project,
+      mr: `${project}/-/merge_requests/3`,
+      commit: `${project}/-/commit/${repo.sha}`,
+      comment: `${project}/-/merge_requests/3#note_4242`,
+      requester: `${gitlab.url}/user1`,
+    });
+    fill(1, { t: 0 });
+    const other = (await get("/api/builds/2")).body;
+    expect(other.projectPath).toBeNull();
+    expect(other.links.mr).toBe(`${gitlab.url}/projects/99/-/merge_requests/10`);
+  });
+
+  it("a running build shows its current step and the version its build-start named; finished, no current step", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    await start(async (input) => {
+      const emit = (e: Record<string, unknown>) => input.onEvent({ build: "tinyos", time: Date.now(), ...e } as never);
+      emit({ type: "build-start", version: "2.0.0" });
+      emit({ type: "step-start", step: "wait-ssh", title: "Waiting for SSH..." });
+      await gate;
+      emit({ type: "step-end", step: "wait-ssh", ms: 5, outcome: "ok" });
+      return { ok: true, cancelled: false, artifacts: [] };
+    });
+    await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
+    await expect
+      .poll(async () => (await get("/api/builds")).body[0]?.currentStep, { timeout: 10_000 })
+      .toBe("Waiting for SSH...");
+    expect((await get("/api/builds/1")).body).toMatchObject({ state: "running", version: "2.0.0" });
+    release();
+    await until(() => server.store.getBuild(1)?.state === "success", 10_000, "the build's end");
+    expect((await get("/api/builds/1")).body).toMatchObject({ currentStep: null, version: "2.0.0" });
+    // The version is in the stored build-start event too.
+    const stored = readFileSync(join(stateDir, "logs", "1.log"), "utf8");
+    expect(stored).toContain('"type":"build-start","build":"tinyos","time":');
+    expect(stored).toContain('"version":"2.0.0"');
+  });
+
+  it("/api/images: one row per image with its latest version, last result and durations; an image's history newest first, with a diff slot", async () => {
+    await start();
+    fill(6, { t: 0 });
+    const images = (await get("/api/images")).body;
+    expect(images.map((i: { image: string }) => i.image)).toEqual(["alpha", "beta"]);
+    expect(images[1]).toMatchObject({ image: "beta", version: "1.5", lastBuildId: 6, lastState: "success", builds: 3 });
+    expect(images[1].durations).toHaveLength(3);
+    const history = (await get("/api/images/beta")).body;
+    expect(history.image.version).toBe("1.5");
+    expect(
+      history.builds.map((b: { id: number; version: string; diff: unknown }) => [b.id, b.version, b.diff]),
+    ).toEqual([
+      [6, "1.5", null],
+      [4, "1.3", null],
+      [2, "1.1", null],
+    ]);
+    expect((await get("/api/images/nothing")).status).toBe(404);
+    for (const path of ["/images", "/images/beta"]) {
+      const page = await fetch(server.url + path);
+      expect([page.status, page.headers.get("content-type")]).toEqual([200, "text/html; charset=utf-8"]);
+    }
+  });
+});
