@@ -185,5 +185,5 @@ class ValueWriter {
 
 /** TOML templates interpolate "${...}": a literal one is written "$${...}". */
 function escape(text: string): string {
-  return text.replace(/\$\{/g, "$${");
+  return text.replace(/\$\{/g, () => "$${"); // a function: in a replacement string, "$$" is one "$"
 }
