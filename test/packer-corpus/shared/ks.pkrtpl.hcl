@@ -1,0 +1,6 @@
+text
+rootpw --plaintext ${root_password}
+%{ for p in packages ~}
+# package ${p}
+%{ endfor ~}
+reboot
