@@ -94,7 +94,7 @@ module.exports = {
     // it is all cli/ and serve/ see of the library.
     {
       from: { path: "^src/index\\.ts$" },
-      to: { path: folders(["build", "builder", "core", "template", "qemu", "postprocessors", "diff"]) },
+      to: { path: folders(["build", "builder", "core", "template", "qemu", "postprocessors", "diff", "cache"]) },
     },
     { from: { path: folders(["cli", "serve"]) }, to: { path: "^src/index\\.ts$" } },
   ],
