@@ -13,8 +13,8 @@ export const BOOT_TEST_OPTIONS = {
   },
   boot_test_timeout: {
     type: "duration",
-    default: "5m",
-    doc: "How long the boot test waits for the image to boot and answer SSH.",
+    defaultDoc: "`ssh_timeout`",
+    doc: "How long the boot test waits for the image to boot and answer SSH. Default: as long as the build waited for SSH (`ssh_timeout`).",
     packer: "none",
   },
 } as const satisfies OptionTable;

@@ -33,6 +33,7 @@ export const bootTest: BuildStep<BootTestInput, BootTested> = {
     const { plan } = ctx.build;
     const source = plan.source;
     const started = Date.now();
+    const timeout = source.boot_test_timeout ?? source.ssh_timeout;
     const login = await chooseLogin(source, input.tempKey, input.workDir, ctx.signal);
     if (!login)
       throw new TsimgError("boot test: tsimg has no way to log in to the finished image", {
@@ -62,7 +63,7 @@ export const bootTest: BuildStep<BootTestInput, BootTested> = {
     let session;
     try {
       session = await connectSsh(
-        { ...source, ssh_timeout: source.boot_test_timeout },
+        { ...source, ssh_timeout: timeout },
         { sshHostPort: vm.sshHostPort, qemu: vm.qemu, serial: vm.serial, tempKey: login.tempKey },
         stop.signal,
         (why) => ctx.events.debug(`boot test: ${why}`),
@@ -72,7 +73,7 @@ export const bootTest: BuildStep<BootTestInput, BootTested> = {
       if (stop.signal.aborted) throw stop.signal.reason as Error;
       if (error instanceof TimeoutError)
         throw new TsimgError(
-          `boot test: the image did not answer SSH within ${formatDuration(source.boot_test_timeout)} (boot_test_timeout)`,
+          `boot test: the image did not answer SSH within ${formatDuration(timeout)} (boot_test_timeout)`,
           { details: tails(vm) },
         );
       throw error;
