@@ -4,6 +4,7 @@
 // in HCL's native syntax spec (hashicorp/hcl, hclsyntax/spec.md). hcl2json has already
 // checked the file's syntax; the errors here are for expressions it kept as text.
 import { HclExpressionError, type BinaryOp, type Expr, type TemplatePart } from "./ast.js";
+import { nest, type Token } from "./template-nesting.js";
 
 /** Parses template content (no surrounding quotes): literal text with ${...} and %{...}. */
 export function parseTemplate(text: string): Expr {
@@ -27,11 +28,6 @@ function simplify(parts: TemplatePart[]): Expr {
   if (parts.every((p) => p.kind === "text")) return { kind: "literal", value: parts.map((p) => p.text).join("") };
   return { kind: "template", parts };
 }
-
-type Token =
-  | { kind: "text"; text: string }
-  | { kind: "interp"; expr: Expr }
-  | { kind: "directive"; word: string; expr?: Expr; keyVar?: string; valueVar?: string; at: number };
 
 const BINARY_LEVELS: BinaryOp[][] = [["||"], ["&&"], ["==", "!="], ["<", ">", "<=", ">="], ["+", "-"], ["*", "/", "%"]];
 const ESCAPES: Record<string, string> = { n: "\n", r: "\r", t: "\t", '"': '"', "\\": "\\" };
@@ -360,46 +356,4 @@ class Parser {
       this.pos += space[0].length;
     }
   }
-}
-
-/** Turns the flat tokens into nested if/for parts; stops at an else/endif/endfor it does not own. */
-function nest(tokens: Token[], from: number, stopAt: string[]): { parts: TemplatePart[]; next: number } {
-  const parts: TemplatePart[] = [];
-  let i = from;
-  while (i < tokens.length) {
-    const token = tokens[i] as Token;
-    if (token.kind !== "directive") {
-      parts.push(token);
-      i++;
-      continue;
-    }
-    if (stopAt.includes(token.word)) return { parts, next: i };
-    if (token.word === "if") {
-      const then = nest(tokens, i + 1, ["else", "endif"]);
-      let elseParts: TemplatePart[] = [];
-      let next = then.next;
-      if ((tokens[next] as Extract<Token, { kind: "directive" }> | undefined)?.word === "else") {
-        const other = nest(tokens, next + 1, ["endif"]);
-        elseParts = other.parts;
-        next = other.next;
-      }
-      if ((tokens[next] as Extract<Token, { kind: "directive" }> | undefined)?.word !== "endif")
-        throw new HclExpressionError('"%{ if }" without its "%{ endif }"', token.at);
-      parts.push({ kind: "if", condition: token.expr as Expr, then: then.parts, else: elseParts });
-      i = next + 1;
-    } else if (token.word === "for") {
-      const body = nest(tokens, i + 1, ["endfor"]);
-      if ((tokens[body.next] as Extract<Token, { kind: "directive" }> | undefined)?.word !== "endfor")
-        throw new HclExpressionError('"%{ for }" without its "%{ endfor }"', token.at);
-      parts.push({
-        kind: "for",
-        ...(token.keyVar === undefined ? {} : { keyVar: token.keyVar }),
-        valueVar: token.valueVar as string,
-        collection: token.expr as Expr,
-        body: body.parts,
-      });
-      i = body.next + 1;
-    } else return { parts, next: i };
-  }
-  return { parts, next: i };
 }
