@@ -1,5 +1,6 @@
 // serve.toml: the service's settings. Secrets never come from the file, nor from the
 // environment: only from files (secrets.ts), so the file can be committed.
+import { checkImageGlob } from "./image-discovery.js";
 import TOML from "@iarna/toml";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -27,6 +28,8 @@ export interface ServeConfig {
   minAccessLevel: number;
   /** Folder of templates inside the repository. */
   imagesDir: string;
+  // Where images are (image_globs): by default "<images_dir>/*.toml" and Packer's "packer/*/*.pkr.hcl".
+  imageGlobs: string[];
   stateDir: string;
   concurrency: number;
   allowForks: boolean;
@@ -61,6 +64,7 @@ const KEYS = [
   "allowed_projects",
   "min_access_level",
   "images_dir",
+  "image_globs",
   "state_dir",
   "concurrency",
   "allow_forks",
@@ -168,6 +172,8 @@ export function parseServeConfig(
       `expected "images_dir" to be a folder inside the repository like "images", got ${JSON.stringify(imagesDir)}`,
     );
 
+  const imageGlobs = globs(raw.image_globs, [`${imagesDir}/*.toml`, "packer/*/*.pkr.hcl"], problems);
+
   const buildUser = raw.build_user === undefined ? undefined : lookUpBuildUser(raw.build_user, problems);
   const buildEnv = raw.build_env === undefined ? undefined : passedEnv(raw.build_env, env, problems);
   const secretNames = Object.fromEntries(Object.entries(SECRET_FILES).map(([key, s]) => [s.variable, key])) as Record<
@@ -198,6 +204,7 @@ export function parseServeConfig(
     allowedProjects,
     minAccessLevel: int("min_access_level", 30, 10, 50),
     imagesDir,
+    imageGlobs,
     stateDir: resolve(baseDir, str("state_dir", "tsimg-state")),
     concurrency: int("concurrency", 1, 1, 64),
     allowForks: bool("allow_forks"),
@@ -281,4 +288,20 @@ export function passedEnv(
     else if (env[name] !== undefined) out[name] = env[name] as string;
   }
   return out;
+}
+
+// image_globs: a list of globs such as "packer/*/*.pkr.hcl" (image-discovery.ts).
+function globs(value: unknown, fallback: string[], problems: string[]): string[] {
+  if (value === undefined) return fallback;
+  if (!Array.isArray(value) || value.length === 0 || value.some((g) => typeof g !== "string")) {
+    problems.push(
+      `expected "image_globs" to be a list of globs like ["packer/*/*.pkr.hcl"], got ${JSON.stringify(value)}`,
+    );
+    return fallback;
+  }
+  for (const glob of value as string[]) {
+    const problem = checkImageGlob(glob);
+    if (problem) problems.push(`"image_globs": ${problem}`);
+  }
+  return value as string[];
 }

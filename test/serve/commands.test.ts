@@ -110,6 +110,7 @@ describe("serve.toml", () => {
       allowedProjects: ["7", "infra/images"],
       minAccessLevel: 30,
       imagesDir: "images",
+      imageGlobs: ["images/*.toml", "packer/*/*.pkr.hcl"],
       stateDir: "/srv/tsimg-state",
       concurrency: 1,
       allowForks: false,
@@ -223,6 +224,14 @@ describe("serve.toml", () => {
       '"build_env" must not pass CREDENTIALS_DIRECTORY to builds: it is how serve finds its own secrets',
     ],
     [
+      { image_globs: "packer/*/*.pkr.hcl" },
+      'expected "image_globs" to be a list of globs like ["packer/*/*.pkr.hcl"], got "packer/*/*.pkr.hcl"',
+    ],
+    [
+      { image_globs: ["../other/*.toml"] },
+      '"image_globs": expected a path inside the repository like "packer/*/*.pkr.hcl", got "../other/*.toml"',
+    ],
+    [
       { build_env: "http_proxy" },
       'expected "build_env" to be a list of environment variable names like ["http_proxy"], got "http_proxy"',
     ],
@@ -253,7 +262,7 @@ describe("serve.toml", () => {
     ).toThrow(
       [
         "10 errors in serve.toml:",
-        '  unknown key "webhook_secret"; known keys are listen, public_url, gitlab_url, allowed_projects, min_access_level, images_dir, state_dir, concurrency, allow_forks, autobuild, build_user, build_env, dashboard_open, max_log_size',
+        '  unknown key "webhook_secret"; known keys are listen, public_url, gitlab_url, allowed_projects, min_access_level, images_dir, image_globs, state_dir, concurrency, allow_forks, autobuild, build_user, build_env, dashboard_open, max_log_size, queue',
         "  secrets are not read from serve.toml: put each in a file and set TSIMG_GITLAB_TOKEN_FILE and TSIMG_WEBHOOK_SECRET_FILE (or use systemd credentials)",
         '  expected "listen" like 127.0.0.1:8080 or 0.0.0.0:8080, got "8080"',
         '  expected "allowed_projects" to be a non-empty list of project ids or paths, got [] (array)',

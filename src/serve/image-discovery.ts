@@ -1,0 +1,93 @@
+// Which images a repository holds, by serve.toml's `image_globs`: TOML templates
+// (`images/*.toml`, an image per file) and Packer folders (`packer/*/*.pkr.hcl`, an image per
+// folder, named after it and loaded as Packer loads a folder). A glob is matched segment by
+// segment and `*` never crosses a "/", so a name is always one path segment, and only names
+// a comment can name (IMAGE_NAME) become images.
+import { IMAGE_NAME } from "./commands.js";
+
+export const DEFAULT_IMAGE_GLOBS = ["images/*.toml", "packer/*/*.pkr.hcl"];
+
+/** One image: its name, and the template to load (a .toml file, or a Packer folder), relative to the repository. */
+export interface DiscoveredImage {
+  name: string;
+  template: string;
+  /** What a change must touch to concern this image: the template file, or files under this folder. */
+  files: { exact?: string; under: string };
+}
+
+/** A glob serve.toml may hold: relative, "/"-separated, no "..", only `*` as a wildcard. */
+export function checkImageGlob(glob: string): string | undefined {
+  if (glob.startsWith("/") || glob.split("/").some((s) => s === ".." || s === "." || s === ""))
+    return `expected a path inside the repository like "packer/*/*.pkr.hcl", got ${JSON.stringify(glob)}`;
+  if (/[?[\]{}\\]/.test(glob)) return `only "*" is a wildcard, got ${JSON.stringify(glob)}`;
+  if (
+    !glob.split("/").at(-1)!.includes("*") &&
+    !glob
+      .split("/")
+      .slice(0, -1)
+      .some((s) => s.includes("*"))
+  )
+    return `expected a "*" in ${JSON.stringify(glob)}: it names one image per match`;
+  return undefined;
+}
+
+/** The leading folders of the globs with no wildcard: what to list from the repository. */
+export function globRoots(globs: string[]): string[] {
+  const roots = globs.map((g) => {
+    const fixed: string[] = [];
+    for (const segment of g.split("/").slice(0, -1)) {
+      if (segment.includes("*")) break;
+      fixed.push(segment);
+    }
+    return fixed.join("/");
+  });
+  return [...new Set(roots)];
+}
+
+/**
+ * The images among `paths` (every file of the repository under the globs' roots). An image
+ * is named by the glob's last wildcard folder (`packer/<name>/*.pkr.hcl`), else by its file
+ * name (`images/<name>.toml`); the first glob that finds a name wins.
+ */
+export function discoverImages(paths: string[], globs: string[]): DiscoveredImage[] {
+  const found = new Map<string, DiscoveredImage>();
+  for (const glob of globs) {
+    const segments = glob.split("/");
+    const folderIndex = segments.slice(0, -1).findLastIndex((s) => s.includes("*"));
+    const pattern = new RegExp(`^${segments.map(segmentPattern).join("/")}$`);
+    for (const path of [...paths].sort()) {
+      if (!pattern.test(path)) continue;
+      const parts = path.split("/");
+      const image: DiscoveredImage =
+        folderIndex >= 0
+          ? imageOfFolder(parts.slice(0, folderIndex + 1).join("/"), parts[folderIndex]!, path)
+          : { name: stripExtension(parts.at(-1)!), template: path, files: { exact: path, under: `${path}/` } };
+      if (IMAGE_NAME.test(image.name) && !found.has(image.name)) found.set(image.name, image);
+    }
+  }
+  return [...found.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The images a change touches. */
+export function imagesChanged(images: DiscoveredImage[], changedPaths: string[]): string[] {
+  return images
+    .filter((i) => changedPaths.some((p) => p === i.files.exact || p.startsWith(i.files.under)))
+    .map((i) => i.name);
+}
+
+function imageOfFolder(folder: string, name: string, file: string): DiscoveredImage {
+  // A Packer folder is one template; a folder glob over .toml files names the file itself.
+  const template = file.endsWith(".toml") ? file : folder;
+  return { name, template, files: { under: `${folder}/` } };
+}
+
+function segmentPattern(segment: string): string {
+  return segment
+    .split("*")
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+    .join("[^/]*");
+}
+
+function stripExtension(file: string): string {
+  return file.replace(/(\.pkr)?\.(toml|hcl|json)$/, "");
+}
