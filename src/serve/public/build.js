@@ -99,15 +99,16 @@ function drawTimeline() {
 function follow() {
   // EventSource reconnects by itself and sends Last-Event-ID: the server resumes after it.
   const events = new EventSource(`/builds/${id}/events`);
-  // Each message is one event (JSON); a replay's thousands of them are drawn in batches.
+  // Each message is one event (JSON); a replay's thousands of them are drawn once per frame,
+  // so the log's layout is computed once a frame, not once a message.
   let batch = [];
   events.onmessage = (e) => {
     if (batch.length === 0)
-      setTimeout(() => {
+      requestAnimationFrame(() => {
         const taken = batch.splice(0);
         log.add(taken);
         if (taken.map((event) => timeline.add(event)).some(Boolean)) drawTimeline();
-      }, 0);
+      });
     batch.push(JSON.parse(e.data));
   };
   let ticking;
