@@ -5,6 +5,7 @@
 // pipelines (`{{isotime | lower}}`). Actions on a field ({{ .HTTPIP }}, {{ .Name }}, {{.Vars}})
 // are resolved while the build runs, and stay as written.
 import { randomUUID } from "node:crypto";
+import { DAYS, MONTHS } from "./hcl/format.js";
 
 export class GoTemplateError extends Error {}
 
@@ -124,22 +125,6 @@ function call(stage: string, input: string | undefined, context: GoTemplateConte
     }
   }
 }
-
-const MONTHS = [
-  "January",
-  "February",
-  "March",
-  "April",
-  "May",
-  "June",
-  "July",
-  "August",
-  "September",
-  "October",
-  "November",
-  "December",
-];
-const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
 /** Go's time.Format with its reference-time layout ("2006-01-02T15:04:05Z07:00"), in UTC as Packer's isotime is. */
 export function goTime(layout: string, now: Date): string {

@@ -148,17 +148,18 @@ function binary(expr: Extract<Expr, { kind: "binary" }>, scope: Scope): unknown 
   }
 }
 
+/** A for's [key, value] pairs: a list's indexes, a map's keys in lexical order (as HCL). */
+function entriesOf(collection: unknown, what: string): [unknown, unknown][] {
+  if (Array.isArray(collection)) return collection.map((v, i) => [i, v]);
+  if (isObject(collection))
+    return Object.keys(collection)
+      .sort()
+      .map((k) => [k, collection[k]]);
+  throw new HclExpressionError(`${what} needs a list or a map, got ${typeName(collection)}`);
+}
+
 function forExpr(expr: Extract<Expr, { kind: "for" }>, scope: Scope): unknown {
-  const collection = evaluate(expr.collection, scope);
-  const entries: [unknown, unknown][] = Array.isArray(collection)
-    ? collection.map((v, i) => [i, v])
-    : isObject(collection)
-      ? Object.keys(collection)
-          .sort()
-          .map((k) => [k, collection[k]])
-      : [];
-  if (!Array.isArray(collection) && !isObject(collection))
-    throw new HclExpressionError(`a for expression needs a list or a map, got ${typeName(collection)}`);
+  const entries = entriesOf(evaluate(expr.collection, scope), "a for expression");
   const list: unknown[] = [];
   const object: Record<string, unknown> = {};
   for (const [key, value] of entries) {
@@ -188,15 +189,7 @@ function renderParts(parts: TemplatePart[], scope: Scope): string {
     else if (part.kind === "if")
       out += renderParts(toBool(evaluate(part.condition, scope), "%{ if }") ? part.then : part.else, scope);
     else {
-      const collection = evaluate(part.collection, scope);
-      const entries: [unknown, unknown][] = Array.isArray(collection)
-        ? collection.map((v, i) => [i, v])
-        : isObject(collection)
-          ? Object.keys(collection)
-              .sort()
-              .map((k) => [k, collection[k]])
-          : [];
-      for (const [key, value] of entries) {
+      for (const [key, value] of entriesOf(evaluate(part.collection, scope), "%{ for }")) {
         const names = { ...scope.names, [part.valueVar]: value, ...(part.keyVar ? { [part.keyVar]: key } : {}) };
         out += renderParts(part.body, { ...scope, names });
       }

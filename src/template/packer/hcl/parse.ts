@@ -117,17 +117,7 @@ class Parser {
     this.skipSpace();
     const word = this.identifier();
     if (word === "if") return { kind: "directive", word, expr: this.expression(), at };
-    if (word === "for") {
-      const first = (this.skipSpace(), this.identifier());
-      let keyVar: string | undefined;
-      let valueVar = first;
-      if (this.eat(",")) {
-        keyVar = first;
-        valueVar = (this.skipSpace(), this.identifier());
-      }
-      this.expectWord("in");
-      return { kind: "directive", word, keyVar, valueVar, expr: this.expression(), at };
-    }
+    if (word === "for") return { kind: "directive", word, ...this.forVariables(), expr: this.expression(), at };
     if (word === "else" || word === "endif" || word === "endfor") return { kind: "directive", word, at };
     return this.fail(`unknown template directive "%{ ${word} }"`, at);
   }
@@ -292,8 +282,8 @@ class Parser {
     return { kind: "object", items };
   }
 
-  private forExpr(object: boolean): Expr {
-    this.expectWord("for");
+  /** `k, v in` or `v in` of a for: the names, up to the collection. */
+  private forVariables(): { keyVar?: string; valueVar: string } {
     const first = (this.skipSpace(), this.identifier());
     let keyVar: string | undefined;
     let valueVar = first;
@@ -302,6 +292,12 @@ class Parser {
       valueVar = (this.skipSpace(), this.identifier());
     }
     this.expectWord("in");
+    return { ...(keyVar === undefined ? {} : { keyVar }), valueVar };
+  }
+
+  private forExpr(object: boolean): Expr {
+    this.expectWord("for");
+    const { keyVar, valueVar } = this.forVariables();
     const collection = this.expression();
     if (!this.eat(":")) this.fail('expected ":" in a for expression');
     let key: Expr | undefined;
