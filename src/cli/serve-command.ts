@@ -1,36 +1,21 @@
 // tsimg serve --config serve.toml: the GitOps service until SIGINT/SIGTERM.
-import { parseArgs } from "node:util";
 import { loadServeConfig, ServeConfigError } from "../serve/config.js";
 import { checkBuildUser } from "../serve/worker-client.js";
 import { startServer } from "../serve/server.js";
 import { prepareStateDir } from "../serve/state-dir.js";
-import { HELP } from "./help.js";
-import { UsageError } from "./options.js";
+import { configPath } from "./config-args.js";
 
 /** Runs the service; resolves with the exit code after a signal. */
 export async function runServe(argv: string[]): Promise<number> {
-  let values: { config?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { config: { type: "string" }, help: { type: "boolean" } },
-      strict: true,
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}. Run "tsimg serve --help".`);
-  }
-  if (values.help) {
-    console.log(HELP.serve);
-    return 0;
-  }
-  if (!values.config) throw new UsageError('missing --config serve.toml. Run "tsimg serve --help".');
+  const file = configPath(argv, "serve");
+  if (file === undefined) return 0;
   // Secrets come from files only (a secret in the environment is refused: docs/security.md).
-  const config = loadServeConfig(values.config);
+  const config = loadServeConfig(file);
   // Builds run merge requests' code: never as root, and, with build_user, never as serve's own user.
   // With a queue serve runs none (the workers do, each with its own build_user).
   if (process.getuid?.() === 0 && !config.buildUser && !config.queue)
     throw new ServeConfigError(
-      `tsimg serve runs as root, so builds (code from merge requests) would too: set build_user in ${values.config} to an unprivileged account`,
+      `tsimg serve runs as root, so builds (code from merge requests) would too: set build_user in ${file} to an unprivileged account`,
     );
   if (config.buildUser) {
     prepareStateDir(config);

@@ -1,34 +1,19 @@
 // tsimg worker --config worker.toml: a build host taking serve's queued builds until
 // SIGTERM/SIGINT (no new job; running builds finish, or are cancelled with on_sigterm =
 // "cancel"; a second signal cancels them).
-import { parseArgs } from "node:util";
 import { ServeConfigError } from "../serve/config.js";
 import { loadWorkerConfig } from "../worker/config.js";
 import { BuildHost } from "../worker/worker.js";
-import { HELP } from "./help.js";
-import { UsageError } from "./options.js";
+import { configPath } from "./config-args.js";
 
 /** Runs the worker; resolves with the exit code after a signal. */
 export async function runWorker(argv: string[]): Promise<number> {
-  let values: { config?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { config: { type: "string" }, help: { type: "boolean" } },
-      strict: true,
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}. Run "tsimg worker --help".`);
-  }
-  if (values.help) {
-    console.log(HELP.worker);
-    return 0;
-  }
-  if (!values.config) throw new UsageError('missing --config worker.toml. Run "tsimg worker --help".');
-  const config = loadWorkerConfig(values.config);
+  const file = configPath(argv, "worker");
+  if (file === undefined) return 0;
+  const config = loadWorkerConfig(file);
   if (process.getuid?.() === 0 && !config.buildUser)
     throw new ServeConfigError(
-      `tsimg worker runs as root, so builds (code from merge requests) would too: set build_user in ${values.config} to an unprivileged account`,
+      `tsimg worker runs as root, so builds (code from merge requests) would too: set build_user in ${file} to an unprivileged account`,
     );
   const host = new BuildHost(config);
   await host.start();

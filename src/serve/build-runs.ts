@@ -19,8 +19,8 @@ import type { LogStore } from "./logs.js";
 import type { BuildFunction } from "./build-function.js";
 import type { BuildRecord, Store } from "./store.js";
 
-/** The service's collaborators a run uses (service.ts's ServiceDeps). */
-interface Collaborators {
+/** The service's collaborators a run uses (service.ts's ServiceDeps has them all). */
+export interface RunCollaborators {
   config: ServeConfig;
   store: Store;
   logs: LogStore;
@@ -31,7 +31,7 @@ interface Collaborators {
 
 /** What a build's run needs of the service. */
 export interface BuildRunsDeps {
-  service: Collaborators;
+  service: RunCollaborators;
   reporter: Reporter;
   screens: Screens;
   sandbox: BuildSandbox;
@@ -69,6 +69,7 @@ export class BuildRuns {
           ? remote.buildFunction(build, remoteHooks(this.queueDeps(remote), build, workDir))
           : this.deps.service.buildFunction,
         imagesDir: config.imagesDir,
+        ...(config.imageGlobs ? { imageGlobs: config.imageGlobs } : {}),
         gitEnv: (url) => gitAuthEnv(url, config.gitlabUrl, config.secrets.gitlabToken),
         log: (event) => logs.append(buildId, maskEvent(event, masker)),
         masker,

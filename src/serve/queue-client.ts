@@ -26,6 +26,7 @@ import {
   type RemoteResult,
 } from "./queue-protocol.js";
 import { readWorkers, whyWaiting } from "./queue-workers.js";
+import { checkedArtifacts } from "./worker-client.js";
 
 /** A cancelled build's worker has this long to report its result before serve stops waiting. */
 const CANCEL_WAIT_MS = 60_000;
@@ -291,18 +292,7 @@ export class RemoteBuilds {
   }
 
   private toOutput(build: Followed, r: RemoteResult): BuildOutput {
-    const artifacts = (Array.isArray(r.artifacts) ? r.artifacts : []).slice(0, 100).flatMap((a) =>
-      a && typeof a.file === "string"
-        ? [
-            {
-              file: a.file,
-              ...(typeof a.size === "number" ? { size: a.size } : {}),
-              ...(typeof a.sha256 === "string" && /^[0-9a-f]{64}$/.test(a.sha256) ? { sha256: a.sha256 } : {}),
-              ...(typeof a.uploadedTo === "string" ? { uploadedTo: a.uploadedTo } : {}),
-            },
-          ]
-        : [],
-    );
+    const artifacts = checkedArtifacts(r.artifacts);
     let failureScreenshot: string | undefined;
     if (typeof r.failureScreenshot === "string" && r.failureScreenshot.length <= 12 * 1024 * 1024) {
       writeFileSync(build.failureFile, Buffer.from(r.failureScreenshot, "base64"), { mode: 0o600 });
@@ -320,6 +310,8 @@ export class RemoteBuilds {
           : {}),
       artifacts,
       ...(failureScreenshot ? { failureScreenshot } : {}),
+      // The SBOM, for the note's "what changes in the image" (at most 16 MiB).
+      ...(typeof r.sbom === "string" && r.sbom.length <= 16 * 1024 * 1024 ? { sbom: r.sbom } : {}),
     };
   }
 

@@ -44,6 +44,8 @@ export interface RemoteResult {
   error?: string;
   artifacts: { file: string; size?: number; sha256?: string; uploadedTo?: string }[];
   failureScreenshot?: string;
+  /** The image's CycloneDX SBOM (JSON text), when the build wrote one. */
+  sbom?: string;
 }
 
 /** serve -> workers, on the control channel. */

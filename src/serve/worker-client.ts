@@ -209,22 +209,25 @@ export const isolatedBuild: BuildFunction = async (input) => {
   return toOutput(result, workDir);
 };
 
+/** Artifacts a build process (or a tsimg worker) reported, checked field by field: at most 100, each with a file name. */
+export function checkedArtifacts(list: unknown): ArtifactInfo[] {
+  return (Array.isArray(list) ? list : []).slice(0, 100).flatMap((a: Record<string, unknown> | null) =>
+    a && typeof a.file === "string"
+      ? [
+          {
+            file: a.file,
+            ...(typeof a.size === "number" ? { size: a.size } : {}),
+            ...(typeof a.sha256 === "string" && /^[0-9a-f]{64}$/.test(a.sha256) ? { sha256: a.sha256 } : {}),
+            ...(typeof a.uploadedTo === "string" ? { uploadedTo: a.uploadedTo } : {}),
+          },
+        ]
+      : [],
+  );
+}
+
 /** The worker's result, checked field by field; a failure screenshot is written outside the work dir, where only serve writes. */
 function toOutput(r: Record<string, unknown>, workDir: string): BuildOutput {
-  const artifacts: ArtifactInfo[] = (Array.isArray(r.artifacts) ? r.artifacts : [])
-    .slice(0, 100)
-    .flatMap((a: Record<string, unknown>) =>
-      a && typeof a.file === "string"
-        ? [
-            {
-              file: a.file,
-              ...(typeof a.size === "number" ? { size: a.size } : {}),
-              ...(typeof a.sha256 === "string" && /^[0-9a-f]{64}$/.test(a.sha256) ? { sha256: a.sha256 } : {}),
-              ...(typeof a.uploadedTo === "string" ? { uploadedTo: a.uploadedTo } : {}),
-            },
-          ]
-        : [],
-    );
+  const artifacts = checkedArtifacts(r.artifacts);
   let failureScreenshot: string | undefined;
   if (typeof r.failureScreenshot === "string") {
     failureScreenshot = `${workDir}.failure.png`;

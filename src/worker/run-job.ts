@@ -89,6 +89,7 @@ export async function runJob(ctx: JobContext, job: Job, token: string, data: Job
     ...(output.error ? { error: output.error } : {}),
     artifacts: output.artifacts,
     ...screenshotOf(output.failureScreenshot),
+    ...(output.sbom ? { sbom: output.sbom } : {}),
   };
   send({ t: "result", result });
   await redis.expire(stream, KEEP_SECONDS).catch(() => undefined);
