@@ -4,7 +4,7 @@
 // directory (path.root is the template's folder), env() only in a variable's default,
 // -only/-except choose the build. The one qemu build chosen becomes [source], its
 // provisioners and post-processors the tables after it.
-import { basename } from "node:path";
+import { basename, resolve } from "node:path";
 import { ConfigError, ConfigErrors } from "../../core/errors.js";
 import type { TemplateDocument } from "../document.js";
 import type { ResolvedVariable } from "../variables.js";
@@ -20,6 +20,7 @@ import type { Scope } from "./hcl/evaluate.js";
 import { packerFunctions, REFUSED_FUNCTIONS } from "./hcl/functions.js";
 import type { OptionTypes, PackerInputs } from "./inputs.js";
 import { documentLocator, type Locations } from "./locations.js";
+import { anchorOutput } from "./packer-options.js";
 
 const ENV_REFUSED =
   'Packer allows env() only in a variable\'s default: declare variable "x" { default = env("X") } and use var.x';
@@ -36,7 +37,7 @@ export function readHclDocument(
   const config = gatherConfig(files.templates, errors);
   if (errors.length > 0) throw new ConfigErrors(errors);
 
-  const cwd = process.cwd();
+  const cwd = resolve(inputs.workingDir ?? process.cwd());
   const filesRead = new Map<string, string>();
   const functions = packerFunctions({
     cwd,
@@ -65,6 +66,7 @@ export function readHclDocument(
     comments.set(JSON.stringify(["source"]), chosen.source.outline.comments);
   const raw = buildTables(chosen, scope, inputs, locations, { errors, warnings }, types, comments);
   if (errors.length > 0) throw new ConfigErrors(errors);
+  anchorOutput(raw.source as Record<string, unknown>, inputs, cwd);
 
   const envYaml = readEnvYaml(files.root);
   const image: Record<string, unknown> = { ...(envYaml?.image ?? {}) };

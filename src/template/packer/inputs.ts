@@ -10,6 +10,11 @@ export interface PackerInputs extends VariableInputs {
   except?: string[];
   /** Fixed clock for timestamp() (tests). */
   now?: Date;
+  /**
+   * The folder a Packer template's relative paths start at, as if tsimg ran there (Packer's
+   * working directory); default: process.cwd(). Serve passes the template's folder.
+   */
+  workingDir?: string;
 }
 
 /** The option tables of the components (a ComponentRegistry is one): what type each option takes. */

@@ -4,7 +4,7 @@
 // are resolved here (go-template.ts); relative paths resolve against the working directory,
 // as in Packer; {{template_dir}} is the template's folder.
 import { readFileSync } from "node:fs";
-import { basename, dirname } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import { ConfigError, ConfigErrors } from "../../core/errors.js";
 import type { SourceLocation, TemplateDocument } from "../document.js";
 import { decodeUtf8, describeBadUtf8, readTemplateBytes } from "../read-text.js";
@@ -15,7 +15,7 @@ import type { OptionTypes, PackerInputs } from "./inputs.js";
 import { weaklyTyped } from "./weak-types.js";
 import { jsonPositions } from "./json-positions.js";
 import { documentLocator, type Locations } from "./locations.js";
-import { mapPostProcessor, mapProvisioner, mapSource } from "./packer-options.js";
+import { anchorOutput, mapPostProcessor, mapProvisioner, mapSource } from "./packer-options.js";
 import { isChosen, matchesAny } from "./select.js";
 
 type Table = Record<string, unknown>;
@@ -66,7 +66,7 @@ export function readJsonDocument(
     if (!TOP_LEVEL.includes(key) && !key.startsWith("_"))
       errors.push(new ConfigError(`unknown top-level key "${key}" in a Packer JSON template`, where(key)));
 
-  const cwd = process.cwd();
+  const cwd = resolve(inputs.workingDir ?? process.cwd());
   const now = inputs.now ?? new Date();
   const base = { templateDir: dirname(path), cwd, now, buildName: "", buildType: "qemu" };
   const defaults = new Map<string, string>();
@@ -190,6 +190,7 @@ export function readJsonDocument(
     });
   });
   if (errors.length > 0) throw new ConfigErrors(errors);
+  anchorOutput(source, inputs, cwd);
 
   const envYaml = readEnvYaml(dirname(path));
   const image: Table = { ...(envYaml?.image ?? {}) };

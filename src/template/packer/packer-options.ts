@@ -4,6 +4,7 @@
 // the Packer options tsimg does not have, each named with what to do instead. An option
 // whose value is what tsimg does anyway is a warning; any other value is an error. Nothing
 // is dropped without a word.
+import { resolve } from "node:path";
 import { ConfigError } from "../../core/errors.js";
 import type { Located } from "./hcl-evaluate.js";
 
@@ -152,6 +153,15 @@ export function mapSource(
   const isTable = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
   const entries = Object.entries(out);
   return Object.fromEntries([...entries.filter(([, v]) => !isTable(v)), ...entries.filter(([, v]) => isTable(v))]);
+}
+
+/**
+ * output_directory starts at the working directory, and the loader resolves it against
+ * process.cwd(): with a workingDir given instead (serve), it is made absolute here.
+ */
+export function anchorOutput(source: Record<string, unknown>, inputs: { workingDir?: string }, cwd: string): void {
+  if (inputs.workingDir !== undefined && typeof source.output_directory === "string")
+    source.output_directory = resolve(cwd, source.output_directory);
 }
 
 const PROVISIONERS = ["shell", "file", "shell-local"];

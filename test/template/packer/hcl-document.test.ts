@@ -292,6 +292,14 @@ build {
     ).toMatch(/^t.pkr.hcl:5:3 vm_name: env\(\): Packer allows env\(\) only in a variable's default/);
   });
 
+  test("workingDir: paths start there, as if tsimg ran in it (serve builds from the repository's root)", () => {
+    write({ "t.pkr.hcl": `${SOURCE}\nbuild {\n  sources = ["source.qemu.vm"]\n}\n` });
+    process.chdir(startDir);
+    const plan = loadTemplate(join(dir, "t.pkr.hcl"), { env: {}, workingDir: dir });
+    expect(plan.source.iso_url).toBe(join(dir, "disk.iso"));
+    expect(plan.source.output_directory).toBe(join(dir, "output-vm"));
+  });
+
   test("env.yaml beside the template is [image]", () => {
     const plan = load(
       `${SOURCE}\nbuild {\n  sources = ["source.qemu.vm"]\n}\n`,
