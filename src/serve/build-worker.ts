@@ -5,7 +5,7 @@
 // Nothing of serve's is in this process: no token, no webhook secret, no database.
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { createInterface } from "node:readline";
 import { ConfigError, ConfigErrors, loadTemplate, startBuild, type RunningBuild } from "../index.js";
 
@@ -83,6 +83,10 @@ async function main(job: WorkerJob): Promise<void> {
 
   let plan: ReturnType<typeof loadTemplate>;
   try {
+    // A Packer template's relative paths start at the working directory, which for Packer
+    // users is the template's folder (cd packer/rocky9 && packer build .).
+    if (!job.templatePath.endsWith(".toml"))
+      process.chdir(statSync(job.templatePath).isDirectory() ? job.templatePath : dirname(job.templatePath));
     plan = loadTemplate(job.templatePath);
   } catch (error) {
     return finish({ ok: false, cancelled: false, error: describeError(error, job.repoDir), artifacts: [] });

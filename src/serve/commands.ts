@@ -68,7 +68,8 @@ export function resolveImages(
 }
 
 /** The help note; `problem` goes first when the comment was a mistake. */
-export function helpText(available: string[], imagesDir: string, problem?: string): string {
+export function helpText(available: string[], globs: string[], problem?: string): string {
+  const where = globs.map((g) => `\`${g}\``).join(", ");
   const lines = [
     ...(problem ? [`:warning: ${problem}`, ""] : []),
     "**tsimg commands** (the first line of a comment on this merge request):",
@@ -79,8 +80,8 @@ export function helpText(available: string[], imagesDir: string, problem?: strin
     "- `/tsimg help`: this text",
     "",
     available.length > 0
-      ? `Images at this commit (\`${imagesDir}/*.toml\`): ${available.map((a) => `\`${a}\``).join(", ")}`
-      : `No templates found in \`${imagesDir}/\` at this commit.`,
+      ? `Images at this commit (${where}): ${available.map((a) => `\`${a}\``).join(", ")}`
+      : `No templates found at this commit (${where}).`,
   ];
   return lines.join("\n");
 }
@@ -114,11 +115,4 @@ function distance(a: string, b: string): number {
     prev = cur;
   }
   return prev[b.length] ?? 0;
-}
-
-/** The images whose template (`<imagesDir>/<name>.toml`) or folder (`<imagesDir>/<name>/`) a change touches. */
-export function imagesTouched(images: string[], changedPaths: string[], imagesDir: string): string[] {
-  return images.filter((name) =>
-    changedPaths.some((path) => path === `${imagesDir}/${name}.toml` || path.startsWith(`${imagesDir}/${name}/`)),
-  );
 }

@@ -29,7 +29,7 @@ export interface ServeConfig {
   /** Folder of templates inside the repository. */
   imagesDir: string;
   // Where images are (image_globs): by default "<images_dir>/*.toml" and Packer's "packer/*/*.pkr.hcl".
-  imageGlobs: string[];
+  imageGlobs?: string[];
   stateDir: string;
   concurrency: number;
   allowForks: boolean;

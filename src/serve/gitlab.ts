@@ -1,8 +1,8 @@
 // A small GitLab REST v4 client: only the calls serve makes. The token travels in the
 // PRIVATE-TOKEN header, never in a URL, so it cannot leak through an error message. Every
 // note it posts has its mentions neutralized, whatever put them there.
+import { discoverImages, globRoots, type DiscoveredImage } from "./image-discovery.js";
 import { TsimgError } from "../index.js";
-import { IMAGE_NAME } from "./commands.js";
 
 /** GitLab answered with an error status (or could not be reached). */
 export class GitLabError extends TsimgError {
@@ -98,24 +98,30 @@ export class GitLabClient {
     };
   }
 
-  /** Base names of `<dir>/*.toml` at a commit, from the repository tree API. */
-  async templateNames(projectId: number, sha: string, dir: string): Promise<string[]> {
-    const query = new URLSearchParams({ path: dir, ref: sha, per_page: "100" });
-    let entries: { type: string; name: string }[];
-    try {
-      entries = (await this.call("GET", `/projects/${projectId}/repository/tree?${query}`)) as {
-        type: string;
-        name: string;
-      }[];
-    } catch (error) {
-      if (error instanceof GitLabError && error.status === 404) return [];
-      throw error;
+  /** The images at a commit by serve.toml's image_globs, from the repository tree API (recursive, paged). */
+  async images(projectId: number, sha: string, globs: string[]): Promise<DiscoveredImage[]> {
+    const paths: string[] = [];
+    for (const root of globRoots(globs)) {
+      for (let page = 1; ; page++) {
+        const query = new URLSearchParams({
+          path: root,
+          ref: sha,
+          recursive: "true",
+          per_page: "100",
+          page: String(page),
+        });
+        let entries: { type: string; path: string }[];
+        try {
+          entries = (await this.call("GET", `/projects/${projectId}/repository/tree?${query}`)) as typeof entries;
+        } catch (error) {
+          if (error instanceof GitLabError && error.status === 404) break;
+          throw error;
+        }
+        paths.push(...entries.filter((e) => e.type === "blob").map((e) => e.path));
+        if (entries.length < 100) break;
+      }
     }
-    // Only names a command can name: a file the parser would refuse is not an image.
-    return entries
-      .filter((e) => e.type === "blob" && e.name.endsWith(".toml"))
-      .map((e) => e.name.slice(0, -".toml".length))
-      .filter((name) => IMAGE_NAME.test(name) && !name.includes(".."));
+    return discoverImages(paths, globs);
   }
 
   /** Paths a merge request changes (new and old), from the MR diffs API. */

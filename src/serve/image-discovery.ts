@@ -3,6 +3,8 @@
 // folder, named after it and loaded as Packer loads a folder). A glob is matched segment by
 // segment and `*` never crosses a "/", so a name is always one path segment, and only names
 // a comment can name (IMAGE_NAME) become images.
+import { readdirSync } from "node:fs";
+import { join, relative, sep } from "node:path";
 import { IMAGE_NAME } from "./commands.js";
 
 export const DEFAULT_IMAGE_GLOBS = ["images/*.toml", "packer/*/*.pkr.hcl"];
@@ -90,4 +92,22 @@ function segmentPattern(segment: string): string {
 
 function stripExtension(file: string): string {
   return file.replace(/(\.pkr)?\.(toml|hcl|json)$/, "");
+}
+
+/**
+ * The template of image `name` in a checked-out repository (absolute path), or undefined.
+ * Lists the globs' roots on disk, so a build loads what discovery at that commit found.
+ */
+export function findTemplateOnDisk(repoDir: string, name: string, globs: string[]): string | undefined {
+  const paths = globRoots(globs).flatMap((root) => {
+    try {
+      return readdirSync(join(repoDir, root), { recursive: true, withFileTypes: true })
+        .filter((entry) => entry.isFile())
+        .map((entry) => relative(repoDir, join(entry.parentPath, entry.name)).split(sep).join("/"));
+    } catch {
+      return [];
+    }
+  });
+  const image = discoverImages(paths, globs).find((i) => i.name === name);
+  return image ? join(repoDir, image.template) : undefined;
 }

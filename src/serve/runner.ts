@@ -2,6 +2,7 @@
 // commit into a fresh work dir, run the build function, and say what happened. It throws
 // nothing: the outcome is data the service records and reports. The fetch runs in serve
 // (it needs the GitLab token); the build does not (worker-client.ts).
+import { findTemplateOnDisk } from "./image-discovery.js";
 import { execa } from "execa";
 import { mkdirSync, rmSync } from "node:fs";
 import { rm } from "node:fs/promises";
@@ -32,6 +33,8 @@ export interface RunnerDeps {
   gitlab: GitLabClient;
   buildFunction: BuildFunction;
   imagesDir: string;
+  /** serve.toml's image_globs: where the image's template is at this commit (a TOML file or a Packer folder). */
+  imageGlobs?: string[];
   /** Extra environment for git (credentials as http.extraHeader, never in argv or a URL). */
   gitEnv: (repoUrl: string) => Record<string, string>;
   /** Keeps one event in the build's log (the caller masks it). */
@@ -71,7 +74,10 @@ export async function runOne(
     await fetchCommit(record, workDir, deps, signal);
     if (signal.aborted) return cancelled();
 
-    const templatePath = join(workDir, "repo", deps.imagesDir, `${record.image}.toml`);
+    const repoDir = join(workDir, "repo");
+    const templatePath =
+      findTemplateOnDisk(repoDir, record.image, deps.imageGlobs ?? [`${deps.imagesDir}/*.toml`]) ??
+      join(repoDir, deps.imagesDir, `${record.image}.toml`);
     currentStep = "build";
     const output = await deps.buildFunction({
       templatePath,

@@ -5,7 +5,8 @@
 import { join } from "node:path";
 import { Masker } from "../index.js";
 import { accessText, isAllowedProject, isFork, refusal } from "./access.js";
-import { helpText, imagesTouched, parseCommand, resolveImages } from "./commands.js";
+import { helpText, parseCommand, resolveImages } from "./commands.js";
+import { imagesChanged } from "./image-discovery.js";
 import type { ServeConfig } from "./config.js";
 import { DeliveryQueue } from "./deliveries.js";
 import { serveEvent } from "./event-log.js";
@@ -189,9 +190,10 @@ export class BuildService {
           `New commits were pushed to this merge request after your comment (its head is now \`${String(mr.sha).slice(0, 8)}\`): review them and comment \`/tsimg build\` again. No build was started.`,
         ));
     }
-    const available = await gitlab.templateNames(mr.sourceProjectId, mr.sha, config.imagesDir);
+    const globs = imageGlobs(config);
+    const available = (await gitlab.images(mr.sourceProjectId, mr.sha, globs)).map((image) => image.name);
 
-    if (command.kind === "help") return void (await reply(helpText(available, config.imagesDir, command.problem)));
+    if (command.kind === "help") return void (await reply(helpText(available, globs, command.problem)));
     if (command.kind === "cancel") {
       const n = this.cancelMr(projectId, iid, `cancelled by ${p.user?.username ?? "a user"}`);
       return void (await reply(
@@ -201,7 +203,7 @@ export class BuildService {
       ));
     }
     const resolved = resolveImages(command.images, available);
-    if ("problem" in resolved) return void (await reply(helpText(available, config.imagesDir, resolved.problem)));
+    if ("problem" in resolved) return void (await reply(helpText(available, globs, resolved.problem)));
     // A delivery handled again after a restart: one request per note.
     if (store.requestOfNote(projectId, noteId)) return;
     const request = store.addRequest({
@@ -255,9 +257,9 @@ export class BuildService {
       current.add(old.image);
     }
     if (!config.autobuild) return;
-    const available = await gitlab.templateNames(Number(attrs.source_project_id ?? projectId), sha, config.imagesDir);
+    const available = await gitlab.images(Number(attrs.source_project_id ?? projectId), sha, imageGlobs(config));
     const changed = await gitlab.changedPaths(projectId, iid);
-    const images = imagesTouched(available, changed, config.imagesDir).filter((name) => !current.has(name));
+    const images = imagesChanged(available, changed).filter((name) => !current.has(name));
     if (images.length === 0) return;
     const request = store.addRequest({ projectId, mrIid: iid, noteId: null, requestedBy: "autobuild" });
     for (const image of images) this.enqueue(request, image, sha, repoUrl);
@@ -376,4 +378,9 @@ export class BuildService {
       this.deps.onError ?? ((e) => console.error(`tsimg serve: ${this.masker.mask((e as Error).message ?? String(e))}`))
     )(error);
   }
+}
+
+/** serve.toml's image_globs, or the images_dir default for a config built without them. */
+function imageGlobs(config: ServeConfig): string[] {
+  return config.imageGlobs ?? [`${config.imagesDir}/*.toml`, "packer/*/*.pkr.hcl"];
 }

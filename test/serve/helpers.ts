@@ -42,6 +42,8 @@ export class GitLabStandIn {
   memberFields = new Map<number, MemberFields>();
   mrs = new Map<number, { state: string; sha: string; source_project_id: number; target_project_id: number }>();
   images: string[] = ["tinyos"];
+  /** Every file of the repository (repository tree API); undefined: images/<name>.toml for each of `images`. */
+  files: string[] | undefined;
   /** When set, the MR's head becomes this sha right after the MR is first read (a push in between). */
   moveHeadAfterRead: string | undefined;
   notes: { id: number; body: string; edits: string[] }[] = [];
@@ -125,8 +127,13 @@ export class GitLabStandIn {
       if (this.moveHeadAfterRead) [mr.sha, this.moveHeadAfterRead] = [this.moveHeadAfterRead, undefined];
       return [200, answer];
     }
-    if ((m = /^\/projects\/(\d+)\/repository\/tree$/.exec(path)))
-      return [200, this.images.map((name) => ({ type: "blob", name: `${name}.toml`, path: `images/${name}.toml` }))];
+    if ((m = /^\/projects\/(\d+)\/repository\/tree$/.exec(path))) {
+      // The repository's files: `files` when a test sets them, else images/<name>.toml per image.
+      const root = `${url.searchParams.get("path") ?? ""}/`;
+      const files = this.files ?? this.images.map((name) => `images/${name}.toml`);
+      const under = files.filter((f) => f.startsWith(root));
+      return [200, under.map((f) => ({ type: "blob", name: f.split("/").at(-1), path: f }))];
+    }
     if ((m = /^\/projects\/(\d+)\/merge_requests\/(\d+)\/diffs$/.exec(path)))
       return [200, [{ old_path: "images/tinyos.toml", new_path: "images/tinyos.toml" }]];
     if (req.method === "POST" && (m = /^\/projects\/(\d+)\/statuses\/([0-9a-f]+)$/.exec(path))) {

@@ -1,10 +1,14 @@
 // serve's image discovery: which images a repository holds by image_globs, TOML files and
 // Packer folders alike, and which of them a change touches.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
   checkImageGlob,
   DEFAULT_IMAGE_GLOBS,
   discoverImages,
+  findTemplateOnDisk,
   globRoots,
   imagesChanged,
 } from "../../src/serve/image-discovery.js";
@@ -97,5 +101,22 @@ describe("globs in serve.toml", () => {
 
   test("the folders to list are the globs' fixed leading folders", () => {
     expect(globRoots(["images/*.toml", "packer/*/*.pkr.hcl", "a/b/*/c.toml"])).toEqual(["images", "packer", "a/b"]);
+  });
+});
+
+describe("findTemplateOnDisk", () => {
+  test("finds a Packer folder and a TOML file in a checked-out repository", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsimg-discovery-"));
+    try {
+      for (const file of ["packer/rocky9/rocky9.pkr.hcl", "packer/rocky9/env.yaml", "images/tinyos.toml"]) {
+        mkdirSync(join(dir, file, ".."), { recursive: true });
+        writeFileSync(join(dir, file), "");
+      }
+      expect(findTemplateOnDisk(dir, "rocky9", DEFAULT_IMAGE_GLOBS)).toBe(join(dir, "packer/rocky9"));
+      expect(findTemplateOnDisk(dir, "tinyos", DEFAULT_IMAGE_GLOBS)).toBe(join(dir, "images/tinyos.toml"));
+      expect(findTemplateOnDisk(dir, "centos7", DEFAULT_IMAGE_GLOBS)).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
