@@ -75,7 +75,7 @@ export function dashboardApi(deps: DashboardDeps): Middleware {
       ctx.body = rows.map((row) => buildView(dashboardBuild(row), view));
       return;
     }
-    const match = /^\/(api\/)?builds\/(\d+)(\/log|\/events|\/screenshot\.png)?$/.exec(ctx.path);
+    const match = /^\/(api\/)?builds\/(\d+)(\/log|\/events|\/events\.ndjson|\/screenshot\.png)?$/.exec(ctx.path);
     if (!match) return next();
     const id = Number(match[2]);
     if (!deps.store.getBuild(id)) throw new HttpError(404, `no build #${id}`);
@@ -84,6 +84,11 @@ export function dashboardApi(deps: DashboardDeps): Middleware {
     else if (match[3] === "/log") {
       ctx.type = "text/plain; charset=utf-8";
       ctx.body = Readable.from(plainLog(deps.logs, id, deps.masker, deps.pacer));
+    } else if (match[3] === "/events.ndjson") {
+      // The events so far in one answer: the build page's first load of a long log is one
+      // request, not thousands of SSE messages; it follows /events after the last line.
+      ctx.type = "application/x-ndjson; charset=utf-8";
+      ctx.body = Readable.from(storedEvents(deps.logs, id, deps.masker, deps.pacer));
     } else if (match[3] === "/events")
       streamLog(ctx, id, {
         logs: deps.logs,
@@ -124,6 +129,16 @@ function buildFilter(query: Record<string, string | string[] | undefined>): Buil
   ] as const)
     if (value !== undefined && value !== "") Object.assign(filter, { [key]: value });
   return filter;
+}
+
+/** The stored events as they are served (masked, an older log's lines as events), one JSON line each. */
+async function* storedEvents(logs: LogStore, id: number, masker: Masker, pacer: Pacer): AsyncGenerator<string> {
+  for await (const lines of logs.chunks(id))
+    yield await pacer.run(() =>
+      readableLines(lines, masker)
+        .map((l) => `${l.text}\n`)
+        .join(""),
+    );
 }
 
 /** The log rendered as text, lines joined by \n (no newline after the last), chunk by chunk: a long log is not read into memory at once. */

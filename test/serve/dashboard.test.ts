@@ -404,6 +404,7 @@ describe("secrets on the dashboard", () => {
     const shown = [
       (await rawGet(s.url, "/builds/1/log", auth)).body,
       (await rawGet(s.url, "/builds/1/events", auth)).body,
+      (await rawGet(s.url, "/builds/1/events.ndjson", auth)).body,
       (await rawGet(s.url, "/api/builds/1", auth)).body,
       (await rawGet(s.url, "/api/builds", auth)).body,
     ];
@@ -419,7 +420,7 @@ describe("secrets on the dashboard", () => {
         expect(text).not.toContain(secret);
       expect(text).toContain("<sensitive>");
     }
-    expect(JSON.parse(shown[2]!).reason).toBe("ssh: wrong password <sensitive> (token <sensitive>)");
+    expect(JSON.parse(shown[3]!).reason).toBe("ssh: wrong password <sensitive> (token <sensitive>)");
   });
 
   it("the stored log is the build's events as JSON lines, masked field by field, serial lines too; the plain log and a note render them as text", async () => {
@@ -463,6 +464,8 @@ describe("secrets on the dashboard", () => {
     expect(Object.keys(events[4]!).sort()).toEqual(["build", "line", "source", "stream", "time", "type"]);
     expect(events.at(-1)).toMatchObject({ type: "log", message: "failed: provisioning failed" });
 
+    // The build page's first load: the same events, one JSON line each, as stored.
+    expect((await rawGet(s.url, "/builds/1/events.ndjson")).body).toBe(stored);
     const text = (await rawGet(s.url, "/builds/1/log")).body.split("\n");
     expect(text.slice(1)).toEqual([
       "03:04:05 build started",

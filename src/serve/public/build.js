@@ -96,19 +96,32 @@ function drawTimeline() {
     : "";
 }
 
-function follow() {
-  // EventSource reconnects by itself and sends Last-Event-ID: the server resumes after it.
-  const events = new EventSource(`/builds/${id}/events`);
+/** Draws events in the log and the timeline. */
+function draw(taken) {
+  log.add(taken);
+  if (taken.map((event) => timeline.add(event)).some(Boolean)) drawTimeline();
+}
+
+async function follow() {
+  // The events so far in one request (a long log is one answer, not thousands of messages)...
+  let seen = 0;
+  try {
+    const response = await fetch(`/builds/${id}/events.ndjson`);
+    if (response.ok) {
+      const lines = (await response.text()).split("\n").filter((l) => l !== "");
+      draw(lines.map((l) => JSON.parse(l)));
+      seen = lines.length;
+    }
+  } catch {
+    // the stream below replays from the start
+  }
+  // ...then the rest live. EventSource reconnects by itself and sends Last-Event-ID: the server resumes after it.
+  const events = new EventSource(`/builds/${id}/events?lastEventId=${seen}`);
   // Each message is one event (JSON); a replay's thousands of them are drawn once per frame,
   // so the log's layout is computed once a frame, not once a message.
   let batch = [];
   events.onmessage = (e) => {
-    if (batch.length === 0)
-      requestAnimationFrame(() => {
-        const taken = batch.splice(0);
-        log.add(taken);
-        if (taken.map((event) => timeline.add(event)).some(Boolean)) drawTimeline();
-      });
+    if (batch.length === 0) requestAnimationFrame(() => draw(batch.splice(0)));
     batch.push(JSON.parse(e.data));
   };
   let ticking;
