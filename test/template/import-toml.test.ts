@@ -70,7 +70,10 @@ describe("tsimg import", () => {
     expect(importTemplate("img.pkr.hcl", out, { env: {}, vars: { password: "hunter22" } }).toml).toContain(
       'ssh_password = "x${var.password}"',
     );
-    writeFileSync("img.pkr.hcl", TEMPLATE.replace("ssh_password = var.password", "ssh_password = substr(var.password, 0, 8)"));
+    writeFileSync(
+      "img.pkr.hcl",
+      TEMPLATE.replace("ssh_password = var.password", "ssh_password = substr(var.password, 0, 8)"),
+    );
     expect(() => importTemplate("img.pkr.hcl", out, { env: {}, vars: { password: "hunter22" } })).toThrow(ConfigErrors);
     writeFileSync("x.toml", "");
     expect(() => importTemplate("x.toml", out, {})).toThrow(ConfigErrors);
