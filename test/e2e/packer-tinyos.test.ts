@@ -50,7 +50,7 @@ describe("packer/tinyos builds as Packer users run it", () => {
 
   test("the legacy JSON template builds from the repo's top ({{template_dir}} paths)", async () => {
     const { code, output } = await runCli(["build", "packer/tinyos-json/tinyos.json"], { cwd: repo }).done;
-    expect(output, output).toContain("Build 'tinyos-json' finished");
+    expect(output, output).toMatch(/Build '[^']+' finished/);
     expect(code).toBe(0);
     expect(output).toMatch(/HTTP GET \/tinyos\.ks -> 200/);
     expect(output).toContain("provisioning tinyos");

@@ -36,3 +36,21 @@ export function makeTinyosRepo(options: { copyIso?: boolean; patch?: (template: 
   git("commit", "--quiet", "-m", "tinyos example");
   return { dir: base.dir, sha: git("rev-parse", "HEAD"), commit: base.commit };
 }
+
+/** A git repository laid out as Packer users keep theirs: packer/tinyos/ and kickstart/, no images/; `files` lists it. */
+export function makePackerRepo(): { dir: string; sha: string; files: string[] } {
+  const base = makeRepo();
+  const git = (...args: string[]) =>
+    execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], {
+      cwd: base.dir,
+      encoding: "utf8",
+    }).trim();
+  git("rm", "--quiet", "-r", "images");
+  for (const sub of ["packer/tinyos", "kickstart"]) cpSync(join(ROOT, sub), join(base.dir, sub), { recursive: true });
+  mkdirSync(join(base.dir, "iso"), { recursive: true });
+  symlinkSync(ISO, join(base.dir, "iso/tinyos.iso"));
+  cpSync(join(ROOT, "iso/SHA256SUMS"), join(base.dir, "iso/SHA256SUMS"));
+  git("add", "-A");
+  git("commit", "--quiet", "-m", "Packer layout");
+  return { dir: base.dir, sha: git("rev-parse", "HEAD"), files: git("ls-files").split("\n") };
+}
