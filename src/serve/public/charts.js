@@ -38,7 +38,7 @@ export function sparkline(values, width = 120, height = 28) {
 
 /** Durations of builds as a chart with a time axis in minutes: points = [{ label, ms, state }], oldest first. */
 export function durationChart(points, width = 640, height = 200) {
-  const pad = { left: 44, right: 12, top: 10, bottom: 24 };
+  const pad = { left: 72, right: 24, top: 10, bottom: 24 };
   const root = svg("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img" });
   root.append(svg("title", {}, "build durations"));
   const max = Math.max(...points.map((p) => p.ms), 1000);
@@ -50,11 +50,14 @@ export function durationChart(points, width = 640, height = 200) {
     root.append(svg("text", { x: pad.left - 4, y: y(max * f) + 4, "text-anchor": "end" }, duration(max * f)));
   }
   if (points.length > 1) root.append(svg("polyline", { points: points.map((p, i) => `${x(i)},${y(p.ms)}`).join(" ") }));
+  // At most about ten labels under the axis, the newest always among them.
+  const every = Math.ceil(points.length / 10);
   points.forEach((p, i) => {
     const dot = svg("circle", { class: `point ${p.state}`, cx: x(i), cy: y(p.ms), r: 4, "data-ms": p.ms });
     dot.append(svg("title", {}, `${p.label}: ${duration(p.ms)} (${p.state})`));
     root.append(dot);
-    root.append(svg("text", { x: x(i), y: height - 6, "text-anchor": "middle" }, p.label));
+    if ((points.length - 1 - i) % every === 0)
+      root.append(svg("text", { x: x(i), y: height - 6, "text-anchor": "middle" }, p.label));
   });
   return root;
 }
