@@ -46,7 +46,15 @@ export interface TemplateDocument {
 /** A Packer template's declarations, comments and files read, for `tsimg import`. */
 export interface TemplateOrigin {
   /** Declared variables, with their defaults as the template gives them (not -var's values). */
-  variables: { name: string; type: string; default?: unknown; sensitive: boolean; description?: string }[];
+  variables: {
+    name: string;
+    type: string;
+    default?: unknown;
+    sensitive: boolean;
+    description?: string;
+    /** Its value comes from a file of the template's folder (*.auto.pkrvars.hcl), not from the command line. */
+    fromTemplateFolder?: boolean;
+  }[];
   /** JSON.stringify(keyPath) -> the comment lines written above it. */
   comments: Map<string, string[]>;
   /** Absolute path -> text of each file() read while loading. */

@@ -69,7 +69,23 @@ export function importTemplate(
     const entries: TomlSection["entries"] = [];
     if (v.type !== "string") entries.push({ key: "type", value: v.type });
     if (v.description !== undefined) entries.push({ key: "description", value: v.description });
-    if (v.default !== undefined && v.default !== null) entries.push({ key: "default", value: String(v.default) });
+    // The default is the value the variable had at import (from *.auto.pkrvars.hcl, -var-file,
+    // -var), so the TOML alone gives the same plan; a sensitive one keeps the template's own,
+    // unless the template's folder gave it (then it is in the repository already).
+    const declared = v.default === undefined || v.default === null ? undefined : String(v.default);
+    const value = v.sensitive && !v.fromTemplateFolder ? declared : (values.get(v.name) ?? declared);
+    if (value !== undefined)
+      entries.push({
+        key: "default",
+        value,
+        ...(value === declared
+          ? {}
+          : {
+              comments: [
+                `the value given to tsimg import (the template's default: ${declared === undefined ? "none" : JSON.stringify(declared)})`,
+              ],
+            }),
+      });
     if (v.sensitive) entries.push({ key: "sensitive", value: true });
     const above = origin.comments.get(JSON.stringify(["variables", v.name]));
     sections.push({ header: `variables.${quoteKey(v.name)}`, entries, ...(above ? { comments: above } : {}) });
@@ -112,7 +128,14 @@ export function importTemplate(
   // A secret given on the command line (not the template's own default) must not end up in the file.
   for (const v of origin.variables) {
     const value = values.get(v.name);
-    if (v.sensitive && value && value.length >= 3 && value !== String(v.default ?? "") && toml.includes(value))
+    if (
+      v.sensitive &&
+      !v.fromTemplateFolder &&
+      value &&
+      value.length >= 3 &&
+      value !== String(v.default ?? "") &&
+      toml.includes(value)
+    )
       throw new ConfigErrors([
         new ConfigError(
           `variable "${v.name}" is sensitive and its value would be written into the TOML file (a value tsimg cannot express with \${var.${v.name}}): import without -var for it`,

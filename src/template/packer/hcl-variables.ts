@@ -27,6 +27,8 @@ export interface VariableDecl {
 export interface PackerVariables {
   values: Record<string, unknown>;
   resolved: Map<string, ResolvedVariable>;
+  /** Where each value came from: "its default", a *.auto.pkrvars.hcl file, "-var-file x", "-var x", "PKR_VAR_x". */
+  setBy: Map<string, string>;
 }
 
 /** Values of every declared variable; throws ConfigErrors listing every problem. */
@@ -111,7 +113,7 @@ export function resolvePackerVariables(
   }
   if (errors.length === 0) checkValidations(decls, values, baseScope, errors);
   if (errors.length > 0) throw new ConfigErrors(errors);
-  return { values, resolved };
+  return { values, resolved, setBy: new Map([...given].map(([name, g]) => [name, g.from])) };
 }
 
 /** A variable's `validation` blocks: the condition sees only var.<that variable>, as in Packer. */
