@@ -127,7 +127,9 @@ export function resolveVariables(
 
 function readVarFile(file: string, problems: Problem[]): Record<string, unknown> {
   try {
-    const values = TOML.parse(readUtf8(readFileSync(file)));
+    // A .json file is Packer's -var-file form: the same variables, as one JSON object.
+    const text = readUtf8(readFileSync(file));
+    const values = /\.json$/i.test(file) ? jsonObject(text) : TOML.parse(text);
     // As in a template: a BigInt or 5,000 levels of lists would crash what reads the values.
     const beyond = findLimitProblem(values);
     if (beyond) throw new Error(`${beyond.path.join(".")}: ${describeLimitProblem(beyond.problem)}`);
@@ -136,4 +138,11 @@ function readVarFile(file: string, problems: Problem[]): Record<string, unknown>
     problems.push({ path: [], message: `--var-file ${file}: ${(error as Error).message.split("\n")[0]}` });
     return {};
   }
+}
+
+function jsonObject(text: string): Record<string, unknown> {
+  const parsed: unknown = JSON.parse(text);
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw new Error('expected a JSON object of "name": value');
+  return parsed as Record<string, unknown>;
 }

@@ -165,6 +165,21 @@ describe("loadTemplate: bytes that are not a sane template", () => {
     expect(messages(path, { varFiles: [varFile] })).toEqual([`--var-file ${varFile}: ${message}`]);
   });
 
+  test("a .json --var-file is read as Packer's JSON var file; a non-object is refused", () => {
+    const path = template(
+      `[variables.v]\ndefault = "1"\n\n[variables.w]\ntype = "number"\ndefault = "1"\n\n${MINIMAL}`,
+    );
+    const varFile = join(path, "..", "vars.json");
+    writeFileSync(varFile, '{"v": "from-json", "w": 4}');
+    const plan = loadTemplate(path, { varFiles: [varFile], env: {} });
+    expect(plan.variables.v?.value).toBe("from-json");
+    expect(plan.variables.w?.value).toBe("4");
+    writeFileSync(varFile, '["v"]');
+    expect(messages(path, { varFiles: [varFile] })).toEqual([
+      `--var-file ${varFile}: expected a JSON object of "name": value`,
+    ]);
+  });
+
   test("nesting up to the limit is only checked by the options' own types", () => {
     // 31 levels of lists under [source] is 32 in all: allowed by the depth check, refused as the wrong type.
     const path = template(`${MINIMAL}qemuargs = ${"[".repeat(31)}${"]".repeat(31)}\n`);
