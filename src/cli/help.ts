@@ -7,7 +7,7 @@ export const VERSION: string = (
 ).version;
 
 const VARIABLE_OPTIONS = `  --var name=value      set a variable (repeatable; wins over everything else)
-  --var-file FILE       name = value lines (repeatable): TOML for .toml templates; .pkrvars.hcl or JSON for Packer ones
+  --var-file FILE       name = value lines (repeatable): TOML (or JSON) for .toml templates; .pkrvars.hcl or JSON for Packer
   --only a,b            Packer templates: build only these builds (qemu.name; * matches anything)
   --except a,b          Packer templates: skip these builds, or post-processors of this name
   (Packer's spellings -var, -var-file, -only, -except work too)`;
