@@ -67,8 +67,10 @@ describe("boot test, inventory, SBOM and tsimg diff", () => {
     const manifest = JSON.parse(readFileSync(join(outA, "manifest.json"), "utf8")) as ManifestFile;
     const entry = manifest.builds[0]!;
     const inventory = entry.inventory as { packages: Array<{ name: string; version: string }>; os: { ID: string } };
-    // The fixture's versions.txt lists every .deb its build unpacked or shipped ("name version").
-    const versions = readFileSync(join(dirname(realpathSync(ISO)), "versions.txt"), "utf8").split("\n");
+    // The fixture's versions.txt lists every .deb its build unpacked ("Package: name Version: version").
+    const versions = readFileSync(join(dirname(realpathSync(ISO)), "versions.txt"), "utf8")
+      .split("\n")
+      .flatMap((l) => /^Package: (\S+) Version: (\S+)$/.exec(l)?.slice(1, 3).join(" ") ?? []);
     const listed = inventory.packages.map((p) => `${p.name} ${p.version}`);
     expect(listed.filter((p) => !versions.includes(p))).toEqual([]);
     const names = inventory.packages.map((p) => p.name);
