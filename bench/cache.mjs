@@ -1,8 +1,7 @@
 // The layer cache (issue 14): a cold tinyos build, then the same project rebuilt after an
 // edit to provisioner.sh, side by side in one run, each step's time from the build's own
-// summary line. Then the two ways back into a cached layer's VM, measured on the layer the
-// cold build left: booting its disk until SSH answers, against loading its saved memory
-// until SSH answers (what tsimg does). Prints numbers; asserts nothing.
+// summary line. Then how long booting the install layer's disk takes until SSH answers
+// (what a cached rebuild pays to get back into the VM). Prints numbers; asserts nothing.
 //   node bench/cache.mjs [--repeat N]     (npm run bench:cache)
 import { execFileSync, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -47,8 +46,8 @@ async function timedBuild(template) {
   return { ms, steps };
 }
 
-/** Starts QEMU on `disk` (optionally waiting for a memory file) and measures until SSH answers. */
-async function toSsh(disk, memory) {
+/** Starts QEMU on `disk` and measures until SSH answers. */
+async function toSsh(disk) {
   const port = 22000 + Math.floor(Math.random() * 2000);
   const qmpPath = join(disk, "..", `bench-${port}.qmp`);
   const t0 = Date.now();
@@ -60,23 +59,12 @@ async function toSsh(disk, memory) {
       ...["-drive", `file=${disk},if=virtio,cache=writeback,discard=ignore,format=qcow2`],
       ...["-drive", `file=${ISO},media=cdrom`, "-boot", "c", "-display", "none", "-serial", "null"],
       ...["-qmp", `unix:${qmpPath},server=on,wait=off`],
-      ...(memory ? ["-incoming", "defer"] : []),
     ],
     { stdio: "ignore" },
   );
   try {
     while (!existsSync(qmpPath)) await new Promise((r) => setTimeout(r, 10));
     const qmp = await QmpClient.connect(qmpPath);
-    if (memory) {
-      await qmp.execute("migrate-incoming", { uri: `exec:cat '${memory}'` });
-      for (;;) {
-        const s = await qmp.execute("query-migrate");
-        if (s.status === "completed") break;
-        if (s.status === "failed") throw new Error("restore failed");
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      await qmp.execute("cont");
-    }
     const ssh = await SshSession.connect(
       { host: "127.0.0.1", port, username: "root", password: "tsimg-example", handshakeAttempts: 200 },
       AbortSignal.timeout(300_000),
@@ -108,8 +96,7 @@ for (let i = 0; i < repeat; i++) {
     return path;
   };
   const boot = await toSsh(overlay("boot.qcow2"));
-  const restore = await toSsh(overlay("restore.qcow2"), join(layerDir, "memory.state"));
-  rows.push({ cold, cached, boot, restore });
+  rows.push({ cold, cached, boot });
 }
 
 const step = (name, which) => median(rows.map((r) => r[which].steps[name] ?? 0));
@@ -120,6 +107,4 @@ for (const name of names) console.log(`${name.padEnd(18)} ${sec(step(name, "cold
 const cold = median(rows.map((r) => r.cold.ms));
 const cached = median(rows.map((r) => r.cached.ms));
 console.log(`${"whole build".padEnd(18)} ${sec(cold)}  ${sec(cached)}   ratio ${(cached / cold).toFixed(2)}x`);
-console.log("\nback into the install layer's VM, until SSH answers:");
-console.log(`  boot the cached disk (no ISO, no boot command)  ${sec(median(rows.map((r) => r.boot)))}`);
-console.log(`  restore the saved memory (what tsimg does)      ${sec(median(rows.map((r) => r.restore)))}`);
+console.log(`\nboot the install layer's disk until SSH answers: ${sec(median(rows.map((r) => r.boot)))}`);

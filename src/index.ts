@@ -3,6 +3,9 @@ export { loadTemplate, type LoadOptions } from "./builder/load-template.js";
 export { importTemplate, type ImportResult } from "./builder/import-template.js";
 export { build, startBuild, type BuildOptions, type BuildResult, type RunningBuild } from "./build/build.js";
 export { previewQemuCommand, type QemuCommandPreview } from "./builder/inspect.js";
+export { layerCacheDirFromEnvironment } from "./builder/cache-dir.js";
+export { LayerStore } from "./cache/store.js";
+export { evict as pruneLayers, listLayers, type CacheListing, type LayerInfo } from "./cache/evict.js";
 export type { BuildEvent, BuildEventType, EventListener, LogLevel } from "./core/events.js";
 export type {
   BuildPlan,

@@ -30,6 +30,12 @@ export interface BuildOptions {
   onStepError?: (step: string, error: TsimgError) => Promise<StepErrorChoice>;
   /** Where ISO downloads and verification records are kept. Default: $TSIMG_CACHE_DIR, else ~/.cache/tsimg. */
   cacheDir?: string;
+  /** Ignore the layer cache: build every layer, keep none (--no-cache). */
+  noCache?: boolean;
+  /** Continue from this build's cached layers, and fail if there are none (--resume). */
+  resume?: boolean;
+  /** Where layers are kept, over the template's layer_cache_dir. */
+  layerCacheDir?: string;
   /** Packer's PACKER_RUN_UUID: one per run, shared by its parallel builds (manifest `last_run_uuid`). Default: a new one. */
   runUuid?: string;
 }
@@ -93,6 +99,7 @@ function newContext(plan: BuildPlan, options: BuildOptions, controller: AbortCon
       runUuid: options.runUuid ?? randomUUID(),
       startTime: Date.now(),
       cacheDir: options.cacheDir ?? cacheDirFromEnvironment(),
+      layers: { enabled: !options.noCache, resume: options.resume ?? false, dir: options.layerCacheDir },
     },
     fail: (error) => {
       if (!controller.signal.aborted) controller.abort(error);

@@ -18,6 +18,8 @@ export interface BuildOptions {
   startTime: number;
   /** Where downloads and verification records are kept (TSIMG_CACHE_DIR). */
   cacheDir: string;
+  /** The layer cache: used unless --no-cache; --resume insists on a cached layer; dir overrides layer_cache_dir. */
+  layers: { enabled: boolean; resume: boolean; dir?: string | undefined };
 }
 
 /** The build a step runs in. */

@@ -137,7 +137,7 @@ export async function tsimgVersion(): Promise<string> {
 }
 
 /** The first line `<program> --version` prints, e.g. "QEMU emulator version 7.2.11 (Debian 1:7.2+dfsg-7+deb12u12)". */
-async function firstLineOf(program: string, signal?: AbortSignal): Promise<string> {
+export async function firstLineOf(program: string, signal?: AbortSignal): Promise<string> {
   const result = await runProgram(program, ["--version"], { timeoutMs: 30_000, ...(signal ? { signal } : {}) });
   const line = result.stdout.split("\n")[0]?.trim();
   if (!result.ok || !line) return `unknown (${program} --version failed)`;

@@ -18,6 +18,7 @@ import { postProcess } from "./steps/post-process.js";
 import { prepareOutput } from "./steps/prepare-output.js";
 import { provision } from "./steps/provision.js";
 import { shutdown, waitForPowerOff } from "./steps/shutdown.js";
+import { diskOnLayers, installLayer, keyFromLayer, lookupLayers, unlessRestored } from "./steps/layers.js";
 import { sshKey } from "./steps/ssh-key.js";
 import { startQemu } from "./steps/start-qemu.js";
 import { startTpm } from "./steps/start-tpm.js";
@@ -28,19 +29,21 @@ import { writeSbom } from "./steps/write-sbom.js";
 export function qemuPipeline(plan: BuildPlan) {
   const source = plan.source;
   const ssh = source.communicator === "ssh";
+  // Layers (docs/cache.md): a build may continue from a cached layer; the steps that differ then are wrapped.
   return Pipeline.start<BuildStepContext>()
     .then(fetchIso)
-    .when(ssh && !source.ssh_password && !source.ssh_private_key_file, sshKey)
+    .then(lookupLayers)
+    .when(ssh && !source.ssh_password && !source.ssh_private_key_file, keyFromLayer(sshKey))
     .then(prepareOutput)
-    .then(createDisk)
+    .then(diskOnLayers(createDisk))
     .when(source.efi_boot, createEfiVars)
     .then(httpServer)
     .when(source.cd_files.length > 0 || source.cd_content !== undefined, createCd)
     .when(source.floppy_files.length > 0 || source.floppy_content !== undefined, createFloppy)
     .when(source.vtpm, startTpm)
     .then(startQemu)
-    .then(typeBootCommand)
-    .when(ssh, (steps) => steps.then(waitForSsh).then(provision).then(inventory).then(shutdown))
+    .then(unlessRestored(typeBootCommand))
+    .when(ssh, (steps) => steps.then(waitForSsh).then(installLayer).then(provision).then(inventory).then(shutdown))
     .when(!ssh, waitForPowerOff)
     .then(compact)
     .when(ssh && source.boot_test, bootTest)

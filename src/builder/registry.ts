@@ -2,6 +2,7 @@
 // generator ask for them: `[source]` is the qemu builder with its sources, HTTP server and
 // communicator; then the provisioners and post-processors.
 import { BOOT_TEST_OPTIONS, TEST_INTRO, TEST_OPTIONS, checkTest, type TestConfig } from "../checks/options.js";
+import { LAYER_CACHE_OPTIONS } from "../cache/options.js";
 import { checkTable } from "../core/check-options.js";
 import type { ConfigOf, OptionTable } from "../core/options.js";
 import { COMMUNICATOR_OPTIONS, checkCommunicator, communicatorSecrets } from "../communicator/options.js";
@@ -35,6 +36,7 @@ export const SOURCE_OPTIONS = {
   ...COMMUNICATOR_OPTIONS,
   ...QEMU_SHUTDOWN_OPTIONS,
   ...BOOT_TEST_OPTIONS,
+  ...LAYER_CACHE_OPTIONS,
 } as const satisfies OptionTable;
 
 /** `[source]` after defaults, unit parsing (MiB, ms) and path resolution (absolute). */

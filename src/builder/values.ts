@@ -11,6 +11,7 @@ import type { SerialFollower } from "../qemu/serial.js";
 import type { BaseImage } from "./disk-artifact.js";
 import type { SerialLog } from "./serial-log.js";
 import type { TempKey } from "./ssh-connect.js";
+import type { LayerRun } from "./layers.js";
 
 /** fetch-iso: the ISO (or base disk) to use: a local file or the cache's verified download. */
 export interface FetchedIso {
@@ -122,4 +123,9 @@ export interface InventoryCollected {
 /** write-sbom: the CycloneDX file next to the artifact. */
 export interface SbomWritten {
   sbom: { path: string; sha256: string };
+}
+
+/** layer-cache: the build's layers, when it uses the layer cache. */
+export interface LayersPlanned {
+  layers: LayerRun;
 }

@@ -25,6 +25,8 @@ import { createRenderer } from "./render.js";
 export async function runBuild(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs("build", args, {
     force: { type: "boolean" },
+    "no-cache": { type: "boolean" },
+    resume: { type: "boolean" },
     "on-error": { type: "string" },
     parallel: { type: "string" },
     json: { type: "boolean" },
@@ -44,6 +46,8 @@ export async function runBuild(args: string[]): Promise<number> {
   if (!Number.isInteger(parallel) || parallel < 1)
     throw new UsageError(`--parallel must be a whole number of at least 1, got "${values.parallel}"`);
   const debug = values.debug ?? false;
+  if (values.resume && values["no-cache"])
+    throw new UsageError("--resume continues from cached layers: it cannot go with --no-cache");
 
   // Load every template first: nothing starts if any of them is broken.
   const plans: BuildPlan[] = [];
@@ -107,6 +111,8 @@ export async function runBuild(args: string[]): Promise<number> {
       const running = startBuild(plan, {
         force: values.force ?? false,
         keepOnError: onError === "abort",
+        noCache: values["no-cache"] ?? false,
+        resume: values.resume ?? false,
         signal: controller.signal,
         onEvent,
         runUuid,

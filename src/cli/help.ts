@@ -22,6 +22,7 @@ Usage:
   tsimg import [-o out.toml] <template>   write a Packer template (.pkr.hcl, folder, .json) as TOML
   tsimg screenshot <output_directory>     a PNG of the console of the VM a running build is building
   tsimg diff [--json] <A> <B>             what changed between two images (manifests, SBOMs, output dirs)
+  tsimg cache ls | prune                  the layer cache: what it holds, and making room (docs/cache.md)
   tsimg serve --config serve.toml         the GitOps service: builds from GitLab merge-request comments
   tsimg worker --config worker.toml       a build host taking serve's builds from a queue (docs/scale-out.md)
   tsimg version                           print the version
@@ -43,6 +44,8 @@ Builds each template's image. Lines are prefixed with the image's name.
 Options:
 ${VARIABLE_OPTIONS}
   --force               replace an existing output_directory
+  --no-cache            ignore the layer cache: install and provision from scratch, keep no layers
+  --resume              continue from the last layer a failed build kept; fail if there is none
   --on-error=cleanup    on failure, stop QEMU and remove the output (default)
   --on-error=abort      on failure, keep output_directory and the stopped VM's disk for inspection
   --on-error=ask        on failure, ask (on a terminal): clean up, abort, or retry the failed step
@@ -53,6 +56,18 @@ ${VARIABLE_OPTIONS}
   --debug               show QEMU's command line and output, the serial console, and stack traces
 
 Ctrl-C or SIGTERM stops the builds cleanly (exit 130 / 143); a second one exits at once.`,
+
+  cache: `Usage: tsimg cache ls [--json] [--dir DIR]
+       tsimg cache prune (--all | --max-size SIZE) [--dir DIR]
+
+The layer cache (docs/cache.md) keeps the install and each provisioner's result so a rebuild
+continues from the longest unchanged chain. Its directory: --dir, else
+$TSIMG_CACHE_DIR/layers (default ~/.cache/tsimg/layers).
+
+  ls                    every layer: key, image, what it holds, size, age, last use
+  prune --max-size 10G  remove least recently used layers until the cache fits
+  prune --all           remove every layer no running build uses
+  --json                ls as JSON`,
 
   validate: `Usage: tsimg validate [options] <template...>
 

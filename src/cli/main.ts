@@ -26,6 +26,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./diff-command.js")).runDiff(rest);
     case "worker":
       return (await import("./worker-command.js")).runWorker(rest);
+    case "cache":
+      return (await import("./cache-command.js")).runCache(rest);
     case "version":
     case "--version":
       console.log(`tsimg ${VERSION}`);
@@ -40,7 +42,7 @@ async function main(argv: string[]): Promise<number> {
       const text = HELP[topic];
       if (!text)
         throw new UsageError(
-          `no help for "${topic}": commands are build, validate, inspect, import, screenshot, diff, serve, worker, version`,
+          `no help for "${topic}": commands are build, validate, inspect, import, screenshot, diff, cache, serve, worker, version`,
         );
       console.log(text);
       return EXIT.ok;

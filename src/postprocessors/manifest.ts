@@ -30,6 +30,8 @@ export interface ManifestEntry {
   sbom?: { file: string; sha256: string };
   /** The template file: `tsimg diff` finds changed inputs' files beside it for a unified diff. */
   template_path?: string;
+  /** The layer cache's layers (docs/cache.md): each one's key, and whether this build took it from the cache. */
+  layers?: Array<{ index: number; title: string; key: string; reused: boolean }>;
 }
 
 export interface ManifestFile {
@@ -69,6 +71,7 @@ export async function manifestEntry(
     lineage: artifact.lineage ? (sortKeys({ ...artifact.lineage }) as Record<string, unknown>) : null,
     ...(ctx.build.templatePath ? { template_path: ctx.build.templatePath } : {}),
     ...(ctx.contents ? { inventory: ctx.contents.inventory } : {}),
+    ...(ctx.layers ? { layers: ctx.layers.map((l) => ({ ...l })) } : {}),
     ...(ctx.contents?.sbom
       ? {
           sbom: {

@@ -39,6 +39,8 @@ export interface PostProcessorContext {
   inputs?: Record<string, unknown>;
   /** What the image holds (the builder's inventory) and its SBOM file: the manifest records both. */
   contents?: { inventory: Record<string, unknown>; sbom?: { file: string; sha256: string } };
+  /** The build's layers (layer cache), for the manifest. */
+  layers?: Array<{ index: number; title: string; key: string; reused: boolean }>;
   /** `--force`: the manifest drops entries of earlier runs, as Packer's -force does. */
   force?: boolean;
   /** Files a post-processor created outside outputDir (added by resolveOutput): a failed build removes them. */

@@ -30,6 +30,12 @@ export const PROVISIONER_COMMON_OPTIONS = {
     packer: "`only`",
   },
   except: { type: "string[]", doc: "Skip in these builds (same names as `only`).", packer: "`except`" },
+  cache: {
+    type: "boolean",
+    default: true,
+    doc: "Keep the state after this provisioner in the layer cache, so a later build can continue from it (docs/cache.md). `false` for a provisioner whose result depends on more than its inputs (a `dnf update`): it and every provisioner after it always run.",
+    packer: "none (Packer has no layer cache)",
+  },
 } as const satisfies OptionTable;
 
 /** `[[provisioner]]` with `type = "shell"`. */

@@ -35,6 +35,8 @@ export interface ArgvInputs {
   userArgs: string[][];
   /** qemuargs_append with run-time placeholders already filled in. */
   appendArgs?: string[][];
+  /** Boot the disk even with the ISO attached (a build continuing from a cached layer: the OS is installed). */
+  bootDisk?: boolean;
 }
 
 export interface QemuArgv {
@@ -95,7 +97,7 @@ export function buildQemuArgv(inputs: ArgvInputs): QemuArgv {
     // An installer boots from its cdrom once; the reboot after the install boots the disk.
     {
       flag: "-boot",
-      value: inputs.isoPath ? "once=d" : "c",
+      value: inputs.isoPath && !inputs.bootDisk ? "once=d" : "c",
       what: inputs.isoPath ? "boot order (cdrom first, then disk)" : "boot order (disk)",
     },
     { flag: "-serial", value: `file:${inputs.serialLog}`, what: "serial console capture" },

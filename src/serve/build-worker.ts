@@ -94,6 +94,8 @@ async function main(job: WorkerJob): Promise<void> {
   send({ type: "secrets", values: plan.secrets });
   // Outputs stay in the build's own work dir, whatever the template says.
   plan.source.output_directory = join(job.workDir, "output");
+  // Layers go to the sandbox's cache (TSIMG_CACHE_DIR), shared by the builds of every merge request, so a retried build continues from the layers the failed one kept.
+  plan.source.layer_cache_dir = undefined;
   current.running = startBuild(plan, {
     signal: controller.signal,
     onEvent: (event) => send({ type: "event", event }),

@@ -16,7 +16,15 @@ export interface StepContextOptions {
 export function buildContext(plan: BuildPlan, options: Partial<BuildOptions> = {}): BuildContext {
   return {
     plan,
-    options: { force: false, keepOnError: false, runUuid: "u", startTime: 0, cacheDir: "/nonexistent", ...options },
+    options: {
+      force: false,
+      keepOnError: false,
+      runUuid: "u",
+      startTime: 0,
+      cacheDir: "/nonexistent",
+      layers: { enabled: false, resume: false },
+      ...options,
+    },
     fail: () => undefined,
     console: new VmConsole(),
   };

@@ -38,7 +38,8 @@ export function makeProject(patch: (template: string) => string = (t) => t): {
   let text = readFileSync(template, "utf8");
   text = text.replace(
     "[source]\n",
-    `[source]\nvm_name = "${vmName}"\noutput_directory = "${join(dir, "output")}"\nheadless = true\naccelerator = "tcg"\n`,
+    // Each project has its own layer cache: no test continues from another test's layers.
+    `[source]\nvm_name = "${vmName}"\noutput_directory = "${join(dir, "output")}"\nheadless = true\naccelerator = "tcg"\nlayer_cache_dir = "${join(dir, "layers")}"\n`,
   );
   writeFileSync(template, patch(text));
   return { dir, template, vmName, output: join(dir, "output") };

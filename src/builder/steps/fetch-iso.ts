@@ -19,7 +19,7 @@ export const fetchIso: BuildStep<object, FetchedIso> = {
       resolveLocal: (path) => resolvePath(path, templateDir),
       cacheDir: ctx.build.options.cacheDir,
       // The manifest records the ISO's sha256; lineage needs it for a base disk too.
-      alsoHash: postProcessors.length > 0 || source.disk_image ? ["sha256"] : [],
+      alsoHash: postProcessors.length > 0 || source.disk_image || source.layer_cache ? ["sha256"] : [],
       signal: ctx.signal,
       events: ctx.events,
     });

@@ -8,6 +8,7 @@ import type {
   CreatedDisks,
   FetchedIso,
   InventoryCollected,
+  LayersPlanned,
   PostProcessed,
   SbomWritten,
 } from "../values.js";
@@ -20,7 +21,7 @@ import type {
 type PostProcessInput = CompactedDisks &
   Pick<CreatedDisks, "baseImage"> &
   FetchedIso &
-  Partial<InventoryCollected & SbomWritten>;
+  Partial<InventoryCollected & SbomWritten & LayersPlanned>;
 
 export const postProcess: BuildStep<PostProcessInput, PostProcessed> = {
   name: "post-process",
@@ -55,6 +56,9 @@ export const postProcess: BuildStep<PostProcessInput, PostProcessed> = {
               ...(input.sbom ? { sbom: { file: input.sbom.path, sha256: input.sbom.sha256 } } : {}),
             },
           }
+        : {}),
+      ...(input.layers
+        ? { layers: input.layers.report.map(({ index, title, key, reused }) => ({ index, title, key, reused })) }
         : {}),
       force: options.force,
       outsideFiles,

@@ -1,10 +1,11 @@
 import { TimeoutError, TsimgError } from "../../core/errors.js";
 import { formatDuration } from "../../core/units.js";
-import type { ProvisionerCommon } from "../../provisioners/options.js";
+import type { ProvisionerCommon, ProvisionerConfig } from "../../provisioners/options.js";
 import { runProvisioner } from "../../provisioners/run.js";
 import { runtimeValues, type BuildStep, type BuildStepContext } from "../context.js";
 import { connectSsh, type TempKey } from "../ssh-connect.js";
-import type { GuestState, HttpServing, SshConnected, SshKeyMade, VmStarted } from "../values.js";
+import type { GuestState, HttpServing, LayersPlanned, SshConnected, SshKeyMade, VmStarted } from "../values.js";
+import { saveLayer } from "../layers.js";
 import { signalWithTimeout, sleep } from "../../core/abort.js";
 
 const REBOOT_GRACE_MS = 15_000;
@@ -29,9 +30,9 @@ async function waitForReboot(
 /** Runs the provisioners in order over the SSH session; reconnects after an expected disconnect. */
 /** What provisioning reads: the SSH link, the VM (for reboots and error details), and what {{ .X }} may name. */
 type ProvisionInput = SshConnected &
-  Pick<VmStarted, "guest" | "sshHostPort" | "qemu" | "serial"> &
+  Pick<VmStarted, "guest" | "sshHostPort" | "qemu" | "serial" | "qmp"> &
   HttpServing &
-  Partial<SshKeyMade>;
+  Partial<SshKeyMade & LayersPlanned>;
 
 export const provision: BuildStep<ProvisionInput> = {
   name: "provision",
@@ -48,56 +49,77 @@ export const provision: BuildStep<ProvisionInput> = {
     };
     for (const [index, config] of plan.provisioners.entries()) {
       const label = `provisioner ${index + 1}/${plan.provisioners.length}: ${config.type}`;
-      const skip = skipReason(config, plan.image.name);
-      if (skip) {
-        ctx.events.info(`${label}: skipped (${skip})`);
+      const layers = input.layers;
+      // Its result is in the cached layer the build continued from.
+      if (layers?.restored && index + 1 <= layers.restored.index) {
+        ctx.events.info(`${label}: done in cached layer ${index + 1}`);
         continue;
       }
-      ctx.events.info(label);
-      if (config.pause_before > 0) {
-        ctx.events.info(`pause_before: waiting ${formatDuration(config.pause_before)}`);
-        await sleep(config.pause_before, ctx.signal);
-      }
-      for (let attempt = 0; ; attempt++) {
-        ssh.session ??= await connectSsh(plan.source, input, ctx.signal, (why) => ctx.events.info(why));
-        const resetsBefore = input.guest.resets;
-        const limit = config.timeout > 0 ? signalWithTimeout(ctx.signal, config.timeout) : undefined;
-        const signal = limit?.signal ?? ctx.signal;
-        try {
-          const result = await runProvisioner(config, {
-            ssh: ssh.session,
-            events: ctx.events,
-            signal,
-            runtime: runtimeValues(plan, input),
-            buildEnv,
-            templateDir: plan.templateDir,
-          });
-          if (result.disconnected) {
-            ssh.session.close();
-            delete ssh.session;
-            await waitForReboot(input.guest, resetsBefore, ctx.signal, (line) => ctx.events.info(line));
-          }
-          break;
-        } catch (thrown) {
-          if (ctx.signal.aborted) throw thrown;
-          const error = limit?.timedOut
-            ? new TimeoutError(`${label}: still running after ${formatDuration(config.timeout)} (timeout)`)
-            : (thrown as Error);
-          if (attempt >= config.max_retries) throw error;
-          ctx.events.warn(
-            `${label} failed (${error.message}); retry ${attempt + 1} of ${config.max_retries} (max_retries)`,
-          );
-          // The session may be what broke: the retry starts on a fresh one.
-          ssh.session?.close();
-          delete ssh.session;
-        } finally {
-          limit?.clear();
-        }
-      }
+      await runOne(ctx, input, config, label, buildEnv);
+      if (layers && index + 1 <= layers.last)
+        await saveLayer(ctx, layers, index + 1, input.qmp, input.tempKey && JSON.stringify(input.tempKey), ssh.session);
     }
     if (input.tempKey && plan.source.ssh_clear_authorized_keys) await clearTemporaryKey(ctx, input, input.tempKey);
   },
 };
+
+/** Runs one provisioner, with pause_before, timeout and max_retries; reconnects after an expected disconnect. */
+async function runOne(
+  ctx: BuildStepContext,
+  input: ProvisionInput,
+  config: ProvisionerConfig,
+  label: string,
+  buildEnv: Record<string, string>,
+): Promise<void> {
+  const { plan } = ctx.build;
+  const { ssh } = input;
+  const skip = skipReason(config, plan.image.name);
+  if (skip) {
+    ctx.events.info(`${label}: skipped (${skip})`);
+    return;
+  }
+  ctx.events.info(label);
+  if (config.pause_before > 0) {
+    ctx.events.info(`pause_before: waiting ${formatDuration(config.pause_before)}`);
+    await sleep(config.pause_before, ctx.signal);
+  }
+  for (let attempt = 0; ; attempt++) {
+    ssh.session ??= await connectSsh(plan.source, input, ctx.signal, (why) => ctx.events.info(why));
+    const resetsBefore = input.guest.resets;
+    const limit = config.timeout > 0 ? signalWithTimeout(ctx.signal, config.timeout) : undefined;
+    const signal = limit?.signal ?? ctx.signal;
+    try {
+      const result = await runProvisioner(config, {
+        ssh: ssh.session,
+        events: ctx.events,
+        signal,
+        runtime: runtimeValues(plan, input),
+        buildEnv,
+        templateDir: plan.templateDir,
+      });
+      if (result.disconnected) {
+        ssh.session.close();
+        delete ssh.session;
+        await waitForReboot(input.guest, resetsBefore, ctx.signal, (line) => ctx.events.info(line));
+      }
+      break;
+    } catch (thrown) {
+      if (ctx.signal.aborted) throw thrown;
+      const error = limit?.timedOut
+        ? new TimeoutError(`${label}: still running after ${formatDuration(config.timeout)} (timeout)`)
+        : (thrown as Error);
+      if (attempt >= config.max_retries) throw error;
+      ctx.events.warn(
+        `${label} failed (${error.message}); retry ${attempt + 1} of ${config.max_retries} (max_retries)`,
+      );
+      // The session may be what broke: the retry starts on a fresh one.
+      ssh.session?.close();
+      delete ssh.session;
+    } finally {
+      limit?.clear();
+    }
+  }
+}
 
 /** ssh_clear_authorized_keys: removes the temporary key's line, so the image trusts no key nobody holds. */
 async function clearTemporaryKey(ctx: BuildStepContext, input: ProvisionInput, tempKey: TempKey): Promise<void> {

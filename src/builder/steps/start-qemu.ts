@@ -22,6 +22,7 @@ import type {
   PreparedOutput,
   SeedCd,
   SeedFloppy,
+  LayersPlanned,
   SshKeyMade,
   TpmStarted,
   VmStarted,
@@ -34,7 +35,7 @@ type StartInput = Pick<PreparedOutput, "workDir" | "diskPath"> &
   FetchedIso &
   Pick<CreatedDisks, "additionalDisks"> &
   HttpServing &
-  Partial<SshKeyMade & SeedCd & SeedFloppy & EfiVars & Pick<TpmStarted, "tpmSocket">>;
+  Partial<SshKeyMade & SeedCd & SeedFloppy & EfiVars & Pick<TpmStarted, "tpmSocket"> & LayersPlanned>;
 
 /** Starts QEMU with a QMP socket and user networking; QEMU dying later fails the build at once. */
 export const startQemu: BuildStep<StartInput, VmStarted> = {
@@ -86,6 +87,7 @@ export const startQemu: BuildStep<StartInput, VmStarted> = {
       window,
       userArgs,
       appendArgs,
+      bootDisk: input.layers?.restored !== undefined,
     });
     for (const line of argv.replaced) ctx.events.info(line);
     if (vncPort !== undefined)
