@@ -47,6 +47,12 @@ const SOURCE_IGNORED = new Set([
   "iso_url",
   "iso_urls",
   "iso_checksum",
+  // The cache's own settings (its directory's contents change with every layer), and the boot test after the last layer.
+  "layer_cache",
+  "layer_cache_dir",
+  "layer_cache_size",
+  "boot_test",
+  "boot_test_timeout",
 ]);
 
 /** Provisioner options that change when or how often it runs, not what it leaves. */

@@ -1,7 +1,7 @@
 // Layer keys: equal inputs give equal keys wherever the checkout lives; a change to a
 // provisioner's script changes its key and every later one, never an earlier one; host-side
 // options and secrets do not enter; `cache = false` makes its layer and every later one unique.
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -24,15 +24,21 @@ const keysOf = async (template: string, more: Partial<LayerKeyInputs> = {}) =>
   (await layerKeys(loadTemplate(template), { ...inputs, ...more })).map((k) => k.key);
 
 describe("layer keys", () => {
-  it("do not depend on where the template lives, its output names or host ports", async () => {
+  it("do not depend on where the template lives, its output names, host ports or the cache's own directory", async () => {
     const a = await keysOf(project());
-    const b = await keysOf(
-      project((t) =>
-        t.replace("[source]\n", '[source]\nvm_name = "other.qcow2"\nhost_port_min = 3000\nheadless = true\n'),
+    const template = project((t) =>
+      t.replace(
+        "[source]\n",
+        '[source]\nvm_name = "other.qcow2"\nhost_port_min = 3000\nheadless = true\nlayer_cache_dir = "layers"\n',
       ),
     );
+    const b = await keysOf(template);
     expect(a).toHaveLength(3);
     expect(b).toEqual(a);
+    // The cache fills up between two builds: the keys stay (they once hashed its directory).
+    mkdirSync(join(template, "../layers/some-layer"), { recursive: true });
+    writeFileSync(join(template, "../layers/some-layer/meta.json"), "{}");
+    expect(await keysOf(template)).toEqual(a);
   });
 
   it("change from the edited provisioner on, and only there", async () => {
