@@ -1,6 +1,6 @@
 // serve.toml: the service's settings. Secrets never come from the file, nor from the
 // environment: only from files (secrets.ts), so the file can be committed.
-import { checkImageGlob } from "./image-discovery.js";
+import { checkImageGlob, defaultImageGlobs } from "./image-discovery.js";
 import TOML from "@iarna/toml";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -172,7 +172,7 @@ export function parseServeConfig(
       `expected "images_dir" to be a folder inside the repository like "images", got ${JSON.stringify(imagesDir)}`,
     );
 
-  const imageGlobs = globs(raw.image_globs, [`${imagesDir}/*.toml`, "packer/*/*.pkr.hcl"], problems);
+  const imageGlobs = globs(raw.image_globs, defaultImageGlobs(imagesDir), problems);
 
   const buildUser = raw.build_user === undefined ? undefined : lookUpBuildUser(raw.build_user, problems);
   const buildEnv = raw.build_env === undefined ? undefined : passedEnv(raw.build_env, env, problems);

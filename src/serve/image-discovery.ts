@@ -7,7 +7,12 @@ import { readdirSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { IMAGE_NAME } from "./commands.js";
 
-export const DEFAULT_IMAGE_GLOBS = ["images/*.toml", "packer/*/*.pkr.hcl"];
+export const DEFAULT_IMAGE_GLOBS = defaultImageGlobs("images");
+
+/** image_globs when serve.toml has none: TOML templates in images_dir, Packer folders in packer/. */
+export function defaultImageGlobs(imagesDir: string): string[] {
+  return [`${imagesDir}/*.toml`, "packer/*/*.pkr.hcl"];
+}
 
 /** One image: its name, and the template to load (a .toml file, or a Packer folder), relative to the repository. */
 export interface DiscoveredImage {

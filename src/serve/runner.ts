@@ -2,7 +2,7 @@
 // commit into a fresh work dir, run the build function, and say what happened. It throws
 // nothing: the outcome is data the service records and reports. The fetch runs in serve
 // (it needs the GitLab token); the build does not (worker-client.ts).
-import { findTemplateOnDisk } from "./image-discovery.js";
+import { defaultImageGlobs, findTemplateOnDisk } from "./image-discovery.js";
 import { execa } from "execa";
 import { mkdirSync, rmSync } from "node:fs";
 import { rm } from "node:fs/promises";
@@ -76,7 +76,7 @@ export async function runOne(
 
     const repoDir = join(workDir, "repo");
     const templatePath =
-      findTemplateOnDisk(repoDir, record.image, deps.imageGlobs ?? [`${deps.imagesDir}/*.toml`]) ??
+      findTemplateOnDisk(repoDir, record.image, deps.imageGlobs ?? defaultImageGlobs(deps.imagesDir)) ??
       join(repoDir, deps.imagesDir, `${record.image}.toml`);
     currentStep = "build";
     const output = await deps.buildFunction({

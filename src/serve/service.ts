@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Masker } from "../index.js";
 import { accessText, isAllowedProject, isFork, refusal } from "./access.js";
 import { helpText, parseCommand, resolveImages } from "./commands.js";
-import { imagesChanged } from "./image-discovery.js";
+import { defaultImageGlobs, imagesChanged } from "./image-discovery.js";
 import type { ServeConfig } from "./config.js";
 import { DeliveryQueue } from "./deliveries.js";
 import { serveEvent } from "./event-log.js";
@@ -382,5 +382,5 @@ export class BuildService {
 
 /** serve.toml's image_globs, or the images_dir default for a config built without them. */
 function imageGlobs(config: ServeConfig): string[] {
-  return config.imageGlobs ?? [`${config.imagesDir}/*.toml`, "packer/*/*.pkr.hcl"];
+  return config.imageGlobs ?? defaultImageGlobs(config.imagesDir);
 }
