@@ -86,9 +86,11 @@ describe("tsimg serve e2e", () => {
       let watching = Boolean(page);
       const watched = (async () => {
         if (!page) return;
+        await until(() => server.store.getBuild(1) !== undefined, 10_000, "build #1 recorded");
         await page.goto(`${server.url}/builds/1`);
         while (watching) {
-          const done = (await bars(page)).filter((b) => b.ms !== "").length;
+          // (A failed check elsewhere may close the page: the watch just ends.)
+          const done = (await bars(page).catch(() => ((watching = false), []))).filter((b) => b.ms !== "").length;
           if (seen.at(-1) !== done) seen.push(done);
           await new Promise((r) => setTimeout(r, 250));
         }

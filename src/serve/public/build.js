@@ -102,19 +102,22 @@ function draw(taken) {
   if (taken.map((event) => timeline.add(event)).some(Boolean)) drawTimeline();
 }
 
+/** Events drawn so far (the line number of the last one): a new stream resumes after it. */
+let seen = 0;
+
 async function follow() {
   // The events so far in one request (a long log is one answer, not thousands of messages)...
-  let seen = 0;
-  try {
-    const response = await fetch(`/builds/${id}/events.ndjson`);
-    if (response.ok) {
-      const lines = (await response.text()).split("\n").filter((l) => l !== "");
-      draw(lines.map((l) => JSON.parse(l)));
-      seen = lines.length;
+  if (seen === 0)
+    try {
+      const response = await fetch(`/builds/${id}/events.ndjson`);
+      if (response.ok) {
+        const lines = (await response.text()).split("\n").filter((l) => l !== "");
+        draw(lines.map((l) => JSON.parse(l)));
+        seen = lines.length;
+      }
+    } catch {
+      // the stream below replays from the start
     }
-  } catch {
-    // the stream below replays from the start
-  }
   // ...then the rest live. EventSource reconnects by itself and sends Last-Event-ID: the server resumes after it.
   const events = new EventSource(`/builds/${id}/events?lastEventId=${seen}`);
   // Each message is one event (JSON); a replay's thousands of them are drawn once per frame,
@@ -123,6 +126,7 @@ async function follow() {
   events.onmessage = (e) => {
     if (batch.length === 0) requestAnimationFrame(() => draw(batch.splice(0)));
     batch.push(JSON.parse(e.data));
+    seen = Number(e.lastEventId) || seen;
   };
   let ticking;
   let screening;
@@ -148,6 +152,9 @@ async function follow() {
   });
   events.onerror = () => {
     live.textContent = "(reconnecting)";
+    // EventSource gives up on an answer that is not a stream (a 404 for a build not recorded
+    // yet, a restarting serve's 502): follow again a little later, after the last event drawn.
+    if (events.readyState === EventSource.CLOSED) setTimeout(follow, 3000);
   };
 }
 loadMeta();
