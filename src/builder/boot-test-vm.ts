@@ -104,7 +104,8 @@ export async function startBootTestVm(options: {
   const serialPath = join(workDir, "boot-test-serial.raw");
   const argv = buildQemuArgv({
     // Not the build's qemuargs: their -drive, -boot and -cdrom switches point at the installer's media.
-    source: { ...source, vm_name: `${source.vm_name}-boot-test` },
+    // The disks QEMU opens are the qcow2 overlays, whatever format the artifact has.
+    source: { ...source, format: "qcow2", vm_name: `${source.vm_name}-boot-test` },
     accelerator: options.accelerator,
     diskPath: overlays[0]!,
     additionalDisks: overlays.slice(1),
