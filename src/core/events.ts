@@ -11,8 +11,8 @@ interface EventBase {
 }
 
 export type BuildEvent = EventBase &
+  /** `version`: the image's `[image] version`, when the template gives one. */
   (
-    /** `version`: the image's `[image] version`, when the template gives one. */
     | { type: "build-start"; version?: string }
     | { type: "step-start"; step: string; title: string }
     | { type: "step-end"; step: string; ms: number; outcome: "ok" | "failed" | "cancelled" }
