@@ -5,7 +5,7 @@
 // output's working disk name is a symlink to it until the last layer, whose overlay is a
 // real file there, so compaction flattens the whole chain into the artifact as before.
 import { randomBytes } from "node:crypto";
-import { readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { evict, pinLayers, type Pin } from "../cache/evict.js";
 import { LayerStore, type LayerMeta, type LayerWriter } from "../cache/store.js";
@@ -235,8 +235,12 @@ export async function saveLayer(
   // The next layer goes into the cache only on top of one that does.
   run.writer = writer && index + 1 <= run.last && nextKey.reusable ? await run.store.begin(nextKey.key) : undefined;
   if (run.writer) run.uncommitted.add(run.writer);
-  const nextPath = index + 1 > run.last ? run.workingDisk : diskFor(run, index + 1, outputDir);
-  if (nextPath === run.workingDisk) await rm(run.workingDisk, { force: true });
+  // After the last kept layer the guest writes the working disk itself. Its overlay takes that
+  // name only after the freeze: QEMU reopens the frozen node read-only by the name it opened,
+  // the working disk's symlink, so during the freeze that name must still lead to the frozen
+  // disk (replacing it first made the guest read its own new overlay: ext4 errors, SFTP exit 126).
+  const last = index + 1 > run.last;
+  const nextPath = last ? `${run.workingDisk}.next` : diskFor(run, index + 1, outputDir);
   const t0 = Date.now();
   // The frozen disk must hold what the guest wrote: a later build boots it.
   if (session) {
@@ -258,8 +262,9 @@ export async function saveLayer(
     memoryPath: undefined,
     signal: ctx.signal,
   });
-  run.active = { node: nextNode, path: nextPath, size: run.active.size };
-  if (nextPath !== run.workingDisk) await linkWorkingDisk(run, nextPath);
+  if (last) await rename(nextPath, run.workingDisk);
+  else await linkWorkingDisk(run, nextPath);
+  run.active = { node: nextNode, path: last ? run.workingDisk : nextPath, size: run.active.size };
   const key = run.keys[index]!;
   if (!writer) {
     ctx.events.info(
