@@ -39,5 +39,8 @@ export interface BuildOutput {
   sbom?: string;
 }
 
+/** The largest SBOM serve takes from a build (a bigger one is dropped: the note then has no "what changes"). */
+export const MAX_SBOM = 16 * 1024 * 1024;
+
 /** Runs one template's build. The default is the library's loadTemplate + build in an isolated process. */
 export type BuildFunction = (input: BuildInput) => Promise<BuildOutput>;

@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { execa } from "execa";
 import type { BuildEvent } from "../index.js";
-import type { BuildInput, BuildOutput } from "./build-function.js";
+import { MAX_SBOM, type BuildInput, type BuildOutput } from "./build-function.js";
 import { labelsFor, type QueueSettings } from "./queue-config.js";
 import {
   connect,
@@ -311,7 +311,7 @@ export class RemoteBuilds {
       artifacts,
       ...(failureScreenshot ? { failureScreenshot } : {}),
       // The SBOM, for the note's "what changes in the image" (at most 16 MiB).
-      ...(typeof r.sbom === "string" && r.sbom.length <= 16 * 1024 * 1024 ? { sbom: r.sbom } : {}),
+      ...(typeof r.sbom === "string" && r.sbom.length <= MAX_SBOM ? { sbom: r.sbom } : {}),
     };
   }
 

@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { execa } from "execa";
 import type { BuildEvent } from "../index.js";
 import type { BuildUser } from "./config.js";
-import type { BuildFunction, BuildOutput, BuildSandbox } from "./build-function.js";
+import { MAX_SBOM, type BuildFunction, type BuildOutput, type BuildSandbox } from "./build-function.js";
 import type { ArtifactInfo } from "./store.js";
 
 /** Longest message line accepted from a build process (a console screenshot in base64). */
@@ -239,6 +239,8 @@ function toOutput(r: Record<string, unknown>, workDir: string): BuildOutput {
     ...(typeof r.error === "string" ? { error: r.error } : {}),
     artifacts,
     ...(failureScreenshot ? { failureScreenshot } : {}),
+    // The note's "what changes in the image" compares SBOMs (image-changes.ts).
+    ...(typeof r.sbom === "string" && r.sbom.length <= MAX_SBOM ? { sbom: r.sbom } : {}),
   };
 }
 
