@@ -17,7 +17,7 @@ describe("tsimg build images/tinyos.toml", () => {
 [[test]]
 name = "the provisioners' files are there"
 inline = ["cat /etc/tsimg-provisioned /etc/motd /etc/tsimg-install-stamp"]
-expect_regex = "^version=1\\.0\\.0$"
+expect_regex = '^version=1\\.0\\.0$'
 expect_output = "Welcome to tinyos, built by tsimg."
 `,
     );
