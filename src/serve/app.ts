@@ -4,6 +4,7 @@ import Koa from "koa";
 import serveStatic from "koa-static";
 import type { Masker } from "../index.js";
 import { dashboardApi, dashboardAuth, HttpError, type DashboardAccess } from "./dashboard.js";
+import { DashboardPages } from "./dashboard-pages.js";
 import { imagesApi } from "./dashboard-images.js";
 import { SECURITY_HEADERS } from "./headers.js";
 import type { LogStore } from "./logs.js";
@@ -35,9 +36,11 @@ export function createApp(deps: AppDeps): Koa {
   app.use(securityHeaders());
   app.use(errors(deps));
   app.use(dashboardAuth(deps.access));
+  const pages = new DashboardPages(deps.pagesDir);
+  app.use(pages.serveAssets());
   app.use(workersRoute(deps.workers));
-  app.use(dashboardApi({ ...deps, pacer: new Pacer() }));
-  app.use(imagesApi(deps));
+  app.use(dashboardApi({ ...deps, pages, pacer: new Pacer() }));
+  app.use(imagesApi({ ...deps, pages }));
   app.use(staticPages(deps.pagesDir));
   // A dashboard closing its live log mid-stream is normal, not an error.
   app.on("error", (error: NodeJS.ErrnoException) => {

@@ -1,8 +1,10 @@
 // The dashboard's images: one row per image (/api/images) and each image's history
-// (/api/images/<name>), and the two pages that show them (/images, /images/<name>).
+// (/api/images/<name>), and the two pages that show them (/images, /images/<name>), rendered
+// with that same JSON in them.
 import type { Middleware } from "koa";
 import type { Masker } from "../index.js";
 import { MAX_PER_PAGE } from "./build-queries.js";
+import type { DashboardPages } from "./dashboard-pages.js";
 import { buildView, dashboardBuild, imageView, type ViewContext } from "./dashboard-views.js";
 import type { Store } from "./store.js";
 
@@ -12,6 +14,8 @@ export interface ImagesDeps {
   now: () => number;
   masker: Masker;
   gitlabUrl: string;
+  /** The HTML pages, rendered with their first view's data. */
+  pages: DashboardPages;
 }
 
 /** Routes of the images pages and their JSON. */
@@ -19,28 +23,44 @@ export function imagesApi(deps: ImagesDeps): Middleware {
   return async (ctx, next) => {
     if (ctx.method !== "GET" && ctx.method !== "HEAD") return next();
     if (ctx.path === "/api/images") {
-      ctx.body = deps.store.queries.images().map((row) => imageView(row, deps.masker));
+      ctx.body = images(deps);
       return;
     }
     const match = /^\/(api\/)?images(?:\/([^/]+))?$/.exec(ctx.path);
     if (!match) return next();
-    if (!match[1]) {
-      ctx.path = match[2] === undefined ? "/images.html" : "/image.html";
-      return next();
-    }
-    const name = decodeURIComponent(match[2]!);
-    const image = deps.store.queries.images().find((row) => row.image === name);
-    if (!image) {
-      ctx.status = 404;
-      ctx.body = { error: `no build of image ${name}` };
+    if (!match[1] && match[2] === undefined) {
+      ctx.type = "html";
+      ctx.body = deps.pages.render("images.html", images(deps));
       return;
     }
-    const c: ViewContext = { now: deps.now(), masker: deps.masker, gitlabUrl: deps.gitlabUrl };
-    const { rows } = deps.store.queries.list({ image: name, perPage: MAX_PER_PAGE });
-    ctx.body = {
-      image: imageView(image, deps.masker),
-      // Newest first; `diff` is what changed since the previous build of the image (none yet: `tsimg diff` will feed it).
-      builds: rows.map((row) => ({ ...buildView(dashboardBuild(row), c), diff: null })),
-    };
+    const name = decodeURIComponent(match[2]!);
+    const history = imageHistory(deps, name);
+    if (!match[1]) {
+      // An image without builds: the page asks the API, which says so.
+      ctx.type = "html";
+      ctx.body = deps.pages.render("image.html", history);
+    } else if (history) ctx.body = history;
+    else {
+      ctx.status = 404;
+      ctx.body = { error: `no build of image ${name}` };
+    }
+  };
+}
+
+/** Every image's row, as /api/images answers. */
+function images(deps: ImagesDeps): Record<string, unknown>[] {
+  return deps.store.queries.images().map((row) => imageView(row, deps.masker));
+}
+
+/** An image and its builds, newest first, as /api/images/<name> answers; undefined when it has none. */
+function imageHistory(deps: ImagesDeps, name: string): Record<string, unknown> | undefined {
+  const image = deps.store.queries.images().find((row) => row.image === name);
+  if (!image) return undefined;
+  const c: ViewContext = { now: deps.now(), masker: deps.masker, gitlabUrl: deps.gitlabUrl };
+  const { rows } = deps.store.queries.list({ image: name, perPage: MAX_PER_PAGE });
+  return {
+    image: imageView(image, deps.masker),
+    // `diff` is what changed since the previous build of the image (none yet: `tsimg diff` will feed it).
+    builds: rows.map((row) => ({ ...buildView(dashboardBuild(row), c), diff: null })),
   };
 }

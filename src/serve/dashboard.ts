@@ -1,6 +1,7 @@
 // The read-only dashboard: JSON for the build list (filters, pages) and a build, the log
 // rendered as text, and the live log (the build's events, as JSON) over Server-Sent Events
-// (sse.ts). The images pages are dashboard-images.ts; the pages are static files in ./public.
+// (sse.ts). The images pages are dashboard-images.ts; the pages are files in ./public, which
+// dashboard-pages.ts renders with their first view's data (the list, the build).
 // Everything it serves passes through the service's masker once more: logs are masked when
 // written, and this second pass catches a line that was not (an older log, a rotated secret).
 import type { Middleware } from "koa";
@@ -11,6 +12,7 @@ import type { Pacer } from "./pacer.js";
 import { streamLog } from "./sse.js";
 import { readableLines, renderLine } from "./event-log.js";
 import type { BuildFilter } from "./build-queries.js";
+import type { DashboardPages } from "./dashboard-pages.js";
 import { buildView, dashboardBuild, type ViewContext } from "./dashboard-views.js";
 import type { Store } from "./store.js";
 import { secretMatches } from "./webhook.js";
@@ -57,6 +59,8 @@ export interface DashboardDeps {
   pacer: Pacer;
   /** GitLab's address, for the links back to merge requests, commits and comments. */
   gitlabUrl: string;
+  /** The HTML pages, rendered with their first view's data. */
+  pages: DashboardPages;
 }
 
 /** Routes of the dashboard API. */
@@ -70,9 +74,17 @@ export function dashboardApi(deps: DashboardDeps): Middleware {
       currentStep: (n) => deps.logs.currentStep(n),
     };
     if (ctx.path === "/api/builds") {
-      const { rows, total } = deps.store.queries.list(buildFilter(ctx.query));
+      const { builds, total } = listBuilds(deps.store, ctx.query, view);
       ctx.set("X-Total-Count", String(total));
-      ctx.body = rows.map((row) => buildView(dashboardBuild(row), view));
+      ctx.body = builds;
+      return;
+    }
+    if (ctx.path === "/") {
+      // The list as the page's query asks (the page's size is the list's own), and the image names for its filter.
+      const filter = { ...ctx.query, per_page: String(LIST_PAGE_SIZE) };
+      const images = deps.store.queries.images().map((row) => row.image);
+      ctx.type = "html";
+      ctx.body = deps.pages.render("index.html", { ...listBuilds(deps.store, filter, view), images });
       return;
     }
     const match = /^\/(api\/)?builds\/(\d+)(\/log|\/events|\/events\.ndjson|\/screenshot\.png)?$/.exec(ctx.path);
@@ -104,14 +116,33 @@ export function dashboardApi(deps: DashboardDeps): Middleware {
       ctx.type = "image/png";
       ctx.body = png;
     } else {
-      ctx.path = "/build.html";
-      return next();
+      const row = deps.store.queries.get(id);
+      ctx.type = "html";
+      // The events so far start loading with the page, beside its scripts, not after them.
+      ctx.body = deps.pages.render("build.html", row && { build: buildView(dashboardBuild(row), view) }, [
+        `/builds/${id}/events.ndjson`,
+      ]);
     }
   };
 }
 
+/** How many builds the list page shows at once (list.js asks for as many). */
+const LIST_PAGE_SIZE = 50;
+
+/** A page of the build list, as the API answers it, and how many builds match in all. */
+function listBuilds(
+  store: Store,
+  query: Query,
+  view: ViewContext,
+): { builds: Record<string, unknown>[]; total: number } {
+  const { rows, total } = store.queries.list(buildFilter(query));
+  return { builds: rows.map((row) => buildView(dashboardBuild(row), view)), total };
+}
+
+type Query = Record<string, string | string[] | undefined>;
+
 /** The build list's filters from the query string (?image=&state=&mr=&requester=&page=&per_page=); a bad number is ignored. */
-function buildFilter(query: Record<string, string | string[] | undefined>): BuildFilter {
+function buildFilter(query: Query): BuildFilter {
   const text = (name: string) => (typeof query[name] === "string" ? (query[name] as string).trim() : undefined);
   // "!12" or "12" for an MR.
   const number = (name: string) => {

@@ -155,4 +155,79 @@ describe("dashboard API", () => {
       expect([page.status, page.headers.get("content-type")]).toEqual([200, "text/html; charset=utf-8"]);
     }
   });
+
+  it("each page comes with its first view's data: the same JSON as its API, escaped so no text ends the block", async () => {
+    await start();
+    fill(6, { t: 0 });
+    // A requester and a version that try to end the data block and run a script.
+    const hostile = '</script><script>alert(1)</script><!-- \u2028 & "quoted"';
+    const request = server.store.addRequest({ projectId: 99, mrIid: 12, noteId: 900, requestedBy: hostile });
+    const b = server.store.addBuild({
+      requestId: request.id,
+      projectId: 99,
+      mrIid: 12,
+      image: "beta",
+      sha: "f".repeat(40),
+      repoUrl: "https://gitlab.example.com/x.git",
+      requestedBy: hostile,
+    });
+    server.store.markRunning(b.id, "/nonexistent/7");
+    server.store.queries.setVersion(b.id, hostile);
+    server.store.finish(b.id, "failed", { reason: hostile });
+
+    /** The page's HTML and the JSON in its data block. */
+    const page = async (path: string) => {
+      const html = await (await fetch(server.url + path)).text();
+      const blocks = [...html.matchAll(/<script type="application\/json" id="initial-data">(.*?)<\/script>/gs)];
+      expect(blocks).toHaveLength(1);
+      const text = blocks[0]![1]!;
+      expect(text).not.toMatch(/[<>\u2028]/);
+      return { html, data: JSON.parse(text) };
+    };
+    const list = await page("/");
+    expect(list.data).toEqual({
+      builds: (await get("/api/builds?per_page=50")).body,
+      total: 7,
+      images: ["alpha", "beta"],
+    });
+    expect(list.data.builds[0].requestedBy).toBe(hostile);
+    expect(list.html).not.toContain("<script>alert(1)");
+    const filtered = await page("/?image=beta&state=failed&page=1");
+    expect(filtered.data.builds).toEqual((await get("/api/builds?image=beta&state=failed&per_page=50")).body);
+    expect(filtered.data.builds.map((x: { id: number }) => x.id)).toEqual([7, 4]);
+    expect((await page("/images")).data).toEqual((await get("/api/images")).body);
+    expect((await page("/images/beta")).data).toEqual((await get("/api/images/beta")).body);
+    const build = await page("/builds/7");
+    expect(build.data).toEqual({ build: (await get("/api/builds/7")).body });
+    expect(build.data.build.reason).toBe(hostile);
+    // The build page starts loading its events with the page (the same URL build.js fetches).
+    expect(build.html).toContain('<link rel="preload" as="fetch" crossorigin href="/builds/7/events.ndjson">');
+    // An image without builds: no data; the page asks the API, which answers 404.
+    const none = await (await fetch(`${server.url}/images/nothing`)).text();
+    expect(none).not.toContain("initial-data");
+  });
+
+  it("the pages' scripts and style are versioned and cached for good; each module a page imports is announced up front", async () => {
+    await start();
+    const html = await (await fetch(`${server.url}/images`)).text();
+    const version = /<script type="module" src="\/assets\/([0-9a-f]{12})\/images\.js"><\/script>/.exec(html)?.[1];
+    expect(version).toBeDefined();
+    expect(html).toContain(`<link rel="stylesheet" href="/assets/${version}/style.css">`);
+    // images.js imports charts.js and common.js; charts.js imports common.js too (announced once).
+    expect([...html.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map((m) => m[1])).toEqual([
+      `/assets/${version}/charts.js`,
+      `/assets/${version}/common.js`,
+    ]);
+    const script = await fetch(`${server.url}/assets/${version}/images.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get("cache-control")).toBe("max-age=31536000,immutable");
+    expect(script.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(await script.text()).toBe(
+      readFileSync(new URL("../../src/serve/public/images.js", import.meta.url), "utf8"),
+    );
+    // Another version is no page at all; the unversioned file is still served (not cached for good).
+    expect((await fetch(`${server.url}/assets/000000000000/images.js`)).status).toBe(404);
+    const plain = await fetch(`${server.url}/images.js`);
+    expect([plain.status, plain.headers.get("cache-control")]).toEqual([200, "max-age=0"]);
+  });
 });

@@ -10,8 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LogStore } from "../../src/serve/logs.js";
 import type { BuildFunction } from "../../src/serve/runner.js";
 import { startServer, type RunningServer } from "../../src/serve/server.js";
+import { Store } from "../../src/serve/store.js";
 import { launchBrowser, runBrowserTests, visibleLines } from "./browser.js";
 import { deliver, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, solidPng, testConfig, until } from "./helpers.js";
 
@@ -216,4 +218,87 @@ describe.runIf(runBrowserTests)("serve dashboard in chromium", () => {
       `${gitlab.url}/infra/images/-/merge_requests/3`,
     );
   }, 30_000);
+
+  it("the list drawn from the data serve put in the page shows markup in a requester's name as text, and runs none of it", async () => {
+    const name = '</script><img src=x onerror="window.pwned=1"><script>window.pwned=2</script>';
+    const request = server.store.addRequest({ projectId: PROJECT_ID, mrIid: 4, noteId: 77, requestedBy: name });
+    const b = server.store.addBuild({
+      requestId: request.id,
+      projectId: PROJECT_ID,
+      mrIid: 4,
+      image: "tinyos",
+      sha: "c".repeat(40),
+      repoUrl: "https://gitlab.example.com/x.git",
+      requestedBy: name,
+    });
+    server.store.finish(b.id, "canceled", {});
+    let asked = 0;
+    page.on("request", (r) => void (new URL(r.url()).pathname.startsWith("/api/") && (asked += 1)));
+    await page.goto(`${server.url}/?state=canceled`);
+    const row = page.locator(`#builds tbody tr[data-build="${b.id}"]`);
+    await row.waitFor({ timeout: 10_000 });
+    // Drawn from the page's own data: no request to the API before the first refresh (5 s later).
+    expect(asked).toBe(0);
+    expect(await row.locator("td").nth(5).textContent()).toBe(name);
+    expect(await page.$$eval("#builds img, body > img", (els) => els.length)).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    expect(await page.textContent("#page")).toBe("page 1 of 1 (1 build)");
+    expect(await page.inputValue("#filters select[name=state]")).toBe("canceled");
+  }, 30_000);
+
+  it("a long log: its end is drawn first, the lines above follow in order; the search and the filters cover them all", async () => {
+    const dir = mkdtempSync(join(tmp, "long-log-"));
+    const store = new Store(dir);
+    const request = store.addRequest({ projectId: PROJECT_ID, mrIid: 5, noteId: 88, requestedBy: "user1" });
+    const b = store.addBuild({
+      requestId: request.id,
+      projectId: PROJECT_ID,
+      mrIid: 5,
+      image: "tinyos",
+      sha: "d".repeat(40),
+      repoUrl: "https://gitlab.example.com/x.git",
+      requestedBy: "user1",
+    });
+    store.markRunning(b.id, join(dir, "work"));
+    store.finish(b.id, "success", {});
+    store.close();
+    const logs = new LogStore(join(dir, "logs"));
+    let time = Date.parse("2026-01-01T00:00:00Z");
+    const emit = (e: Record<string, unknown>) =>
+      logs.append(b.id, { build: "tinyos", time: (time += 5), ...e } as never);
+    emit({ type: "build-start" });
+    emit({ type: "step-start", step: "install", title: "Installing" });
+    for (let i = 0; i < 3000; i++) emit({ type: "serial", line: `kernel line ${i}` });
+    emit({ type: "step-end", step: "install", ms: 15_000, outcome: "ok" });
+    emit({ type: "build-end", ok: true, ms: 15_010 });
+    logs.flush();
+    const long = await startServer(testConfig(gitlab.url, dir), { onError: () => {} });
+    try {
+      await page.goto(`${long.url}/builds/${b.id}`);
+      // The end first (the reader sees the bottom of the log), the rest still to come...
+      await page.waitForSelector("#log[data-pending]", { state: "attached", timeout: 10_000 });
+      expect(await page.textContent("#log .chunk:last-child .line:last-child")).toMatch(
+        /build succeeded after 15\.0 s\n$/,
+      );
+      await page.fill("#log-filters input[type=search]", "kernel line 12");
+      // ...then every line, in the order of the plain log, and still scrolled to the end.
+      await page.waitForSelector("#log:not([data-pending])", { state: "attached", timeout: 10_000 });
+      const plain = await (await fetch(`${long.url}/builds/${b.id}/log`)).text();
+      expect(await page.textContent("#log")).toBe(`${plain}\n`);
+      expect(await page.$eval("#log", (pre) => pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4)).toBe(true);
+      // The search typed while lines were still coming applies to them too: 12, 120-129, 1200-1299.
+      expect(await visibleLines(page, "serial")).toBe(111);
+      await page.fill("#log-filters input[type=search]", "");
+      expect(await visibleLines(page, "serial")).toBe(3000);
+      await page.uncheck("#log-filters input[name=serial]");
+      expect(await visibleLines(page, "serial")).toBe(0);
+      await page.check("#log-filters input[name=serial]");
+      // The timeline, from all the events.
+      expect(await page.$$eval("#timeline g.step", (gs) => gs.map((g) => (g as SVGElement).dataset.ms))).toEqual([
+        "15000",
+      ]);
+    } finally {
+      await long.close();
+    }
+  }, 60_000);
 });

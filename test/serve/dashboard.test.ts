@@ -239,11 +239,13 @@ describe("headers and paths", () => {
       "text/css; charset=utf-8",
       readFileSync(new URL("../../src/serve/public/style.css", import.meta.url), "utf8"),
     ]);
+    // The list page: index.html, rendered with its data (dashboard-pages.ts).
     const index = await rawGet(s.url, "/");
-    expect([index.status, index.body]).toEqual([
-      200,
-      readFileSync(new URL("../../src/serve/public/index.html", import.meta.url), "utf8"),
-    ]);
+    expect([index.status, index.headers["content-type"]]).toEqual([200, "text/html; charset=utf-8"]);
+    expect(index.body).toContain("<h1>tsimg builds</h1>");
+    expect(index.body).toContain(
+      '<script type="application/json" id="initial-data">{"builds":[],"total":0,"images":[]}',
+    );
   });
 });
 

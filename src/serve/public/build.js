@@ -1,6 +1,6 @@
 // The build page: GitLab links, state, the failure, the step timeline, the console, the
 // artifacts and the log, all following the build's event stream without a reload.
-import { cell, duration, getJson, link, size, timeElement } from "./common.js";
+import { cell, duration, getJson, initialData, link, size, timeElement } from "./common.js";
 import { LogView } from "./log-view.js";
 import { Timeline, seconds } from "./timeline.js";
 const id = location.pathname.split("/").pop();
@@ -48,7 +48,11 @@ function gitlabLinks(b) {
 }
 
 async function loadMeta() {
-  const { body: b } = await getJson(`/api/builds/${id}`);
+  showMeta((await getJson(`/api/builds/${id}`)).body);
+}
+
+/** Title, links, state, the failure and the artifacts of the build (its JSON). */
+function showMeta(b) {
   state = b.state;
   document.getElementById("title").textContent = `Build #${b.id}: ${b.image}${b.version ? ` ${b.version}` : ""}`;
   gitlabLinks(b);
@@ -157,5 +161,8 @@ async function follow() {
     if (events.readyState === EventSource.CLOSED) setTimeout(follow, 3000);
   };
 }
-loadMeta();
+// The build as it was when serve sent the page came with it; else ask.
+const first = initialData();
+if (first) showMeta(first.build);
+else loadMeta();
 follow();

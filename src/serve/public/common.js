@@ -75,3 +75,11 @@ export async function getJson(path) {
   if (!response.ok) throw new Error(`${path}: ${response.status}`);
   return { body: await response.json(), headers: response.headers };
 }
+
+/** The first view's data serve rendered into the page (the same JSON as its API), once; undefined when there is none. */
+export function initialData() {
+  const block = document.getElementById("initial-data");
+  if (!block) return undefined;
+  block.remove();
+  return JSON.parse(block.textContent);
+}

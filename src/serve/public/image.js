@@ -2,7 +2,7 @@
 // and what changed between consecutive versions (filled once serve has a diff to show:
 // each build's `diff`, null until then). Refreshes itself every 10 s.
 import { durationChart } from "./charts.js";
-import { cell, duration, getJson, link, timeElement } from "./common.js";
+import { cell, duration, getJson, initialData, link, timeElement } from "./common.js";
 
 const name = decodeURIComponent(location.pathname.split("/").pop());
 
@@ -25,7 +25,10 @@ function diffCell(tr, diff) {
 }
 
 async function refresh() {
-  const { body } = await getJson(`/api/images/${encodeURIComponent(name)}`);
+  draw((await getJson(`/api/images/${encodeURIComponent(name)}`)).body);
+}
+
+function draw(body) {
   document.title = `tsimg: ${name}`;
   document.getElementById("title").textContent = name;
   const { image, builds } = body;
@@ -53,5 +56,8 @@ async function refresh() {
     }),
   );
 }
-refresh();
+// The first view came with the page; else ask.
+const first = initialData();
+if (first) draw(first);
+else refresh();
 setInterval(refresh, 10_000);

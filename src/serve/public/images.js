@@ -1,10 +1,13 @@
 // The images page: one row per image with its latest version, its last result and a
 // sparkline of its last builds' durations. Refreshes itself every 10 s.
 import { sparkline } from "./charts.js";
-import { cell, getJson, link, timeElement } from "./common.js";
+import { cell, getJson, initialData, link, timeElement } from "./common.js";
 
 async function refresh() {
-  const { body: images } = await getJson("/api/images");
+  draw((await getJson("/api/images")).body);
+}
+
+function draw(images) {
   document.getElementById("empty").hidden = images.length > 0;
   document.querySelector("#images tbody").replaceChildren(
     ...images.map((row) => {
@@ -21,5 +24,8 @@ async function refresh() {
     }),
   );
 }
-refresh();
+// The first view came with the page; else ask.
+const first = initialData();
+if (first) draw(first);
+else refresh();
 setInterval(refresh, 10_000);

@@ -1,6 +1,6 @@
 // The build list: filters (image, state, MR, requester) and pages, kept in the address
 // (?image=tinyos&page=2) without reloading; running builds show their current step.
-import { cell, duration, getJson, link, timeElement } from "./common.js";
+import { cell, duration, getJson, initialData, link, timeElement } from "./common.js";
 
 const PER_PAGE = 50;
 const form = document.getElementById("filters");
@@ -21,7 +21,11 @@ async function refresh() {
   history.replaceState(null, "", q.size ? `/?${q}` : "/");
   q.set("per_page", String(PER_PAGE));
   const { body: builds, headers } = await getJson(`/api/builds?${q}`);
-  const total = Number(headers.get("X-Total-Count") ?? builds.length);
+  draw(builds, Number(headers.get("X-Total-Count") ?? builds.length));
+}
+
+/** Draws a page of the list: the rows and the pager. */
+function draw(builds, total) {
   pages = Math.max(1, Math.ceil(total / PER_PAGE));
   document.getElementById("page").textContent = `page ${page} of ${pages} (${total} build${total === 1 ? "" : "s"})`;
   document.getElementById("prev").disabled = page <= 1;
@@ -50,11 +54,11 @@ async function refresh() {
   );
 }
 
-async function loadImageNames() {
-  const { body } = await getJson("/api/images");
+/** The image filter's suggestions. */
+function imageNames(names) {
   document
     .getElementById("image-names")
-    .replaceChildren(...body.map((i) => Object.assign(document.createElement("option"), { value: i.image })));
+    .replaceChildren(...names.map((image) => Object.assign(document.createElement("option"), { value: image })));
 }
 
 let typing;
@@ -65,6 +69,13 @@ form.addEventListener("input", () => {
 form.addEventListener("submit", (e) => e.preventDefault());
 document.getElementById("prev").onclick = () => ((page = Math.max(1, page - 1)), refresh());
 document.getElementById("next").onclick = () => ((page = Math.min(pages, page + 1)), refresh());
-refresh();
-loadImageNames();
+// The first page came with the page itself (serve rendered it for this address); else ask.
+const first = initialData();
+if (first) {
+  draw(first.builds, first.total);
+  imageNames(first.images);
+} else {
+  refresh();
+  getJson("/api/images").then(({ body }) => imageNames(body.map((i) => i.image)));
+}
 setInterval(refresh, 5000);

@@ -37,26 +37,63 @@ export function formatEvent(e) {
   }
 }
 
+/** Lines drawn at once when a long log arrives: its end, what the reader sees first. */
+const TAIL = 200;
+/** Earlier lines are drawn after that, this many per frame, above the ones shown. */
+const CHUNK = 500;
+
 /** The log view: pre#log, the filter checkboxes (name = kind) in form#log-filters and input#log-search. */
 export class LogView {
   constructor(pre, form) {
     this.pre = pre;
     this.search = form.querySelector("input[type=search]");
     this.query = "";
+    /** Events of a long log's beginning still to draw, oldest first, and the chunk they go above. */
+    this.earlier = [];
     for (const box of form.querySelectorAll("input[type=checkbox]"))
       box.addEventListener("change", () => pre.classList.toggle(`hide-${box.name}`, !box.checked));
     this.search.addEventListener("input", () => {
       this.query = this.search.value.trim().toLowerCase();
-      for (const line of pre.children) this.match(line);
+      for (const line of pre.querySelectorAll(".line")) this.match(line);
     });
     form.addEventListener("submit", (e) => e.preventDefault());
   }
 
-  /** Appends the events' lines; keeps the view at the bottom when it was there. */
+  /**
+   * Appends the events' lines; keeps the view at the bottom when it was there. Of a long log
+   * (the first load of a long build) only the last lines are drawn now; the ones before them
+   * follow chunk by chunk, a frame apart, above them (pre#log[data-pending] until done).
+   */
   add(events) {
     const pre = this.pre;
     const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
-    const lines = [];
+    if (events.length > TAIL && this.pre.querySelector(".line") === null) {
+      this.earlier = events.slice(0, -TAIL);
+      events = events.slice(-TAIL);
+      pre.dataset.pending = String(this.earlier.length);
+      requestAnimationFrame(() => setTimeout(() => this.fillEarlier(), 0));
+    }
+    pre.append(this.chunk(events));
+    if (atBottom) pre.scrollTop = pre.scrollHeight;
+  }
+
+  /** Draws the last chunk of the earlier lines above those drawn, keeping in view what was in view. */
+  fillEarlier() {
+    const pre = this.pre;
+    const events = this.earlier.splice(-CHUNK);
+    const fromBottom = pre.scrollHeight - pre.scrollTop;
+    pre.prepend(this.chunk(events));
+    pre.scrollTop = pre.scrollHeight - fromBottom;
+    if (this.earlier.length > 0) {
+      pre.dataset.pending = String(this.earlier.length);
+      requestAnimationFrame(() => setTimeout(() => this.fillEarlier(), 0));
+    } else delete pre.dataset.pending;
+  }
+
+  /** The events' lines in one block: the browser lays out a new block, not the whole log again. */
+  chunk(events) {
+    const block = document.createElement("span");
+    block.className = "chunk";
     for (const event of events) {
       const text = formatEvent(event);
       if (!text) continue;
@@ -64,10 +101,9 @@ export class LogView {
       line.className = `line k-${kindOf(event)}${event.type === "step-end" && event.outcome === "failed" ? " bad" : ""}`;
       line.textContent = `${text}\n`;
       this.match(line);
-      lines.push(line);
+      block.append(line);
     }
-    pre.append(...lines);
-    if (atBottom) pre.scrollTop = pre.scrollHeight;
+    return block;
   }
 
   match(line) {
