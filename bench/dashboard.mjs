@@ -131,6 +131,10 @@ async function main() {
     ["images", "/api/images"],
     ["one image's history", "/api/images/tinyos"],
     ["plain log (5,000 events)", `/builds/${logged}/log`],
+    ["events so far (5,000)", `/builds/${logged}/events.ndjson`],
+    ["build list page, HTML with its data", "/"],
+    ["image history page, HTML with its data", "/images/tinyos"],
+    ["build page, HTML with its data", `/builds/${logged}`],
   ];
   console.log("| API | p50 | p95 | max |\n|---|---|---|---|");
   for (const [name, path] of apis) {

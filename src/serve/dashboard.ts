@@ -7,7 +7,7 @@
 import type { Middleware } from "koa";
 import { Readable } from "node:stream";
 import type { Masker } from "../index.js";
-import type { LogStore } from "./logs.js";
+import type { LogLine, LogStore } from "./logs.js";
 import type { Pacer } from "./pacer.js";
 import { streamLog } from "./sse.js";
 import { readableLines, renderLine } from "./event-log.js";
@@ -116,10 +116,12 @@ export function dashboardApi(deps: DashboardDeps): Middleware {
       ctx.type = "image/png";
       ctx.body = png;
     } else {
+      // The build and what it draws first of its log come with the page; the lines above the
+      // log's end start loading with it (events.ndjson), beside its scripts, not after them.
       const row = deps.store.queries.get(id);
+      const log = await logStart(deps.logs, id, deps.masker, deps.pacer);
       ctx.type = "html";
-      // The events so far start loading with the page, beside its scripts, not after them.
-      ctx.body = deps.pages.render("build.html", row && { build: buildView(dashboardBuild(row), view) }, [
+      ctx.body = deps.pages.render("build.html", row && { build: buildView(dashboardBuild(row), view), log }, [
         `/builds/${id}/events.ndjson`,
       ]);
     }
@@ -160,6 +162,40 @@ function buildFilter(query: Query): BuildFilter {
   ] as const)
     if (value !== undefined && value !== "") Object.assign(filter, { [key]: value });
   return filter;
+}
+
+/** How many of the log's last events the build page carries. */
+const PAGE_TAIL = 200;
+const TIMELINE_EVENTS = new Set(["build-start", "step-start", "step-end", "build-end"]);
+
+/**
+ * What the build page draws first, as events.ndjson would serve it: the log's last events, the
+ * events of its step timeline before them, and how many events there are in all (the page
+ * fetches the ones above its end afterwards, and follows the live log from the last one).
+ */
+async function logStart(logs: LogStore, id: number, masker: Masker, pacer: Pacer) {
+  let count = 0;
+  let tail: LogLine[] = [];
+  const steps: { seq: number; event: unknown }[] = [];
+  for await (const lines of logs.chunks(id))
+    await pacer.run(() => {
+      for (const line of readableLines(lines, masker)) {
+        count = line.seq;
+        tail.push(line);
+        // Only a line that may be a step's event is parsed.
+        if (!line.text.includes('"type":"step-') && !line.text.includes('"type":"build-')) continue;
+        const event = JSON.parse(line.text) as { type?: unknown };
+        if (TIMELINE_EVENTS.has(event.type as string)) steps.push({ seq: line.seq, event });
+      }
+      if (tail.length > 2 * PAGE_TAIL) tail = tail.slice(-PAGE_TAIL);
+    });
+  tail = tail.slice(-PAGE_TAIL);
+  const first = tail[0]?.seq ?? count + 1;
+  return {
+    count,
+    tail: tail.map((line) => JSON.parse(line.text) as unknown),
+    steps: steps.filter((s) => s.seq < first).map((s) => s.event),
+  };
 }
 
 /** The stored events as they are served (masked, an older log's lines as events), one JSON line each. */

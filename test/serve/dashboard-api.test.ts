@@ -198,10 +198,19 @@ describe("dashboard API", () => {
     expect((await page("/images")).data).toEqual((await get("/api/images")).body);
     expect((await page("/images/beta")).data).toEqual((await get("/api/images/beta")).body);
     const build = await page("/builds/7");
-    expect(build.data).toEqual({ build: (await get("/api/builds/7")).body });
+    expect(build.data).toEqual({ build: (await get("/api/builds/7")).body, log: { count: 0, tail: [], steps: [] } });
     expect(build.data.build.reason).toBe(hostile);
     // The build page starts loading its events with the page (the same URL build.js fetches).
     expect(build.html).toContain('<link rel="preload" as="fetch" crossorigin href="/builds/7/events.ndjson">');
+    // A build with a log: the page carries its events as events.ndjson serves them (a short log: all of them).
+    await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
+    await until(() => server.store.getBuild(8)?.state === "success", 10_000, "the build's end");
+    const events = (await (await fetch(`${server.url}/builds/8/events.ndjson`)).text())
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => JSON.parse(l));
+    expect(events.length).toBeGreaterThan(3);
+    expect((await page("/builds/8")).data.log).toEqual({ count: events.length, tail: events, steps: [] });
     // An image without builds: no data; the page asks the API, which answers 404.
     const none = await (await fetch(`${server.url}/images/nothing`)).text();
     expect(none).not.toContain("initial-data");
@@ -229,5 +238,32 @@ describe("dashboard API", () => {
     expect((await fetch(`${server.url}/assets/000000000000/images.js`)).status).toBe(404);
     const plain = await fetch(`${server.url}/images.js`);
     expect([plain.status, plain.headers.get("cache-control")]).toEqual([200, "max-age=0"]);
+  });
+
+  it("a long log's page carries its last 200 events and, of those before, only the timeline's", async () => {
+    await start(async (input) => {
+      const emit = (e: Record<string, unknown>) => input.onEvent({ build: "tinyos", time: Date.now(), ...e } as never);
+      emit({ type: "build-start" });
+      emit({ type: "step-start", step: "install", title: "Installing" });
+      for (let i = 0; i < 300; i++) emit({ type: "serial", line: `"type":"step-end" ${i}` });
+      emit({ type: "step-end", step: "install", ms: 9, outcome: "ok" });
+      return { ok: true, cancelled: false, artifacts: [] };
+    });
+    await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
+    await until(() => server.store.getBuild(1)?.state === "success", 10_000, "the build's end");
+    const events = (await (await fetch(`${server.url}/builds/1/events.ndjson`)).text())
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => JSON.parse(l));
+    const html = await (await fetch(`${server.url}/builds/1`)).text();
+    const data = JSON.parse(/<script type="application\/json" id="initial-data">(.*?)<\/script>/s.exec(html)![1]!);
+    const before = events.slice(0, -200);
+    expect(data.log).toEqual({
+      count: events.length,
+      tail: events.slice(-200),
+      steps: before.filter((e) => ["build-start", "step-start", "step-end", "build-end"].includes(e.type)),
+    });
+    // Before the tail: build-start and step-start (the serial lines, though they mention a step-end, are no steps).
+    expect(data.log.steps.map((e: { type: string }) => e.type)).toEqual(["build-start", "step-start"]);
   });
 });

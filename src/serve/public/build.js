@@ -1,5 +1,6 @@
 // The build page: GitLab links, state, the failure, the step timeline, the console, the
-// artifacts and the log, all following the build's event stream without a reload.
+// artifacts and the log, all following the build's event stream without a reload. serve
+// sends the build and the log's end with the page (dashboard-pages.ts); the rest follows.
 import { cell, duration, getJson, initialData, link, size, timeElement } from "./common.js";
 import { LogView } from "./log-view.js";
 import { Timeline, seconds } from "./timeline.js";
@@ -109,15 +110,38 @@ function draw(taken) {
 /** Events drawn so far (the line number of the last one): a new stream resumes after it. */
 let seen = 0;
 
+/** The events so far, in one request (a long log is one answer, not thousands of messages). */
+async function storedEvents() {
+  const response = await fetch(`/builds/${id}/events.ndjson`);
+  if (!response.ok) throw new Error(`/builds/${id}/events.ndjson: ${response.status}`);
+  const lines = (await response.text()).split("\n").filter((l) => l !== "");
+  return lines.map((l) => JSON.parse(l));
+}
+
+/** Draws what serve sent with the page (the log's end, the timeline's events before it); the lines above the end follow. */
+function drawStart({ count, tail, steps }) {
+  for (const event of steps) timeline.add(event);
+  draw(tail);
+  drawTimeline();
+  seen = count;
+  const above = count - tail.length;
+  if (above === 0) return;
+  log.reserve(above);
+  storedEvents().then(
+    (events) => log.above(events.slice(0, above)),
+    () => log.above([]),
+  );
+}
+
 async function follow() {
-  // The events so far in one request (a long log is one answer, not thousands of messages)...
+  // The events so far: those serve sent with the page, or in one request...
   if (seen === 0)
     try {
-      const response = await fetch(`/builds/${id}/events.ndjson`);
-      if (response.ok) {
-        const lines = (await response.text()).split("\n").filter((l) => l !== "");
-        draw(lines.map((l) => JSON.parse(l)));
-        seen = lines.length;
+      if (first?.log) drawStart(first.log);
+      else {
+        const events = await storedEvents();
+        draw(events);
+        seen = events.length;
       }
     } catch {
       // the stream below replays from the start

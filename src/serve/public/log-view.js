@@ -48,7 +48,7 @@ export class LogView {
     this.pre = pre;
     this.search = form.querySelector("input[type=search]");
     this.query = "";
-    /** Events of a long log's beginning still to draw, oldest first, and the chunk they go above. */
+    /** Events above the lines drawn that are still to draw, oldest first. */
     this.earlier = [];
     for (const box of form.querySelectorAll("input[type=checkbox]"))
       box.addEventListener("change", () => pre.classList.toggle(`hide-${box.name}`, !box.checked));
@@ -68,13 +68,27 @@ export class LogView {
     const pre = this.pre;
     const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
     if (events.length > TAIL && this.pre.querySelector(".line") === null) {
-      this.earlier = events.slice(0, -TAIL);
+      this.above(events.slice(0, -TAIL));
       events = events.slice(-TAIL);
-      pre.dataset.pending = String(this.earlier.length);
-      requestAnimationFrame(() => setTimeout(() => this.fillEarlier(), 0));
     }
     pre.append(this.chunk(events));
     if (atBottom) pre.scrollTop = pre.scrollHeight;
+  }
+
+  /** Notes that this many lines above the ones drawn are on their way (pre#log[data-pending]). */
+  reserve(count) {
+    this.pre.dataset.pending = String(count);
+  }
+
+  /** Draws the events above the lines drawn, chunk by chunk from the last, a frame apart. */
+  above(events) {
+    this.earlier = events;
+    if (events.length === 0) {
+      delete this.pre.dataset.pending;
+      return;
+    }
+    this.reserve(events.length);
+    requestAnimationFrame(() => setTimeout(() => this.fillEarlier(), 0));
   }
 
   /** Draws the last chunk of the earlier lines above those drawn, keeping in view what was in view. */
@@ -84,10 +98,7 @@ export class LogView {
     const fromBottom = pre.scrollHeight - pre.scrollTop;
     pre.prepend(this.chunk(events));
     pre.scrollTop = pre.scrollHeight - fromBottom;
-    if (this.earlier.length > 0) {
-      pre.dataset.pending = String(this.earlier.length);
-      requestAnimationFrame(() => setTimeout(() => this.fillEarlier(), 0));
-    } else delete pre.dataset.pending;
+    this.above(this.earlier);
   }
 
   /** The events' lines in one block: the browser lays out a new block, not the whole log again. */
