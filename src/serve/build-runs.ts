@@ -11,7 +11,8 @@ import type { JobQueue } from "./queue.js";
 import type { RemoteBuilds } from "./queue-client.js";
 import { remoteHooks, type QueueRunDeps } from "./queue-runs.js";
 import type { Reporter } from "./report.js";
-import { gitAuthEnv, removeWorkDirLater, runOne, type BuildSandbox, type RunOutcome } from "./runner.js";
+import { archiveSource, cloneSource, gitAuthEnv, type SourceSettings } from "./build-source.js";
+import { removeWorkDirLater, runOne, type BuildSandbox, type RunOutcome } from "./runner.js";
 import type { Screens } from "./screens.js";
 import type { ServeConfig } from "./config.js";
 import type { GitLabClient } from "./gitlab.js";
@@ -60,17 +61,23 @@ export class BuildRuns {
       void this.deps.reporter.update(buildId);
     }
     const masker = this.masker();
+    const { gitlab } = this.deps.service;
+    const source: SourceSettings = {
+      imagesDir: config.imagesDir,
+      ...(config.imageGlobs ? { imageGlobs: config.imageGlobs } : {}),
+      gitEnv: (url) => gitAuthEnv(url, config.gitlabUrl, config.secrets.gitlabToken),
+    };
+    // A worker's build gets the commit as a tarball (through Redis); serve's own, a clone.
+    let archive: Buffer | undefined;
     const outcome = await runOne(
       build,
       workDir,
       {
-        gitlab: this.deps.service.gitlab,
+        gitlab,
         buildFunction: remote
-          ? remote.buildFunction(build, remoteHooks(this.queueDeps(remote), build, workDir))
+          ? remote.buildFunction(build, remoteHooks(this.queueDeps(remote), build, workDir), () => archive)
           : this.deps.service.buildFunction,
-        imagesDir: config.imagesDir,
-        ...(config.imageGlobs ? { imageGlobs: config.imageGlobs } : {}),
-        gitEnv: (url) => gitAuthEnv(url, config.gitlabUrl, config.secrets.gitlabToken),
+        fetchSource: remote ? archiveSource(gitlab, source, (a) => (archive = a)) : cloneSource(source),
         log: (event) => logs.append(buildId, maskEvent(event, masker)),
         masker,
         setScreenshotSource: (take) => this.deps.screens.attach(buildId, take),

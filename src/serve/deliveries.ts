@@ -10,7 +10,11 @@ import type { WebhookEvent } from "./webhook.js";
 
 /** Deliveries handled at once: enough to keep GitLab calls flowing, few enough that a burst of deliveries does not starve the intake. */
 const HANDLERS = 8;
-/** Intake first: while deliveries keep arriving (one in the last QUIET_MS), handling waits, but never longer than MAX_DEFER_MS. */
+/**
+ * Intake first: during a burst (a delivery within QUIET_MS of the one before it), handling
+ * waits until none has come for QUIET_MS, but never longer than MAX_DEFER_MS. A delivery on
+ * its own is handled at once: waiting would only add to its build's start.
+ */
 const QUIET_MS = 25;
 const MAX_DEFER_MS = 2_000;
 /** A delivery GitLab's outage kept from being handled is tried again after 1 s, 2 s, 4 s ... 5 min, for a day at most. */
@@ -58,8 +62,10 @@ export class DeliveryQueue {
 
   /** A delivery the intake acknowledged (and recorded). */
   push(key: string, event: WebhookEvent, body: string): void {
-    this.lastArrival = performance.now();
-    this.waiting.push({ key, event, body, at: this.lastArrival, receivedAt: this.deps.now() });
+    const now = performance.now();
+    const burst = now - this.lastArrival < QUIET_MS;
+    this.lastArrival = now;
+    this.waiting.push({ key, event, body, at: burst ? now : -Infinity, receivedAt: this.deps.now() });
     this.pump();
   }
 
@@ -89,7 +95,9 @@ export class DeliveryQueue {
       // During a burst every cycle of the event loop goes to answering GitLab (the work is on
       // disk already); the handlers catch up once it is quiet, or after MAX_DEFER_MS at most.
       const now = performance.now();
-      const wait = Math.min(this.lastArrival + QUIET_MS - now, this.waiting[0]!.at + MAX_DEFER_MS - now);
+      const first = this.waiting[0]!;
+      const wait =
+        first.at === -Infinity ? 0 : Math.min(this.lastArrival + QUIET_MS - now, first.at + MAX_DEFER_MS - now);
       if (wait > 0) {
         this.deferTimer ??= setTimeout(() => {
           this.deferTimer = undefined;

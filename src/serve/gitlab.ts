@@ -171,41 +171,79 @@ export class GitLabClient {
     });
   }
 
+  /**
+   * The files of a commit as a tar.gz, from the repository archive API (everything under one
+   * top folder, as GitLab names it). Refused past maxBytes, and read no further. The archive
+   * of the MR's target project has the MR head even for a fork (GitLab keeps it under
+   * refs/merge-requests). GitLab.com limits this endpoint per project and user (a 429 then).
+   */
+  async archive(projectId: number, sha: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+    const path = `/projects/${projectId}/repository/archive.tar.gz?${new URLSearchParams({ sha })}`;
+    // A 429 is not waited out here: the caller has another way (a clone).
+    const read = (response: Response) => readAtMost(response, maxBytes, path);
+    return this.request("GET", path, undefined, read, { signal, retryLimited: false });
+  }
+
+  /** A JSON call. */
   private async call(method: string, path: string, body?: unknown): Promise<unknown> {
+    const text = await this.request(method, path, body, (response) => response.text());
+    return text ? JSON.parse(text) : undefined;
+  }
+
+  /** A call whose answer `read` takes (a GET is tried again after a passing failure; a 429 too unless `retryLimited` is false). */
+  private async request<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    read: (response: Response) => Promise<T>,
+    { signal, retryLimited = true }: { signal?: AbortSignal; retryLimited?: boolean } = {},
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.callOnce(method, path, body);
+        return await this.callOnce(method, path, body, read, signal);
       } catch (error) {
         const pause = GET_RETRY_MS[attempt];
-        if (method !== "GET" || pause === undefined || !isTransient(error)) throw error;
+        const limited = error instanceof GitLabError && error.status === 429;
+        if (method !== "GET" || pause === undefined || !isTransient(error) || signal?.aborted) throw error;
+        if (limited && !retryLimited) throw error;
         await new Promise((resolve) => setTimeout(resolve, pause));
       }
     }
   }
 
-  private async callOnce(method: string, path: string, body?: unknown): Promise<unknown> {
+  private async callOnce<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    read: (response: Response) => Promise<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
     const what = `GitLab ${method} ${path.split("?")[0]}`;
     let response: Response;
-    let text: string;
     // A plain controller and timer: AbortSignal.timeout() builds a transferable signal, which
     // cost more CPU than the rest of a call under a burst of deliveries.
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new Error("timed out after 30 s")), 30_000);
     timer.unref();
+    const cancel = () => controller.abort(signal?.reason);
+    signal?.addEventListener("abort", cancel, { once: true });
     try {
-      response = await this.fetchImpl(`${this.baseUrl}/api/v4${path}`, {
-        method,
-        headers: { "PRIVATE-TOKEN": this.token, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: controller.signal,
-      });
-      text = await response.text();
-    } catch (error) {
-      throw new GitLabError(`${what}: ${(error as Error).message}`, 0);
-    } finally {
-      clearTimeout(timer);
-    }
-    if (!response.ok) {
+      try {
+        response = await this.fetchImpl(`${this.baseUrl}/api/v4${path}`, {
+          method,
+          headers: {
+            "PRIVATE-TOKEN": this.token,
+            ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          signal: controller.signal,
+        });
+        if (response.ok) return await read(response);
+      } catch (error) {
+        if (error instanceof GitLabError) throw error;
+        throw new GitLabError(`${what}: ${(error as Error).message}`, 0);
+      }
+      const text = await response.text().catch(() => "");
       let message = text.slice(0, 300);
       try {
         const parsed = JSON.parse(text) as { message?: unknown; error?: unknown };
@@ -214,7 +252,27 @@ export class GitLabClient {
         // not JSON: keep the text
       }
       throw new GitLabError(`${what}: ${response.status} ${message}`, response.status);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", cancel);
     }
-    return text ? JSON.parse(text) : undefined;
   }
+}
+
+/** A response body, or a GitLabError (status 413, not worth a retry) once it passes maxBytes. */
+async function readAtMost(response: Response, maxBytes: number, path: string): Promise<Buffer> {
+  const tooLarge = () =>
+    new GitLabError(`GitLab GET ${path.split("?")[0]}: larger than ${Math.round(maxBytes / 2 ** 20)} MiB`, 413);
+  if (Number(response.headers.get("content-length") ?? 0) > maxBytes) {
+    await response.body?.cancel();
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body ?? []) {
+    size += chunk.length;
+    if (size > maxBytes) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }

@@ -9,7 +9,6 @@ import { Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
-import { execa } from "execa";
 import type { BuildEvent } from "../index.js";
 import { MAX_SBOM, type BuildInput, type BuildOutput } from "./build-function.js";
 import { labelsFor, type QueueSettings } from "./queue-config.js";
@@ -19,7 +18,6 @@ import {
   KEEP_SECONDS,
   KEYS,
   labelsOf,
-  MAX_SOURCE_BYTES,
   parseMessage,
   queueName,
   type JobData,
@@ -74,6 +72,9 @@ export class RemoteBuilds {
     for (const client of [this.redis, this.reader]) client.on("error", () => undefined);
     void this.readLoop();
     this.sweep = setInterval(() => void this.check().catch(() => undefined), SWEEP_MS);
+    // The queues the configured images use, opened now: the first build does not wait for them.
+    const images = Object.keys(settings.imageLabels);
+    for (const image of ["", ...images]) this.queueOf(labelsFor(settings, image));
   }
 
   /** The BullMQ queue (and its stalled check) of a label set. */
@@ -101,23 +102,16 @@ export class RemoteBuilds {
   }
 
   /**
-   * The build function for one build: archives the checked-out commit, queues it (again and
-   * again while Redis is unreachable: the build stays queued in serve's database), then
-   * follows the worker's stream until its result.
+   * The build function for one build: queues it with its source (the commit's tarball,
+   * build-source.ts), again and again while Redis is unreachable (the build stays queued in
+   * serve's database), then follows the worker's stream until its result.
    */
-  buildFunction(build: { id: number; image: string }, hooks: RemoteHooks) {
+  buildFunction(build: { id: number; image: string }, hooks: RemoteHooks, source: () => Buffer | undefined) {
     return async (input: BuildInput): Promise<BuildOutput> => {
+      const archive = source();
+      if (!archive) throw new Error("the build's source was not fetched");
       const repo = input.templatePath.slice(0, input.templatePath.lastIndexOf("/repo/") + 5);
       const template = input.templatePath.slice(repo.length + 1);
-      const archive = await execa("git", ["-C", repo, "archive", "--format=tar.gz", "HEAD"], {
-        encoding: "buffer",
-        maxBuffer: MAX_SOURCE_BYTES,
-        cancelSignal: input.signal,
-      }).catch((error: Error) => {
-        throw new Error(
-          `could not archive the template folder (at most ${MAX_SOURCE_BYTES >> 20} MiB): ${error.message.split("\n")[0]}`,
-        );
-      });
       const labels = labelsFor(this.settings, build.image);
       const data: JobData = { buildId: build.id, image: build.image, template, labels, lockMs: this.settings.lockMs };
       let warned = false;
@@ -126,7 +120,7 @@ export class RemoteBuilds {
         // serve is stopping: the build stays queued in its database; the next start queues it.
         if (this.closed) return new Promise<never>(() => undefined);
         try {
-          await this.redis.set(KEYS.source(build.id), Buffer.from(archive.stdout), "EX", KEEP_SECONDS);
+          await this.redis.set(KEYS.source(build.id), archive, "EX", KEEP_SECONDS);
           await this.redis.sadd(KEYS.labelSets, queueName(labels));
           await this.queueOf(labels).add("build", data, {
             jobId: jobId(build.id),

@@ -163,16 +163,21 @@ export class BuildService {
     // delivery that claimed it first (no second emoji, no second reply, no second build).
     if (!store.claimNote(projectId, noteId, deliveryKey)) return;
     const reply = (body: string) => gitlab.createNote(projectId, iid, this.masker.mask(body));
-    if (!store.noteHasEmoji(projectId, noteId)) {
-      await gitlab.awardEmoji(projectId, iid, noteId, "eyes").then(
-        () => store.setNoteEmoji(projectId, noteId),
-        (e) => this.error(e),
+    // The emoji, the access check and the MR read at once: each is a round trip to GitLab, and
+    // a build's start waits for them.
+    if (!store.noteHasEmoji(projectId, noteId))
+      this.dispatch(() =>
+        gitlab.awardEmoji(projectId, iid, noteId, "eyes").then(
+          () => store.setNoteEmoji(projectId, noteId),
+          (e) => this.error(e),
+        ),
       );
-    }
+    const mrRead = gitlab.mergeRequest(projectId, iid);
+    mrRead.catch(() => undefined); // awaited below, unless the access check ends the handling first
 
     const level = await gitlab.accessLevel(projectId, userId);
     if (level < config.minAccessLevel) return void (await reply(refusal(config.minAccessLevel, level)));
-    const mr = await gitlab.mergeRequest(projectId, iid);
+    const mr = await mrRead;
     if (mr.state !== "opened")
       return void (await reply(`This merge request is ${mr.state}: tsimg only builds open merge requests.`));
     const fork = isFork(mr.sourceProjectId, mr.targetProjectId);

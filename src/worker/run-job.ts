@@ -100,14 +100,16 @@ export async function runJob(ctx: JobContext, job: Job, token: string, data: Job
   if (output.failureScreenshot) rmSync(output.failureScreenshot, { force: true });
 }
 
-/** The source tree serve archived at the pinned commit, unpacked into a fresh folder. */
+/** The source tree at the pinned commit (a tar.gz with one top folder, as GitLab's archives have), unpacked into a fresh folder. */
 async function unpackSource(redis: Redis, buildId: number, dir: string): Promise<void> {
   const archive = await redis.getBuffer(KEYS.source(buildId));
   if (!archive) throw new Error(`the source of build #${buildId} is not in Redis (expired, or Redis lost it)`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   // GNU tar refuses members outside dir (absolute names, ..); git archive makes none.
-  await execa("tar", ["-xzf", "-", "-C", dir, "--no-same-owner", "--no-same-permissions"], { input: archive });
+  await execa("tar", ["-xzf", "-", "-C", dir, "--strip-components=1", "--no-same-owner", "--no-same-permissions"], {
+    input: archive,
+  });
 }
 
 function screenshotOf(path: string | undefined): { failureScreenshot?: string } {

@@ -110,6 +110,7 @@ describe("tsimg serve with two tsimg workers (real QEMU)", () => {
       redis = await startRedis();
       gitlab = await new GitLabStandIn().start();
       const repo = makeTinyosRepo({ copyIso: AS_ROOT });
+      gitlab.repoDir = repo.dir;
       // Two merge requests, each at its own commit (statuses are per commit).
       const shas = { 3: repo.sha, 4: repo.commit("README.md", "another merge request\n") };
       for (const iid of [3, 4] as const)

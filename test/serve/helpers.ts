@@ -1,7 +1,7 @@
 // Test collaborators for serve: a GitLab API stand-in (node:http, GitLab's documented
 // endpoints and payload shapes), a local git repository, a fake build function, and
 // webhook payloads shaped like GitLab's.
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -44,6 +44,10 @@ export class GitLabStandIn {
   images: string[] = ["tinyos"];
   /** Every file of the repository (repository tree API); undefined: images/<name>.toml for each of `images`. */
   files: string[] | undefined;
+  /** The git repository the archive API packs (GET /projects/:id/repository/archive); undefined: 404. */
+  repoDir: string | undefined;
+  /** While true, the archive API answers 429, as GitLab.com's rate limit on it does. */
+  archiveRateLimited = false;
   /** When set, the MR's head becomes this sha right after the MR is first read (a push in between). */
   moveHeadAfterRead: string | undefined;
   notes: { id: number; body: string; edits: string[] }[] = [];
@@ -66,6 +70,10 @@ export class GitLabStandIn {
     this.server = createServer(
       (req, res) =>
         void this.handle(req).then(([status, body]) => {
+          if (Buffer.isBuffer(body)) {
+            res.writeHead(status, { "Content-Type": "application/octet-stream", "Content-Length": body.length });
+            return void res.end(body);
+          }
           res.writeHead(status, { "Content-Type": "application/json" });
           res.end(JSON.stringify(body));
         }),
@@ -134,6 +142,12 @@ export class GitLabStandIn {
       const under = files.filter((f) => f.startsWith(root));
       return [200, under.map((f) => ({ type: "blob", name: f.split("/").at(-1), path: f }))];
     }
+    if ((m = /^\/projects\/(\d+)\/repository\/archive(\.tar\.gz)?$/.exec(path))) {
+      if (this.archiveRateLimited)
+        return [429, { message: "This archive has been requested too many times. Try again later." }];
+      const sha = url.searchParams.get("sha") ?? "HEAD";
+      return this.archive(sha);
+    }
     if ((m = /^\/projects\/(\d+)\/merge_requests\/(\d+)\/diffs$/.exec(path)))
       return [200, [{ old_path: "images/tinyos.toml", new_path: "images/tinyos.toml" }]];
     if (req.method === "POST" && (m = /^\/projects\/(\d+)\/statuses\/([0-9a-f]+)$/.exec(path))) {
@@ -188,6 +202,18 @@ export class GitLabStandIn {
       return [200, { id: note.id, body: note.body }];
     }
     return [404, { message: `404 ${path} not in the stand-in` }];
+  }
+
+  /** GitLab's tar.gz of a commit: every file under one top folder named after the project and commit. */
+  private archive(sha: string): Promise<[number, unknown]> {
+    const dir = this.repoDir;
+    if (!dir || !/^[0-9a-f]{40}$|^HEAD$/.test(sha)) return Promise.resolve([404, { message: "404 Not Found" }]);
+    const args = ["archive", "--format=tar.gz", `--prefix=images-${sha}-${sha}/`, sha];
+    return new Promise((resolve) =>
+      execFile("git", args, { cwd: dir, encoding: "buffer", maxBuffer: 1 << 30 }, (error, stdout) =>
+        resolve(error ? [404, { message: "404 Commit Not Found" }] : [200, stdout]),
+      ),
+    );
   }
 }
 

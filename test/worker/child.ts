@@ -1,8 +1,9 @@
 // A `tsimg worker` process for the queue tests, with a stand-in build (no VM): argv[2] is
 // its WorkerConfig as JSON, argv[3] the stand-in's options (fakeBuild's: hold until
 // cancelled, fail, lines; gateFile: wait until that file exists). It prints "ready" once it
-// takes jobs, and stops like tsimg worker on SIGTERM.
-import { existsSync } from "node:fs";
+// takes jobs, and stops like tsimg worker on SIGTERM. Each build logs its template's path and
+// first line first (or fails when the source it got has no template there).
+import { existsSync, readFileSync } from "node:fs";
 import { BuildHost } from "../../src/worker/worker.js";
 import { fakeBuild } from "../serve/helpers.js";
 
@@ -22,6 +23,15 @@ const gate = options.gateFile
 const stand = fakeBuild(options);
 const host = new BuildHost(config, {
   buildFunction: async (input) => {
+    const template = input.templatePath.slice(input.templatePath.lastIndexOf("/repo/") + 6);
+    const first = readFileSync(input.templatePath, "utf8").split("\n")[0];
+    input.onEvent({
+      type: "log",
+      level: "info",
+      message: `template ${template}: ${first}`,
+      build: "tinyos",
+      time: Date.now(),
+    });
     if (gate) await Promise.race([gate(), new Promise((r) => input.signal.addEventListener("abort", r))]);
     return stand(input);
   },

@@ -85,6 +85,7 @@ async function setUp(extra: Partial<ServeConfig["queue"] & object> = {}) {
   redis = await startRedis();
   gitlab = await new GitLabStandIn().start();
   const repo = makeRepo();
+  gitlab.repoDir = repo.dir;
   gitlab.mrs.set(3, { state: "opened", sha: repo.sha, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
   const config = queueConfig(extra);
   return { repo, config };
@@ -117,6 +118,11 @@ describe("serve with a queue, stand-in builds", () => {
     const log = await logOf(1);
     expect(log).toContain("running on worker w1");
     expect(log).toMatch(/line 5/);
+    // The source came from GitLab's archive API (serve ran no git), unpacked at the commit.
+    expect(log).toContain("template images/tinyos.toml: [image]");
+    expect(gitlab!.calls.map((c) => c.path)).toContain(
+      `/projects/${PROJECT_ID}/repository/archive.tar.gz?sha=${repo.sha}`,
+    );
     const api = (await (await fetch(`${server.url}/api/workers`)).json()) as {
       workers: { name: string; slots: number }[];
     };
@@ -130,6 +136,21 @@ describe("serve with a queue, stand-in builds", () => {
       grep.once("close", () => resolve(out));
     });
     expect(found).toBe("");
+  }, 60_000);
+
+  it("GitLab rate-limits its archive API (429): serve clones the commit and archives it instead", async () => {
+    const { repo, config } = await setUp();
+    gitlab!.archiveRateLimited = true;
+    const changed = repo.commit("images/tinyos.toml", '# changed in the merge request\n[image]\nname = "tinyos"\n');
+    gitlab!.mrs.get(3)!.sha = changed;
+    server = await startServer(config, { onError: () => {} });
+    await startWorker("w1");
+    await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: changed }));
+    await until(() => state(1) === "success", 15_000, "build 1 succeeded");
+    expect(await logOf(1)).toContain("template images/tinyos.toml: # changed in the merge request");
+    // Asked once, not retried: a 429 means the limit's minute is not over.
+    const archives = gitlab!.calls.filter((c) => c.path.includes("/repository/archive"));
+    expect(archives).toHaveLength(1);
   }, 60_000);
 
   it("a job whose labels no worker has waits, the dashboard says why, and runs once a worker with them comes", async () => {
