@@ -13,7 +13,7 @@
 // first webhook to last result). Goal: p99 webhook -> taken under 200 ms.
 //
 // Run: npm run bench:queue   (or npx tsx bench/queue.mjs)
-// Knobs: BENCH_JOBS (1000), BENCH_RATE (webhooks per second, 20), BENCH_WORKERS (4),
+// Knobs: BENCH_JOBS (1000), BENCH_RATE (webhooks per second, 5), BENCH_WORKERS (4),
 // BENCH_SLOTS (slots per worker, 2), BENCH_BUILD_MS (each stand-in build's length, 100).
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -25,7 +25,7 @@ import { Redis } from "ioredis";
 import { percentile } from "./lib.mjs";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 1000),
-  RATE = Number(process.env.BENCH_RATE ?? 20),
+  RATE = Number(process.env.BENCH_RATE ?? 5),
   WORKERS = Number(process.env.BENCH_WORKERS ?? 4),
   SLOTS = Number(process.env.BENCH_SLOTS ?? 2),
   BUILD_MS = Number(process.env.BENCH_BUILD_MS ?? 100);
