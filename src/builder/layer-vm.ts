@@ -1,7 +1,9 @@
 // What QEMU does for the layer cache: saving a layer pauses the VM, puts a new qcow2
 // overlay on top of its disk (so the old file is frozen exactly as the guest left it),
-// optionally writes the VM's memory to a file (QEMU's migration stream), and lets it run on.
-// A later build boots the frozen disk (docs/cache.md says why not the memory).
+// writes the VM's memory to a file (QEMU's migration stream) when the layer is kept, and
+// lets it run on. A later build starts QEMU with `-incoming defer` on an overlay over the
+// frozen disk and loads that memory, so the guest runs on from the very moment the layer
+// ended, with no boot at all (docs/cache.md).
 import { sleep, withTimeout } from "../core/abort.js";
 import { QemuError } from "../core/errors.js";
 import type { QmpClient } from "../qemu/qmp.js";
@@ -64,6 +66,24 @@ export async function freezeLayer(qmp: QmpClient, r: FreezeRequest): Promise<voi
   } finally {
     await q("cont");
   }
+}
+
+/**
+ * Loads a layer's memory into a QEMU started with `-incoming defer` and runs the guest.
+ * QEMU exits when the stream does not fit its machine: the caller watches for that.
+ */
+export async function restoreMemory(qmp: QmpClient, memoryPath: string, signal: AbortSignal): Promise<void> {
+  const q = <T>(command: string, args?: Record<string, unknown>) =>
+    withTimeout(qmp.execute<T>(command, args), 30_000, `QMP ${command}`, signal);
+  await q("migrate-incoming", { uri: `exec:cat ${shellQuote(memoryPath)}` });
+  // The VM leaves "inmigrate" when the whole stream is loaded; it stays paused until `cont`.
+  for (;;) {
+    const { status } = await q<{ status: string }>("query-status");
+    if (status !== "inmigrate") break;
+    await sleep(10, signal);
+  }
+  await migrationDone(qmp, signal, "loading the VM's memory");
+  await q("cont");
 }
 
 async function migrationDone(qmp: QmpClient, signal: AbortSignal, what: string): Promise<void> {

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { evict, pinLayers, type Pin } from "../cache/evict.js";
-import { LayerStore, type LayerMeta, type LayerWriter } from "../cache/store.js";
+import { LayerStore, MEMORY, type LayerMeta, type LayerWriter } from "../cache/store.js";
 import { TsimgError } from "../core/errors.js";
 import { formatDuration } from "../core/units.js";
 import type { BuildStepContext } from "./context.js";
@@ -35,6 +35,8 @@ export interface LayerRun {
   keys: LayerKey[];
   /** The layer this build continues from, when it found one. */
   restored?: LayerMeta | undefined;
+  /** The guest runs on from the restored layer's memory (no boot); start-qemu sets it. */
+  resumedFromMemory?: boolean;
   /** The highest layer index kept (the last provisioner's is not). */
   last: number;
   /** The writer of the layer running now, when this build may keep it. */
@@ -160,7 +162,8 @@ async function deepestIntact(
     if (chain[chain.length - 1]!.parent !== null) continue;
     let intact = true;
     for (const layer of chain) {
-      const problem = await store.verify(layer, ctx.signal);
+      // Only the layer the build continues from has its memory loaded; its parents' disks are read.
+      const problem = await store.verify(layer, ctx.signal, layer === meta ? [] : [MEMORY]);
       if (!problem) continue;
       ctx.events.warn(
         `layer cache: layer ${layer.index} (${short(layer.key)}) is damaged (${problem}): removing it and rebuilding`,
@@ -257,9 +260,8 @@ export async function saveLayer(
     nextPath,
     nextNode,
     size: run.active.size,
-    // A later build boots the frozen disk: restoring a memory snapshot (writer.memoryPath)
-    // was measured faster, but guests restored from it did not answer SSH (docs/cache.md).
-    memoryPath: undefined,
+    // A kept layer keeps the guest's memory too: a later build runs on from it instead of booting.
+    memoryPath: writer?.memoryPath,
     signal: ctx.signal,
   });
   if (last) await rename(nextPath, run.workingDisk);

@@ -77,9 +77,13 @@ export class LayerStore {
     }
   }
 
-  /** Why the layer cannot be trusted (a file missing, or changed since it was written), or undefined when it is intact. */
-  async verify(meta: LayerMeta, signal?: AbortSignal): Promise<string | undefined> {
+  /**
+   * Why the layer cannot be trusted (a file missing, or changed since it was written), or
+   * undefined when it is intact. `skip` names files the caller will not read (a parent's memory).
+   */
+  async verify(meta: LayerMeta, signal?: AbortSignal, skip: string[] = []): Promise<string | undefined> {
     for (const [name, sha256] of Object.entries(meta.files)) {
+      if (skip.includes(name)) continue;
       const path = join(this.dirOf(meta.key), name);
       const actual = await hashFile(path, ["sha256"], signal ? { signal } : {}).then(
         (d) => d.sha256,

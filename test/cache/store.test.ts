@@ -113,6 +113,8 @@ describe("layer cache store", () => {
     await makeLayer(store, k("k1"), null);
     await import("node:fs/promises").then((fs) => fs.rm(store.memoryOf(k("k1"))));
     expect(await store.verify((await store.find(k("k1")))!)).toBe("memory.state is missing");
+    // A parent layer's memory is never loaded: a build continuing from a child skips it.
+    expect(await store.verify((await store.find(k("k1")))!, undefined, ["memory.state"])).toBeUndefined();
   });
 
   it("evicts least recently used layers, children with their parent, never pinned or locked ones", async () => {

@@ -6,7 +6,11 @@
 //      the artifact boots alone and shows the edit; the manifest says which layers were reused
 //   D  a third provisioner that fails: the build fails, keeping the layer before it
 //   E  the third provisioner fixed, --resume: continues from D's layer, no reinstall
-import { readFileSync, writeFileSync } from "node:fs";
+//   F  a layer whose memory QEMU cannot load: the build says so and boots the layer's disk
+//
+// B to E run the guest on from the layer's memory (no boot); F proves the fallback.
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { bootAndRun, makeProject, requireFixture, runCli, waitNoQemu } from "./helpers.js";
@@ -62,6 +66,10 @@ describe("layer cache: tsimg build continues from cached layers", () => {
     expect(output).toMatch(/layer cache: reusing layer 1 \(provisioner 1: file\) [0-9a-f]{12}/);
     expect(output).toMatch(/continuing from layer 1, saved .* ago; running 1 provisioner/);
     expect(output).toContain("nothing to type");
+    // The guest ran on from the layer's memory: no boot, and its clock was set to now.
+    expect(output).toMatch(/layer cache: the guest runs on from the layer's memory \(loaded in [\d.]+m?s\), no boot/);
+    expect(output).toMatch(/set the guest's clock to the host's \(it was .* behind\)/);
+    expect(output).not.toMatch(/guest rebooted/);
     expect(output).not.toMatch(/typing \d+ keys/);
     expect(output).not.toMatch(/HTTP GET/);
     expect(output).toContain("provisioner 1/2: file: done in cached layer 1");
@@ -100,5 +108,33 @@ describe("layer cache: tsimg build continues from cached layers", () => {
     const seen = await bootAndRun(artifact(), PASSWORD, "cat /etc/tsimg-fixed /etc/tsimg-edit");
     expect(seen).toContain("fixed");
     expect(seen).toContain("second edit");
+  }, 600_000);
+
+  it("a layer whose memory QEMU cannot load: the build boots the layer's disk instead", async () => {
+    // A stream QEMU rejects, recorded in meta.json as the layer's (so it is not "damaged"):
+    // what a machine that differs in a way the key does not see would give.
+    const layers = join(project.dir, "layers");
+    let spoiled = 0;
+    for (const key of readdirSync(layers).filter((n) => /^[0-9a-f]{64}$/.test(n))) {
+      const metaPath = join(layers, key, "meta.json");
+      const memory = join(layers, key, "memory.state");
+      if (!existsSync(metaPath) || !existsSync(memory)) continue;
+      const meta = JSON.parse(readFileSync(metaPath, "utf8")) as { index: number; files: Record<string, string> };
+      if (meta.index !== 2) continue;
+      const garbage = Buffer.from("not a QEMU migration stream\n".repeat(1000));
+      writeFileSync(memory, garbage);
+      meta.files["memory.state"] = createHash("sha256").update(garbage).digest("hex");
+      writeFileSync(metaPath, JSON.stringify(meta));
+      spoiled++;
+    }
+    expect(spoiled).toBeGreaterThan(0);
+    const again = await build();
+    expect(again.output, again.output).toContain(`Build 'tinyos' finished`);
+    expect(again.output).toMatch(/continuing from layer 2/);
+    expect(again.output).toMatch(/the layer's memory could not be loaded \(.*\): booting its disk instead/);
+    expect(again.output).toContain("nothing to type, the installed disk boots");
+    expect(again.output).not.toMatch(/typing \d+ keys/);
+    const seen = await bootAndRun(artifact(), PASSWORD, "cat /etc/tsimg-fixed");
+    expect(seen).toContain("fixed");
   }, 600_000);
 });

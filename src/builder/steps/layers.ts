@@ -5,6 +5,8 @@
 import { join } from "node:path";
 import { TsimgError } from "../../core/errors.js";
 import { diskInfo } from "../../qemu/qemu-img.js";
+import { formatDuration } from "../../core/units.js";
+import type { SshSession } from "../../communicator/ssh.js";
 import type { BuildStep, BuildStepContext } from "../context.js";
 import {
   closeLayers,
@@ -115,7 +117,8 @@ export function unlessRestored<In extends object>(step: BuildStep<In>): BuildSte
     ...step,
     async run(ctx, input, progress) {
       if (input.layers?.restored) {
-        ctx.events.info("continuing from a cached layer: nothing to type, the installed disk boots");
+        const how = input.layers.resumedFromMemory ? "the guest runs on" : "the installed disk boots";
+        ctx.events.info(`continuing from a cached layer: nothing to type, ${how}`);
         return;
       }
       return step.run(ctx, input, progress);
@@ -131,7 +134,28 @@ export const installLayer: BuildStep<
   title: "Saving the install layer...",
   async run(ctx, input) {
     const run = input.layers;
+    if (run?.resumedFromMemory && input.ssh.session) await setGuestClock(ctx, input.ssh.session);
     if (!run || run.restored) return;
     await saveLayer(ctx, run, 0, input.qmp, input.tempKey && JSON.stringify(input.tempKey), input.ssh.session);
   },
 };
+
+/**
+ * A guest run on from a layer's memory has the clock of the moment the layer was saved:
+ * set it to now, as a boot would, so that provisioners see the right time (TLS, package
+ * timestamps). A user who may not set it gets a warning with the offset.
+ */
+async function setGuestClock(ctx: BuildStepContext, session: SshSession): Promise<void> {
+  const now = Math.round(Date.now() / 1000);
+  let guestTime = "";
+  await session.exec("date -u +%s", (_stream, line) => (guestTime ||= line.trim()));
+  const set = `date -u -s @${now} >/dev/null 2>&1 || sudo -n date -u -s @${now} >/dev/null 2>&1`;
+  const result = await session.exec(set, () => undefined);
+  const behind = now - Number(guestTime);
+  if (result.code === 0)
+    ctx.events.info(`set the guest's clock to the host's (it was ${formatDuration(behind * 1000)} behind)`);
+  else
+    ctx.events.warn(
+      `the guest's clock is ${formatDuration(behind * 1000)} behind (restored from the layer's memory) and ${ctx.build.plan.source.ssh_username} may not set it`,
+    );
+}

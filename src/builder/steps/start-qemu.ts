@@ -13,7 +13,11 @@ import { renderRuntime } from "../../core/runtime-vars.js";
 import type { SourceConfig } from "../plan.js";
 import { tails } from "../qemu-tails.js";
 import { writeSerialLog } from "../serial-log.js";
-import { runtimeValues, type BuildStep } from "../context.js";
+import { runtimeValues, type BuildStep, type BuildStepContext } from "../context.js";
+import { MEMORY } from "../../cache/store.js";
+import { formatDuration } from "../../core/units.js";
+import { restoreMemory } from "../layer-vm.js";
+import type { LayerRun } from "../layers.js";
 import type {
   CreatedDisks,
   EfiVars,
@@ -94,35 +98,43 @@ export const startQemu: BuildStep<StartInput, VmStarted> = {
       ctx.events.info(`VNC: watch the console at ${source.vnc_bind_address}:${vncPort} (display :${vncPort - 5900})`);
     ctx.events.debug(`QEMU command line: ${formatCommandLine(source.qemu_binary, argv.args)}`);
 
-    if (argv.serialPath) {
-      // tsimg's own capture gets a masked copy in the output directory; a -serial file:PATH of the user's stays theirs, as written.
-      if (argv.serialPath === rawSerial)
-        progress.serialLog = writeSerialLog(ctx.events, join(source.output_directory, "serial.log"));
-      progress.serial = new SerialFollower(resolve(argv.serialPath), (line) =>
-        ctx.events.emit({ type: "serial", line }),
-      );
-      progress.serial.start();
-    } else {
-      ctx.events.warn("qemuargs -serial does not write to a file: tsimg cannot show the guest's console");
-    }
+    const launch = async (incoming: boolean) => {
+      if (argv.serialPath) {
+        // tsimg's own capture gets a masked copy in the output directory; a -serial file:PATH of the user's stays theirs, as written.
+        if (argv.serialPath === rawSerial && !progress.serialLog)
+          progress.serialLog = writeSerialLog(ctx.events, join(source.output_directory, "serial.log"));
+        progress.serial?.stop();
+        progress.serial = new SerialFollower(resolve(argv.serialPath), (line) =>
+          ctx.events.emit({ type: "serial", line }),
+        );
+        progress.serial.start();
+      } else if (!incoming) {
+        ctx.events.warn("qemuargs -serial does not write to a file: tsimg cannot show the guest's console");
+      }
+      const serial = progress.serial;
+      const qemu = spawnQemu({
+        binary: source.qemu_binary,
+        args: incoming ? [...argv.args, "-incoming", "defer"] : argv.args,
+        onOutput: (line) => ctx.events.debug(`qemu: ${line}`),
+      });
+      progress.qemu = qemu;
+      void qemu.exited.then((exit) => {
+        if (guest.expectingExit) return;
+        const hint =
+          exit.code === 0
+            ? " (the guest powered itself off: does the kickstart end with poweroff instead of reboot?)"
+            : "";
+        ctx.build.fail(
+          new QemuError(`QEMU ${describeExit(exit)} unexpectedly${hint}`, { details: tails({ qemu, serial }) }),
+        );
+      });
+      const qmp = (progress.qmp = await connectQmp(qmpSocket, qemu, serial, ctx.signal));
+      return { qemu, qmp };
+    };
+    const memory = input.layers && memoryOfRestored(input.layers);
+    let { qemu, qmp } = await launch(memory !== undefined);
+    if (memory) ({ qemu, qmp } = await resumeOrBoot(ctx, input.layers!, memory, guest, { qemu, qmp }, launch));
     const serial = progress.serial;
-    const qemu = spawnQemu({
-      binary: source.qemu_binary,
-      args: argv.args,
-      onOutput: (line) => ctx.events.debug(`qemu: ${line}`),
-    });
-    progress.qemu = qemu;
-    void qemu.exited.then((exit) => {
-      if (guest.expectingExit) return;
-      const hint =
-        exit.code === 0
-          ? " (the guest powered itself off: does the kickstart end with poweroff instead of reboot?)"
-          : "";
-      ctx.build.fail(
-        new QemuError(`QEMU ${describeExit(exit)} unexpectedly${hint}`, { details: tails({ qemu, serial }) }),
-      );
-    });
-    const qmp = (progress.qmp = await connectQmp(qmpSocket, qemu, serial, ctx.signal));
     ctx.build.console.attach({ qemu, qmp, workDir: input.workDir });
     let lastReset = 0;
     qmp.on("event", (event: { event: string }) => {
@@ -159,6 +171,48 @@ export const startQemu: BuildStep<StartInput, VmStarted> = {
     await vm.serialLog?.close();
   },
 };
+
+/** The memory saved with the restored layer, when it has one. */
+function memoryOfRestored(run: LayerRun): string | undefined {
+  const restored = run.restored;
+  return restored?.files[MEMORY] ? run.store.memoryOf(restored.key) : undefined;
+}
+
+/**
+ * Runs the guest on from the restored layer's memory; when QEMU cannot load it (a machine
+ * that differs in a way the key does not see), boots the cached disk instead: slower, as correct.
+ */
+async function resumeOrBoot(
+  ctx: BuildStepContext,
+  run: LayerRun,
+  memory: string,
+  guest: VmStarted["guest"],
+  vm: Pick<VmStarted, "qemu" | "qmp">,
+  launch: (incoming: boolean) => Promise<Pick<VmStarted, "qemu" | "qmp">>,
+): Promise<Pick<VmStarted, "qemu" | "qmp">> {
+  const t0 = Date.now();
+  guest.expectingExit = true;
+  try {
+    await Promise.race([
+      restoreMemory(vm.qmp, memory, ctx.signal),
+      vm.qemu.exited.then((exit) => Promise.reject(new QemuError(`QEMU ${describeExit(exit)}`))),
+    ]);
+    guest.expectingExit = false;
+    run.resumedFromMemory = true;
+    ctx.events.info(
+      `layer cache: the guest runs on from the layer's memory (loaded in ${formatDuration(Date.now() - t0)}), no boot`,
+    );
+    return vm;
+  } catch (error) {
+    if (ctx.signal.aborted) throw error;
+    const why = [(error as Error).message, ...vm.qemu.stderrTail().slice(-2)].join("; ");
+    ctx.events.warn(`layer cache: the layer's memory could not be loaded (${why}): booting its disk instead`);
+    await stopQemu(vm.qemu, vm.qmp);
+    vm.qmp.close();
+    guest.expectingExit = false;
+    return launch(false);
+  }
+}
 
 async function chooseAccelerator(source: SourceConfig, events: EventBus): Promise<string> {
   if (source.accelerator !== "auto" && source.accelerator !== "kvm") {
