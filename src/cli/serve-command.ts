@@ -4,6 +4,7 @@ import { checkBuildUser } from "../serve/worker-client.js";
 import { startServer } from "../serve/server.js";
 import { prepareStateDir } from "../serve/state-dir.js";
 import { configPath } from "./config-args.js";
+import { signalExitCode, untilSignal } from "./signals.js";
 
 /** Runs the service; resolves with the exit code after a signal. */
 export async function runServe(argv: string[]): Promise<number> {
@@ -26,11 +27,9 @@ export async function runServe(argv: string[]): Promise<number> {
   console.log(
     `tsimg serve: listening on ${server.url} (public URL ${config.publicUrl})${config.queue ? `; builds go to tsimg workers through ${config.queue.redis.url}` : config.buildUser ? `; builds run as ${config.buildUser.name}` : ""}`,
   );
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once("SIGINT", () => resolve("SIGINT"));
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-  });
+  // A second signal stops serve at once.
+  const signal = await untilSignal((again) => process.exit(signalExitCode(again)));
   console.log(`tsimg serve: ${signal}, stopping (running builds are cancelled)`);
   await server.close();
-  return signal === "SIGINT" ? 130 : 143;
+  return signalExitCode(signal);
 }

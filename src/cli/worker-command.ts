@@ -5,6 +5,7 @@ import { ServeConfigError } from "../serve/config.js";
 import { loadWorkerConfig } from "../worker/config.js";
 import { BuildHost } from "../worker/worker.js";
 import { configPath } from "./config-args.js";
+import { signalExitCode, untilSignal } from "./signals.js";
 
 /** Runs the worker; resolves with the exit code after a signal. */
 export async function runWorker(argv: string[]): Promise<number> {
@@ -20,22 +21,12 @@ export async function runWorker(argv: string[]): Promise<number> {
   console.log(
     `tsimg worker ${config.name}: ${config.slots} slot${config.slots === 1 ? "" : "s"}, labels [${config.labels.join(", ")}], waiting for jobs`,
   );
-  // process.on, not once: with no listener left, execa's signal-exit handler would re-raise
-  // the signal and kill the worker mid-shutdown. A second signal cancels the running builds.
-  let signals = 0;
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    const onSignal = (name: NodeJS.Signals) => {
-      signals += 1;
-      if (signals === 1) resolve(name);
-      else void host.stop(true);
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-  });
+  // A second signal cancels the running builds.
+  const signal = await untilSignal(() => void host.stop(true));
   const cancel = config.onSigterm === "cancel";
   console.log(
     `tsimg worker ${config.name}: ${signal}, taking no new job; running builds ${cancel ? "are cancelled" : "finish (a second signal cancels them)"}`,
   );
   await host.stop(cancel);
-  return signal === "SIGINT" ? 130 : 143;
+  return signalExitCode(signal);
 }
