@@ -33,6 +33,10 @@ export function neutralizeMentions(text: string): string {
 
 export type CommitState = "pending" | "running" | "success" | "failed" | "canceled";
 
+/** How long a call may take, its answer read; an archive (up to 512 MiB) gets longer. */
+const CALL_TIMEOUT_MS = 30_000;
+const ARCHIVE_TIMEOUT_MS = 10 * 60_000;
+
 /** Pauses before GET is tried again after a passing failure (a GET changes nothing, so repeating it is safe). */
 const GET_RETRY_MS = [250, 1000];
 
@@ -181,7 +185,7 @@ export class GitLabClient {
     const path = `/projects/${projectId}/repository/archive.tar.gz?${new URLSearchParams({ sha })}`;
     // A 429 is not waited out here: the caller has another way (a clone).
     const read = (response: Response) => readAtMost(response, maxBytes, path);
-    return this.request("GET", path, undefined, read, { signal, retryLimited: false });
+    return this.request("GET", path, undefined, read, { signal, retryLimited: false, timeoutMs: ARCHIVE_TIMEOUT_MS });
   }
 
   /** A JSON call. */
@@ -190,22 +194,22 @@ export class GitLabClient {
     return text ? JSON.parse(text) : undefined;
   }
 
-  /** A call whose answer `read` takes (a GET is tried again after a passing failure; a 429 too unless `retryLimited` is false). */
+  /** A call whose answer `read` takes within timeoutMs (a GET is tried again after a passing failure; a 429 too unless `retryLimited` is false). */
   private async request<T>(
     method: string,
     path: string,
     body: unknown,
     read: (response: Response) => Promise<T>,
-    { signal, retryLimited = true }: { signal?: AbortSignal; retryLimited?: boolean } = {},
+    options: { signal?: AbortSignal; retryLimited?: boolean; timeoutMs?: number } = {},
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.callOnce(method, path, body, read, signal);
+        return await this.callOnce(method, path, body, read, options.signal, options.timeoutMs ?? CALL_TIMEOUT_MS);
       } catch (error) {
         const pause = GET_RETRY_MS[attempt];
         const limited = error instanceof GitLabError && error.status === 429;
-        if (method !== "GET" || pause === undefined || !isTransient(error) || signal?.aborted) throw error;
-        if (limited && !retryLimited) throw error;
+        if (method !== "GET" || pause === undefined || !isTransient(error) || options.signal?.aborted) throw error;
+        if (limited && options.retryLimited === false) throw error;
         await new Promise((resolve) => setTimeout(resolve, pause));
       }
     }
@@ -217,13 +221,14 @@ export class GitLabClient {
     body: unknown,
     read: (response: Response) => Promise<T>,
     signal: AbortSignal | undefined,
+    timeoutMs: number,
   ): Promise<T> {
     const what = `GitLab ${method} ${path.split("?")[0]}`;
     let response: Response;
     // A plain controller and timer: AbortSignal.timeout() builds a transferable signal, which
     // cost more CPU than the rest of a call under a burst of deliveries.
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new Error("timed out after 30 s")), 30_000);
+    const timer = setTimeout(() => controller.abort(new Error(`timed out after ${timeoutMs / 1000} s`)), timeoutMs);
     timer.unref();
     const cancel = () => controller.abort(signal?.reason);
     signal?.addEventListener("abort", cancel, { once: true });

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { refusal } from "../../src/serve/access.js";
+import { cloneSource } from "../../src/serve/build-source.js";
 import type { ServeConfig } from "../../src/serve/config.js";
 import { GitLabClient } from "../../src/serve/gitlab.js";
 import { runOne, type BuildFunction } from "../../src/serve/runner.js";
@@ -385,8 +386,7 @@ describe("what GitLab sees", () => {
       {
         gitlab: client,
         buildFunction: fakeBuild(),
-        imagesDir: "images",
-        gitEnv: () => ({}),
+        fetchSource: cloneSource({ imagesDir: "images", gitEnv: () => ({}) }),
         log: () => {},
         masker: new Masker(),
         setScreenshotSource: () => {},
@@ -490,6 +490,16 @@ describe("accepted work survives GitLab outages", () => {
 
 // The GitLab client's own checks, without a server around it.
 describe("GitLabClient", () => {
+  it("downloads a commit's archive; one larger than the limit is refused (413) without a retry", async () => {
+    gitlab.repoDir = repo.dir;
+    const client = new GitLabClient(gitlab.url, TOKEN);
+    const archive = await client.archive(PROJECT_ID, repo.sha, 1 << 20);
+    expect(archive.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b])); // gzip
+    const before = gitlab.calls.length;
+    await expect(client.archive(PROJECT_ID, repo.sha, 16)).rejects.toMatchObject({ status: 413 });
+    expect(gitlab.calls.length).toBe(before + 1);
+  });
+
   it("posts every note with its mentions neutralized", async () => {
     await new GitLabClient(gitlab.url, TOKEN).createNote(PROJECT_ID, 3, "@all &#64;here &commat;x");
     expect(gitlab.notes[0]!.body).toBe("@\u200ball &amp;#64;here &amp;commat;x");
