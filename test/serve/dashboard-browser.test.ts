@@ -301,4 +301,37 @@ describe.runIf(runBrowserTests)("serve dashboard in chromium", () => {
       await long.close();
     }
   }, 60_000);
+
+  it("an image's history with more builds than a screenful: the chart and the first rows at once, every row after, newest first", async () => {
+    const ids: number[] = [];
+    for (let i = 0; i < 45; i++) {
+      const request = server.store.addRequest({
+        projectId: PROJECT_ID,
+        mrIid: 6,
+        noteId: 100 + i,
+        requestedBy: "user1",
+      });
+      const b = server.store.addBuild({
+        requestId: request.id,
+        projectId: PROJECT_ID,
+        mrIid: 6,
+        image: "many",
+        sha: String(i).padStart(40, "e"),
+        repoUrl: "https://gitlab.example.com/x.git",
+        requestedBy: "user1",
+      });
+      server.store.markRunning(b.id, join(tmp, "work"));
+      server.store.queries.setVersion(b.id, `3.${i}`);
+      server.store.finish(b.id, "success", {});
+      ids.push(b.id);
+    }
+    await page.goto(`${server.url}/images/many`);
+    await page.waitForSelector("#chart svg circle.point");
+    expect(await page.$$eval("#chart svg circle.point", (cs) => cs.length)).toBe(45);
+    await expect.poll(() => page.$$eval("#history tbody tr", (rows) => rows.length)).toBe(45);
+    expect(
+      await page.$$eval("#history tbody tr", (rows) => rows.map((r) => Number((r as HTMLElement).dataset.build))),
+    ).toEqual(ids.reverse());
+    expect(await page.textContent("#history tbody tr:last-child .version")).toBe("3.0");
+  }, 30_000);
 });

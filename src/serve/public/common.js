@@ -83,3 +83,19 @@ export function initialData() {
   block.remove();
   return JSON.parse(block.textContent);
 }
+
+/** Rows a table shows at once; the ones below them (the reader scrolls to them) come a frame later. */
+const FIRST_ROWS = 40;
+
+/** Fills a table body with a row per item: the first rows now, the rest once the page has been drawn. */
+export function fillRows(tbody, items, row) {
+  const generation = (tbody.generation = (tbody.generation ?? 0) + 1);
+  tbody.replaceChildren(...items.slice(0, FIRST_ROWS).map(row));
+  if (items.length > FIRST_ROWS)
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        // A newer fill came first: these rows are out of date.
+        if (tbody.generation === generation) tbody.append(...items.slice(FIRST_ROWS).map(row));
+      }, 0),
+    );
+}

@@ -2,7 +2,7 @@
 // and what changed between consecutive versions (filled once serve has a diff to show:
 // each build's `diff`, null until then). Refreshes itself every 10 s.
 import { durationChart } from "./charts.js";
-import { cell, duration, getJson, initialData, link, timeElement } from "./common.js";
+import { cell, duration, fillRows, getJson, initialData, link, timeElement } from "./common.js";
 
 const name = decodeURIComponent(location.pathname.split("/").pop());
 
@@ -40,21 +40,19 @@ function draw(body) {
     .replaceChildren(
       durationChart(finished.map((b) => ({ label: b.version ?? `#${b.id}`, ms: b.durationMs, state: b.state }))),
     );
-  document.querySelector("#history tbody").replaceChildren(
-    ...builds.map((b) => {
-      const tr = document.createElement("tr");
-      tr.dataset.build = b.id;
-      cell(tr, "").append(link(`#${b.id}`, `/builds/${b.id}`));
-      cell(tr, b.version ?? "", "mono version");
-      cell(tr, "", "mono").append(link(b.sha.slice(0, 8), b.links.commit));
-      cell(tr, "").append(link(`!${b.mrIid}`, b.links.mr));
-      cell(tr, b.state, b.state);
-      cell(tr, duration(b.durationMs), "num duration");
-      cell(tr, "").append(timeElement(b.finishedAt));
-      diffCell(tr, b.diff);
-      return tr;
-    }),
-  );
+  fillRows(document.querySelector("#history tbody"), builds, (b) => {
+    const tr = document.createElement("tr");
+    tr.dataset.build = b.id;
+    cell(tr, "").append(link(`#${b.id}`, `/builds/${b.id}`));
+    cell(tr, b.version ?? "", "mono version");
+    cell(tr, "", "mono").append(link(b.sha.slice(0, 8), b.links.commit));
+    cell(tr, "").append(link(`!${b.mrIid}`, b.links.mr));
+    cell(tr, b.state, b.state);
+    cell(tr, duration(b.durationMs), "num duration");
+    cell(tr, "").append(timeElement(b.finishedAt));
+    diffCell(tr, b.diff);
+    return tr;
+  });
 }
 // The first view came with the page; else ask.
 const first = initialData();
