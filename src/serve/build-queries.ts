@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS projects (id INTEGER PRIMARY KEY, path TEXT NOT NULL)
 CREATE INDEX IF NOT EXISTS builds_image ON builds (image, id);
 CREATE INDEX IF NOT EXISTS builds_state ON builds (state, id);
 CREATE INDEX IF NOT EXISTS builds_requester ON builds (requested_by, id);
+CREATE INDEX IF NOT EXISTS builds_mr_iid ON builds (mr_iid, id);
 `;
 
 /** The dashboard's queries over serve's database (the rows come back raw: store.ts turns them into records). */

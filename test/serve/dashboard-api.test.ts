@@ -4,6 +4,7 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../src/serve/server.js";
 import type { BuildFunction } from "../../src/serve/runner.js";
@@ -265,5 +266,23 @@ describe("dashboard API", () => {
     });
     // Before the tail: build-start and step-start (the serial lines, though they mention a step-end, are no steps).
     expect(data.log.steps.map((e: { type: string }) => e.type)).toEqual(["build-start", "step-start"]);
+  });
+
+  it("each of the build list's filters is an index search, never a scan of every build", async () => {
+    await start();
+    fill(30, { t: 0 });
+    const db = new Database(join(stateDir, "tsimg.db"), { readonly: true });
+    try {
+      for (const column of ["image", "state", "mr_iid", "requested_by"]) {
+        const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT id FROM builds b WHERE b.${column} = ? ORDER BY b.id DESC`);
+        const detail = (plan.all("x") as { detail: string }[]).map((r) => r.detail).join("; ");
+        expect([column, detail]).toEqual([
+          column,
+          expect.stringMatching(/^SEARCH b USING (COVERING )?INDEX builds_\w+ \(\w+=\?\)$/),
+        ]);
+      }
+    } finally {
+      db.close();
+    }
   });
 });
