@@ -97,8 +97,8 @@ export function dashboardApi(deps: DashboardDeps): Middleware {
       ctx.type = "text/plain; charset=utf-8";
       ctx.body = Readable.from(plainLog(deps.logs, id, deps.masker, deps.pacer));
     } else if (match[3] === "/events.ndjson") {
-      // The events so far in one answer: the build page's first load of a long log is one
-      // request, not thousands of SSE messages; it follows /events after the last line.
+      // The events so far in one answer: the build page loads the lines above the log's end it
+      // came with in one request, not thousands of SSE messages; it follows /events after them.
       ctx.type = "application/x-ndjson; charset=utf-8";
       ctx.body = Readable.from(storedEvents(deps.logs, id, deps.masker, deps.pacer));
     } else if (match[3] === "/events")
