@@ -49,10 +49,22 @@ export interface QemuArgv {
 
 type Entry = { flag: string; value?: string; what: string };
 
+/**
+ * The CPU when the template names none: the host's under KVM. Under TCG, QEMU's default x86
+ * CPU (qemu64) has no RDRAND, so a guest kernel has no entropy at boot and sshd waits for it
+ * (1.2 s of every boot on tinyos); TCG emulates RDRAND, so tsimg adds it. Other
+ * architectures keep QEMU's default.
+ */
+function defaultCpuModel(accelerator: string, qemuBinary: string): string | undefined {
+  if (accelerator === "kvm") return "host";
+  if (/qemu-system-(x86_64|i386)$/.test(qemuBinary)) return "qemu64,+rdrand";
+  return undefined;
+}
+
 /** Assembles QEMU's argv: defaults, minus those the user replaced, plus the user's switches. */
 export function buildQemuArgv(inputs: ArgvInputs): QemuArgv {
   const { source } = inputs;
-  const cpuModel = source.cpu_model ?? (inputs.accelerator === "kvm" ? "host" : undefined);
+  const cpuModel = source.cpu_model ?? defaultCpuModel(inputs.accelerator, source.qemu_binary);
   // OVMF ignores -boot once=d; it follows bootindex: the disk first (empty, so it falls
   // through to the installer CD), and after the install the disk boots.
   const uefi = inputs.efiVarsPath !== undefined;

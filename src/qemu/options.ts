@@ -116,9 +116,9 @@ export const QEMU_MACHINE_OPTIONS = {
   },
   cpu_model: {
     type: "string",
-    defaultDoc: "`host` under KVM, QEMU's default otherwise",
-    doc: "`-cpu` model. Under TCG, `host` does not exist, so tsimg leaves QEMU's default unless you name one.",
-    packer: "`cpu_model` (same default)",
+    defaultDoc: "`host` under KVM; `qemu64,+rdrand` under TCG on x86; QEMU's default otherwise",
+    doc: "`-cpu` model. Under TCG, `host` does not exist, and QEMU's default x86 CPU (`qemu64`) has no RDRAND: a guest kernel then has no entropy at boot and sshd waits for it (about 1.2 s of every boot on tinyos), so tsimg adds RDRAND, which TCG emulates. Name a model to get exactly that one.",
+    packer: "`cpu_model` (Packer: `host` under KVM, nothing under TCG)",
   },
   vga: {
     type: "string",

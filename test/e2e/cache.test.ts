@@ -7,6 +7,7 @@
 //   D  a third provisioner that fails: the build fails, keeping the layer before it
 //   E  the third provisioner fixed, --resume: continues from D's layer, no reinstall
 //   F  a layer whose memory QEMU cannot load: the build says so and boots the layer's disk
+//   G  provisioner 2 marked cache = false: it and provisioner 3 run again, its layer is not kept
 //
 // B to E run the guest on from the layer's memory (no boot); F proves the fallback.
 import { createHash } from "node:crypto";
@@ -136,5 +137,25 @@ describe("layer cache: tsimg build continues from cached layers", () => {
     expect(again.output).not.toMatch(/typing \d+ keys/);
     const seen = await bootAndRun(artifact(), PASSWORD, "cat /etc/tsimg-fixed");
     expect(seen).toContain("fixed");
+  }, 600_000);
+
+  it("cache = false: that provisioner and the ones after it always run, and its layer is not kept", async () => {
+    const template = readFileSync(project.template, "utf8");
+    expect(template).toContain('script = "tinyos/provisioner.sh"');
+    writeFileSync(
+      project.template,
+      template.replace('script = "tinyos/provisioner.sh"', 'script = "tinyos/provisioner.sh"\ncache = false'),
+    );
+    const { output } = await build();
+    expect(output, output).toContain(`Build 'tinyos' finished`);
+    // Layer 2 (the same script as before) exists in the cache, but cache = false keys it per run.
+    expect(output).toMatch(/continuing from layer 1, saved .* ago; running 2 provisioner/);
+    expect(output).toContain("provisioning tinyos 1.0.0");
+    expect(output).toMatch(/layer cache: layer 2 \(provisioner 2: shell\) is not kept \(cache = false\)/);
+    expect(manifest().builds[0]!.layers.map((l) => [l.index, l.reused])).toEqual([
+      [0, true],
+      [1, true],
+      [2, false],
+    ]);
   }, 600_000);
 });

@@ -106,6 +106,8 @@ describe("buildQemuArgv", () => {
       "rocky9.qcow2",
       "-machine",
       "type=pc,accel=tcg",
+      "-cpu",
+      "qemu64,+rdrand",
       "-m",
       "512M",
       "-smp",
@@ -183,7 +185,7 @@ describe("buildQemuArgv", () => {
       ["qemuargs -drive replaces tsimg's default disk drive and cdrom drive"],
     ],
     ["-display", [["-display", "gtk"]], ["qemuargs -display replaces tsimg's default display (headless)"]],
-    ["-cpu (no default)", [["-cpu", "host"]], []],
+    ["-cpu", [["-cpu", "host"]], ["qemuargs -cpu replaces tsimg's default CPU model"]],
     [
       "-m and -smp",
       [
@@ -376,9 +378,11 @@ describe("buildQemuArgv: disks, media, machine", () => {
     expect(get(argv.args, "-vnc")).toEqual(["0.0.0.0:7"]);
   });
 
-  test("cpu_model defaults to host under KVM only: TCG has no host CPU", () => {
+  test("cpu_model defaults to host under KVM; under TCG to qemu64 with RDRAND (x86 only)", () => {
     expect(get(buildQemuArgv(inputs({ accelerator: "kvm" })).args, "-cpu")).toEqual(["host"]);
-    expect(get(buildQemuArgv(inputs({ accelerator: "tcg" })).args, "-cpu")).toEqual([]);
+    expect(get(buildQemuArgv(inputs({ accelerator: "tcg" })).args, "-cpu")).toEqual(["qemu64,+rdrand"]);
+    const arm = source({ qemu_binary: "qemu-system-aarch64" });
+    expect(get(buildQemuArgv(inputs({ accelerator: "tcg", source: arm })).args, "-cpu")).toEqual([]);
   });
 
   test("display: none when headless, the chosen one with a window, nothing with use_default_display", () => {
