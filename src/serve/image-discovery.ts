@@ -75,6 +75,28 @@ export function discoverImages(paths: string[], globs: string[]): DiscoveredImag
   return [...found.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/**
+ * The images at an MR's head for a comment: read at once at the commit the comment saw,
+ * alongside the MR read (a round trip less before a build), and read again if the head is
+ * another commit or project.
+ */
+export function imagesAtHead(
+  gitlab: { images(projectId: number, sha: string, globs: string[]): Promise<DiscoveredImage[]> },
+  seen: { sha: unknown; projectId: number },
+  globs: string[],
+): (mr: { sha: string; sourceProjectId: number }) => Promise<DiscoveredImage[]> {
+  const { sha, projectId } = seen;
+  const early =
+    typeof sha === "string" && /^[0-9a-f]{40}$/.test(sha) && Number.isInteger(projectId)
+      ? gitlab.images(projectId, sha, globs)
+      : undefined;
+  early?.catch(() => undefined);
+  return (mr) =>
+    early && mr.sha === sha && mr.sourceProjectId === projectId
+      ? early
+      : gitlab.images(mr.sourceProjectId, mr.sha, globs);
+}
+
 /** The images a change touches. */
 export function imagesChanged(images: DiscoveredImage[], changedPaths: string[]): string[] {
   return images

@@ -120,8 +120,11 @@ export class RemoteBuilds {
         // serve is stopping: the build stays queued in its database; the next start queues it.
         if (this.closed) return new Promise<never>(() => undefined);
         try {
-          await this.redis.set(KEYS.source(build.id), archive, "EX", KEEP_SECONDS);
-          await this.redis.sadd(KEYS.labelSets, queueName(labels));
+          // The source is in Redis before the job is: a worker that takes the job finds it.
+          await Promise.all([
+            this.redis.set(KEYS.source(build.id), archive, "EX", KEEP_SECONDS),
+            this.redis.sadd(KEYS.labelSets, queueName(labels)),
+          ]);
           await this.queueOf(labels).add("build", data, {
             jobId: jobId(build.id),
             attempts: 1,

@@ -49,24 +49,46 @@ export async function runOne(
   let currentStep: string | undefined;
   let failedStep: string | undefined;
   const cancelled = (): RunOutcome => ({ state: "canceled", reason: reasonOf(signal), artifacts: [] });
+  // The MR re-read and the fetch of the source run at once (each is a round trip the build's
+  // start waits for); a fetch the MR check makes useless is stopped, and waited for, since it
+  // writes in the work dir.
+  const stopFetch = new AbortController();
+  const fetching = deps.fetchSource(record, workDir, AbortSignal.any([signal, stopFetch.signal]));
+  fetching.catch(() => undefined);
+  const stopFetching = async () => {
+    stopFetch.abort();
+    await fetching.catch(() => undefined);
+  };
+  const notBuilding = async (outcome: RunOutcome): Promise<RunOutcome> => {
+    await stopFetching();
+    return outcome;
+  };
   try {
     currentStep = "check merge request";
-    const mr = await deps.gitlab.mergeRequest(record.projectId, record.mrIid);
+    deps.log(serveEvent(record.image, `fetching ${record.repoUrl} at ${record.sha}`));
+    const mr = await deps.gitlab.mergeRequest(record.projectId, record.mrIid).catch(async (error: unknown) => {
+      await stopFetching();
+      throw error;
+    });
     // A cancel (a push, /tsimg cancel) that landed while the MR was read wins over what it says.
-    if (signal.aborted) return cancelled();
+    if (signal.aborted) return notBuilding(cancelled());
     if (mr.state !== "opened")
-      return { state: "failed", reason: `merge request is ${mr.state}`, failingStep: currentStep, artifacts: [] };
+      return notBuilding({
+        state: "failed",
+        reason: `merge request is ${mr.state}`,
+        failingStep: currentStep,
+        artifacts: [],
+      });
     if (mr.sha !== record.sha)
-      return {
+      return notBuilding({
         state: "failed",
         reason: `the merge request head moved from ${record.sha.slice(0, 8)} to ${mr.sha.slice(0, 8)}; not building`,
         failingStep: currentStep,
         artifacts: [],
-      };
+      });
 
     currentStep = "fetch repository";
-    deps.log(serveEvent(record.image, `fetching ${record.repoUrl} at ${record.sha}`));
-    const templatePath = await deps.fetchSource(record, workDir, signal);
+    const templatePath = await fetching;
     if (signal.aborted) return cancelled();
     currentStep = "build";
     const output = await deps.buildFunction({

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Masker } from "../index.js";
 import { accessText, isAllowedProject, isFork, refusal } from "./access.js";
 import { helpText, parseCommand, resolveImages } from "./commands.js";
-import { defaultImageGlobs, imagesChanged } from "./image-discovery.js";
+import { defaultImageGlobs, imagesAtHead, imagesChanged } from "./image-discovery.js";
 import type { ServeConfig } from "./config.js";
 import { DeliveryQueue } from "./deliveries.js";
 import { serveEvent } from "./event-log.js";
@@ -163,8 +163,7 @@ export class BuildService {
     // delivery that claimed it first (no second emoji, no second reply, no second build).
     if (!store.claimNote(projectId, noteId, deliveryKey)) return;
     const reply = (body: string) => gitlab.createNote(projectId, iid, this.masker.mask(body));
-    // The emoji, the access check and the MR read at once: each is a round trip to GitLab, and
-    // a build's start waits for them.
+    // The emoji, the access check, the MR and its images read at once: a build's start waits for them.
     if (!store.noteHasEmoji(projectId, noteId))
       this.dispatch(() =>
         gitlab.awardEmoji(projectId, iid, noteId, "eyes").then(
@@ -174,6 +173,9 @@ export class BuildService {
       );
     const mrRead = gitlab.mergeRequest(projectId, iid);
     mrRead.catch(() => undefined); // awaited below, unless the access check ends the handling first
+    const globs = imageGlobs(config);
+    const seen = { sha: p.merge_request?.last_commit?.id, projectId: Number(p.merge_request?.source_project_id) };
+    const imagesOfHead = imagesAtHead(gitlab, seen, globs);
 
     const level = await gitlab.accessLevel(projectId, userId);
     if (level < config.minAccessLevel) return void (await reply(refusal(config.minAccessLevel, level)));
@@ -195,8 +197,7 @@ export class BuildService {
           `New commits were pushed to this merge request after your comment (its head is now \`${String(mr.sha).slice(0, 8)}\`): review them and comment \`/tsimg build\` again. No build was started.`,
         ));
     }
-    const globs = imageGlobs(config);
-    const available = (await gitlab.images(mr.sourceProjectId, mr.sha, globs)).map((image) => image.name);
+    const available = (await imagesOfHead(mr)).map((image) => image.name);
 
     if (command.kind === "help") return void (await reply(helpText(available, globs, command.problem)));
     if (command.kind === "cancel") {

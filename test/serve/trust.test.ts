@@ -397,6 +397,66 @@ describe("what GitLab sees", () => {
     expect(outcome).toEqual({ state: "canceled", reason: "superseded by a push of dddddddd", artifacts: [] });
   });
 
+  it("runOne fetches the source while it re-reads the MR; a moved head stops the fetch and waits for it", async () => {
+    let fetchStarted!: () => void;
+    const started = new Promise<void>((resolve) => (fetchStarted = resolve));
+    let fetchStopped = false;
+    const client = {
+      // Answers only once the fetch has begun: a fetch after the read would never begin.
+      mergeRequest: async () => {
+        await started;
+        return {
+          iid: 3,
+          state: "opened",
+          sha: "e".repeat(40),
+          sourceProjectId: PROJECT_ID,
+          targetProjectId: PROJECT_ID,
+        };
+      },
+    } as unknown as GitLabClient;
+    const fetchSource = (_record: BuildRecord, _dir: string, signal: AbortSignal) => {
+      fetchStarted();
+      return new Promise<string>((_resolve, reject) =>
+        signal.addEventListener("abort", () =>
+          setTimeout(() => ((fetchStopped = true), reject(new Error("stopped"))), 50),
+        ),
+      );
+    };
+    const build = fakeBuild();
+    const record = { id: 1, projectId: PROJECT_ID, mrIid: 3, image: "tinyos", sha: repo.sha, repoUrl: repo.dir };
+    const outcome = await runOne(
+      record as BuildRecord,
+      mkdtempSync(join(tmpdir(), "tsimg-run-")),
+      {
+        gitlab: client,
+        buildFunction: build,
+        fetchSource,
+        log: () => {},
+        masker: new Masker(),
+        setScreenshotSource: () => {},
+        sandbox: { env: {}, cacheDir: tmpdir() },
+      },
+      new AbortController().signal,
+    );
+    expect(outcome.reason).toMatch(/head moved from .* to eeeeeeee; not building/);
+    expect(fetchStopped).toBe(true);
+    expect(build.started).toEqual([]);
+  });
+
+  it("a /tsimg build reads the MR and the images at the commit it names at once, and the images once", async () => {
+    const build = fakeBuild();
+    await start(build);
+    const treeRead = () => gitlab.calls.some((c) => c.path.includes("/repository/tree"));
+    // The MR read answers only once the images are being read: a read after it would wait for ever.
+    gitlab.holdMrRead = (n) => (n === 1 ? until(treeRead, 5_000, "the tree read").then(() => undefined) : undefined);
+    await deliver(server!.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
+    await until(() => server!.store.getBuild(1)?.state === "success", 10_000, "build 1 succeeded");
+    await settle();
+    // One listing per glob root (images/, packer/), once.
+    expect(gitlab.calls.filter((c) => c.path.includes("/repository/tree?path=images&"))).toHaveLength(1);
+    expect(build.started).toHaveLength(1);
+  });
+
   it("a note re-delivered under a new Idempotency-Key gets no second emoji, reply or build", async () => {
     const build = fakeBuild();
     await start(build);
