@@ -21,7 +21,7 @@ export function renderReference(tables: ReferenceTables): string {
     "",
     "<!-- Generated from src/template/schema.ts by `npm run docs`. Edit the schema, not this file. -->",
     "",
-    "A template is one TOML file per image. Paths inside it are relative to the template file; `output_directory` is relative to the current directory, as in Packer.",
+    "A template is one TOML file per image, or a Packer template as it is: an HCL2 file (`*.pkr.hcl`) or folder, or a legacy JSON template (see [migrating from Packer](migrating-from-packer.md), which also says how Packer's option names map to the ones below). In a TOML template, paths are relative to the template file; `output_directory` is relative to the current directory, as in Packer.",
     'Strings may use `${var.name}`, `${env("NAME")}`, `${file("path")}` and `${timestamp()}` (resolved when the template loads).',
     "`boot_command`, `qemuargs` and provisioner `environment_vars` may also use `{{ .HTTPIP }}`, `{{ .HTTPPort }}`, `{{ .Name }}`, `{{ .SSHHostPort }}` and `{{ .OutputDir }}` (resolved while the build runs).",
     "",

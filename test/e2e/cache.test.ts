@@ -8,10 +8,12 @@
 //   E  the third provisioner fixed, --resume: continues from D's layer, no reinstall
 //   F  a layer whose memory QEMU cannot load: the build says so and boots the layer's disk
 //   G  provisioner 2 marked cache = false: it and provisioner 3 run again, its layer is not kept
+//   H  a byte of layer 1's disk changed behind tsimg's back: the build finds it, removes the
+//      layer and continues from layer 0, re-making layer 1
 //
 // B to E run the guest on from the layer's memory (no boot); F proves the fallback.
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { bootAndRun, makeProject, requireFixture, runCli, waitNoQemu } from "./helpers.js";
@@ -157,5 +159,25 @@ describe("layer cache: tsimg build continues from cached layers", () => {
       [1, true],
       [2, false],
     ]);
+  }, 600_000);
+
+  it("a damaged layer is found before use, removed and made again", async () => {
+    const layers = join(project.dir, "layers");
+    const first = readdirSync(layers).find((key) => {
+      const metaPath = join(layers, key, "meta.json");
+      return existsSync(metaPath) && (JSON.parse(readFileSync(metaPath, "utf8")) as { index: number }).index === 1;
+    });
+    expect(first).toBeDefined();
+    const fd = openSync(join(layers, first!, "disk.qcow2"), "r+");
+    writeSync(fd, Buffer.from([0xff]), 0, 1, 70_000);
+    closeSync(fd);
+    const { output } = await build();
+    expect(output, output).toContain(`Build 'tinyos' finished`);
+    expect(output).toMatch(
+      /layer cache: layer 1 \([0-9a-f]{12}\) is damaged \(disk\.qcow2 does not match its recorded sha256\): removing it and rebuilding/,
+    );
+    expect(output).toMatch(/continuing from layer 0/);
+    expect(output).toMatch(/layer cache: saved layer 1 \(provisioner 1: file\)/);
+    expect(output).not.toMatch(/typing \d+ keys/);
   }, 600_000);
 });
