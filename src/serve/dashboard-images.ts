@@ -60,7 +60,27 @@ function imageHistory(deps: ImagesDeps, name: string): Record<string, unknown> |
   const { rows } = deps.store.queries.list({ image: name, perPage: MAX_PER_PAGE });
   return {
     image: imageView(image, deps.masker),
-    // `diff` is what changed since the previous build of the image (none yet: `tsimg diff` will feed it).
-    builds: rows.map((row) => ({ ...buildView(dashboardBuild(row), c), diff: null })),
+    builds: rows.map((row) => historyRow(buildView(dashboardBuild(row), c))),
+  };
+}
+
+/**
+ * What the history shows of a build: up to 200 of them come with the page, so only these
+ * fields (a third of a whole build's JSON; /api/builds/<id> has the rest). `diff` is what
+ * changed since the previous build of the image (none yet: `tsimg diff` will feed it).
+ */
+function historyRow(b: Record<string, unknown>): Record<string, unknown> {
+  const links = b.links as { mr: string; commit: string };
+  const { id, version, sha, mrIid, state, durationMs, finishedAt } = b;
+  return {
+    id,
+    version,
+    sha,
+    mrIid,
+    state,
+    durationMs,
+    finishedAt,
+    links: { mr: links.mr, commit: links.commit },
+    diff: null,
   };
 }

@@ -150,6 +150,21 @@ describe("dashboard API", () => {
       [4, "1.3", null],
       [2, "1.1", null],
     ]);
+    // Each build as the history shows it: what its row and its chart point need, nothing more.
+    expect(history.builds[0]).toEqual({
+      id: 6,
+      version: "1.5",
+      sha: "5".padStart(40, "0"),
+      mrIid: 12,
+      state: "success",
+      durationMs: expect.any(Number),
+      finishedAt: expect.any(Number),
+      links: {
+        mr: `${gitlab.url}/projects/99/-/merge_requests/12`,
+        commit: `${gitlab.url}/projects/99/-/commit/${"5".padStart(40, "0")}`,
+      },
+      diff: null,
+    });
     expect((await get("/api/images/nothing")).status).toBe(404);
     for (const path of ["/images", "/images/beta"]) {
       const page = await fetch(server.url + path);
