@@ -190,6 +190,11 @@ describe("tsimg serve e2e", () => {
       ).toBe(202);
       await until(() => finished(2), 25 * 60_000, "second build finished");
       expect(server.store.getBuild(2)?.state).toBe("success");
+      // Issue 14: serve's builds share one layer cache, so this build of the same MR continued
+      // from build #1's layers (the version is not an input of any layer) without reinstalling.
+      const log2 = readFileSync(join(config.stateDir, "logs", "2.log"), "utf8");
+      expect(log2).toMatch(/layer cache: continuing from layer 1, saved .* ago/);
+      expect(log2).not.toMatch(/typing \d+ keys/);
       // Issue 15: the second build's note compares its image with build #1's (its SBOM): the same packages.
       await server.service.idle();
       const second = gitlab.notes.at(-1)!.body;
