@@ -40,7 +40,7 @@ export function formatEvent(e) {
 /** Lines drawn at once when a long log arrives: its end, what the reader sees first. */
 const TAIL = 200;
 /** Earlier lines are drawn after that, this many per frame, above the ones shown. */
-const CHUNK = 500;
+const CHUNK = 1000;
 
 /** The log view: pre#log, the filter checkboxes (name = kind) in form#log-filters and input#log-search. */
 export class LogView {
