@@ -132,7 +132,7 @@ on the MR, and a dashboard with live logs. Secrets come from files only, named b
 TSIMG_GITLAB_TOKEN_FILE, TSIMG_WEBHOOK_SECRET_FILE and TSIMG_DASHBOARD_TOKEN_FILE, or
 systemd credentials (gitlab-token, webhook-secret, dashboard-token); never the environment.
 Builds run in a child process with a clean environment, as build_user when set.
-SIGINT or SIGTERM stops it; running builds are cancelled cleanly.
+SIGINT or SIGTERM stops it; running builds are cancelled cleanly (a second signal exits at once).
 
 Options:
   --config PATH         the service's TOML configuration (see serve.example.toml)`,
