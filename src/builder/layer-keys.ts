@@ -56,7 +56,15 @@ const SOURCE_IGNORED = new Set([
 ]);
 
 /** Provisioner options that change when or how often it runs, not what it leaves. */
-const PROVISIONER_IGNORED = new Set(["pause_before", "max_retries", "timeout", "cache", "only", "except"]);
+const PROVISIONER_IGNORED = new Set([
+  "pause_before",
+  "pause_after",
+  "max_retries",
+  "timeout",
+  "cache",
+  "only",
+  "except",
+]);
 
 export interface LayerKeyInputs {
   /** The ISO's (or base disk's) sha256, as fetch-iso verified it. */

@@ -11,6 +11,12 @@ export const PROVISIONER_COMMON_OPTIONS = {
     doc: "Wait this long before running the provisioner.",
     packer: "`pause_before`",
   },
+  pause_after: {
+    type: "duration",
+    default: "0s",
+    doc: "Wait this long after the provisioner succeeded (before its layer is saved), for a guest that needs time to settle.",
+    packer: "`pause_after`",
+  },
   max_retries: {
     type: "integer",
     min: 0,

@@ -23,6 +23,7 @@ function shell(overrides: Partial<ShellProvisionerConfig>): ShellProvisionerConf
     valid_exit_codes: [0],
     expect_disconnect: false,
     pause_before: 0,
+    pause_after: 0,
     max_retries: 0,
     timeout: 0,
     ...overrides,
@@ -115,6 +116,25 @@ describe("provision step options", () => {
     const { messages } = await run([shell({ pause_before: 300 })], stubSession([0]));
     expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
     expect(messages).toContain("info: pause_before: waiting 300ms");
+  });
+
+  test("pause_after waits after the provisioner succeeded, before the next one", async () => {
+    const session = stubSession([0, 0]);
+    const t0 = Date.now();
+    const { messages } = await run([shell({ pause_after: 300 }), shell({})], session);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    const at = (m: string) => messages.indexOf(m);
+    expect(at("info: pause_after: waiting 300ms")).toBeGreaterThan(at("info: provisioner 1/2: shell"));
+    expect(at("info: pause_after: waiting 300ms")).toBeLessThan(at("info: provisioner 2/2: shell"));
+    expect(session.runs).toBe(2);
+  });
+
+  test("pause_after does not wait after a failure", async () => {
+    const t0 = Date.now();
+    const { error, messages } = await run([shell({ pause_after: 5000 })], stubSession([1]));
+    expect(error).toBeDefined();
+    expect(Date.now() - t0).toBeLessThan(4000);
+    expect(messages).not.toContain("info: pause_after: waiting 5s");
   });
 
   test("only/except leave provisioners out, by image name or Packer's qemu.<name>", async () => {

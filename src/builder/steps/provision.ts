@@ -63,7 +63,7 @@ export const provision: BuildStep<ProvisionInput> = {
   },
 };
 
-/** Runs one provisioner, with pause_before, timeout and max_retries; reconnects after an expected disconnect. */
+/** Runs one provisioner, with pause_before, timeout, max_retries and pause_after; reconnects after an expected disconnect. */
 async function runOne(
   ctx: BuildStepContext,
   input: ProvisionInput,
@@ -118,6 +118,10 @@ async function runOne(
     } finally {
       limit?.clear();
     }
+  }
+  if (config.pause_after > 0) {
+    ctx.events.info(`pause_after: waiting ${formatDuration(config.pause_after)}`);
+    await sleep(config.pause_after, ctx.signal);
   }
 }
 

@@ -44,6 +44,7 @@ build {
   provisioner "shell" {
     inline            = ["reboot"]
     expect_disconnect = true
+    pause_after       = "5s"
   }
   provisioner "shell" {
     inline           = ["echo after reboot"]
