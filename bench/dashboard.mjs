@@ -194,9 +194,11 @@ async function main() {
     Object.fromEntries(pages.map(([, path, drawn, whole]) => [path, { drawn, whole }])),
   );
   // The browser shows one page of serve's first (a 404, sharing nothing with the dashboard's
-  // pages), so the first page measured does not also pay for the browser's own start: its
-  // renderer, fonts and caches. Each page's first load still has nothing of that page cached.
+  // pages) and is left 2 s to finish starting (a fresh profile's first seconds), so the first
+  // page measured does not also pay for the browser's own start: its renderer, fonts, caches.
+  // Each page's first load still has nothing of that page cached.
   await page.goto(`${server.url}/nothing-here`);
+  await page.waitForTimeout(2000);
   console.log("\n| page | navigation to data drawn: median of 5 | slowest |\n|---|---|---|");
   for (const [name, path, , whole] of pages) {
     const samples = [];
@@ -208,6 +210,7 @@ async function main() {
       wholes.push(await page.evaluate(() => window.benchWhole));
     }
     const s = stats(samples);
+    if (process.env.BENCH_SAMPLES) console.log(samples.map((x) => x.toFixed(0)).join(" "));
     console.log(`| ${name} \`${path}\` | ${fmt(s.p50)} | ${fmt(s.max)} |`);
     if (whole) console.log(`| ${name}, whole log drawn | ${fmt(stats(wholes).p50)} | ${fmt(stats(wholes).max)} |`);
   }
