@@ -16,7 +16,7 @@
 // Knobs: BENCH_JOBS (1000), BENCH_RATE (webhooks per second, 5), BENCH_WORKERS (4),
 // BENCH_SLOTS (slots per worker, 2), BENCH_BUILD_MS (each stand-in build's length, 100).
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,10 +42,10 @@ if (role === "gitlab") {
     gitlab.mrs.set(iid, { state: "opened", sha, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
   process.send({ url: gitlab.url });
 } else if (role === "service") {
-  const { gitlabUrl, redisUrl } = JSON.parse(arg);
+  const { gitlabUrl, redisUrl, stateDir } = JSON.parse(arg);
   const { startServer } = await import("../src/serve/server.ts");
   const { testConfig } = await import("../test/serve/helpers.ts");
-  const config = testConfig(gitlabUrl, undefined, {
+  const config = testConfig(gitlabUrl, stateDir, {
     queue: { redis: { url: redisUrl, tls: false }, lockMs: 30_000, imageLabels: {} },
   });
   const server = await startServer(config, { onError: (e) => console.error(`serve: ${e.message}`) });
@@ -56,9 +56,8 @@ if (role === "gitlab") {
     process.send({ builds });
   });
 } else if (role === "worker") {
-  const { name, redisUrl } = JSON.parse(arg);
+  const { name, redisUrl, dir } = JSON.parse(arg);
   const { BuildHost } = await import("../src/worker/worker.ts");
-  const dir = mkdtempSync(join(tmpdir(), `tsimg-bench-${name}-`));
   const host = new BuildHost(
     {
       name,
@@ -103,16 +102,18 @@ async function client() {
   const { makeRepo, notePayload, SECRET } = await import("../test/serve/helpers.ts");
   const redis = await startRedis();
   const repo = makeRepo();
+  // Every process's files (serve's state, the workers' dirs) under one folder, removed at the end.
+  const scratch = mkdtempSync(join(tmpdir(), "tsimg-bench-queue-"));
   const procs = [];
   try {
     const gitlab = child("gitlab", { sha: repo.sha, repoDir: repo.dir });
     procs.push(gitlab.proc);
     const gitlabUrl = (await gitlab.first).url;
-    const service = child("service", { gitlabUrl, redisUrl: redis.url });
+    const service = child("service", { gitlabUrl, redisUrl: redis.url, stateDir: join(scratch, "serve") });
     procs.push(service.proc);
     const serveUrl = (await service.first).url;
     const workers = Array.from({ length: WORKERS }, (_, i) =>
-      child("worker", { name: `w${i + 1}`, redisUrl: redis.url }),
+      child("worker", { name: `w${i + 1}`, redisUrl: redis.url, dir: join(scratch, `w${i + 1}`) }),
     );
     procs.push(...workers.map((w) => w.proc));
     await Promise.all(workers.map((w) => w.first));
@@ -192,7 +193,13 @@ async function client() {
     await queue.close();
     connection.disconnect();
   } finally {
+    const exits = procs.map((proc) =>
+      proc.exitCode === null && proc.signalCode === null ? new Promise((resolve) => proc.once("exit", resolve)) : null,
+    );
     for (const proc of procs) proc.kill("SIGKILL");
+    await Promise.all(exits);
     await redis.close();
+    rmSync(scratch, { recursive: true, force: true });
+    rmSync(repo.dir, { recursive: true, force: true });
   }
 }
