@@ -36,6 +36,17 @@ async function get(path: string): Promise<{ status: number; total: string | null
   return { status: response.status, total: response.headers.get("X-Total-Count"), body: await response.json() };
 }
 
+/** Asks for a build of tinyos (build number id), waits for its end, and returns its events as events.ndjson serves them. */
+async function builtEvents(id: number): Promise<Record<string, unknown>[]> {
+  await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
+  await until(() => server.store.getBuild(id)?.state === "success", 10_000, "the build's end");
+  const text = await (await fetch(`${server.url}/builds/${id}/events.ndjson`)).text();
+  return text
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
 /** Builds written straight into serve's database: image, state, MR and requester cycle; the clock moves a minute per step. */
 function fill(n: number, now: { t: number }): void {
   const { store } = server;
@@ -219,12 +230,7 @@ describe("dashboard API", () => {
     // The build page starts loading its events with the page (the same URL build.js fetches).
     expect(build.html).toContain('<link rel="preload" as="fetch" crossorigin href="/builds/7/events.ndjson">');
     // A build with a log: the page carries its events as events.ndjson serves them (a short log: all of them).
-    await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
-    await until(() => server.store.getBuild(8)?.state === "success", 10_000, "the build's end");
-    const events = (await (await fetch(`${server.url}/builds/8/events.ndjson`)).text())
-      .split("\n")
-      .filter((l) => l !== "")
-      .map((l) => JSON.parse(l));
+    const events = await builtEvents(8);
     expect(events.length).toBeGreaterThan(3);
     expect((await page("/builds/8")).data.log).toEqual({ count: events.length, tail: events, steps: [] });
     // An image without builds: no data; the page asks the API, which answers 404.
@@ -265,19 +271,14 @@ describe("dashboard API", () => {
       emit({ type: "step-end", step: "install", ms: 9, outcome: "ok" });
       return { ok: true, cancelled: false, artifacts: [] };
     });
-    await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
-    await until(() => server.store.getBuild(1)?.state === "success", 10_000, "the build's end");
-    const events = (await (await fetch(`${server.url}/builds/1/events.ndjson`)).text())
-      .split("\n")
-      .filter((l) => l !== "")
-      .map((l) => JSON.parse(l));
+    const events = await builtEvents(1);
     const html = await (await fetch(`${server.url}/builds/1`)).text();
     const data = JSON.parse(/<script type="application\/json" id="initial-data">(.*?)<\/script>/s.exec(html)![1]!);
     const before = events.slice(0, -200);
     expect(data.log).toEqual({
       count: events.length,
       tail: events.slice(-200),
-      steps: before.filter((e) => ["build-start", "step-start", "step-end", "build-end"].includes(e.type)),
+      steps: before.filter((e) => ["build-start", "step-start", "step-end", "build-end"].includes(e.type as string)),
     });
     // Before the tail: build-start and step-start (the serial lines, though they mention a step-end, are no steps).
     expect(data.log.steps.map((e: { type: string }) => e.type)).toEqual(["build-start", "step-start"]);
