@@ -1,5 +1,6 @@
 // HTTP(S) downloads that resume: the body goes to "<dest>.part", an interrupted transfer
 // continues with a Range request, and the file gets its final name only when complete.
+import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { rename, stat } from "node:fs/promises";
 import { Readable, Transform } from "node:stream";
@@ -83,16 +84,16 @@ export async function download(url: string, dest: string, options: DownloadOptio
         done(null, chunk);
       },
     });
+    const out = createWriteStream(part, { flags: resumed ? "a" : "w" });
     try {
-      await pipeline(
-        Readable.fromWeb(response.body as import("node:stream/web").ReadableStream),
-        count,
-        createWriteStream(part, { flags: resumed ? "a" : "w" }),
-        {
-          ...(options.signal ? { signal: options.signal } : {}),
-        },
-      );
+      await pipeline(Readable.fromWeb(response.body as import("node:stream/web").ReadableStream), count, out, {
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
     } catch (error) {
+      // pipeline() rejects at the first error, while the .part may still have a write in
+      // flight: the next attempt must see its final size (the Range it asks for) and must not
+      // append before that write lands (seen in CI: a resumed ISO that failed its checksum).
+      if (!out.closed) await once(out, "close").catch(() => undefined);
       if (options.signal?.aborted) throw error;
       lastProblem = `the transfer broke off after ${received} of ${total ?? "?"} bytes (${describe(error)})`;
       continue;
