@@ -273,6 +273,14 @@ describe.runIf(runBrowserTests)("serve dashboard in chromium", () => {
     emit({ type: "build-end", ok: true, ms: 15_010 });
     logs.flush();
     const long = await startServer(testConfig(gitlab.url, dir), { onError: () => {} });
+    // The lines above the end come from events.ndjson: held back a moment, so the state
+    // before them can be seen on any machine (on a fast one, they were drawn before the
+    // test could look, and it timed out waiting for data-pending).
+    const held = "**/events.ndjson*";
+    await page.route(held, async (route) => {
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue();
+    });
     try {
       await page.goto(`${long.url}/builds/${b.id}`);
       // The end first (the reader sees the bottom of the log), the rest still to come...
@@ -298,6 +306,7 @@ describe.runIf(runBrowserTests)("serve dashboard in chromium", () => {
         "15000",
       ]);
     } finally {
+      await page.unroute(held);
       await long.close();
     }
   }, 60_000);
