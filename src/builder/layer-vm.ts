@@ -76,12 +76,7 @@ export async function restoreMemory(qmp: QmpClient, memoryPath: string, signal: 
   const q = <T>(command: string, args?: Record<string, unknown>) =>
     withTimeout(qmp.execute<T>(command, args), 30_000, `QMP ${command}`, signal);
   await q("migrate-incoming", { uri: `exec:cat ${shellQuote(memoryPath)}` });
-  // The VM leaves "inmigrate" when the whole stream is loaded; it stays paused until `cont`.
-  for (;;) {
-    const { status } = await q<{ status: string }>("query-status");
-    if (status !== "inmigrate") break;
-    await sleep(10, signal);
-  }
+  // The incoming side reports "completed" once the whole stream is loaded; the VM stays paused (as saved) until `cont`.
   await migrationDone(qmp, signal, "loading the VM's memory");
   await q("cont");
 }
