@@ -98,7 +98,12 @@ export class SshSession {
         channel.on("exit", (code: number | null, signalName?: string) => {
           result = code === null ? { code: undefined, ...(signalName ? { signal: signalName } : {}) } : { code };
         });
+        let finished = false;
         const finish = () => {
+          if (finished) return;
+          finished = true;
+          // Without this, every command of a session left a listener on the connection.
+          this.client.removeListener("close", finish);
           silentTimer?.clear();
           flushOut.end();
           flushErr.end();

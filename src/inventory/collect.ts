@@ -35,40 +35,52 @@ async function read(ssh: SshSession, path: string): Promise<string | undefined> 
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-/** The inventory; `uploaded` are the remote paths the file provisioners wrote. */
+/**
+ * The inventory; `uploaded` are the remote paths the file provisioners wrote. Its parts are
+ * asked for at once over the one connection (each is a round trip to a guest that may be
+ * slow, as under TCG); each part keeps its own warnings, so their order does not vary.
+ */
 export async function collectInventory(ssh: SshSession, uploaded: string[]): Promise<Inventory> {
-  const warnings: string[] = [];
-  const attempt = async <T>(what: string, fallback: T, get: () => Promise<T>): Promise<T> => {
+  const part = async <T>(what: string, fallback: T, get: (warnings: string[]) => Promise<T>) => {
+    const warnings: string[] = [];
     try {
-      return await get();
+      return { value: await get(warnings), warnings };
     } catch (error) {
-      warnings.push(`${what}: ${message(error)}`);
-      return fallback;
+      return { value: fallback, warnings: [...warnings, `${what}: ${message(error)}`] };
     }
   };
-  const osText = await read(ssh, "/etc/os-release");
-  const os = osText ? parseOsRelease(osText) : {};
-  if (!osText) warnings.push("os: /etc/os-release cannot be read");
-  const kernel = (await attempt("kernel", undefined, () => output(ssh, "uname -r")))?.trim();
-  if (!kernel) warnings.push("kernel: uname -r failed");
-  const packages = await attempt("packages", [], () => packagesOf(ssh, warnings));
-  const services = await attempt("services", [], () => servicesOf(ssh, warnings));
-  const passwd = await read(ssh, "/etc/passwd");
-  const group = await read(ssh, "/etc/group");
-  if (!passwd) warnings.push("users: /etc/passwd cannot be read");
-  if (!group) warnings.push("groups: /etc/group cannot be read");
-  const ports = await attempt("ports", [], () => portsOf(ssh, warnings));
-  const files = await attempt("files", [], () => hashesOf(ssh, uploaded));
+  const readPart = (what: string, path: string) =>
+    part(what, undefined, async (warnings) => {
+      const text = await read(ssh, path);
+      if (text === undefined) warnings.push(`${what}: ${path} cannot be read`);
+      return text;
+    });
+  const parts = [
+    readPart("os", "/etc/os-release"),
+    part("kernel", undefined, async (warnings) => {
+      const kernel = (await output(ssh, "uname -r"))?.trim();
+      if (!kernel) warnings.push("kernel: uname -r failed");
+      return kernel;
+    }),
+    part("packages", [], (warnings) => packagesOf(ssh, warnings)),
+    part("services", [], (warnings) => servicesOf(ssh, warnings)),
+    readPart("users", "/etc/passwd"),
+    readPart("groups", "/etc/group"),
+    part("ports", [], (warnings) => portsOf(ssh, warnings)),
+    part("files", [], () => hashesOf(ssh, uploaded)),
+  ] as const;
+  const [os, kernel, packages, services, passwd, group, ports, files] = await Promise.all(parts);
+  const results = [os, kernel, packages, services, passwd, group, ports, files];
   return {
-    os,
-    ...(kernel ? { kernel } : {}),
-    packages,
-    services,
-    users: passwd ? parsePasswd(passwd) : [],
-    groups: group ? parseGroup(group) : [],
-    ports,
-    files,
-    warnings,
+    os: os.value ? parseOsRelease(os.value) : {},
+    ...(kernel.value ? { kernel: kernel.value } : {}),
+    packages: packages.value,
+    services: services.value,
+    users: passwd.value ? parsePasswd(passwd.value) : [],
+    groups: group.value ? parseGroup(group.value) : [],
+    ports: ports.value,
+    files: files.value,
+    warnings: results.flatMap((r) => r.warnings),
   };
 }
 
@@ -106,17 +118,28 @@ async function servicesOf(ssh: SshSession, warnings: string[]): Promise<string[]
   return [];
 }
 
+/** Listening sockets from /proc/net (one command for the four files: a round trip each adds up). */
 async function portsOf(ssh: SshSession, warnings: string[]): Promise<ListeningPort[]> {
-  const out: ListeningPort[] = [];
-  for (const protocol of ["tcp", "tcp6", "udp", "udp6"] as const) {
-    // procfs files report size 0, which SFTP clients read as empty: cat reads them.
-    const text = await output(ssh, `cat /proc/net/${protocol}`);
-    if (text === undefined) {
-      if (protocol === "tcp") warnings.push("ports: /proc/net/tcp cannot be read");
-      continue;
-    }
-    out.push(...parseProcNet(protocol, text));
+  const protocols = ["tcp", "tcp6", "udp", "udp6"] as const;
+  // procfs files report size 0, which SFTP clients read as empty: cat reads them.
+  const text = await output(
+    ssh,
+    protocols.map((p) => `echo '== ${p}'; cat /proc/net/${p} 2>/dev/null || echo '== unreadable'`).join("; "),
+  );
+  const sections = new Map<string, string>();
+  let current: string | undefined;
+  for (const line of (text ?? "").split("\n")) {
+    const header = /^== (\S+)$/.exec(line)?.[1];
+    if (header === "unreadable") {
+      if (current) sections.delete(current);
+      current = undefined;
+    } else if (header) {
+      current = header;
+      sections.set(current, "");
+    } else if (current) sections.set(current, `${sections.get(current)}${line}\n`);
   }
+  if (!sections.has("tcp")) warnings.push("ports: /proc/net/tcp cannot be read");
+  const out = protocols.flatMap((p) => (sections.has(p) ? parseProcNet(p, sections.get(p)!) : []));
   const key = (p: ListeningPort) => `${p.protocol} ${p.port.toString().padStart(5, "0")} ${p.address}`;
   return [...new Map(out.map((p) => [key(p), p])).values()].sort((a, b) => (key(a) < key(b) ? -1 : 1));
 }
