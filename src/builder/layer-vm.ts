@@ -71,13 +71,20 @@ export async function freezeLayer(qmp: QmpClient, r: FreezeRequest): Promise<voi
 /**
  * Loads a layer's memory into a QEMU started with `-incoming defer` and runs the guest.
  * QEMU exits when the stream does not fit its machine: the caller watches for that.
+ * `intact` is the caller's check of the file (its hash), run while QEMU loads it: the guest
+ * runs only when both are done and the check passed.
  */
-export async function restoreMemory(qmp: QmpClient, memoryPath: string, signal: AbortSignal): Promise<void> {
+export async function restoreMemory(
+  qmp: QmpClient,
+  memoryPath: string,
+  signal: AbortSignal,
+  intact: Promise<void> = Promise.resolve(),
+): Promise<void> {
   const q = <T>(command: string, args?: Record<string, unknown>) =>
     withTimeout(qmp.execute<T>(command, args), 30_000, `QMP ${command}`, signal);
   await q("migrate-incoming", { uri: `exec:cat ${shellQuote(memoryPath)}` });
   // The incoming side reports "completed" once the whole stream is loaded; the VM stays paused (as saved) until `cont`.
-  await migrationDone(qmp, signal, "loading the VM's memory");
+  await Promise.all([migrationDone(qmp, signal, "loading the VM's memory"), intact]);
   await q("cont");
 }
 

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { evict, pinLayers, type Pin } from "../cache/evict.js";
 import { LayerStore, MEMORY, type LayerMeta, type LayerWriter } from "../cache/store.js";
 import { TsimgError } from "../core/errors.js";
+import { hashFile } from "../util/hash-file.js";
 import { formatDuration } from "../core/units.js";
 import type { BuildStepContext } from "./context.js";
 import { firstLineOf, tsimgVersion } from "./inputs.js";
@@ -35,6 +36,11 @@ export interface LayerRun {
   keys: LayerKey[];
   /** The layer this build continues from, when it found one. */
   restored?: LayerMeta | undefined;
+  /**
+   * The restored layer's memory file checked against its recorded hash, from the moment the
+   * layer was found: start-qemu lets the guest run on from it only once this resolves.
+   */
+  memoryIntact?: Promise<void> | undefined;
   /** The guest runs on from the restored layer's memory (no boot); start-qemu sets it. */
   resumedFromMemory?: boolean;
   /** The highest layer index kept (the last provisioner's is not). */
@@ -132,6 +138,7 @@ export async function openLayers(
       store,
       keys,
       restored,
+      memoryIntact: restored?.files[MEMORY] ? memoryIntact(store, restored, ctx.signal) : undefined,
       last,
       writer,
       uncommitted: new Set(writer ? [writer] : []),
@@ -162,8 +169,9 @@ async function deepestIntact(
     if (chain[chain.length - 1]!.parent !== null) continue;
     let intact = true;
     for (const layer of chain) {
-      // Only the layer the build continues from has its memory loaded; its parents' disks are read.
-      const problem = await store.verify(layer, ctx.signal, layer === meta ? [] : [MEMORY]);
+      // Disks only: only the layer the build continues from has its memory loaded, and
+      // start-qemu checks that file's hash while QEMU loads it (no guest runs on a bad one).
+      const problem = await store.verify(layer, ctx.signal, [MEMORY]);
       if (!problem) continue;
       ctx.events.warn(
         `layer cache: layer ${layer.index} (${short(layer.key)}) is damaged (${problem}): removing it and rebuilding`,
@@ -175,6 +183,18 @@ async function deepestIntact(
     if (intact) return meta;
   }
   return undefined;
+}
+
+/**
+ * Hashes a layer's memory file (the largest, so not at lookup with the disks): it runs while
+ * the build starts QEMU and while QEMU loads the same file, on another core.
+ */
+function memoryIntact(store: LayerStore, layer: LayerMeta, signal: AbortSignal): Promise<void> {
+  const check = hashFile(store.memoryOf(layer.key), ["sha256"], { signal }).then(({ sha256 }) => {
+    if (sha256 !== layer.files[MEMORY]) throw new TsimgError(`${MEMORY} does not match its recorded sha256`);
+  });
+  check.catch(() => undefined); // awaited by start-qemu, unless the build stops before it
+  return check;
 }
 
 function chainOf(keys: LayerKey[], index: number): LayerKey[] {

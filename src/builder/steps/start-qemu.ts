@@ -194,7 +194,8 @@ async function resumeOrBoot(
   guest.expectingExit = true;
   try {
     await Promise.race([
-      restoreMemory(vm.qmp, memory, ctx.signal),
+      // The memory file's hash (begun at the layer lookup) is checked while QEMU loads it.
+      restoreMemory(vm.qmp, memory, ctx.signal, run.memoryIntact),
       vm.qemu.exited.then((exit) => Promise.reject(new QemuError(`QEMU ${describeExit(exit)}`))),
     ]);
     guest.expectingExit = false;
