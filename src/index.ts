@@ -35,6 +35,7 @@ export {
   compareSnapshots,
   countDifferences,
   fromJson as snapshotFromJson,
+  renderDiffLines,
   renderDiffMarkdown,
   renderDiffText,
   type ImageDiff,

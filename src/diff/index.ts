@@ -3,7 +3,7 @@ import { addUnifiedDiffs, compareSnapshots, type ImageDiff } from "./compare.js"
 import { readSnapshot } from "./snapshot.js";
 
 export { compareSnapshots, countDifferences, type ImageDiff } from "./compare.js";
-export { renderDiffMarkdown, renderDiffText } from "./render.js";
+export { renderDiffLines, renderDiffMarkdown, renderDiffText } from "./render.js";
 export { fromJson, readSnapshot, type Snapshot } from "./snapshot.js";
 
 /** Reads both sides and compares them, with unified diffs of changed input files where possible. */

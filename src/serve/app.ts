@@ -7,6 +7,7 @@ import { dashboardApi, dashboardAuth, HttpError, type DashboardAccess } from "./
 import { DashboardPages } from "./dashboard-pages.js";
 import { imagesApi } from "./dashboard-images.js";
 import { SECURITY_HEADERS } from "./headers.js";
+import type { HistoryDiff } from "./image-changes.js";
 import type { LogStore } from "./logs.js";
 import { Pacer } from "./pacer.js";
 import { workersRoute, type WorkerView } from "./queue-workers.js";
@@ -28,6 +29,8 @@ export interface AppDeps {
   onError: (error: unknown) => void;
   /** The build queue's workers (GET /api/workers); undefined without a queue. */
   workers?: () => Promise<WorkerView[]>;
+  /** What changed in each build's image since the build before it (the image history's diff column). */
+  imageDiffs?: (ids: readonly number[]) => ReadonlyMap<number, HistoryDiff>;
 }
 
 /** Builds the koa app. */

@@ -6,6 +6,7 @@ import type { Masker } from "../index.js";
 import { MAX_PER_PAGE } from "./build-queries.js";
 import type { DashboardPages } from "./dashboard-pages.js";
 import { buildView, dashboardBuild, imageView, type ViewContext } from "./dashboard-views.js";
+import type { HistoryDiff } from "./image-changes.js";
 import type { Store } from "./store.js";
 
 /** What the images routes read. */
@@ -16,6 +17,8 @@ export interface ImagesDeps {
   gitlabUrl: string;
   /** The HTML pages, rendered with their first view's data. */
   pages: DashboardPages;
+  /** What changed in each of these builds' images since the build before (image-changes.ts); none without it. */
+  imageDiffs?: (ids: readonly number[]) => ReadonlyMap<number, HistoryDiff>;
 }
 
 /** Routes of the images pages and their JSON. */
@@ -58,18 +61,29 @@ function imageHistory(deps: ImagesDeps, name: string): Record<string, unknown> |
   if (!image) return undefined;
   const c: ViewContext = { now: deps.now(), masker: deps.masker, gitlabUrl: deps.gitlabUrl };
   const { rows } = deps.store.queries.list({ image: name, perPage: MAX_PER_PAGE });
+  const builds = rows.map(dashboardBuild);
+  const diffs = deps.imageDiffs?.(builds.map((b) => b.id)) ?? new Map<number, HistoryDiff>();
   return {
     image: imageView(image, deps.masker),
-    builds: rows.map((row) => historyRow(buildView(dashboardBuild(row), c))),
+    builds: builds.map((b) => {
+      const diff = diffs.get(b.id);
+      return historyRow(buildView(b, c), diff && maskDiff(diff, deps.masker));
+    }),
   };
+}
+
+/** Package names, users and paths are the image's; masked all the same, as everything serve shows. */
+function maskDiff(diff: HistoryDiff, masker: Masker): HistoryDiff {
+  return { base: diff.base, summary: masker.mask(diff.summary), changes: diff.changes.map((c) => masker.mask(c)) };
 }
 
 /**
  * What the history shows of a build: up to 200 of them come with the page, so only these
  * fields (a third of a whole build's JSON; /api/builds/<id> has the rest). `diff` is what
- * changed since the previous build of the image (none yet: `tsimg diff` will feed it).
+ * changed in the image since the build before it on the same target branch, from their
+ * SBOMs; null for a build with no SBOM recorded (failed, or from before serve kept them).
  */
-function historyRow(b: Record<string, unknown>): Record<string, unknown> {
+function historyRow(b: Record<string, unknown>, diff: HistoryDiff | undefined): Record<string, unknown> {
   const links = b.links as { mr: string; commit: string };
   const { id, version, sha, mrIid, state, durationMs, finishedAt } = b;
   return {
@@ -81,6 +95,6 @@ function historyRow(b: Record<string, unknown>): Record<string, unknown> {
     durationMs,
     finishedAt,
     links: { mr: links.mr, commit: links.commit },
-    diff: null,
+    diff: diff ?? null,
   };
 }

@@ -16,7 +16,7 @@ import { JobQueue } from "./queue.js";
 import { RemoteBuilds } from "./queue-client.js";
 import { FOLLOWERS, recoverQueued } from "./queue-runs.js";
 import { BuildRuns } from "./build-runs.js";
-import { ImageChanges } from "./image-changes.js";
+import { ImageChanges, type HistoryDiff } from "./image-changes.js";
 import { Reporter } from "./report.js";
 import { removeWorkDir, type BuildFunction } from "./runner.js";
 import { Screens } from "./screens.js";
@@ -337,6 +337,11 @@ export class BuildService {
       this.finish(b.id, "failed", { reason });
     }
     await this.reporter.idle();
+  }
+
+  /** What changed in each of these builds' images since the build before (the dashboard's image history). */
+  imageDiffs(ids: readonly number[]): ReadonlyMap<number, HistoryDiff> {
+    return this.imageChanges.diffsOf(ids);
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,19 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../src/serve/server.js";
 import type { BuildFunction } from "../../src/serve/runner.js";
-import { deliver, fakeBuild, GitLabStandIn, makeRepo, notePayload, PROJECT_ID, testConfig, until } from "./helpers.js";
+import { MASK } from "../../src/core/masker.js";
+import { renderSbom } from "../../src/inventory/sbom.js";
+import {
+  deliver,
+  fakeBuild,
+  GitLabStandIn,
+  makeRepo,
+  notePayload,
+  PROJECT_ID,
+  testConfig,
+  TOKEN,
+  until,
+} from "./helpers.js";
 
 let gitlab: GitLabStandIn;
 let server: RunningServer;
@@ -300,5 +312,55 @@ describe("dashboard API", () => {
     } finally {
       db.close();
     }
+  });
+
+  it("an image's history shows what changed since the build before it, from the two builds' SBOMs, masked", async () => {
+    const sbom = (packages: Array<[string, string]>) =>
+      renderSbom(
+        {
+          os: { ID: "tinyos" },
+          packages: packages.map(([name, version]) => ({ name, version, arch: "amd64", manager: "dpkg" })),
+          services: [],
+          users: [],
+          groups: [],
+          ports: [],
+          files: [],
+          warnings: [],
+        },
+        { name: "tinyos", timestamp: 0, runUuid: "5f0c6c2a-1b6e-4a0e-9a53-0d7c1c2b3a4d", tsimgVersion: "0.1.0" },
+      );
+    // The second image has a package named like serve's GitLab token: the page must not show it.
+    const sboms = [
+      sbom([["busybox", "1.35"]]),
+      sbom([
+        ["busybox", "1.36"],
+        ["hello", "2.10"],
+        [TOKEN, "1"],
+      ]),
+    ];
+    let built = 0;
+    await start(fakeBuild({ sbom: () => sboms[built++]! }));
+    for (const id of [1, 2]) {
+      await deliver(
+        server.url,
+        notePayload({ note: "/tsimg build tinyos", noteId: 700 + id, repo: repo.dir, sha: repo.sha }),
+      );
+      await until(() => server.store.getBuild(id)?.state === "success", 10_000, `build ${id}'s end`);
+    }
+    const history = (await get("/api/images/tinyos")).body;
+    expect(history.builds.map((b: { id: number; diff: unknown }) => [b.id, b.diff])).toEqual([
+      [
+        2,
+        {
+          base: 1,
+          summary: "3 packages",
+          changes: [`+ ${MASK} 1 (amd64)`, "+ hello 2.10 (amd64)", "~ busybox 1.35 -> 1.36"],
+        },
+      ],
+      [1, { base: null, summary: "first recorded build for its target branch", changes: [] }],
+    ]);
+    const page = await (await fetch(`${server.url}/images/tinyos`)).text();
+    expect(page).toContain("+ hello 2.10 (amd64)");
+    expect(page).not.toContain(TOKEN);
   });
 });

@@ -265,7 +265,7 @@ export function testConfig(
 
 /** A build function that logs a few lines, then either finishes with a small artifact or waits for its abort. */
 export function fakeBuild(
-  options: { hold?: boolean; fail?: boolean; lines?: number; gate?: Promise<void> } = {},
+  options: { hold?: boolean; fail?: boolean; lines?: number; gate?: Promise<void>; sbom?: () => string } = {},
 ): BuildFunction & { started: string[] } {
   const started: string[] = [];
   const fn = async (input: Parameters<BuildFunction>[0]) => {
@@ -291,6 +291,7 @@ export function fakeBuild(
       ok: true,
       cancelled: false,
       artifacts: [{ file: join(input.workDir, "output/tinyos.qcow2"), size: 1536, sha256: "a".repeat(64) }],
+      ...(options.sbom ? { sbom: options.sbom() } : {}),
     };
   };
   return Object.assign(fn, { started });

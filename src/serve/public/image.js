@@ -1,27 +1,32 @@
 // One image's history: its builds (versions, commits, results), their durations as a chart,
-// and what changed between consecutive versions (filled once serve has a diff to show:
-// each build's `diff`, null until then). Refreshes itself every 10 s.
+// and what changed in the image since the build before it on the same target branch (each
+// build's `diff`: from the two SBOMs; null when serve recorded none). Refreshes itself every 10 s.
 import { durationChart } from "./charts.js";
 import { cell, duration, fillRows, getJson, initialData, link, timeElement } from "./common.js";
 
 const name = decodeURIComponent(location.pathname.split("/").pop());
 
-/** The diff cell: a summary line, a list of changes, or a note that there is none yet. */
+/** The diff cell: what changed since which build (a summary, then the first changes), or a dash. */
 function diffCell(tr, diff) {
   const td = cell(tr, "", "diff");
   if (diff === null || diff === undefined) {
     td.textContent = "—";
-    td.title = "no diff between these versions yet";
-  } else if (typeof diff === "string") td.textContent = diff;
-  else if (Array.isArray(diff.changes)) {
+    td.title = "no SBOM recorded for this build (it failed, or came before serve kept them)";
+    return;
+  }
+  const summary = document.createElement("div");
+  summary.className = "diff-summary";
+  summary.textContent = diff.base === null ? diff.summary : `since #${diff.base}: ${diff.summary}`;
+  td.append(summary);
+  if (diff.changes.length > 0) {
     const ul = document.createElement("ul");
     for (const change of diff.changes) {
       const li = document.createElement("li");
-      li.textContent = typeof change === "string" ? change : JSON.stringify(change);
+      li.textContent = change;
       ul.append(li);
     }
     td.append(ul);
-  } else td.textContent = diff.summary ?? JSON.stringify(diff);
+  }
 }
 
 async function refresh() {
