@@ -11,7 +11,7 @@ import type { JobQueue } from "./queue.js";
 import type { RemoteBuilds } from "./queue-client.js";
 import { remoteHooks, type QueueRunDeps } from "./queue-runs.js";
 import type { Reporter } from "./report.js";
-import { archiveSource, cloneSource, gitAuthEnv, type SourceSettings } from "./build-source.js";
+import { archiveSource, cloneSource, gitAuthEnv, type FetchSource, type SourceSettings } from "./build-source.js";
 import { removeWorkDirLater, runOne, type BuildSandbox, type RunOutcome } from "./runner.js";
 import type { Screens } from "./screens.js";
 import type { ServeConfig } from "./config.js";
@@ -39,6 +39,8 @@ export interface BuildRunsDeps {
   imageChanges: ImageChanges;
   remote: RemoteBuilds | undefined;
   queue: JobQueue;
+  /** Aborted when serve stops. */
+  stopping: AbortSignal;
   finish: (id: number, state: "success" | "failed" | "canceled", fields: Parameters<Store["finish"]>[2]) => void;
   error: (error: unknown) => void;
 }
@@ -77,7 +79,7 @@ export class BuildRuns {
         buildFunction: remote
           ? remote.buildFunction(build, remoteHooks(this.queueDeps(remote), build, workDir), () => archive)
           : this.deps.service.buildFunction,
-        fetchSource: remote ? archiveSource(gitlab, source, (a) => (archive = a)) : cloneSource(source),
+        fetchSource: remote ? this.stoppable(archiveSource(gitlab, source, (a) => (archive = a))) : cloneSource(source),
         log: (event) => logs.append(buildId, maskEvent(event, masker)),
         masker,
         setScreenshotSource: (take) => this.deps.screens.attach(buildId, take),
@@ -85,7 +87,22 @@ export class BuildRuns {
       },
       signal,
     );
+    if (remote && this.deps.stopping.aborted) {
+      // Its source was being fetched when serve stopped (a submitted build never gets here):
+      // it stays queued, as the queue's builds do, and the next start queues it again.
+      await removeWorkDirLater(workDir).catch(this.deps.error);
+      return;
+    }
     await this.record(build, workDir, outcome, masker);
+  }
+
+  /**
+   * With a queue, stopping serve does not stop its builds: their workers go on. But a build
+   * whose source is still being fetched has no worker yet, and its fetch (a clone, after
+   * GitLab's archive API said 429) could stall: it is stopped with serve.
+   */
+  private stoppable(fetch: FetchSource): FetchSource {
+    return (record, workDir, signal) => fetch(record, workDir, AbortSignal.any([signal, this.deps.stopping]));
   }
 
   /** What the queue's part (queue-runs.ts) needs. */

@@ -92,8 +92,22 @@ async function fetchCommit(
   const repo = join(workDir, "repo");
   mkdirSync(workDir, { recursive: true });
   const env = { GIT_TERMINAL_PROMPT: "0", ...settings.gitEnv(record.repoUrl) };
-  const git = (args: string[], cwd?: string) =>
-    execa("git", args, { cwd, env, cancelSignal: signal, stdin: "ignore", all: true });
+  const git = (args: string[], cwd?: string) => {
+    // In a process group of its own, stopped whole on a cancel: killing git alone leaves the
+    // `git remote-http` it started behind, still waiting on a stalled server.
+    const child = execa("git", args, { cwd, env, cancelSignal: signal, stdin: "ignore", all: true, detached: true });
+    const killGroup = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    };
+    signal.addEventListener("abort", killGroup, { once: true });
+    const forget = () => signal.removeEventListener("abort", killGroup);
+    void child.then(forget, forget);
+    return child;
+  };
   try {
     await git(["clone", "--quiet", "--no-checkout", "--", record.repoUrl, repo]);
     const checkout = () =>

@@ -46,6 +46,8 @@ export class BuildService {
   readonly screens: Screens;
   /** Successful builds' SBOMs by target branch, for the note's "what changes in the image". */
   private readonly imageChanges: ImageChanges;
+  /** Aborted by close(). */
+  private readonly stopping = new AbortController();
   /** The build queue (serve.toml's [queue]): builds run on tsimg workers; undefined: in serve's process. */
   readonly remote: RemoteBuilds | undefined;
   private readonly masker = new Masker();
@@ -100,6 +102,7 @@ export class BuildService {
       imageChanges: this.imageChanges,
       remote: this.remote,
       queue: this.queue,
+      stopping: this.stopping.signal,
       finish: (id, state, fields) => this.finish(id, state, fields),
       error: (e) => this.error(e),
     });
@@ -345,6 +348,7 @@ export class BuildService {
   }
 
   async close(): Promise<void> {
+    this.stopping.abort(new Error("the service stopped"));
     // Deliveries not handled yet (or waiting for a retry) stay on disk: the next start handles them.
     this.deliveries.close();
     // With a queue, builds go on on their workers: the next start follows them again.

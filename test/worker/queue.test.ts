@@ -2,9 +2,11 @@
 // with stand-in builds (no VM: the faults here do not need one; test/e2e/queue.test.ts runs
 // real tinyos builds on two workers). Each test owns its Redis, its GitLab stand-in, its
 // serve and its workers, and stops them all.
-import { spawn, type ChildProcess } from "node:child_process";
+import Database from "better-sqlite3";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import net from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ServeConfig } from "../../src/serve/config.js";
@@ -151,6 +153,43 @@ describe("serve with a queue, stand-in builds", () => {
     // Asked once, not retried: a 429 means the limit's minute is not over.
     const archives = gitlab!.calls.filter((c) => c.path.includes("/repository/archive"));
     expect(archives).toHaveLength(1);
+  }, 60_000);
+
+  it("serve stops while a clone stalls (the archive API said 429): the clone is stopped, the build stays queued", async () => {
+    const { repo, config } = await setUp();
+    gitlab!.archiveRateLimited = true;
+    // A git server that accepts the connection and never answers.
+    const sockets: net.Socket[] = [];
+    const stall = net.createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => stall.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(stall.address() as net.AddressInfo).port}/stalled.git`;
+    const gits = () => {
+      try {
+        return execFileSync("pgrep", ["-f", `git.*${url}`], { encoding: "utf8" }).trim();
+      } catch {
+        return "";
+      }
+    };
+    try {
+      server = await startServer(config, { onError: () => {} });
+      await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: url, sha: repo.sha }));
+      await until(() => sockets.length > 0, 15_000, "git connecting to the stalled server");
+      expect(gits()).not.toBe("");
+      await server.close();
+      server = undefined;
+      await eventually(
+        async () => gits() === "",
+        5_000,
+        "the stalled git process (and its git remote-http) to be stopped",
+      );
+      const db = new Database(join(config.stateDir, "tsimg.db"), { readonly: true });
+      const row = db.prepare("SELECT state FROM builds WHERE id = 1").get() as { state: string };
+      db.close();
+      expect(row.state).toBe("queued"); // the next start queues it again
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      stall.close();
+    }
   }, 60_000);
 
   it("a job whose labels no worker has waits, the dashboard says why, and runs once a worker with them comes", async () => {
