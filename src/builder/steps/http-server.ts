@@ -1,4 +1,3 @@
-import { startHttpServer } from "../../http/server.js";
 import { renderRuntime } from "../../core/runtime-vars.js";
 import { runtimeValues, type BuildStep } from "../context.js";
 import type { HttpServing, SshKeyMade } from "../values.js";
@@ -9,6 +8,8 @@ export const httpServer: BuildStep<Partial<SshKeyMade>, HttpServing> = {
   title: "Starting HTTP server...",
   async run(ctx, input, progress) {
     const s = ctx.build.plan.source;
+    // Loaded here, not with tsimg (koa takes ~0.1 s): validate and inspect never need it.
+    const { startHttpServer } = await import("../../http/server.js");
     const http = (progress.http = await startHttpServer({
       ...(s.http_directory ? { directory: s.http_directory } : {}),
 

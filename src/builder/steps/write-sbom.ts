@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { renderSbom } from "../../inventory/sbom.js";
 import type { BuildStep } from "../context.js";
 import type { InventoryCollected, SbomWritten } from "../values.js";
 import { tsimgVersion } from "../inputs.js";
@@ -17,6 +16,8 @@ export const writeSbom: BuildStep<Partial<InventoryCollected>, Partial<SbomWritt
     if (!input.inventory) return {};
     const { plan, options } = ctx.build;
     const { output_directory, vm_name } = plan.source;
+    // Loaded here, not with tsimg (the CycloneDX library takes ~0.15 s): validate and inspect never need it.
+    const { renderSbom } = await import("../../inventory/sbom.js");
     const text = renderSbom(input.inventory, {
       name: plan.image.name,
       ...(plan.image.version ? { version: String(plan.image.version) } : {}),
