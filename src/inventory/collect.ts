@@ -16,8 +16,34 @@ import {
 } from "./parse.js";
 import type { Inventory, InventoryPackage, ListeningPort } from "./types.js";
 
+/** What the inventory uses of the SSH session. */
+type Guest = Pick<SshSession, "exec" | "readFile">;
+
+/**
+ * The session with at most `n` commands at once: each is a session (channel) of its own on
+ * the connection, and hardened sshd configurations lower MaxSessions (CIS asks for 10 or
+ * less; some use 4). The reads share the one SFTP session.
+ */
+function withCommandLimit(ssh: SshSession, n: number): Guest {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return {
+    readFile: (path) => ssh.readFile(path),
+    exec: async (command, onLine) => {
+      while (running >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+      running++;
+      try {
+        return await ssh.exec(command, onLine);
+      } finally {
+        running--;
+        waiting.shift()?.();
+      }
+    },
+  };
+}
+
 /** Runs a command; its stdout when it exits 0, else undefined. */
-async function output(ssh: SshSession, command: string): Promise<string | undefined> {
+async function output(ssh: Guest, command: string): Promise<string | undefined> {
   const lines: string[] = [];
   const result = await ssh.exec(command, (stream, line) => {
     if (stream === "stdout") lines.push(line);
@@ -26,7 +52,7 @@ async function output(ssh: SshSession, command: string): Promise<string | undefi
 }
 
 /** A file's text, or undefined when it does not exist or cannot be read. */
-async function read(ssh: SshSession, path: string): Promise<string | undefined> {
+async function read(ssh: Guest, path: string): Promise<string | undefined> {
   return ssh.readFile(path).then(
     (b) => b.toString("utf8"),
     () => undefined,
@@ -40,7 +66,8 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
  * asked for at once over the one connection (each is a round trip to a guest that may be
  * slow, as under TCG); each part keeps its own warnings, so their order does not vary.
  */
-export async function collectInventory(ssh: SshSession, uploaded: string[]): Promise<Inventory> {
+export async function collectInventory(session: SshSession, uploaded: string[]): Promise<Inventory> {
+  const ssh = withCommandLimit(session, 2);
   const part = async <T>(what: string, fallback: T, get: (warnings: string[]) => Promise<T>) => {
     const warnings: string[] = [];
     try {
@@ -85,7 +112,7 @@ export async function collectInventory(ssh: SshSession, uploaded: string[]): Pro
 }
 
 /** dpkg's status file, apk's database, or rpm's query, whichever the image has. */
-async function packagesOf(ssh: SshSession, warnings: string[]): Promise<InventoryPackage[]> {
+async function packagesOf(ssh: Guest, warnings: string[]): Promise<InventoryPackage[]> {
   const dpkg = await read(ssh, "/var/lib/dpkg/status");
   if (dpkg !== undefined) return parseDpkgStatus(dpkg);
   const apk = await read(ssh, "/lib/apk/db/installed");
@@ -97,7 +124,7 @@ async function packagesOf(ssh: SshSession, warnings: string[]): Promise<Inventor
 }
 
 /** systemd's enabled units, else OpenRC's default runlevel, else SysV's rc2.d/rc3.d start links. */
-async function servicesOf(ssh: SshSession, warnings: string[]): Promise<string[]> {
+async function servicesOf(ssh: Guest, warnings: string[]): Promise<string[]> {
   const systemd = await output(
     ssh,
     "command -v systemctl >/dev/null && systemctl list-unit-files --state=enabled --no-legend --no-pager",
@@ -119,7 +146,7 @@ async function servicesOf(ssh: SshSession, warnings: string[]): Promise<string[]
 }
 
 /** Listening sockets from /proc/net (one command for the four files: a round trip each adds up). */
-async function portsOf(ssh: SshSession, warnings: string[]): Promise<ListeningPort[]> {
+async function portsOf(ssh: Guest, warnings: string[]): Promise<ListeningPort[]> {
   const protocols = ["tcp", "tcp6", "udp", "udp6"] as const;
   // procfs files report size 0, which SFTP clients read as empty: cat reads them.
   const text = await output(
@@ -145,7 +172,7 @@ async function portsOf(ssh: SshSession, warnings: string[]): Promise<ListeningPo
 }
 
 /** sha256 of each uploaded path (every file under it, for a directory). */
-async function hashesOf(ssh: SshSession, uploaded: string[]): Promise<Array<{ path: string; sha256: string }>> {
+async function hashesOf(ssh: Guest, uploaded: string[]): Promise<Array<{ path: string; sha256: string }>> {
   if (uploaded.length === 0) return [];
   const quoted = uploaded.map((p) => `'${p.replace(/'/g, "'\\''")}'`).join(" ");
   const text = await output(ssh, `find ${quoted} -type f -exec sha256sum {} +`);

@@ -56,7 +56,8 @@ describe("collectInventory", () => {
     expect(inventory.users.map((u) => u.name)).toEqual(["root"]);
     expect(inventory.kernel).toMatch(/^\d+\.\d+/);
     expect(commands.filter((c) => c.includes("/proc/net/"))).toHaveLength(1);
-    expect(mostAtOnce()).toBeGreaterThan(1);
+    // At once, but at most two commands (sessions) at a time: hardened sshd configs lower MaxSessions.
+    expect(mostAtOnce()).toBe(2);
     // This host's own listening sockets, as the guest's would be: parsed from every section.
     if (readFileSync("/proc/net/tcp", "utf8").includes(" 0A "))
       expect(inventory.ports.some((p) => p.protocol === "tcp")).toBe(true);
