@@ -7,7 +7,7 @@
 // read), removed after the file: a test that forgets a directory, or is stopped halfway,
 // leaves nothing behind (built images are hundreds of MB; a developer's /tmp once filled
 // up with 78 GB of them).
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "vitest";
@@ -16,6 +16,8 @@ import { afterAll } from "vitest";
 // same process would otherwise see the previous file's, which is gone.
 const base = (process.env.TSIMG_TEST_BASE_TMPDIR ??= tmpdir());
 const fileTmp = mkdtempSync(join(base, "tsimg-test-"));
+// As /tmp is: serve's tests run builds as another user (build_user), who must reach what is in it.
+chmodSync(fileTmp, 0o1777);
 const cacheDir = join(fileTmp, "cache");
 mkdirSync(cacheDir);
 process.env.TSIMG_CACHE_DIR = cacheDir;
