@@ -2,7 +2,7 @@
 // .dependency-cruiser.cjs: each folder imports only the folders below it, type-only and
 // dynamic imports included, with no cycles. The rules must also catch a deliberate breach.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,6 +23,25 @@ function cruise(cwd: string): { ok: boolean; report: string } {
     return { ok: false, report: String((error as { stdout?: string }).stdout) };
   }
 }
+
+/** Every .ts file under a folder, recursively. */
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
+}
+
+describe("small files (issue 17)", () => {
+  it("no source file is over 400 lines, and the median is under 150", () => {
+    const lines = sourceFiles(join(ROOT, "src")).map((f) => ({
+      file: f.slice(ROOT.length),
+      n: readFileSync(f, "utf8").split("\n").length - 1,
+    }));
+    expect(lines.filter((l) => l.n > 400)).toEqual([]);
+    const sorted = lines.map((l) => l.n).sort((a, b) => a - b);
+    expect(sorted[Math.floor(sorted.length / 2)]).toBeLessThan(150);
+  });
+});
 
 describe("layering", () => {
   it("src/ passes the dependency rules, with no exceptions", () => {

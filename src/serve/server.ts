@@ -79,7 +79,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps = {}): P
     gitlabUrl: config.gitlabUrl,
     onError,
     ...(service.remote ? { workers: () => service.remote!.workers() } : {}),
-    imageDiffs: (ids) => service.imageDiffs(ids),
+    imageDiffs: (ids) => service.imageChanges.diffsOf(ids),
   });
   const dashboard = app.callback();
   // The webhook first and outside koa: it is the one path that must stay fast under load.

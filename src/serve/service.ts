@@ -16,7 +16,7 @@ import { JobQueue } from "./queue.js";
 import { RemoteBuilds } from "./queue-client.js";
 import { FOLLOWERS, recoverQueued } from "./queue-runs.js";
 import { BuildRuns } from "./build-runs.js";
-import { ImageChanges, type HistoryDiff } from "./image-changes.js";
+import { ImageChanges } from "./image-changes.js";
 import { Reporter } from "./report.js";
 import { removeWorkDir, type BuildFunction } from "./runner.js";
 import { Screens } from "./screens.js";
@@ -45,7 +45,8 @@ export class BuildService {
   /** Console screenshots of running builds (and failed builds' last screens) for the dashboard. */
   readonly screens: Screens;
   /** Successful builds' SBOMs by target branch, for the note's "what changes in the image". */
-  private readonly imageChanges: ImageChanges;
+  /** The SBOMs of successful builds, and what changed between them (the note, the dashboard). */
+  readonly imageChanges: ImageChanges;
   /** Aborted by close(). */
   private readonly stopping = new AbortController();
   /** The build queue (serve.toml's [queue]): builds run on tsimg workers; undefined: in serve's process. */
@@ -340,11 +341,6 @@ export class BuildService {
       this.finish(b.id, "failed", { reason });
     }
     await this.reporter.idle();
-  }
-
-  /** What changed in each of these builds' images since the build before (the dashboard's image history). */
-  imageDiffs(ids: readonly number[]): ReadonlyMap<number, HistoryDiff> {
-    return this.imageChanges.diffsOf(ids);
   }
 
   async close(): Promise<void> {
