@@ -2,7 +2,7 @@
 // following, QEMU process watching, and statistics. Benchmarks print numbers; they never
 // assert on time.
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, statSync, openSync, readSync, closeSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, openSync, readSync, closeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,8 +31,16 @@ export function ensurePacker() {
   }
 }
 
+/** Directories tempDir made: removed when the benchmark's process exits (its images are hundreds of MB). */
+const madeDirs = [];
+process.on("exit", () => {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix) {
-  return mkdtempSync(join(tmpdir(), `tsimg-bench-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `tsimg-bench-${prefix}-`));
+  madeDirs.push(dir);
+  return dir;
 }
 
 /** Runs a command; every stdout/stderr line is stamped with Date.now() on arrival. */
