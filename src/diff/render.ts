@@ -83,17 +83,14 @@ export function renderDiffMarkdown(d: ImageDiff, limits = { maxItems: 30, maxDif
  * most `maxItems` change lines, each prefixed with its section unless it is a package.
  */
 export function renderDiffLines(d: ImageDiff, maxItems = 12): { summary: string; changes: string[] } {
-  const n = countDifferences(d);
-  const all = sections(d)
-    .filter((s) => s.title !== "inputs" && s.title !== "lineage")
-    .flatMap((s) => s.items.map((i) => (s.title === "packages" ? i : `${s.title}: ${i}`)));
+  // What is in the image only: an SBOM holds no inputs or lineage.
+  const inImage = sections(d).filter((s) => s.title !== "inputs" && s.title !== "lineage");
+  const all = inImage.flatMap((s) => s.items.map((i) => (s.title === "packages" ? i : `${s.title}: ${i}`)));
   const shownItems = all.slice(0, maxItems);
   const rest = all.length - shownItems.length;
-  const counts = sections(d)
-    .filter((s) => s.title !== "inputs" && s.title !== "lineage")
-    .map((s) => `${s.items.length} ${s.title}`);
   return {
-    summary: n === 0 || all.length === 0 ? "no changes in the image" : counts.join(", "),
+    summary:
+      all.length === 0 ? "no changes in the image" : inImage.map((s) => `${s.items.length} ${s.title}`).join(", "),
     changes: rest > 0 ? [...shownItems, `... and ${rest} more`] : shownItems,
   };
 }

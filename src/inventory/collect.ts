@@ -96,8 +96,8 @@ export async function collectInventory(session: SshSession, uploaded: string[]):
     part("ports", [], (warnings) => portsOf(ssh, warnings)),
     part("files", [], () => hashesOf(ssh, uploaded)),
   ] as const;
-  const [os, kernel, packages, services, passwd, group, ports, files] = await Promise.all(parts);
-  const results = [os, kernel, packages, services, passwd, group, ports, files];
+  const results = await Promise.all(parts);
+  const [os, kernel, packages, services, passwd, group, ports, files] = results;
   return {
     os: os.value ? parseOsRelease(os.value) : {},
     ...(kernel.value ? { kernel: kernel.value } : {}),
