@@ -37,29 +37,22 @@ export async function spawnToFile(
 ): Promise<SpawnToFileResult> {
   if (options.signal.aborted) throw new CancelledError();
   const [command, ...args] = argv as [string, ...string[]];
-  let child;
-  if (options.writesOutput) {
-    // A stale file of an earlier run must not be followed instead of the one the program makes.
-    await rm(outPath, { force: true });
-    child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
-  } else {
-    const out = await open(outPath, "w");
-    try {
-      child = spawn(command, args, { stdio: ["ignore", out.fd, "pipe"] });
-    } finally {
-      // The child has its own copy of the descriptor now.
-      await out.close();
-    }
+  // A stale file of an earlier run must not be followed instead of the one the program makes.
+  if (options.writesOutput) await rm(outPath, { force: true });
+  const out = options.writesOutput ? undefined : await open(outPath, "w");
+  let started;
+  try {
+    started = startWatched(command, args, out?.fd ?? "ignore");
+  } finally {
+    // The child has its own copy of the descriptor now.
+    await out?.close();
   }
-  const stderr = new TailBuffer(20);
-  child.stderr!.setEncoding("utf8").on("data", (text: string) => text.split("\n").forEach((l) => l && stderr.push(l)));
-  const exited = new Promise<{ code: number | null; sig: NodeJS.Signals | null }>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code, sig) => resolve({ code, sig }));
-  });
+  const { child, stderr, exited } = started;
   const follower = followAndHash(outPath);
   const onAbort = () => child.kill("SIGTERM");
   options.signal.addEventListener("abort", onAbort, { once: true });
+  // A cancel during the awaits above had no listener yet.
+  if (options.signal.aborted) onAbort();
   const report = async () => {
     const written = await stat(outPath).then(
       (s) => s.size,
@@ -95,6 +88,24 @@ export async function spawnToFile(
     // Let the follower close its descriptor before the caller removes a failed output.
     await follower.stop();
   }
+}
+
+/**
+ * Spawns with stdout on `stdout` and listens for the child's end at once: a program that
+ * fails fast (zstd on a missing input) can be gone before the caller's next await returns,
+ * and a `close` emitted with no listener is lost for good (the build then hung forever).
+ */
+function startWatched(command: string, args: string[], stdout: number | "ignore") {
+  const child = spawn(command, args, { stdio: ["ignore", stdout, "pipe"] });
+  const stderr = new TailBuffer(20);
+  child.stderr!.setEncoding("utf8").on("data", (text: string) => text.split("\n").forEach((l) => l && stderr.push(l)));
+  const exited = new Promise<{ code: number | null; sig: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code, sig) => resolve({ code, sig }));
+  });
+  // Rejections are read later, after the follower starts; none must count as unhandled.
+  exited.catch(() => undefined);
+  return { child, stderr, exited };
 }
 
 /** The read offset of the process's descriptor open on `path`, from /proc; undefined when unknown. */
