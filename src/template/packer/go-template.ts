@@ -33,21 +33,20 @@ export function renderGoTemplate(text: string, context: GoTemplateContext): stri
   return text.replace(/\{\{(-?)([\s\S]*?)(-?)\}\}/g, (whole, _trimLeft, body: string) => {
     const action = body.trim();
     if (action.startsWith(".") || action === "") return whole; // a run-time field
-    return splitPipes(action).reduce<string | undefined>(
-      (input, stage) => call(stage.trim(), input, context),
-      undefined,
-    ) as string;
+    return pipeline(action, context);
   });
 }
 
-/** "a `x|y` | b" -> ["a `x|y` ", " b"]: the pipes outside quotes. */
+/** "a `x|y` (c | d) | b" -> ["a `x|y` (c | d) ", " b"]: the pipes outside quotes and parentheses. */
 function splitPipes(action: string): string[] {
   const stages = [""];
   let quote = "";
+  let depth = 0;
   for (const ch of action) {
     if (quote) quote = ch === quote ? "" : quote;
     else if (ch === "`" || ch === '"') quote = ch;
-    else if (ch === "|") {
+    else if (ch === "(" || ch === ")") depth += ch === "(" ? 1 : -1;
+    else if (ch === "|" && depth === 0) {
       stages.push("");
       continue;
     }
@@ -56,11 +55,32 @@ function splitPipes(action: string): string[] {
   return stages;
 }
 
+/** A pipeline's value: "a x | b" -> b(a(x)). */
+function pipeline(action: string, context: GoTemplateContext): string {
+  return splitPipes(action).reduce<string | undefined>(
+    (input, stage) => call(stage.trim(), input, context),
+    undefined,
+  ) as string;
+}
+
+/**
+ * One command's words, as Go's text/template reads them: a quoted word is a string, a
+ * number stays as written, `( ... )` is a pipeline of its own, and any other bare word
+ * after the first is a function called with no argument ({{split build_name "-" 0}}).
+ */
+function words(stage: string, context: GoTemplateContext): [string, ...string[]] {
+  const matches = [...stage.matchAll(/`([^`]*)`|"((?:[^"\\]|\\.)*)"|\(([^()]*)\)|([^\s()]+)/g)];
+  return matches.map((m, i) => {
+    if (m[1] !== undefined) return m[1];
+    if (m[2] !== undefined) return JSON.parse(`"${m[2]}"`) as string;
+    if (m[3] !== undefined) return pipeline(m[3], context);
+    const bare = m[4] as string;
+    return i === 0 || /^-?[\d.]/.test(bare) ? bare : call(bare, undefined, context);
+  }) as [string, ...string[]];
+}
+
 function call(stage: string, input: string | undefined, context: GoTemplateContext): string {
-  const words = [...stage.matchAll(/`([^`]*)`|"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) =>
-    m[1] !== undefined ? m[1] : m[2] !== undefined ? (JSON.parse(`"${m[2]}"`) as string) : (m[3] as string),
-  );
-  const [name, ...args] = words as [string, ...string[]];
+  const [name, ...args] = words(stage, context);
   if (input !== undefined) args.push(input);
   const want = (n: number) => {
     if (args.length !== n)

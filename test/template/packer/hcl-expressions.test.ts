@@ -63,6 +63,14 @@ describe("HCL expressions", () => {
   test("errors name the problem", () => {
     expect(() => expr("var.nam")).toThrow('var has no "nam"; did you mean "name"?');
     expect(() => expr("locl.x")).toThrow('unknown name "locl"; did you mean "local"?');
+    // Packer's own contextual values say what to do instead.
+    expect(() => expr("packer.version")).toThrow(
+      /unknown name "packer" \(packer.version is Packer's own version.*write the value\)/,
+    );
+    const withBuild = { ...scope, names: { ...scope.names, build: { name: "b" } } };
+    expect(() => evaluate(parseExpression("build.ID"), withBuild)).toThrow(
+      /build has no "ID" \(Packer fills in build.ID.*-var/,
+    );
     expect(() => expr("uper(1)")).toThrow('unknown function "uper()"; did you mean "upper()"?');
     expect(() => expr("var.list[5]")).toThrow("index out of range");
     expect(() => tpl("${var.list}x")).toThrow("a string template needs a string, got a list");

@@ -112,4 +112,13 @@ describe("Go templates", () => {
     expect(goTime("Z07:00 03PM", NOW)).toBe("Z 05AM");
     expect(() => renderGoTemplate("{{nope}}", context)).toThrow("unknown template function {{nope}}");
   });
+
+  test("a bare word argument is a function call, and ( ... ) a pipeline of its own, as in Go", () => {
+    const named = { ...context, buildName: "qemu-ubuntu-2204" };
+    // robox: {{split build_name "-" 1}} read build_name as the string "build_name" and failed.
+    expect(renderGoTemplate('{{split build_name "-" 1}}', named)).toBe("ubuntu");
+    expect(renderGoTemplate('{{ split (build_name | upper) "-" 0 }}-{{lower (user `x`)}}', named)).toBe("QEMU-u");
+    expect(renderGoTemplate('{{ split "a|b" "|" 1 }}', context)).toBe("b");
+    expect(() => renderGoTemplate('{{split nope "-" 0}}', context)).toThrow("unknown template function {{nope}}");
+  });
 });

@@ -15,6 +15,17 @@ export interface Scope {
   refused?: Record<string, string>;
 }
 
+/** Names real templates use that tsimg has no value for, and what to do instead. */
+const UNKNOWN_NAME_WHY: Record<string, string> = {
+  each: " (Terraform's, not Packer's)",
+  self: " (Terraform's, not Packer's)",
+  packer: " (packer.version is Packer's own version, which tsimg does not fill in: write the value)",
+};
+
+/** build.ID, build.Host, build.SSHPrivateKey...: Packer's values of the running build. */
+const BUILD_RUN_TIME_WHY =
+  " (Packer fills in build.ID, build.Host and the like while the build runs; tsimg does not: pass the value with -var, or read it in the guest)";
+
 export function evaluate(expr: Expr, scope: Scope): unknown {
   switch (expr.kind) {
     case "literal":
@@ -25,7 +36,7 @@ export function evaluate(expr: Expr, scope: Scope): unknown {
       if (!(expr.name in scope.names)) {
         const hint = closest(expr.name, Object.keys(scope.names));
         throw new HclExpressionError(
-          `unknown name "${expr.name}"${hint ? `; did you mean "${hint}"?` : ""}${expr.name === "each" || expr.name === "self" ? " (Terraform's, not Packer's)" : ""}`,
+          `unknown name "${expr.name}"${hint ? `; did you mean "${hint}"?` : ""}${UNKNOWN_NAME_WHY[expr.name] ?? ""}`,
           expr.at,
         );
       }
@@ -202,7 +213,8 @@ function getAttr(target: unknown, name: string, what: string, at: number): unkno
   if (!isObject(target)) throw new HclExpressionError(`${what} is ${typeName(target)}: it has no ".${name}"`, at);
   if (!(name in target)) {
     const hint = closest(name, Object.keys(target));
-    throw new HclExpressionError(`${what} has no "${name}"${hint ? `; did you mean "${hint}"?` : ""}`, at);
+    const runTime = what === "build" && /^[A-Z]/.test(name) ? BUILD_RUN_TIME_WHY : "";
+    throw new HclExpressionError(`${what} has no "${name}"${hint ? `; did you mean "${hint}"?` : ""}${runTime}`, at);
   }
   return target[name];
 }
