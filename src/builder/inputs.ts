@@ -1,9 +1,10 @@
 // What went into an image, for the manifest's `inputs`: the ISO, the template, what the
-// guest fetched over HTTP, every provisioner script and file, the template repo's git
+// guest fetched over HTTP, every provisioner script and file (inline commands as text, masked), the template repo's git
 // commit, and the tools' versions. Paths are relative to the template's directory and
 // keys are sorted, so two builds from the same inputs give byte-identical JSON wherever
 // the checkout lives.
 import { createHash } from "node:crypto";
+import { Masker } from "../core/masker.js";
 import { sha256File } from "../util/hash-file.js";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, join, relative, sep } from "node:path";
@@ -34,6 +35,8 @@ export async function collectInputs(plan: BuildPlan, options: InputsOptions = {}
   const { source, templateDir } = plan;
   const signal = options.signal;
   const rel = (path: string) => relative(templateDir, path).split(sep).join("/") || ".";
+  const masker = new Masker();
+  for (const secret of plan.secrets) masker.add(secret);
   const inputs: Record<string, unknown> = {
     template: { file: basename(plan.templatePath), sha256: await sha256File(plan.templatePath, signal) },
     iso: {
@@ -63,7 +66,8 @@ export async function collectInputs(plan: BuildPlan, options: InputsOptions = {}
           return { type: "file", ...(await describe(p.source!)), destination: p.destination };
         }
         const scripts = [...(p.script ? [p.script] : []), ...(p.scripts ?? [])];
-        if (scripts.length === 0) return { type: p.type, inline_sha256: sha256Text((p.inline ?? []).join("\n")) };
+        // Inline commands as they ran, secrets masked, so `tsimg diff` can show what changed.
+        if (scripts.length === 0) return { type: p.type, inline: (p.inline ?? []).map((line) => masker.mask(line)) };
         return {
           type: p.type,
           scripts: await Promise.all(scripts.map(async (s) => ({ path: rel(s), sha256: await sha256File(s, signal) }))),

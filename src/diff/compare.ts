@@ -130,8 +130,8 @@ function valueChanges(a: Record<string, unknown>, b: Record<string, unknown>): V
 
 /** Changed input values; a changed file hash names its file (the `path`/`file`/`source` beside it). */
 function inputChanges(a: Record<string, unknown>, b: Record<string, unknown>): InputChange[] {
-  const fa = flatten(a);
-  const fb = flatten(b);
+  const fa = flatten(inlineAsText(a));
+  const fb = flatten(inlineAsText(b));
   return valueChanges(fa, fb).map((change) => {
     const m = /^(.*)\.sha256$/.exec(change.key);
     if (!m) return change;
@@ -141,6 +141,16 @@ function inputChanges(a: Record<string, unknown>, b: Record<string, unknown>): I
       .find((v) => typeof v === "string");
     return typeof file === "string" ? { ...change, file } : change;
   });
+}
+
+/** A provisioner's inline lines as one text, so a changed command is one change with a unified diff. */
+function inlineAsText(inputs: Record<string, unknown>): Record<string, unknown> {
+  if (!Array.isArray(inputs.provisioners)) return inputs;
+  const provisioners = (inputs.provisioners as unknown[]).map((p) => {
+    const inline = (p as { inline?: unknown } | null)?.inline;
+    return Array.isArray(inline) ? { ...(p as object), inline: inline.map((l) => `${String(l)}\n`).join("") } : p;
+  });
+  return { ...inputs, provisioners };
 }
 
 /** {a: {b: [1]}} -> {"a.b[0]": 1} */
@@ -153,23 +163,22 @@ export function flatten(value: unknown, prefix = "", out: Record<string, unknown
 }
 
 /**
- * Adds `diff -u` of each changed input file whose two versions are still on disk (under
- * each side's template directory) with the hashes the manifests recorded.
+ * Adds `diff -u` of each changed provisioner's inline commands, and of each changed input
+ * file whose two versions are still on disk (under each side's template directory) with
+ * the hashes the manifests recorded.
  */
 export async function addUnifiedDiffs(d: ImageDiff, a: Snapshot, b: Snapshot): Promise<void> {
-  if (!a.templateDir || !b.templateDir) return;
   const work = await mkdtemp(join(tmpdir(), "tsimg-diff-"));
   try {
     for (const change of d.inputs) {
-      if (!change.file || typeof change.from !== "string" || typeof change.to !== "string") continue;
-      const before = await readMatching(join(a.templateDir, change.file), change.from);
-      const after = await readMatching(join(b.templateDir, change.file), change.to);
-      if (before === undefined || after === undefined) continue;
-      await writeFile(join(work, "a"), before);
-      await writeFile(join(work, "b"), after);
+      const texts = await twoVersions(change, a, b);
+      if (!texts) continue;
+      const name = change.file ?? change.key;
+      await writeFile(join(work, "a"), texts[0]);
+      await writeFile(join(work, "b"), texts[1]);
       const result = await runProgram(
         "diff",
-        ["-u", "--label", `A/${change.file}`, "--label", `B/${change.file}`, join(work, "a"), join(work, "b")],
+        ["-u", "--label", `A/${name}`, "--label", `B/${name}`, join(work, "a"), join(work, "b")],
         { timeoutMs: 30_000 },
       );
       if (result.stdout) change.unified = result.stdout;
@@ -177,6 +186,23 @@ export async function addUnifiedDiffs(d: ImageDiff, a: Snapshot, b: Snapshot): P
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** A changed input's two versions: inline commands (recorded as text), or a file whose hashes still match. */
+async function twoVersions(
+  change: InputChange,
+  a: Snapshot,
+  b: Snapshot,
+): Promise<[string | Buffer, string | Buffer] | undefined> {
+  if (change.key.endsWith(".inline")) {
+    const text = (v: unknown) => (typeof v === "string" ? v : "");
+    return [text(change.from), text(change.to)];
+  }
+  if (!change.file || typeof change.from !== "string" || typeof change.to !== "string") return undefined;
+  if (!a.templateDir || !b.templateDir) return undefined;
+  const before = await readMatching(join(a.templateDir, change.file), change.from);
+  const after = await readMatching(join(b.templateDir, change.file), change.to);
+  return before === undefined || after === undefined ? undefined : [before, after];
 }
 
 async function readMatching(path: string, sha256: string): Promise<Buffer | undefined> {

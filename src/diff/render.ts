@@ -1,9 +1,15 @@
 // `tsimg diff`'s human-readable output, and the Markdown serve puts in a merge request
 // note. Long lists are cut to `maxItems` with a count of the rest, so a note stays small.
-import type { ImageDiff, ListChange, ValueChange } from "./compare.js";
+import type { ImageDiff, InputChange, ListChange, ValueChange } from "./compare.js";
 import { countDifferences } from "./compare.js";
 
 const shown = (v: unknown) => (v === undefined ? "(none)" : typeof v === "string" ? v : JSON.stringify(v));
+/** A changed input: inline commands (a text of lines) by their count, as the unified diff below shows them. */
+const inputChange = (c: InputChange) => {
+  const value = (v: unknown) =>
+    c.key.endsWith(".inline") && typeof v === "string" ? `${v.split("\n").length - 1} lines` : shown(v);
+  return `${c.key}: ${value(c.from)} -> ${value(c.to)}${c.file ? ` (${c.file})` : ""}`;
+};
 
 /** Sections of lines, each item already worded; shared by the text and Markdown forms. */
 function sections(d: ImageDiff): Array<{ title: string; items: string[]; blocks?: string[] }> {
@@ -27,7 +33,7 @@ function sections(d: ImageDiff): Array<{ title: string; items: string[]; blocks?
     { title: "uploaded files", items: list(d.files) },
     {
       title: "inputs",
-      items: d.inputs.map((c) => `${c.key}: ${shown(c.from)} -> ${shown(c.to)}${c.file ? ` (${c.file})` : ""}`),
+      items: d.inputs.map(inputChange),
       blocks: d.inputs.flatMap((c) => (c.unified ? [c.unified] : [])),
     },
     { title: "lineage", items: values(d.lineage) },

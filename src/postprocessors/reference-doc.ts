@@ -57,7 +57,7 @@ export const MANIFEST_INTRO = [
   '| `iso` | `{ file, sha256 }` of the ISO: the hash `fetch-iso` computed in its one read (with an md5/sha1/sha512 `iso_checksum`, sha256 is computed alongside); with `iso_checksum = "none"`, the ISO is read once more |',
   "| `http_content` | URL path -> sha256 of what was served (the rendered kickstart) |",
   "| `http_directory` | `{ path, files: [{ path, sha256 }] }`, every file under it, sorted |",
-  "| `provisioners` | in order: `file` -> `{ source, destination, sha256 }`, or `files: [{ path, sha256 }]` for a directory; `shell` -> `scripts: [{ path, sha256 }]`, or `inline_sha256` |",
+  "| `provisioners` | in order: `file` -> `{ source, destination, sha256 }`, or `files: [{ path, sha256 }]` for a directory; `shell` -> `scripts: [{ path, sha256 }]`, or `inline` (the commands as they ran, sensitive values as `<sensitive>`) |",
   "| `variables` | each variable's value; sensitive ones as `<sensitive>` (never hashed) |",
   "| `git` | `{ commit, dirty }` of the git repository holding the template, when there is one (`dirty`: `git status --porcelain` is not empty) |",
   "| `tools` | `tsimg` (package.json), `qemu` and `qemu-img`: the first line of `<program> --version` |",

@@ -73,7 +73,7 @@ scripts = ["os/one.sh", "os/two.sh"]
 
 [[provisioner]]
 type = "shell"
-inline = ["echo \${var.flavour}"]
+inline = ["echo \${var.flavour}", "echo root:\${var.pw} | chpasswd"]
 
 [[post_processor]]
 type = "manifest"
@@ -113,7 +113,8 @@ describe("collectInputs", () => {
           ],
           type: "shell",
         },
-        { inline_sha256: sha256("echo minimal"), type: "shell" },
+        // Inline commands as they ran, the secret masked (not even hashed, below).
+        { inline: ["echo minimal", "echo root:<sensitive> | chpasswd"], type: "shell" },
       ],
       template: { file: "os.toml", sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
       tools: {

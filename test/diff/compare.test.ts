@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compareSnapshots, countDifferences } from "../../src/diff/compare.js";
+import { addUnifiedDiffs, compareSnapshots, countDifferences } from "../../src/diff/compare.js";
 import { renderDiffMarkdown, renderDiffText } from "../../src/diff/render.js";
 import { fromJson, type Snapshot } from "../../src/diff/snapshot.js";
 
@@ -50,6 +50,29 @@ describe("compareSnapshots", () => {
     expect(d.inputs).toEqual([{ key: "provisioners[0].scripts[0].sha256", from: "aa", to: "bb", file: "setup.sh" }]);
     expect(countDifferences(d)).toBe(6);
     expect(renderDiffText(d)).toContain("~ openssl 3.0.1 -> 3.0.2");
+  });
+
+  it("a changed inline provisioner is one change, shown as a unified diff of its commands", async () => {
+    const inline = (lines: string[]) => ({ provisioners: [{ type: "shell", inline: lines }] });
+    const a: Snapshot = { ...base, inputs: inline(["apt-get update", "echo done"]) };
+    const b: Snapshot = {
+      ...base,
+      label: "B",
+      inputs: inline(["apt-get update", "apt-get install -y hello", "echo done"]),
+    };
+    const d = compareSnapshots(a, b);
+    expect(d.inputs).toEqual([
+      {
+        key: "provisioners[0].inline",
+        from: "apt-get update\necho done\n",
+        to: "apt-get update\napt-get install -y hello\necho done\n",
+      },
+    ]);
+    await addUnifiedDiffs(d, a, b); // no template directory needed: the commands are in the manifests
+    const text = renderDiffText(d);
+    expect(text).toContain("provisioners[0].inline: 2 lines -> 3 lines");
+    expect(text).toContain("  --- A/provisioners[0].inline\n  +++ B/provisioners[0].inline\n");
+    expect(text).toContain("   apt-get update\n  +apt-get install -y hello\n   echo done");
   });
 
   it("the Markdown form summarizes long lists", () => {
