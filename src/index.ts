@@ -1,5 +1,5 @@
 // tsimg's library API: load a template, build it, listen to its events.
-export { loadTemplate, type LoadOptions } from "./builder/load-template.js";
+export { loadTemplate, loadTemplates, type LoadOptions } from "./builder/load-template.js";
 export { importTemplate, type ImportResult } from "./builder/import-template.js";
 export { build, startBuild, type BuildOptions, type BuildResult, type RunningBuild } from "./build/build.js";
 export { previewQemuCommand, type QemuCommandPreview } from "./builder/inspect.js";
@@ -23,10 +23,12 @@ export {
   TsimgError,
   ConfigError,
   ConfigErrors,
+  SeveralBuildsError,
   QemuError,
   CancelledError,
   TimeoutError,
   NoVmRunningError,
+  type TemplateBuild,
 } from "./core/errors.js";
 export type { Artifact, Lineage } from "./postprocessors/artifact.js";
 export type { PostProcessorConfig } from "./postprocessors/types.js";

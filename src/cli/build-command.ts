@@ -6,7 +6,7 @@ import { appendFileSync, writeFileSync } from "node:fs";
 import {
   ConfigErrors,
   formatDuration,
-  loadTemplate,
+  loadTemplates,
   Masker,
   startBuild,
   type BuildEvent,
@@ -54,12 +54,14 @@ export async function runBuild(args: string[]): Promise<number> {
   let broken = false;
   for (const path of positionals) {
     try {
-      const plan = loadTemplate(path, loadOptions(values));
-      const masker = new Masker();
-      for (const secret of plan.secrets) masker.add(secret);
-      printWarnings(plan, (line) => masker.mask(line));
-      if (plan.missingInputs.length > 0) throw new ConfigErrors(plan.missingInputs);
-      plans.push(plan);
+      // A Packer template with several qemu builds gives a plan for each, as `packer build` runs them all.
+      for (const plan of loadTemplates(path, loadOptions(values))) {
+        const masker = new Masker();
+        for (const secret of plan.secrets) masker.add(secret);
+        printWarnings(plan, (line) => masker.mask(line));
+        if (plan.missingInputs.length > 0) throw new ConfigErrors(plan.missingInputs);
+        plans.push(plan);
+      }
     } catch (error) {
       broken = true;
       for (const line of formatError(error, debug)) console.error(line);

@@ -49,7 +49,8 @@ ${VARIABLE_OPTIONS}
   --on-error=cleanup    on failure, stop QEMU and remove the output (default)
   --on-error=abort      on failure, keep output_directory and the stopped VM's disk for inspection
   --on-error=ask        on failure, ask (on a terminal): clean up, abort, or retry the failed step
-  --parallel N          build up to N templates at once (default 1)
+  --parallel N          run up to N builds at once (templates, or the qemu builds
+                        of one Packer template; default 1)
   --json                one JSON event per line on stdout instead of text
   --log-file PATH       also write every line, with debug detail, to PATH (secrets masked)
   --timestamp           full date and milliseconds on every line instead of HH:MM:SS

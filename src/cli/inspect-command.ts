@@ -1,6 +1,6 @@
 // `tsimg inspect`: the resolved template and the exact QEMU command line, secrets masked.
 import { relative } from "node:path";
-import { formatCommandLine, loadTemplate, Masker, previewQemuCommand, type BuildPlan } from "../index.js";
+import { formatCommandLine, loadTemplates, Masker, previewQemuCommand, type BuildPlan } from "../index.js";
 import { EXIT } from "./exit-codes.js";
 import { formatError } from "./errors.js";
 import { HELP } from "./help.js";
@@ -14,15 +14,25 @@ export function runInspect(args: string[]): number {
   }
   if (positionals.length !== 1)
     throw new UsageError('tsimg inspect needs exactly one template, e.g. "tsimg inspect images/tinyos.toml"');
-  const plan = loadTemplate(positionals[0] as string, loadOptions(values));
+  // A Packer template with several qemu builds: each is shown (--json: a list of them).
+  const plans = loadTemplates(positionals[0] as string, loadOptions(values));
   const masker = new Masker();
-  for (const secret of plan.secrets) masker.add(secret);
-  const qemu = previewQemuCommand(plan);
-  const text = values.json ? JSON.stringify(inspectJson(plan, qemu), null, 2) : inspectText(plan, qemu).join("\n");
+  for (const secret of plans.flatMap((p) => p.secrets)) masker.add(secret);
+  const shown = plans.map((plan) => {
+    const qemu = previewQemuCommand(plan);
+    if (values.json) return inspectJson(plan, qemu);
+    const lines = inspectText(plan, qemu);
+    return (plans.length > 1 ? [`==> Build ${plan.image.name}`, "", ...lines] : lines).join("\n");
+  });
+  const text = values.json
+    ? JSON.stringify(plans.length > 1 ? shown : shown[0], null, 2)
+    : (shown as string[]).join("\n\n");
   console.log(masker.mask(text));
-  printWarnings(plan, (line) => masker.mask(line));
-  for (const warning of plan.missingInputs)
-    for (const line of formatError(warning, false)) console.error(masker.mask(line.replace(/^Error: /, "Warning: ")));
+  for (const plan of plans) {
+    printWarnings(plan, (line) => masker.mask(line));
+    for (const warning of plan.missingInputs)
+      for (const line of formatError(warning, false)) console.error(masker.mask(line.replace(/^Error: /, "Warning: ")));
+  }
   return EXIT.ok;
 }
 

@@ -1,5 +1,5 @@
 // `tsimg validate`: every problem in every template, at once.
-import { ConfigErrors, loadTemplate } from "../index.js";
+import { ConfigErrors, loadTemplates } from "../index.js";
 import { EXIT } from "./exit-codes.js";
 import { formatError } from "./errors.js";
 import { HELP } from "./help.js";
@@ -16,12 +16,17 @@ export function runValidate(args: string[]): number {
   let failed = false;
   for (const path of positionals) {
     try {
-      const plan = loadTemplate(path, loadOptions(values));
-      printWarnings(plan);
-      for (const warning of plan.missingInputs) {
-        for (const line of formatError(warning, false)) console.error(line.replace(/^Error: /, "Warning: "));
+      const plans = loadTemplates(path, loadOptions(values));
+      let missing = false;
+      for (const plan of plans) {
+        printWarnings(plan);
+        for (const warning of plan.missingInputs) {
+          for (const line of formatError(warning, false)) console.error(line.replace(/^Error: /, "Warning: "));
+        }
+        missing ||= plan.missingInputs.length > 0;
       }
-      console.log(`${path}: valid${plan.missingInputs.length ? " (a build needs the missing files above)" : ""}`);
+      const several = plans.length > 1 ? ` (${plans.length} builds: ${plans.map((p) => p.image.name).join(", ")})` : "";
+      console.log(`${path}: valid${several}${missing ? " (a build needs the missing files above)" : ""}`);
     } catch (error) {
       if (!(error instanceof ConfigErrors)) throw error;
       failed = true;

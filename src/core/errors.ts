@@ -39,6 +39,32 @@ export class ConfigError extends TsimgError {
   }
 }
 
+/** One build of a Packer template that has several: the -only pattern that picks it, and its short name. */
+export interface TemplateBuild {
+  only: string;
+  name: string;
+}
+
+/**
+ * A Packer template with several qemu builds left after -only/-except. One plan holds one
+ * image, so loadTemplate refuses it; loadTemplates (and so `tsimg build`) loads each build.
+ */
+export class SeveralBuildsError extends ConfigError {
+  readonly builds: TemplateBuild[];
+  /** What loading found to warn about before it stopped (a skipped non-qemu source). */
+  readonly warnings: ConfigError[];
+  constructor(
+    message: string,
+    builds: TemplateBuild[],
+    where: ConstructorParameters<typeof ConfigError>[1] = {},
+    warnings: ConfigError[] = [],
+  ) {
+    super(message, where);
+    this.builds = builds;
+    this.warnings = warnings;
+  }
+}
+
 /** Several config errors found at once (validation reports all of them). */
 export class ConfigErrors extends TsimgError {
   readonly errors: ConfigError[];

@@ -13,7 +13,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
-import { importTemplate, loadTemplate, previewQemuCommand, ConfigErrors } from "../../src/index.js";
+import { importTemplate, loadTemplate, loadTemplates, previewQemuCommand, ConfigErrors } from "../../src/index.js";
 import { formatError } from "../../src/cli/errors.js";
 import { loadOptions, parseCommandArgs } from "../../src/cli/options.js";
 
@@ -62,12 +62,11 @@ function inCase(run: Run) {
   return { template: positionals[0]!, options: loadOptions(values) };
 }
 
-/** What `validate` prints for the run: "valid", or its error lines. */
-function validate(run: Run): { valid: boolean; text: string } {
+/** What `validate` prints for the run: "valid", or its error lines; and how many builds it has. */
+function validate(run: Run): { valid: boolean; text: string; builds?: number } {
   const { template, options } = inCase(run);
   try {
-    loadTemplate(template, options);
-    return { valid: true, text: "valid" };
+    return { valid: true, text: "valid", builds: loadTemplates(template, options).length };
   } catch (error) {
     if (!(error instanceof ConfigErrors)) throw error;
     return { valid: false, text: formatError(error, false).join("\n") };
@@ -123,7 +122,31 @@ describe("the Packer corpus", () => {
     }
   });
 
-  const valid = all.filter((r) => r.outcome.valid);
+  // A template with several qemu builds loads as one plan per build (tsimg build runs them
+  // all, as packer build does); one TOML holds one image, so import asks for -only.
+  const several = all.filter((r) => r.outcome.valid && (validate(r).builds ?? 1) > 1);
+  process.chdir(home);
+  test("several qemu builds: each loads on its own, and import names the -only that picks one", () => {
+    expect(several.length).toBeGreaterThanOrEqual(1);
+    for (const run of several) {
+      const { template, options } = inCase(run);
+      const plans = loadTemplates(template, options);
+      expect(new Set(plans.map((p) => p.image.name)).size).toBe(plans.length);
+      expect(new Set(plans.map((p) => p.source.output_directory)).size).toBe(plans.length);
+      // A warning about the template (a skipped non-qemu source) is told once, not per build.
+      const warnings = plans.flatMap((p) => p.warnings.map((w) => `${w.location} ${w.message}`));
+      expect(new Set(warnings).size).toBe(warnings.length);
+      if (run.case === "11-multi-source") expect(warnings.filter((w) => w.includes("virtualbox-iso"))).toHaveLength(1);
+      expect(() => importTemplate(template, "x.toml", options)).toThrow(ConfigErrors);
+      try {
+        importTemplate(template, "x.toml", options);
+      } catch (error) {
+        expect(formatError(error, false).join("\n")).toMatch(/one image needs one: choose it with -only=/);
+      }
+    }
+  });
+
+  const valid = all.filter((r) => r.outcome.valid && !several.includes(r));
   test.each(valid.map((r, i) => [`${r.case}: ${r.args.join(" ")}`, r, i] as const))(
     "import %s round-trips",
     (_n, run, i) => {

@@ -1,8 +1,8 @@
 // The build of a Packer HCL2 template that tsimg runs, and its tables. A template may list
-// several sources in several builds; Packer builds every one in parallel, tsimg builds one
-// image per template: the qemu source left after -only/-except. Other sources (amazon-ebs,
-// vsphere-iso...) are reported once and skipped.
-import { ConfigError, ConfigErrors } from "../../core/errors.js";
+// several sources in several builds; a plan holds one of them: the qemu source left after
+// -only/-except (with several left, SeveralBuildsError names each, and loadTemplates loads
+// them one by one). Other sources (amazon-ebs, vsphere-iso...) are reported once and skipped.
+import { ConfigError, ConfigErrors, SeveralBuildsError } from "../../core/errors.js";
 import { closest } from "../../core/did-you-mean.js";
 import { at, attributeAt, orderedBlocks, type Block, type HclConfig } from "./hcl-config.js";
 import { evaluateAttribute } from "./hcl-evaluate.js";
@@ -108,9 +108,11 @@ export function chooseBuild(
   }
   if (others.length > 0)
     throw new ConfigErrors([
-      new ConfigError(
-        `the template builds ${candidates.length} qemu sources (${candidates.map((c) => c.names.at(-1)).join(", ")}); tsimg builds one image per run: choose one with -only=${chosen.names[0]}`,
+      new SeveralBuildsError(
+        `the template builds ${candidates.length} qemu sources (${candidates.map((c) => c.names.at(-1)).join(", ")}); one image needs one: choose it with -only=${chosen.names[0]}`,
+        candidates.map((c) => ({ only: c.names.at(-1) as string, name: c.name })),
         at(chosen.build.file, chosen.build.outline),
+        [...warnings],
       ),
     ]);
   return chosen;

@@ -5,7 +5,7 @@
 // as in Packer; {{template_dir}} is the template's folder.
 import { readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
-import { ConfigError, ConfigErrors } from "../../core/errors.js";
+import { ConfigError, ConfigErrors, SeveralBuildsError } from "../../core/errors.js";
 import type { SourceLocation, TemplateDocument } from "../document.js";
 import { decodeUtf8, describeBadUtf8, readTemplateBytes } from "../read-text.js";
 import type { ResolvedVariable } from "../variables.js";
@@ -107,9 +107,11 @@ export function readJsonDocument(
     );
   if (others.length > 0)
     errors.push(
-      new ConfigError(
-        `the template has ${candidates.length} qemu builders (${candidates.map((c) => c.name).join(", ")}); tsimg builds one image per run: choose one with -only=${chosen?.name}`,
+      new SeveralBuildsError(
+        `the template has ${candidates.length} qemu builders (${candidates.map((c) => c.name).join(", ")}); one image needs one: choose it with -only=${chosen?.name}`,
+        candidates.map((c) => ({ only: c.name, name: c.name })),
         where("builders"),
+        [...warnings],
       ),
     );
   if (!chosen || errors.length > 0) throw new ConfigErrors(errors);

@@ -215,7 +215,7 @@ build {
   sources = ["source.qemu.vm", "source.qemu.second", "source.amazon-ebs.cloud"]
 }
 `;
-    expect(errors(template)[0]).toMatch(/builds 2 qemu sources .*choose one with -only=qemu.vm/);
+    expect(errors(template)[0]).toMatch(/builds 2 qemu sources .*choose it with -only=qemu.vm/);
     const plan = load(template, { only: ["main.qemu.sec*", "amazon-ebs.cloud"] });
     expect(plan.source.ssh_username).toBe("admin");
     expect(plan.warnings.map((w) => `${w.location} ${w.message}`)).toEqual([
