@@ -19,7 +19,7 @@ Usage:
   tsimg build [options] <template...>     build images
   tsimg validate [options] <template...>  check templates and report every error
   tsimg inspect [options] <template>      show the resolved template and QEMU's command line
-  tsimg import [-o out.toml] <template>   write a Packer template (.pkr.hcl, folder, .json) as TOML
+  tsimg import [-o out.toml] <template>   write a Packer template (.pkr.hcl/.pkr.json, folder, .json) as TOML
   tsimg screenshot <output_directory>     a PNG of the console of the VM a running build is building
   tsimg diff [--json] <A> <B>             what changed between two images (manifests, SBOMs, output dirs)
   tsimg cache ls | prune                  the layer cache: what it holds, and making room (docs/cache.md)
@@ -114,9 +114,9 @@ Options:
 
   import: `Usage: tsimg import [options] <template or folder>
 
-Writes a Packer template (a .pkr.hcl file, a folder of them, or a legacy .json template) as
-the equivalent TOML template: "tsimg inspect" of both gives the same plan and QEMU command
-line. Variables stay variables (\${var.name}), file() stays file(), comments above HCL
+Writes a Packer template (a .pkr.hcl or .pkr.json file, a folder of them, or a legacy
+.json template) as the equivalent TOML template: "tsimg inspect" of both gives the same plan
+and QEMU command line. Variables stay variables (\${var.name}), file() stays file(), comments above HCL
 attributes and blocks are kept, and relative paths are rewritten relative to the new file.
 Values tsimg cannot express in TOML are written as they evaluate, and said so on stderr.
 

@@ -1,4 +1,4 @@
-// Which front-end reads a template: a .toml file; a Packer HCL2 file (*.pkr.hcl) or a folder
+// Which front-end reads a template: a .toml file; a Packer HCL2 file (*.pkr.hcl, *.pkr.json) or a folder
 // of them (as `packer build <folder>` loads it); a legacy Packer JSON template (*.json).
 import { statSync } from "node:fs";
 import { relative, resolve } from "node:path";
@@ -14,7 +14,7 @@ export type TemplateFormat = "toml" | "hcl" | "json";
 /** The format a path holds, by its name (a folder not named *.toml is HCL2, as for Packer). */
 export function templateFormat(path: string): TemplateFormat {
   if (/\.pkr\.hcl$/i.test(path)) return "hcl";
-  if (/\.pkr\.json$/i.test(path)) return "hcl"; // HCL2 in JSON syntax: hcl2json reads both
+  if (/\.pkr\.json$/i.test(path)) return "hcl"; // HCL2 in JSON syntax (packer/hcl/json-syntax.ts)
   if (/\.json$/i.test(path)) return "json";
   if (!/\.toml$/i.test(path) && isDirectory(path)) return "hcl";
   return "toml";

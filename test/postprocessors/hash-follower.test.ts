@@ -7,6 +7,10 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { followAndHash } from "../../src/postprocessors/hash-follower.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves once `condition` holds, checking every 20 ms; gives up (and lets the test's expect fail) after `ms`. */
+async function until(condition: () => boolean, ms: number): Promise<void> {
+  for (const deadline = Date.now() + ms; !condition() && Date.now() < deadline;) await sleep(20);
+}
 /** Paths this process has open, from /proc. */
 const openPaths = () =>
   readdirSync("/proc/self/fd").map((fd) => {
@@ -45,7 +49,9 @@ describe("followAndHash", () => {
     const path = join(dir, "abandoned");
     await appendFile(path, "partial output");
     const follower = followAndHash(path);
-    await sleep(100);
+    // The worker thread opens the file once it has started: on a loaded machine (CI) that
+    // took over 100 ms, so wait for it rather than for a fixed time.
+    await until(() => openPaths().includes(path), 10_000);
     expect(openPaths()).toContain(path);
     await follower.stop();
     expect(openPaths()).not.toContain(path);

@@ -98,7 +98,7 @@ export function readHclDocument(
         ...(d.hasDefault ? { default: d.default } : {}),
         sensitive: d.sensitive,
         ...(d.description === undefined ? {} : { description: d.description }),
-        fromTemplateFolder: /\.auto\.pkrvars\.hcl$/.test(variables.setBy.get(d.name) ?? ""),
+        fromTemplateFolder: /\.auto\.pkrvars\.(hcl|json)$/.test(variables.setBy.get(d.name) ?? ""),
       })),
       comments,
       filesRead,

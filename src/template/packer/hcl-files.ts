@@ -1,12 +1,13 @@
 // The files a Packer HCL2 template is made of, read and parsed as `packer build` reads them:
-// one *.pkr.hcl file, or every *.pkr.hcl in a folder plus its *.auto.pkrvars.hcl (in name
-// order). Each comes back with hcl2json's values and its outline (positions, order, comments).
+// one *.pkr.hcl (or *.pkr.json) file, or every *.pkr.hcl and *.pkr.json in a folder plus
+// its *.auto.pkrvars.hcl and .json (in name order). Each comes back with hcl2json's values and its outline (positions, order, comments).
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import { ConfigError, ConfigErrors } from "../../core/errors.js";
 import { decodeUtf8, describeBadUtf8, MAX_TEMPLATE_BYTES } from "../read-text.js";
 import { outlineHcl, type OutlineBlock } from "./hcl/outline.js";
-import { parseHclFiles } from "./hcl/parse-files.js";
+import { readJsonSyntax, readJsonVarFile } from "./hcl/json-syntax.js";
+import { parseHclFiles, type ParsedHcl } from "./hcl/parse-files.js";
 
 export interface HclSourceFile {
   /** Absolute path. */
@@ -26,6 +27,11 @@ export interface HclTemplateFiles {
   autoVarFiles: HclSourceFile[];
 }
 
+/** HCL2 in JSON syntax: *.pkr.json, *.pkrvars.json. */
+function isJsonSyntax(path: string): boolean {
+  return /\.(pkr|pkrvars)\.json$/i.test(path);
+}
+
 /** How a path is shown in messages. */
 export function shownPath(path: string): string {
   const fromCwd = relative(process.cwd(), path);
@@ -37,25 +43,15 @@ export function readHclTemplate(path: string): HclTemplateFiles {
   const folder = statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
   if (!folder) return { root: dirname(path), templates: readHclFiles([path]), autoVarFiles: [] };
   const names = readdirSync(path).sort();
-  const json = names.filter((n) => n.endsWith(".pkr.json") || n.endsWith(".auto.pkrvars.json"));
-  if (json.length > 0)
-    throw new ConfigErrors([
-      new ConfigError(
-        `${json.join(", ")}: HCL2 in JSON syntax is not supported; write it as .pkr.hcl (or .auto.pkrvars.hcl)`,
-        { file: shownPath(join(path, json[0] as string)) },
-      ),
-    ]);
-  const templates = names.filter((n) => n.endsWith(".pkr.hcl")).map((n) => join(path, n));
+  const templates = names.filter((n) => /\.pkr\.(hcl|json)$/.test(n)).map((n) => join(path, n));
   if (templates.length === 0)
     throw new ConfigErrors([
       new ConfigError(
-        `${shownPath(path)} is a folder without *.pkr.hcl files: name a template file or a folder of them`,
-        {
-          file: shownPath(path),
-        },
+        `${shownPath(path)} is a folder without *.pkr.hcl or *.pkr.json files: name a template file or a folder of them`,
+        { file: shownPath(path) },
       ),
     ]);
-  const autoVars = names.filter((n) => n.endsWith(".auto.pkrvars.hcl")).map((n) => join(path, n));
+  const autoVars = names.filter((n) => /\.auto\.pkrvars\.(hcl|json)$/.test(n)).map((n) => join(path, n));
   const parsed = readHclFiles([...templates, ...autoVars]);
   return { root: path, templates: parsed.slice(0, templates.length), autoVarFiles: parsed.slice(templates.length) };
 }
@@ -93,13 +89,26 @@ export function readHclFiles(paths: string[]): HclSourceFile[] {
     }
   });
   if (errors.length > 0) throw new ConfigErrors(errors);
-  const results = parseHclFiles(texts.map((t) => ({ name: t.shown, text: t.text })));
+  // Native syntax goes to hcl2json in one call; JSON syntax is read here, in file order all the same.
+  const native = texts.filter((t) => !isJsonSyntax(t.path));
+  const results = native.length > 0 ? parseHclFiles(native.map((t) => ({ name: t.shown, text: t.text }))) : [];
   const files: HclSourceFile[] = [];
-  results.forEach((result, i) => {
-    const file = texts[i] as (typeof texts)[number];
+  for (const file of texts) {
+    try {
+      if (isJsonSyntax(file.path)) {
+        const read = /\.pkrvars\.json$/i.test(file.path) ? readJsonVarFile : readJsonSyntax;
+        files.push({ ...file, ...read(file.text, file.shown) });
+        continue;
+      }
+    } catch (error) {
+      if (!(error instanceof ConfigErrors)) throw error;
+      errors.push(...error.errors);
+      continue;
+    }
+    const result = results[native.indexOf(file)] as ParsedHcl;
     if ("error" in result) errors.push(...parseErrors(result.error, file.shown));
     else files.push({ ...file, json: result.json, outline: outlineHcl(file.text) });
-  });
+  }
   if (errors.length > 0) throw new ConfigErrors(errors);
   return files;
 }

@@ -13,7 +13,7 @@ import { readEnvYaml } from "./env-yaml.js";
 import { GoTemplateError, renderGoTemplate, type GoTemplateContext } from "./go-template.js";
 import type { OptionTypes, PackerInputs } from "./inputs.js";
 import { weaklyTyped } from "./weak-types.js";
-import { jsonPositions } from "./json-positions.js";
+import { jsonErrorAt, jsonPositions } from "./json-positions.js";
 import { documentLocator, type Locations } from "./locations.js";
 import { anchorOutput, mapPostProcessor, mapProvisioner, mapSource } from "./packer-options.js";
 import { isChosen, matchesAny } from "./select.js";
@@ -298,12 +298,4 @@ function resolveVariables(
     else out.set(name, { value, sensitive: sensitive.has(name) });
   }
   return out;
-}
-
-/** Line and column of a JSON.parse error ("... at position 42"). */
-function jsonErrorAt(text: string, error: Error): { line?: number; column?: number } {
-  const position = /position (\d+)/.exec(error.message);
-  if (!position) return {};
-  const before = text.slice(0, Number(position[1]));
-  return { line: before.split("\n").length, column: Number(position[1]) - before.lastIndexOf("\n") };
 }

@@ -1,5 +1,6 @@
 // Where each key and array item of a JSON text is (line and column), for messages about a
 // legacy JSON template: JSON.parse gives values only.
+import JSON5 from "json5";
 import type { SourceLocation } from "../document.js";
 
 /** JSON.stringify(path) -> line and column, for every object key and array item. */
@@ -62,4 +63,26 @@ export function jsonPositions(text: string, file: string): Map<string, SourceLoc
   };
   value([]);
   return positions;
+}
+
+/**
+ * Line and column of a JSON.parse error. V8 gives "at position 42" for some errors only
+ * ("Unexpected token '}', ... is not valid JSON" has none): then JSON5's parser, which
+ * reports line and column, finds the same place (JSON5 accepts more than JSON, so it may
+ * find nothing, and the message goes without a line).
+ */
+export function jsonErrorAt(text: string, error: Error): { line?: number; column?: number } {
+  const position = /position (\d+)/.exec(error.message);
+  if (position) {
+    const before = text.slice(0, Number(position[1]));
+    return { line: before.split("\n").length, column: Number(position[1]) - before.lastIndexOf("\n") };
+  }
+  try {
+    JSON5.parse(text);
+  } catch (json5Error) {
+    const { lineNumber, columnNumber } = json5Error as { lineNumber?: number; columnNumber?: number };
+    if (lineNumber !== undefined)
+      return { line: lineNumber, ...(columnNumber === undefined ? {} : { column: columnNumber }) };
+  }
+  return {};
 }
