@@ -28,7 +28,7 @@ export interface ServeConfig {
   minAccessLevel: number;
   /** Folder of templates inside the repository. */
   imagesDir: string;
-  // Where images are (image_globs): by default "<images_dir>/*.toml" and Packer's "packer/*/*.pkr.hcl".
+  // Where images are (image_globs): by default "<images_dir>/*.toml" and Packer's "packer/*/*.pkr.hcl" and ".pkr.json".
   imageGlobs?: string[];
   stateDir: string;
   concurrency: number;

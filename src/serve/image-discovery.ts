@@ -1,5 +1,5 @@
 // Which images a repository holds, by serve.toml's `image_globs`: TOML templates
-// (`images/*.toml`, an image per file) and Packer folders (`packer/*/*.pkr.hcl`, an image per
+// (`images/*.toml`, an image per file) and Packer folders (`packer/*/*.pkr.hcl` or .pkr.json, an image per
 // folder, named after it and loaded as Packer loads a folder). A glob is matched segment by
 // segment and `*` never crosses a "/", so a name is always one path segment, and only names
 // a comment can name (IMAGE_NAME) become images.
@@ -11,7 +11,7 @@ export const DEFAULT_IMAGE_GLOBS = defaultImageGlobs("images");
 
 /** image_globs when serve.toml has none: TOML templates in images_dir, Packer folders in packer/. */
 export function defaultImageGlobs(imagesDir: string): string[] {
-  return [`${imagesDir}/*.toml`, "packer/*/*.pkr.hcl"];
+  return [`${imagesDir}/*.toml`, "packer/*/*.pkr.hcl", "packer/*/*.pkr.json"];
 }
 
 /** One image: its name, and the template to load (a .toml file, or a Packer folder), relative to the repository. */

@@ -37,7 +37,9 @@ describe("tsimg serve in a Packer repository", () => {
     const response = await deliver(server.url, notePayload({ note: "/tsimg help", repo: repo.dir, sha: repo.sha }));
     expect(response.status).toBe(202);
     await until(() => gitlab.notes.length === 1, 30_000, "help note");
-    expect(gitlab.notes[0]!.body).toContain("Images at this commit (`images/*.toml`, `packer/*/*.pkr.hcl`): `tinyos`");
+    expect(gitlab.notes[0]!.body).toContain(
+      "Images at this commit (`images/*.toml`, `packer/*/*.pkr.hcl`, `packer/*/*.pkr.json`): `tinyos`",
+    );
   });
 
   it(

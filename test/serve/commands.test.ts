@@ -110,7 +110,7 @@ describe("serve.toml", () => {
       allowedProjects: ["7", "infra/images"],
       minAccessLevel: 30,
       imagesDir: "images",
-      imageGlobs: ["images/*.toml", "packer/*/*.pkr.hcl"],
+      imageGlobs: ["images/*.toml", "packer/*/*.pkr.hcl", "packer/*/*.pkr.json"],
       stateDir: "/srv/tsimg-state",
       concurrency: 1,
       allowForks: false,

@@ -25,6 +25,7 @@ const REPO = [
   "packer/rocky9/env.yaml",
   "packer/centos7/centos7.pkr.hcl",
   "packer/centos7/variables.pkr.hcl",
+  "packer/debian12/debian12.pkr.json",
   "packer/notes/readme.md",
   "packer/deep/er/x.pkr.hcl",
   "resources/motd",
@@ -33,9 +34,10 @@ const REPO = [
 describe("discoverImages", () => {
   const images = discoverImages(REPO, DEFAULT_IMAGE_GLOBS);
 
-  test("finds TOML templates by file and Packer templates by folder", () => {
+  test("finds TOML templates by file and Packer templates by folder (HCL2 in native or JSON syntax)", () => {
     expect(images).toEqual([
       { name: "centos7", template: "packer/centos7", files: { under: "packer/centos7/" } },
+      { name: "debian12", template: "packer/debian12", files: { under: "packer/debian12/" } },
       { name: "rocky9", template: "packer/rocky9", files: { under: "packer/rocky9/" } },
       {
         name: "tinyos",

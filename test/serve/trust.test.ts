@@ -208,7 +208,7 @@ describe("who can start a build", () => {
     await deliver(server!.url, notePayload({ note: "/tsimg help", repo: repo.dir, sha: repo.sha }));
     await settle();
     expect(gitlab.notes[0]!.body.split("\n").at(-1)).toBe(
-      "Images at this commit (`images/*.toml`, `packer/*/*.pkr.hcl`): `tinyos`",
+      "Images at this commit (`images/*.toml`, `packer/*/*.pkr.hcl`, `packer/*/*.pkr.json`): `tinyos`",
     );
   });
 });

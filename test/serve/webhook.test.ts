@@ -214,7 +214,9 @@ describe("serve webhook intake", () => {
       `:warning: ${problem}${problem.startsWith("`") ? ' (lowercase letters, digits, ".", "_" and "-")' : ""}`,
     );
     expect(gitlab.notes[0]!.body).toContain("`/tsimg build <image> [<image>...]`");
-    expect(gitlab.notes[0]!.body).toContain("Images at this commit (`images/*.toml`, `packer/*/*.pkr.hcl`): `tinyos`");
+    expect(gitlab.notes[0]!.body).toContain(
+      "Images at this commit (`images/*.toml`, `packer/*/*.pkr.hcl`, `packer/*/*.pkr.json`): `tinyos`",
+    );
     expect(server.store.listBuilds()).toEqual([]);
     expect(build.started).toEqual([]);
   });
