@@ -129,10 +129,12 @@ describe("post-process step", () => {
     const { build, input, events, bus } = setup('[[post_processor]]\ntype = "shell-local"\ninline = ["sleep 30"]\n');
     const controller = new AbortController();
     const run = runChain([postProcess], input, { signal: controller.signal, events: bus, build });
-    await vi.waitFor(() =>
-      expect(events.some((e) => e.type === "log" && e.message.includes("running post-processor: shell-local"))).toBe(
-        true,
-      ),
+    await vi.waitFor(
+      () =>
+        expect(events.some((e) => e.type === "log" && e.message.includes("running post-processor: shell-local"))).toBe(
+          true,
+        ),
+      { timeout: 10_000 },
     );
     const t0 = Date.now();
     controller.abort();

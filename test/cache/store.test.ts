@@ -5,7 +5,17 @@
 // first, never a parent without its children, never what a live build pins or writes.
 import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, openSync, writeSync, closeSync, utimesSync, readdirSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  writeSync,
+  closeSync,
+  utimesSync,
+  readdirSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -39,17 +49,23 @@ async function makeLayer(store: LayerStore, key: string, parent: string | null, 
   await writer.commit({ parent, index: parent ? 1 : 0, title: key, image: "t" });
 }
 
-/** A child process that takes layer `key` (waiting if needed) and builds it slowly, unless it exists; prints what it did. */
-function builder(root: string, key: string, holdMs: number) {
+/**
+ * A child process that takes layer `key` (waiting if needed) and builds it slowly, unless it
+ * exists; prints what it did. It holds the layer for `hold` ms, or until the file `hold` exists.
+ */
+function builder(root: string, key: string, hold: number | string) {
   const script = `
     import { LayerStore } from ${JSON.stringify(DIST_STORE)};
     import { execFileSync } from "node:child_process";
+    import { existsSync } from "node:fs";
     const store = await LayerStore.open(${JSON.stringify(root)});
     const writer = await store.beginOrWait(${JSON.stringify(key)}, new AbortController().signal, () => console.log("waited"));
     if (!writer) { console.log("reused"); process.exit(0); }
     execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", writer.diskPath, "16M"]);
     console.log("building");
-    await new Promise((r) => setTimeout(r, ${holdMs}));
+    const hold = ${JSON.stringify(hold)};
+    if (typeof hold === "number") await new Promise((r) => setTimeout(r, hold));
+    else while (!existsSync(hold)) await new Promise((r) => setTimeout(r, 20));
     await writer.commit({ parent: null, index: 0, title: "install", image: "t" });
     console.log("built");
   `;
@@ -74,9 +90,13 @@ describe("layer cache store", () => {
   it("two builds needing the same layer build it once: the second waits, then reuses it", async () => {
     expect(existsSync(DIST_STORE), "run npm run build first").toBe(true);
     const root = mkdtempSync(join(tmpdir(), "tsimg-cache-"));
-    const a = builder(root, k("k0"), 1500);
+    // A holds the layer until B has said it waits (a fixed hold raced B's start on a loaded machine).
+    const gate = join(mkdtempSync(join(tmpdir(), "tsimg-gate-")), "release-a");
+    const a = builder(root, k("k0"), gate);
     await until(() => a.output().includes("building"));
     const b = builder(root, k("k0"), 0);
+    await until(() => b.output().includes("waited"));
+    writeFileSync(gate, "");
     const [outA, outB] = await Promise.all([a.done, b.done]);
     expect(outA).toContain("built");
     expect(outB).toMatch(/waited[\s\S]*reused/);

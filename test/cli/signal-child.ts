@@ -14,7 +14,9 @@ sleeper.catch(() => undefined);
 console.log("ready");
 const signal = await stopped;
 console.log(`stopping on ${signal}`);
-await new Promise((resolve) => setTimeout(resolve, 200)); // closing the server, the database ...
+// Closing the server, the database ...: 200 ms, or as long as the test asks (so that its
+// second signal surely lands during the shutdown, however slow the machine).
+await new Promise((resolve) => setTimeout(resolve, Number(process.env.SHUTDOWN_MS ?? 200)));
 sleeper.kill();
 console.log("stopped");
 process.exitCode = signalExitCode(signal);

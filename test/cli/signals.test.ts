@@ -5,9 +5,10 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
-function start() {
+function start(env: Record<string, string> = {}) {
   const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "signal-child.ts")], {
     stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, ...env },
   });
   let output = "";
   child.stdout.on("data", (d: Buffer) => (output += d.toString()));
@@ -27,10 +28,10 @@ describe("untilSignal", () => {
     p.child.kill("SIGTERM");
     expect(await p.exited).toEqual({ code: 143, signal: null });
     expect(p.output()).toContain("stopping on SIGTERM\nstopped\n");
-  }, 20_000);
+  }, 60_000);
 
   it("a second signal during the shutdown exits at once", async () => {
-    const p = start();
+    const p = start({ SHUTDOWN_MS: "50000" }); // unless the second signal ends it, the child says "stopped" after 50 s
     await p.ready();
     p.child.kill("SIGINT");
     while (!p.output().includes("stopping")) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -38,5 +39,5 @@ describe("untilSignal", () => {
     expect(await p.exited).toEqual({ code: 143, signal: null });
     expect(p.output()).toContain("again SIGTERM");
     expect(p.output()).not.toContain("stopped");
-  }, 20_000);
+  }, 60_000);
 });

@@ -107,7 +107,9 @@ describe("compress post-processor", () => {
     const ctx = makeCtx(t.dir, { signal: controller.signal });
     const config: CompressConfig = { type: "compress", format: "zst", compression_level: 19 };
     const running = compressPostProcessor.run(input, config, ctx);
-    await new Promise((r) => setTimeout(r, 400));
+    // zstd is spawned and creates its .partial soon, but not within a fixed time on a loaded machine.
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20)))
+      if ((await readdir(t.dir)).includes("tiny.qcow2.zst.partial")) break;
     expect(await readdir(t.dir)).toContain("tiny.qcow2.zst.partial");
     controller.abort();
     await expect(running).rejects.toThrow("build cancelled");

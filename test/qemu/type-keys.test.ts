@@ -165,6 +165,9 @@ describe("typeActions", () => {
       intervalMs: 0,
       signal: build.signal,
     }).catch(() => undefined);
+    // "a" is typed at once (wait for it, however slow the machine), then nothing for 200 ms.
+    for (const deadline = Date.now() + 10_000; keyboard.received.length < 2 && Date.now() < deadline;)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(keyboard.received).toEqual(["a down", "a up"]);
     build.abort();

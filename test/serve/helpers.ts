@@ -413,8 +413,8 @@ export async function deliver(
   };
 }
 
-/** Polls until check() is truthy. */
-export async function until<T>(check: () => T | undefined | false, ms = 5000, what = "condition"): Promise<T> {
+/** Polls until check() is truthy; the deadline is generous, as a loaded CI machine runs git and node slowly. */
+export async function until<T>(check: () => T | undefined | false, ms = 15_000, what = "condition"): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = check();

@@ -43,7 +43,7 @@ describe("serve lifecycle", () => {
       onError: () => {},
     });
     await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
-    await until(() => held.started.length === 1, 5000, "first build running");
+    await until(() => held.started.length === 1, 15_000, "first build running");
 
     const newSha = repo.commit("images/tinyos.toml", '[image]\nname = "tinyos"\nversion = "2"\n');
     gitlab.mrs.set(3, { state: "opened", sha: newSha, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
@@ -51,10 +51,10 @@ describe("serve lifecycle", () => {
     await deliver(server.url, pushPayload({ oldrev: repo.sha, sha: newSha, repo: repo.dir }), {
       event: "Merge Request Hook",
     });
-    await until(() => server!.store.getBuild(1)?.state === "canceled", 5000, "first build canceled");
+    await until(() => server!.store.getBuild(1)?.state === "canceled", 15_000, "first build canceled");
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(server.store.getBuild(1)?.reason).toBe(`superseded by a push of ${newSha.slice(0, 8)}`);
-    await until(() => server!.store.getBuild(2)?.state === "success", 5000, "new build done");
+    await until(() => server!.store.getBuild(2)?.state === "success", 15_000, "new build done");
     await server.service.idle();
     expect(server.store.getBuild(2)?.sha).toBe(newSha);
     const of = (sha: string) => gitlab.statuses.filter((st) => st.sha === sha).map((st) => st.state);
@@ -74,7 +74,7 @@ describe("serve lifecycle", () => {
     server = await startServer(testConfig(gitlab.url), { buildFunction: fake, onError: () => {} });
     gitlab.moveHeadAfterRead = "f".repeat(40);
     await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
-    await until(() => server!.store.getBuild(1)?.state === "failed", 5000, "refused");
+    await until(() => server!.store.getBuild(1)?.state === "failed", 15_000, "refused");
     expect(server.store.getBuild(1)?.reason).toBe(
       `the merge request head moved from ${repo.sha.slice(0, 8)} to ffffffff; not building`,
     );
@@ -134,7 +134,7 @@ describe("serve lifecycle", () => {
       onError: () => {},
     });
     await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
-    await until(() => server!.store.getBuild(1)?.state === "running", 5000, "running");
+    await until(() => server!.store.getBuild(1)?.state === "running", 15_000, "running");
 
     const first = await readSse(`${server.url}/builds/1/events`, {}, (events) =>
       events.some((e) => e.id !== undefined && JSON.parse(e.data).message === "line 5"),
@@ -144,10 +144,16 @@ describe("serve lifecycle", () => {
     const lastId = lines.at(-1)!.id!;
 
     // Reconnect with Last-Event-ID: only the lines after it, then live lines and the final state.
-    const resumed = readSse(`${server.url}/builds/1/events`, { "Last-Event-ID": lastId }, (events) =>
-      events.some((e) => e.event === "state" && e.data === '{"state":"success"}'),
+    const live: { id?: string; event?: string; data: string }[] = [];
+    const resumed = readSse(
+      `${server.url}/builds/1/events`,
+      { "Last-Event-ID": lastId },
+      (events) => events.some((e) => e.event === "state" && e.data === '{"state":"success"}'),
+      live,
     );
-    await new Promise((r) => setTimeout(r, 100));
+    // The build ends only once the resumed stream has replayed up to "running" (a fixed 100 ms
+    // raced the replay on a loaded machine).
+    await until(() => live.some((e) => e.event === "state"), 15_000, "the resumed stream's state");
     release();
     const second = await resumed;
     const ids = second.filter((e) => e.id !== undefined).map((e) => Number(e.id));
@@ -216,15 +222,16 @@ describe("serve lifecycle", () => {
 });
 
 /** Reads an SSE stream until done(events) holds. */
+/** Reads an SSE stream until done(events); `events` (the caller's, to watch it fill) collects them. */
 async function readSse(
   url: string,
   headers: Record<string, string>,
   done: (events: { id?: string; event?: string; data: string }[]) => boolean,
+  events: { id?: string; event?: string; data: string }[] = [],
 ) {
   const controller = new AbortController();
   const response = await fetch(url, { headers, signal: controller.signal });
   expect(response.headers.get("content-type")).toBe("text/event-stream");
-  const events: { id?: string; event?: string; data: string }[] = [];
   let buffer = "";
   const decoder = new TextDecoder();
   for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {

@@ -128,7 +128,7 @@ describe("who can start a build", () => {
     const held = fakeBuild({ hold: true });
     await start(held, { allowForks: true, autobuild: true });
     await deliver(server!.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
-    await until(() => held.started.length === 1, 5000, "the approved build running");
+    await until(() => held.started.length === 1, 15_000, "the approved build running");
 
     const pushed = repo.commit("images/tinyos.toml", '[image]\nname = "tinyos"\n# not reviewed\n');
     gitlab.mrs.set(3, { state: "opened", sha: pushed, source_project_id: FORK, target_project_id: PROJECT_ID });
@@ -176,7 +176,7 @@ describe("who can start a build", () => {
     const held = fakeBuild({ hold: true });
     await start(held, { minAccessLevel: 40, autobuild: true });
     await deliver(server!.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
-    await until(() => server!.store.getBuild(1)?.state === "running", 5000, "running");
+    await until(() => server!.store.getBuild(1)?.state === "running", 15_000, "running");
     const pushed = repo.commit("images/tinyos.toml", '[image]\nname = "tinyos"\n# by a Developer\n');
     const push = pushPayload({ oldrev: repo.sha, sha: pushed, repo: repo.dir });
     push.user = { id: 4, username: "user4" };
@@ -278,12 +278,12 @@ describe("what GitLab sees", () => {
     const slow = new Promise<void>((r) => (release = r));
     gitlab.holdCall = (method) => (method === "PUT" ? slow : undefined);
     await deliver(server!.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
-    await until(() => held.started.length === 1 && gitlab.statusesOf().length === 2, 5000, "running");
+    await until(() => held.started.length === 1 && gitlab.statusesOf().length === 2, 15_000, "running");
     await deliver(
       server!.url,
       notePayload({ note: "/tsimg build tinyos", noteId: 1002, repo: repo.dir, sha: repo.sha }),
     );
-    await until(() => server!.store.getBuild(2), 5000, "the second build");
+    await until(() => server!.store.getBuild(2), 15_000, "the second build");
     await new Promise((r) => setTimeout(r, 300));
     release();
     await settle();
@@ -311,7 +311,7 @@ describe("what GitLab sees", () => {
     const quick = fakeBuild();
     await start((input) => (first ? ((first = false), held(input)) : quick(input)));
     await deliver(server!.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
-    await until(() => held.started.length === 1 && gitlab.statusesOf().length === 2, 5000, "running");
+    await until(() => held.started.length === 1 && gitlab.statusesOf().length === 2, 15_000, "running");
     const pushed = repo.commit("images/tinyos.toml", '[image]\nname = "tinyos"\n# v2\n');
     gitlab.mrs.set(3, { state: "opened", sha: pushed, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
     await deliver(server!.url, pushPayload({ oldrev: repo.sha, sha: pushed, repo: repo.dir }), {
@@ -337,14 +337,14 @@ describe("what GitLab sees", () => {
     const build = fakeBuild();
     await start(build);
     await deliver(server!.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
-    await until(() => gitlab.mrReads === 2, 5000, "the build reading the MR");
+    await until(() => gitlab.mrReads === 2, 15_000, "the build reading the MR");
     const pushed = "d".repeat(40);
     gitlab.mrs.set(3, { state: "opened", sha: pushed, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID });
     gitlab.members.set(1, 10); // the pusher may not rebuild: only the cancel matters here
     await deliver(server!.url, pushPayload({ oldrev: repo.sha, sha: pushed, repo: repo.dir }), {
       event: "Merge Request Hook",
     });
-    await until(() => server!.store.getBuild(1)?.state === "canceled", 5000, "canceled");
+    await until(() => server!.store.getBuild(1)?.state === "canceled", 15_000, "canceled");
     release();
     await settle();
     expect(server!.store.getBuild(1)?.state).toBe("canceled");
@@ -491,7 +491,7 @@ describe("accepted work survives GitLab outages", () => {
     expect(
       (await deliver(server!.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }))).status,
     ).toBe(202);
-    await until(() => server!.store.pendingDeliveries()[0]?.attempts === 1, 5000, "the delivery kept for a retry");
+    await until(() => server!.store.pendingDeliveries()[0]?.attempts === 1, 15_000, "the delivery kept for a retry");
     await until(() => server!.store.getBuild(1)?.state === "success", 15_000, "the build after the outage");
     await settle();
     expect(gitlab.failNext).toBe(0);
@@ -508,7 +508,7 @@ describe("accepted work survives GitLab outages", () => {
     await deliver(server!.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }), {
       key: "during-outage",
     });
-    await until(() => server!.store.pendingDeliveries()[0]?.attempts === 1, 5000, "kept for a retry");
+    await until(() => server!.store.pendingDeliveries()[0]?.attempts === 1, 15_000, "kept for a retry");
     await server!.close();
     gitlab.failNext = 0;
     const build = fakeBuild();

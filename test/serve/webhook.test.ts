@@ -32,7 +32,7 @@ async function settle() {
   await server.service.idle();
   await until(
     () => server.service.queue.counts.queued === 0 && server.service.queue.counts.running === 0,
-    5000,
+    15_000,
     "queue empty",
   );
   await server.service.idle();
@@ -237,7 +237,7 @@ describe("serve webhook intake", () => {
   it("/tsimg cancel cancels the MR's running build", async () => {
     await start(fakeBuild({ hold: true }));
     await deliver(server.url, notePayload({ note: "/tsimg build tinyos", repo: repo.dir, sha: repo.sha }));
-    await until(() => server.store.getBuild(1)?.state === "running", 5000, "running");
+    await until(() => server.store.getBuild(1)?.state === "running", 15_000, "running");
     await deliver(server.url, notePayload({ note: "/tsimg cancel", noteId: 1002, repo: repo.dir, sha: repo.sha }));
     await settle();
     expect(server.store.getBuild(1)?.state).toBe("canceled");
@@ -383,7 +383,7 @@ describe("serve webhook intake: HTTP limits", () => {
       server.url,
       notePayload({ note: `/tsimg build ${gitlab.images.join(" ")}`, noteId: 1, repo: repo.dir, sha: repo.sha }),
     );
-    await until(() => gitlab.notes.length === 1, 5000, "the help note");
+    await until(() => gitlab.notes.length === 1, 15_000, "the help note");
     expect(gitlab.notes[0]!.body.split("\n")[0]).toBe(":warning: at most 20 images per command");
     expect(server.store.listBuilds()).toEqual([]);
     await deliver(
@@ -395,7 +395,7 @@ describe("serve webhook intake: HTTP limits", () => {
         sha: repo.sha,
       }),
     );
-    await until(() => server.store.listBuilds().length === 20, 5000, "20 builds");
+    await until(() => server.store.listBuilds().length === 20, 15_000, "20 builds");
     expect(
       server.store
         .listBuilds()

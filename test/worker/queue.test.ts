@@ -77,9 +77,10 @@ async function startWorker(
   return { child, config, output: () => output };
 }
 
+/** lockMs 10 s: a shorter lock would call a healthy worker lost when a loaded machine stalls it (the kill -9 test sets 2 s). */
 function queueConfig(extra: Partial<ServeConfig["queue"] & object> = {}): ServeConfig {
   return testConfig(gitlab!.url, undefined, {
-    queue: { redis: { url: redis!.url, tls: false }, lockMs: 2_000, imageLabels: {}, ...extra },
+    queue: { redis: { url: redis!.url, tls: false }, lockMs: 10_000, imageLabels: {}, ...extra },
   });
 }
 
