@@ -7,6 +7,7 @@ import { checkTable } from "../core/check-options.js";
 import type { ConfigOf, OptionTable } from "../core/options.js";
 import { COMMUNICATOR_OPTIONS, checkCommunicator, communicatorSecrets } from "../communicator/options.js";
 import { HTTP_OPTIONS, checkHttp, checkHttpPorts } from "../http/options.js";
+import { checkKickstartPassword } from "./kickstart-password.js";
 import { POST_PROCESSOR_INTRO, POST_PROCESSOR_INTROS } from "../postprocessors/reference-doc.js";
 import { POST_PROCESSOR_TABLES } from "../postprocessors/schema.js";
 import type { PostProcessorConfig } from "../postprocessors/types.js";
@@ -60,6 +61,7 @@ function checkSource(
   checkHttpPorts(source, problems);
   checkQemuPorts(source, problems);
   checkBootCommand(source, problems);
+  checkKickstartPassword(source, problems);
   return source;
 }
 

@@ -19,7 +19,7 @@ export const COMMUNICATOR_OPTIONS = {
   ssh_password: {
     type: "string",
     secret: true,
-    doc: "Password; masked as `<sensitive>` everywhere tsimg writes. With neither a password nor `ssh_private_key_file`, tsimg makes a temporary ed25519 key pair for the build and offers the public key as `{{ .SSHPublicKey }}` (boot_command, http_content, cd_content).",
+    doc: "Password; masked as `<sensitive>` everywhere tsimg writes. If `boot_command` fetches a kickstart from tsimg's HTTP server, its plaintext `rootpw` (or the `user` line of `ssh_username`) must be this password: a mismatch is refused when the template loads, not after the install. With neither a password nor `ssh_private_key_file`, tsimg makes a temporary ed25519 key pair for the build and offers the public key as `{{ .SSHPublicKey }}` (boot_command, http_content, cd_content).",
     packer: "`ssh_password` (Packer also makes a temporary key then)",
   },
   ssh_private_key_file: {

@@ -1,9 +1,14 @@
 // Done-when 3 of the build issue: each fault fails the build with one clear message
 // naming the cause, within its timeout, and leaves no QEMU process and no artifact.
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { build, loadTemplate, type BuildEvent } from "../../src/index.js";
 import { makeProject, qemuPids, requireFixture, runCli, waitNoQemu } from "./helpers.js";
+
+// openssl passwd -6 -salt tsimgfaults tsimg-example: the example's root password, hashed.
+const TSIMG_EXAMPLE_HASH =
+  "$6$tsimgfaults$R.3qhEPwpnipStRfAcRsd8wwDiNI/oEvpPmqHJAhHnitErduAf/2GXSKyPiN2DENiuMnCQDZUk5tOYDcVW47T.";
 
 async function buildProject(project: ReturnType<typeof makeProject>, onEvent?: (event: BuildEvent) => void) {
   const events: BuildEvent[] = [];
@@ -47,6 +52,13 @@ describe("build faults", () => {
   it("a wrong SSH password fails after ssh_handshake_attempts", async () => {
     const project = makeProject((t) =>
       t.replace('ssh_password = "${var.root_password}"', 'ssh_password = "wrong-password"\nssh_handshake_attempts = 2'),
+    );
+    // A plaintext rootpw that differs is refused before the build starts (kickstart-password.test.ts);
+    // hashed, tsimg cannot compare it, so the build runs and meets the wrong password at SSH.
+    const kickstart = join(project.dir, "kickstart/tinyos.ks");
+    writeFileSync(
+      kickstart,
+      readFileSync(kickstart, "utf8").replace(/^rootpw .*$/m, () => `rootpw --iscrypted ${TSIMG_EXAMPLE_HASH}`),
     );
     const { result } = await buildProject(project);
     expect(result.ok).toBe(false);

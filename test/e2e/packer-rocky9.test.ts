@@ -54,6 +54,25 @@ describe("packer/rocky9 in the users' layout", () => {
     expect(code).toBe(0);
   });
 
+  // The template serves the kickstart with file(), so nothing ties rootpw to var.ssh_password:
+  // a changed password is refused at once, not after a 20-minute install and the SSH timeout.
+  test("a -var ssh_password that the kickstart's rootpw does not match is refused before anything boots", () => {
+    const { code, out } = tsimg(
+      "validate",
+      "rocky9.pkr.hcl",
+      "-var",
+      `checksum=${checksum}`,
+      "-var",
+      "ssh_password=n3w-pw",
+    );
+    expect(code).toBe(2); // a template error, as for any other
+    expect(out).toMatch(
+      /rocky9\.pkr\.hcl:\d+:\d+: ssh_password is not the password the kickstart served at \/ks\/rocky9\.ks gives root \(rootpw, its line 13\)/,
+    );
+    expect(out).not.toContain("n3w-pw");
+    expect(out).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
   const inspected = tsimg("inspect", "--json", "rocky9.pkr.hcl", "-var", `checksum=${checksum}`);
   const json = JSON.parse(inspected.out.slice(inspected.out.indexOf("{"))) as {
     image: Record<string, unknown>;
