@@ -2,6 +2,7 @@
 // how to fail the build from outside a step, and the VM's console. These belong to the
 // build, not to any step's output.
 import type { Step, StepContext } from "../core/runner.js";
+import type { BuildValueName } from "../core/runtime-vars.js";
 import type { RunningHttpServer } from "../http/server.js";
 import type { BuildPlan } from "./plan.js";
 import type { VmConsole } from "./screenshot.js";
@@ -59,4 +60,22 @@ export function runtimeValues(plan: BuildPlan, known: RuntimeInputs): Record<str
   if (known.sshHostPort !== undefined) values.SSHHostPort = String(known.sshHostPort);
   if (known.tempKey) values.SSHPublicKey = known.tempKey.publicKey;
   return values;
+}
+
+/** Packer's build variables ({{ build `Host` }}, ${build.Host}) for provisioners and post-processors. */
+export function buildValues(plan: BuildPlan, runUuid: string, known: RuntimeInputs): Record<BuildValueName, string> {
+  const httpPort = known.http ? String(known.http.port) : "";
+  return {
+    ID: plan.source.vm_name,
+    Host: "127.0.0.1",
+    Port: known.sshHostPort === undefined ? "" : String(known.sshHostPort),
+    User: plan.source.ssh_username ?? "",
+    Password: plan.source.ssh_password ?? "",
+    ConnType: plan.source.communicator,
+    PackerRunUUID: runUuid,
+    PackerHTTPIP: "10.0.2.2",
+    PackerHTTPPort: httpPort,
+    PackerHTTPAddr: httpPort ? `10.0.2.2:${httpPort}` : "",
+    SSHPublicKey: known.tempKey?.publicKey ?? "",
+  };
 }

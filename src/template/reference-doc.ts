@@ -1,6 +1,7 @@
 // Renders docs/reference.md from the components' option tables, so the reference always
 // lists exactly what the code accepts. `npm run docs` writes it; a test checks it is current.
 import type { OptionTable, OptionType } from "../core/options.js";
+import { BUILD_VALUES, REFUSED_BUILD_VALUES } from "../core/runtime-vars.js";
 import type { FamilySchema, ListSchema } from "./registry.js";
 import { VARIABLE_OPTIONS } from "./variables.js";
 
@@ -24,6 +25,12 @@ export function renderReference(tables: ReferenceTables): string {
     "A template is one TOML file per image, or a Packer template as it is: an HCL2 file (`*.pkr.hcl`) or folder, or a legacy JSON template (see [migrating from Packer](migrating-from-packer.md), which also says how Packer's option names map to the ones below). In a TOML template, paths are relative to the template file; `output_directory` is relative to the current directory, as in Packer.",
     'Strings may use `${var.name}`, `${env("NAME")}`, `${file("path")}` and `${timestamp()}` (resolved when the template loads).',
     "`boot_command`, `qemuargs` and provisioner `environment_vars` may also use `{{ .HTTPIP }}`, `{{ .HTTPPort }}`, `{{ .Name }}`, `{{ .SSHHostPort }}` and `{{ .OutputDir }}` (resolved while the build runs).",
+    "",
+    `Every string of a provisioner or a post-processor may use Packer's build variables, written \`\`{{ build \`Host\` }}\`\` (in a Packer HCL2 template: \`\${build.Host}\`), filled in while the build runs, e.g. for a shell-local that runs Ansible against the VM: ${Object.entries(
+      BUILD_VALUES,
+    )
+      .map(([name, what]) => `\`${name}\` (${what})`)
+      .join(", ")}. \`SSHPrivateKey\` is refused: ${REFUSED_BUILD_VALUES.SSHPrivateKey}.`,
     "",
     "Sizes are MiB or a number with a unit (`512M`, `40G`). Durations are Go-style (`30s`, `5m`, `1h30m`, `500ms`).",
     "",

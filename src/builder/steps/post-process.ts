@@ -1,16 +1,20 @@
 import { rm, stat } from "node:fs/promises";
 import { runPostProcessorChains } from "../../postprocessors/chain.js";
-import type { BuildStep } from "../context.js";
+import { renderBuildValues } from "../../core/runtime-vars.js";
+import { buildValues, type BuildStep } from "../context.js";
 import { diskArtifact } from "../disk-artifact.js";
 import { collectInputs } from "../inputs.js";
 import type {
   CompactedDisks,
   CreatedDisks,
   FetchedIso,
+  HttpServing,
   InventoryCollected,
   LayersPlanned,
   PostProcessed,
   SbomWritten,
+  SshKeyMade,
+  VmStarted,
 } from "../values.js";
 
 /**
@@ -21,7 +25,7 @@ import type {
 type PostProcessInput = CompactedDisks &
   Pick<CreatedDisks, "baseImage"> &
   FetchedIso &
-  Partial<InventoryCollected & SbomWritten & LayersPlanned>;
+  Partial<InventoryCollected & SbomWritten & LayersPlanned & Pick<VmStarted, "sshHostPort"> & HttpServing & SshKeyMade>;
 
 export const postProcess: BuildStep<PostProcessInput, PostProcessed> = {
   name: "post-process",
@@ -38,7 +42,9 @@ export const postProcess: BuildStep<PostProcessInput, PostProcessed> = {
     // Filled in as the chains write, so a failed chain's cleanup finds what it wrote.
     const outsideFiles: string[] = [];
     progress.outsideFiles = outsideFiles;
-    const result = await runPostProcessorChains(disk, plan.postProcessors, {
+    // {{ build `Host` }} and the like, as they were while the VM ran.
+    const chains = renderBuildValues(plan.postProcessors, buildValues(plan, options.runUuid, input), "post-processor");
+    const result = await runPostProcessorChains(disk, chains, {
       signal: ctx.signal,
       events: ctx.events,
       outputDir: plan.source.output_directory,

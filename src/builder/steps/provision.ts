@@ -2,7 +2,8 @@ import { TimeoutError, TsimgError } from "../../core/errors.js";
 import { formatDuration } from "../../core/units.js";
 import type { ProvisionerCommon, ProvisionerConfig } from "../../provisioners/options.js";
 import { runProvisioner } from "../../provisioners/run.js";
-import { runtimeValues, type BuildStep, type BuildStepContext } from "../context.js";
+import { renderBuildValues } from "../../core/runtime-vars.js";
+import { buildValues, runtimeValues, type BuildStep, type BuildStepContext } from "../context.js";
 import { connectSsh, type TempKey } from "../ssh-connect.js";
 import type { GuestState, HttpServing, LayersPlanned, SshConnected, SshKeyMade, VmStarted } from "../values.js";
 import { saveLayer } from "../layers.js";
@@ -89,7 +90,8 @@ async function runOne(
     const limit = config.timeout > 0 ? signalWithTimeout(ctx.signal, config.timeout) : undefined;
     const signal = limit?.signal ?? ctx.signal;
     try {
-      const result = await runProvisioner(config, {
+      const values = buildValues(plan, ctx.build.options.runUuid, input);
+      const result = await runProvisioner(renderBuildValues(config, values, label), {
         ssh: ssh.session,
         events: ctx.events,
         signal,

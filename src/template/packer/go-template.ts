@@ -2,9 +2,11 @@
 // loads: {{user `x`}}, {{env `X`}} (in variables only, as in Packer), {{template_dir}}, {{pwd}},
 // {{timestamp}}, {{isotime "2006-01-02"}}, {{build_name}}, {{build_type}}, {{uuid}},
 // {{split s sep n}}, {{upper}}, {{lower}}, {{replace_all}}, {{clean_resource_name}}, with
-// pipelines (`{{isotime | lower}}`). Actions on a field ({{ .HTTPIP }}, {{ .Name }}, {{.Vars}})
+// pipelines (`{{isotime | lower}}`). {{build `Host`}} and the like (in provisioners and
+// post-processors) are kept in that form for the build to fill in. Actions on a field ({{ .HTTPIP }}, {{ .Name }}, {{.Vars}})
 // are resolved while the build runs, and stay as written.
 import { randomUUID } from "node:crypto";
+import { buildPlaceholder, buildValueProblem, type BuildValueName } from "../../core/runtime-vars.js";
 import { DAYS, MONTHS } from "./hcl/format.js";
 
 export class GoTemplateError extends Error {}
@@ -18,6 +20,8 @@ export interface GoTemplateContext {
   now: Date;
   buildName: string;
   buildType: string;
+  /** In provisioners and post-processors: {{build `Host`}} and the like stay for the build to fill in. */
+  buildValues?: boolean;
 }
 
 const REFUSED: Record<string, string> = {
@@ -106,6 +110,17 @@ function call(stage: string, input: string | undefined, context: GoTemplateConte
       return String(Math.floor(context.now.getTime() / 1000));
     case "isotime":
       return goTime(args[0] ?? "2006-01-02T15:04:05Z07:00", context.now);
+    case "build": {
+      want(1);
+      const value = args[0] as string;
+      const problem = buildValueProblem(value);
+      if (problem) throw new GoTemplateError(problem);
+      if (!context.buildValues)
+        throw new GoTemplateError(
+          `{{build \`${value}\`}} is known only while the build runs: provisioners and post-processors can use it`,
+        );
+      return buildPlaceholder(value as BuildValueName);
+    }
     case "build_name":
       return context.buildName;
     case "build_type":

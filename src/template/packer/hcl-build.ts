@@ -4,6 +4,7 @@
 // them one by one). Other sources (amazon-ebs, vsphere-iso...) are reported once and skipped.
 import { ConfigError, ConfigErrors, SeveralBuildsError } from "../../core/errors.js";
 import { closest } from "../../core/did-you-mean.js";
+import { BUILD_VALUES, buildPlaceholder, type BuildValueName } from "../../core/runtime-vars.js";
 import { at, attributeAt, orderedBlocks, type Block, type HclConfig } from "./hcl-config.js";
 import { evaluateAttribute } from "./hcl-evaluate.js";
 import { isObject, type Scope } from "./hcl/evaluate.js";
@@ -31,6 +32,10 @@ interface Report {
 }
 
 const BUILD_KEYS = ["name", "description", "sources"];
+/** build.Host and the like, as the placeholders a loaded plan keeps. */
+const BUILD_PLACEHOLDERS = Object.fromEntries(
+  Object.keys(BUILD_VALUES).map((name) => [name, buildPlaceholder(name as BuildValueName)]),
+);
 const BUILD_BLOCKS = ["source", "provisioner", "post-processor", "post-processors"];
 
 /** The one qemu build to run; throws ConfigErrors when there is none or more than one. */
@@ -167,9 +172,15 @@ export function buildTables(
   const locate = (key: string) => locations.get(JSON.stringify(["source", key])) ?? at(source.file, source.outline);
   const mapped = weaklyTyped(mapSource(options, chosen.name, what, locate, report), types.source.options);
 
+  // Provisioners and post-processors also see the running build's values (build.Host...), as
+  // placeholders the build fills in (core/runtime-vars.ts).
+  const runScope: Scope = {
+    ...scope,
+    names: { ...scope.names, build: { ...(scope.names.build as object), ...BUILD_PLACEHOLDERS } },
+  };
   const provisioner: Record<string, unknown>[] = [];
   for (const block of orderedBlocks(build, ["provisioner"])) {
-    const table = blockTable(block, scope, chosen, report);
+    const table = blockTable(block, runScope, chosen, report);
     if (!table) continue;
     const type = block.outline.labels[0] ?? "";
     const i = provisioner.length;
@@ -197,7 +208,7 @@ export function buildTables(
       const type = member.outline.labels[0] ?? "";
       const name = typeof member.body.name === "string" ? member.body.name : type;
       if (inputs.except?.length && matchesAny(inputs.except, [name])) continue; // -except=<post-processor name>
-      const table = blockTable(member, scope, chosen, report);
+      const table = blockTable(member, runScope, chosen, report);
       if (!table) continue;
       delete table.name;
       const locate = (key: string) => (key ? attributeAt(member, key) : at(member.file, member.outline));

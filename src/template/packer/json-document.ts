@@ -119,7 +119,11 @@ export function readJsonDocument(
   const context: GoTemplateContext = { ...base, user, buildName: chosen.name };
   const render = (value: unknown, at: SourceLocation, key: string): unknown => {
     try {
-      return renderDeep(value, context);
+      // Provisioners and post-processors may use the running build's values ({{build `Host`}}).
+      return renderDeep(
+        value,
+        key === "provisioner" || key === "post-processor" ? { ...context, buildValues: true } : context,
+      );
     } catch (error) {
       if (!(error instanceof GoTemplateError)) throw error;
       errors.push(new ConfigError(`${key}: ${error.message}`, at));

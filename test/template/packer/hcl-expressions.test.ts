@@ -68,8 +68,12 @@ describe("HCL expressions", () => {
       /unknown name "packer" \(packer.version is Packer's own version.*write the value\)/,
     );
     const withBuild = { ...scope, names: { ...scope.names, build: { name: "b" } } };
+    // Outside provisioners and post-processors (hcl-build gives those the placeholders).
     expect(() => evaluate(parseExpression("build.ID"), withBuild)).toThrow(
-      /build has no "ID" \(Packer fills in build.ID.*-var/,
+      'build has no "ID" (build.ID is known only while the build runs: provisioners and post-processors can use it)',
+    );
+    expect(() => evaluate(parseExpression("build.SSHPrivateKey"), withBuild)).toThrow(
+      /build has no "SSHPrivateKey" \(build.SSHPrivateKey tsimg never hands out the build's private key/,
     );
     expect(() => expr("uper(1)")).toThrow('unknown function "uper()"; did you mean "upper()"?');
     expect(() => expr("var.list[5]")).toThrow("index out of range");

@@ -2,6 +2,7 @@
 // booleans, null, arrays (lists and tuples) and plain objects (maps and objects). Conversions
 // follow HCL's: a number or a bool becomes a string where one is needed, and "5" a number.
 import { closest } from "../../../core/did-you-mean.js";
+import { BUILD_VALUES, REFUSED_BUILD_VALUES } from "../../../core/runtime-vars.js";
 import { HclExpressionError, type Expr, type TemplatePart } from "./ast.js";
 
 /** A function callable from expressions: gets evaluated arguments. */
@@ -23,8 +24,13 @@ const UNKNOWN_NAME_WHY: Record<string, string> = {
 };
 
 /** build.ID, build.Host, build.SSHPrivateKey...: Packer's values of the running build. */
-const BUILD_RUN_TIME_WHY =
-  " (Packer fills in build.ID, build.Host and the like while the build runs; tsimg does not: pass the value with -var, or read it in the guest)";
+/** Why build.<Name> is not there: a run-time value outside provisioners, or one tsimg refuses. */
+function buildRunTimeWhy(name: string): string {
+  if (name in BUILD_VALUES)
+    return ` (build.${name} is known only while the build runs: provisioners and post-processors can use it)`;
+  const refused = REFUSED_BUILD_VALUES[name];
+  return refused ? ` (build.${name} ${refused})` : "";
+}
 
 export function evaluate(expr: Expr, scope: Scope): unknown {
   switch (expr.kind) {
@@ -213,7 +219,7 @@ function getAttr(target: unknown, name: string, what: string, at: number): unkno
   if (!isObject(target)) throw new HclExpressionError(`${what} is ${typeName(target)}: it has no ".${name}"`, at);
   if (!(name in target)) {
     const hint = closest(name, Object.keys(target));
-    const runTime = what === "build" && /^[A-Z]/.test(name) ? BUILD_RUN_TIME_WHY : "";
+    const runTime = what === "build" ? buildRunTimeWhy(name) : "";
     throw new HclExpressionError(`${what} has no "${name}"${hint ? `; did you mean "${hint}"?` : ""}${runTime}`, at);
   }
   return target[name];
