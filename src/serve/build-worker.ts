@@ -1,13 +1,13 @@
 // One build in a process of its own: what serve starts for each build (worker-client.ts),
 // with a clean environment and, with build_user, as that user. It runs the library's
-// loadTemplate + startBuild and talks to serve in JSON lines: requests on stdin (cancel,
+// loadTemplates + startBuild (every build of a Packer template, in turn) and talks to serve in JSON lines: requests on stdin (cancel,
 // screenshot), everything it has to say on fd 3 (events, the plan's secrets, the result).
 // Nothing of serve's is in this process: no token, no webhook secret, no database.
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { createInterface } from "node:readline";
-import { ConfigError, ConfigErrors, loadTemplate, startBuild, type RunningBuild } from "../index.js";
+import { ConfigError, ConfigErrors, loadTemplates, startBuild, type BuildPlan, type RunningBuild } from "../index.js";
 
 /** What serve asks the worker to build (argv[2], JSON). */
 export interface WorkerJob {
@@ -81,53 +81,55 @@ async function main(job: WorkerJob): Promise<void> {
     // serve closed the pipe: it is gone or giving up on this build.
     .on("close", () => controller.abort("tsimg serve went away"));
 
-  let plan: ReturnType<typeof loadTemplate>;
+  let plans: BuildPlan[];
   try {
     // A Packer template's relative paths start at the working directory, which for Packer
     // users is the template's folder (cd packer/rocky9 && packer build .).
     if (!job.templatePath.endsWith(".toml"))
       process.chdir(statSync(job.templatePath).isDirectory() ? job.templatePath : dirname(job.templatePath));
-    plan = loadTemplate(job.templatePath);
+    // Every qemu build of a Packer template, one after another, as `tsimg build` runs them.
+    plans = loadTemplates(job.templatePath);
   } catch (error) {
     return finish({ ok: false, cancelled: false, error: describeError(error, job.repoDir), artifacts: [] });
   }
-  send({ type: "secrets", values: plan.secrets });
-  // Outputs stay in the build's own work dir, whatever the template says.
-  plan.source.output_directory = join(job.workDir, "output");
-  // Layers go to the sandbox's cache (TSIMG_CACHE_DIR), shared by the builds of every merge request, so a retried build continues from the layers the failed one kept.
-  plan.source.layer_cache_dir = undefined;
-  current.running = startBuild(plan, {
-    signal: controller.signal,
-    onEvent: (event) => send({ type: "event", event }),
-    force: true,
-  });
-  const result = await current.running.result;
-  if (!result.ok) {
-    const shot = result.screenshot ? readScreenshot(result.screenshot) : undefined;
-    return finish({
-      ok: false,
-      cancelled: result.cancelled,
-      ...(result.error ? { error: describeError(result.error, job.repoDir) } : {}),
-      ...(shot ? { failureScreenshot: shot } : {}),
-      artifacts: [],
+  send({ type: "secrets", values: [...new Set(plans.flatMap((plan) => plan.secrets))] });
+  const artifacts: WorkerArtifact[] = [];
+  for (const plan of plans) {
+    // Outputs stay in the build's own work dir, whatever the template says; one folder per build.
+    plan.source.output_directory = join(job.workDir, "output", ...(plans.length > 1 ? [plan.image.name] : []));
+    // Layers go to the sandbox's cache (TSIMG_CACHE_DIR), shared by the builds of every merge request, so a retried build continues from the layers the failed one kept.
+    plan.source.layer_cache_dir = undefined;
+    current.running = startBuild(plan, {
+      signal: controller.signal,
+      onEvent: (event) => send({ type: "event", event }),
+      force: true,
     });
+    const result = await current.running.result;
+    if (!result.ok) {
+      const shot = result.screenshot ? readScreenshot(result.screenshot) : undefined;
+      const error = result.error ? describeError(result.error, job.repoDir) : undefined;
+      return finish({
+        ok: false,
+        cancelled: result.cancelled,
+        ...(error ? { error: plans.length > 1 ? `${plan.image.name}: ${error}` : error } : {}),
+        ...(shot ? { failureScreenshot: shot } : {}),
+        artifacts: [],
+      });
+    }
+    artifacts.push(...(await Promise.all(artifactsOf(result).map(describeArtifact))));
   }
+  // One SBOM per image: "what changes in the image" compares a template with one build.
+  const sbom = plans.length === 1 ? readSbom(plans[0]!.source.output_directory, plans[0]!.source.vm_name) : undefined;
+  finish({ ok: true, cancelled: false, artifacts, ...(sbom ? { sbom } : {}) });
+}
+
+/** What a successful build published: its post-processors' artifacts, else the disk. */
+function artifactsOf(result: { artifact?: string | undefined }): LibraryArtifact[] {
   const listed = ((result as { artifacts?: LibraryArtifact[] }).artifacts ?? []).filter(
     (a) => a.files[0] !== undefined,
   );
-  const artifacts =
-    listed.length > 0
-      ? listed
-      : result.artifact
-        ? [{ files: [result.artifact], id: result.artifact, checksums: {} }]
-        : [];
-  const sbom = readSbom(plan.source.output_directory, plan.source.vm_name);
-  finish({
-    ok: true,
-    cancelled: false,
-    artifacts: await Promise.all(artifacts.map(describeArtifact)),
-    ...(sbom ? { sbom } : {}),
-  });
+  if (listed.length > 0) return listed;
+  return result.artifact ? [{ files: [result.artifact], id: result.artifact, checksums: {} }] : [];
 }
 
 /** The SBOM the build wrote next to its disk (write-sbom: vm_name without its disk extension). */
