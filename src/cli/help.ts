@@ -119,6 +119,8 @@ Writes a Packer template (a .pkr.hcl or .pkr.json file, a folder of them, or a l
 and QEMU command line. Variables stay variables (\${var.name}), file() stays file(), comments above HCL
 attributes and blocks are kept, and relative paths are rewritten relative to the new file.
 Values tsimg cannot express in TOML are written as they evaluate, and said so on stderr.
+A template with several qemu builds gives one TOML per build, <name>-<source>.toml (or
+choose one with -only).
 
 Options:
   --output PATH, -o PATH  where to write (default: the template's name + .toml, here)

@@ -33,6 +33,8 @@ export function importTemplate(
   outPath: string,
   inputs: PackerInputs,
   types: OptionTypes,
+  /** One of several qemu builds (chosen with inputs.only): "<image>-<source>", as tsimg build names it. */
+  buildName?: string,
 ): ImportResult {
   if (templateFormat(resolve(templatePath)) === "toml")
     throw new ConfigErrors([new ConfigError(`${templatePath} is a TOML template already: nothing to import`)]);
@@ -60,6 +62,7 @@ export function importTemplate(
   const sections: TomlSection[] = [];
   const image = { ...(doc.raw.image as Record<string, unknown>) };
   image.name ??= doc.defaultName;
+  if (buildName) image.name = `${String(image.name)}-${buildName}`;
   sections.push({ header: "image", entries: Object.entries(image).map(([key, value]) => ({ key, value })) });
   for (const v of origin.variables) {
     if (!["string", "number", "bool"].includes(v.type)) {

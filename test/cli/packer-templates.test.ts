@@ -4,7 +4,7 @@
 // round trip: inspect of the original and of the TOML it writes give the same plan and the
 // same QEMU command line.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -210,5 +210,34 @@ describe("Packer templates on the command line", { timeout: 180_000 }, () => {
       expect(again.stderr).toContain("exists: choose another name with -o, or replace it with --force");
       expect(tsimg(folder, "import", template, "-o", out, "--force").status).toBe(0);
     }
+  });
+
+  test("tsimg import of a template with two qemu builds writes one TOML per build, each inspecting as that build", () => {
+    // The corpus's multi-source case: qemu.bios and qemu.uefi-large (and a virtualbox source, skipped).
+    const corpus = join(repo, "corpus");
+    for (const name of ["11-multi-source", "shared"])
+      cpSync(join(ROOT, "test/packer-corpus", name), join(corpus, name), { recursive: true });
+    const cwd = join(corpus, "11-multi-source");
+    const named = tsimg(cwd, "import", "-o", "one.toml", "multi.pkr.hcl");
+    expect(named.status).toBe(2);
+    expect(named.stderr).toContain(
+      "multi.pkr.hcl has 2 qemu builds (bios, uefi-large): -o names one file; leave it out to write one TOML per build (multi-bios.toml, multi-uefi-large.toml), or choose one with -only",
+    );
+    const written = tsimg(cwd, "import", "multi.pkr.hcl");
+    expect(written.status, written.stderr).toBe(0);
+    expect(written.stdout).toContain("multi-bios.toml: written from multi.pkr.hcl (build bios)");
+    expect(written.stdout).toContain("multi-uefi-large.toml: written from multi.pkr.hcl (build uefi-large)");
+    // inspect of the original lists both builds, named as tsimg build names them; each TOML is one of them.
+    const plans = (template: string) => {
+      const result = tsimg(cwd, "inspect", "--json", template);
+      expect(result.status, result.stderr).toBe(0);
+      const parsed = JSON.parse(result.stdout) as Record<string, unknown> | Record<string, unknown>[];
+      return (Array.isArray(parsed) ? parsed : [parsed]).map(({ template: _path, ...rest }) => rest);
+    };
+    const original = plans("multi.pkr.hcl");
+    expect(original.map((p) => (p.image as { name: string }).name)).toEqual(["multi-bios", "multi-uefi-large"]);
+    expect([...plans("multi-bios.toml"), ...plans("multi-uefi-large.toml")]).toEqual(original);
+    // Nothing is overwritten: a second import stops at the first file that exists.
+    expect(tsimg(cwd, "import", "multi.pkr.hcl").stderr).toContain("multi-bios.toml exists");
   });
 });
