@@ -5,8 +5,9 @@
 // the checkout lives.
 import { createHash } from "node:crypto";
 import { Masker } from "../core/masker.js";
+import { TSIMG_VERSION } from "../core/version.js";
 import { sha256File } from "../util/hash-file.js";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { basename, join, relative, sep } from "node:path";
 import { sortKeys } from "../postprocessors/manifest.js";
 import type { BuildPlan } from "./plan.js";
@@ -75,7 +76,7 @@ export async function collectInputs(plan: BuildPlan, options: InputsOptions = {}
       }),
     ),
     tools: {
-      tsimg: await tsimgVersion(),
+      tsimg: TSIMG_VERSION,
       qemu: await firstLineOf(source.qemu_binary, signal),
       "qemu-img": await firstLineOf(options.qemuImg ?? "qemu-img", signal),
     },
@@ -126,18 +127,6 @@ export async function hashDirectory(dir: string, signal?: AbortSignal): Promise<
 
 function sha256Text(text: string): string {
   return createHash("sha256").update(text).digest("hex");
-}
-
-/** tsimg's version, from its package.json (one level above src/ and dist/). */
-export async function tsimgVersion(): Promise<string> {
-  try {
-    const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as {
-      version?: string;
-    };
-    return pkg.version ?? "unknown";
-  } catch {
-    return "unknown";
-  }
 }
 
 /** The first line `<program> --version` prints, e.g. "QEMU emulator version 7.2.11 (Debian 1:7.2+dfsg-7+deb12u12)". */

@@ -12,8 +12,9 @@ import { LayerStore, MEMORY, type LayerMeta, type LayerWriter } from "../cache/s
 import { TsimgError } from "../core/errors.js";
 import { hashFile } from "../util/hash-file.js";
 import { formatDuration } from "../core/units.js";
+import { TSIMG_VERSION } from "../core/version.js";
 import type { BuildStepContext } from "./context.js";
-import { firstLineOf, tsimgVersion } from "./inputs.js";
+import { firstLineOf } from "./inputs.js";
 import { layerKeys, type LayerKey } from "./layer-keys.js";
 import { createOverlay, diskNode, freezeLayer } from "./layer-vm.js";
 import type { BuildPlan } from "./plan.js";
@@ -92,7 +93,7 @@ export async function openLayers(
   const { plan, options } = ctx.build;
   const store = await LayerStore.open(settings.dir);
   const versions = {
-    tsimg: await tsimgVersion(),
+    tsimg: TSIMG_VERSION,
     qemu: await firstLineOf(plan.source.qemu_binary, ctx.signal),
     "qemu-img": await firstLineOf("qemu-img", ctx.signal),
   };

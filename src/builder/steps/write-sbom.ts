@@ -3,7 +3,7 @@ import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { BuildStep } from "../context.js";
 import type { InventoryCollected, SbomWritten } from "../values.js";
-import { tsimgVersion } from "../inputs.js";
+import { TSIMG_VERSION } from "../../core/version.js";
 
 /**
  * Writes `<vm_name>.cdx.json` (the disk extension dropped: tinyos.qcow2 -> tinyos.cdx.json)
@@ -23,7 +23,7 @@ export const writeSbom: BuildStep<Partial<InventoryCollected>, Partial<SbomWritt
       ...(plan.image.version ? { version: String(plan.image.version) } : {}),
       timestamp: options.startTime,
       runUuid: options.runUuid,
-      tsimgVersion: await tsimgVersion(),
+      tsimgVersion: TSIMG_VERSION,
     });
     const path = join(output_directory, `${sbomStem(vm_name)}.cdx.json`);
     await writeFile(`${path}.partial`, text);

@@ -1,12 +1,13 @@
 // The Go-template functions of legacy Packer JSON templates, resolved when the template
 // loads: {{user `x`}}, {{env `X`}} (in variables only, as in Packer), {{template_dir}}, {{pwd}},
-// {{timestamp}}, {{isotime "2006-01-02"}}, {{build_name}}, {{build_type}}, {{uuid}},
+// {{timestamp}}, {{isotime "2006-01-02"}}, {{build_name}}, {{build_type}}, {{uuid}}, {{packer_version}} (tsimg's),
 // {{split s sep n}}, {{upper}}, {{lower}}, {{replace_all}}, {{clean_resource_name}}, with
 // pipelines (`{{isotime | lower}}`). {{build `Host`}} and the like (in provisioners and
 // post-processors) are kept in that form for the build to fill in. Actions on a field ({{ .HTTPIP }}, {{ .Name }}, {{.Vars}})
 // are resolved while the build runs, and stay as written.
 import { randomUUID } from "node:crypto";
 import { buildPlaceholder, buildValueProblem, type BuildValueName } from "../../core/runtime-vars.js";
+import { TSIMG_VERSION } from "../../core/version.js";
 import { DAYS, MONTHS } from "./hcl/format.js";
 
 export class GoTemplateError extends Error {}
@@ -28,7 +29,6 @@ const REFUSED: Record<string, string> = {
   vault: "reads HashiCorp Vault, which tsimg does not: pass the secret with -var",
   consul_key: "reads Consul, which tsimg does not: pass the value with -var",
   aws_secretsmanager: "reads AWS Secrets Manager, which tsimg does not: pass the secret with -var",
-  packer_version: "is Packer's version: write the value",
   sed: "is deprecated in Packer: use replace_all",
 };
 
@@ -123,6 +123,8 @@ function call(stage: string, input: string | undefined, context: GoTemplateConte
     }
     case "build_name":
       return context.buildName;
+    case "packer_version": // the version of what builds the image, as packer.version in HCL2
+      return TSIMG_VERSION;
     case "build_type":
       return context.buildType;
     case "uuid":

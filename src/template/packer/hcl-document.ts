@@ -6,6 +6,7 @@
 // provisioners and post-processors the tables after it.
 import { basename, resolve } from "node:path";
 import { ConfigError, ConfigErrors } from "../../core/errors.js";
+import { TSIMG_VERSION } from "../../core/version.js";
 import type { TemplateDocument } from "../document.js";
 import type { ResolvedVariable } from "../variables.js";
 import { readEnvYaml } from "./env-yaml.js";
@@ -46,7 +47,13 @@ export function readHclDocument(
     onRead: (file, text) => filesRead.set(file, text),
   });
   const paths = { root: files.root, cwd };
-  const base: Scope = { names: { path: paths }, functions, refused: { ...REFUSED_FUNCTIONS, env: ENV_REFUSED } };
+  // packer.version is the version of what builds the image: tsimg's, which is what a
+  // template writing it into the image or a manifest wants recorded.
+  const base: Scope = {
+    names: { path: paths, packer: { version: TSIMG_VERSION } },
+    functions,
+    refused: { ...REFUSED_FUNCTIONS, env: ENV_REFUSED },
+  };
   const inDefaults: Scope = { names: { path: paths }, functions, refused: REFUSED_FUNCTIONS };
 
   const decls = declareVariables(config, inDefaults, errors);

@@ -1,4 +1,4 @@
-# Contextual values: packer.version is refused (write the value); build.ID is filled in while the build runs (case 25).
+# Contextual values: packer.version is tsimg's version; build.ID is filled in while the build runs (case 25).
 source "qemu" "version" {
   iso_url          = "../shared/dummy.iso"
   iso_checksum     = "file:../shared/SHA256SUMS"

@@ -1,6 +1,6 @@
 // Packer HCL2 templates through the real loader and components: what a template means, with
 // Packer 1.9's rules, and every error with file:line:col.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, test } from "vitest";
@@ -290,6 +290,24 @@ build {
     expect(
       errors(`${SOURCE.replace("}", '  vm_name = env("HOME")\n}')}\nbuild {\n  sources = ["source.qemu.vm"]\n}\n`)[0],
     ).toMatch(/^t.pkr.hcl:5:3 vm_name: env\(\): Packer allows env\(\) only in a variable's default/);
+  });
+
+  test("packer.version is the version of what builds the image: tsimg's, from package.json", () => {
+    const { version } = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
+      version: string;
+    };
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    const plan = load(`${SOURCE.replace("}", '  vm_name = "img-${packer.version}"\n}')}
+build {
+  sources = ["source.qemu.vm"]
+  provisioner "shell" {
+    environment_vars = ["PACKER_VERSION=\${packer.version}"]
+    inline           = ["echo $PACKER_VERSION > /etc/built-by"]
+  }
+}
+`);
+    expect(plan.source.vm_name).toBe(`img-${version}`);
+    expect(plan.provisioners[0]).toMatchObject({ environment_vars: [`PACKER_VERSION=${version}`] });
   });
 
   test("workingDir: paths start there, as if tsimg ran in it (serve builds from the repository's root)", () => {

@@ -63,10 +63,6 @@ describe("HCL expressions", () => {
   test("errors name the problem", () => {
     expect(() => expr("var.nam")).toThrow('var has no "nam"; did you mean "name"?');
     expect(() => expr("locl.x")).toThrow('unknown name "locl"; did you mean "local"?');
-    // Packer's own contextual values say what to do instead.
-    expect(() => expr("packer.version")).toThrow(
-      /unknown name "packer" \(packer.version is Packer's own version.*write the value\)/,
-    );
     const withBuild = { ...scope, names: { ...scope.names, build: { name: "b" } } };
     // Outside provisioners and post-processors (hcl-build gives those the placeholders).
     expect(() => evaluate(parseExpression("build.ID"), withBuild)).toThrow(

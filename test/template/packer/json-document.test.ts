@@ -1,5 +1,5 @@
 // Legacy Packer JSON templates through the real loader and components.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, test } from "vitest";
@@ -111,6 +111,14 @@ describe("Go templates", () => {
     );
     expect(goTime("Z07:00 03PM", NOW)).toBe("Z 05AM");
     expect(() => renderGoTemplate("{{nope}}", context)).toThrow("unknown template function {{nope}}");
+  });
+
+  test("{{packer_version}} is the version of what builds the image: tsimg's, from package.json", () => {
+    const { version } = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
+      version: string;
+    };
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(renderGoTemplate("built by {{packer_version}}", context)).toBe(`built by ${version}`);
   });
 
   test("a bare word argument is a function call, and ( ... ) a pipeline of its own, as in Go", () => {

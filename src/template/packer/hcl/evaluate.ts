@@ -20,7 +20,6 @@ export interface Scope {
 const UNKNOWN_NAME_WHY: Record<string, string> = {
   each: " (Terraform's, not Packer's)",
   self: " (Terraform's, not Packer's)",
-  packer: " (packer.version is Packer's own version, which tsimg does not fill in: write the value)",
 };
 
 /** build.ID, build.Host, build.SSHPrivateKey...: Packer's values of the running build. */
