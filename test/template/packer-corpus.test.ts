@@ -2,7 +2,8 @@
 // docs/packer-corpus.md): loading each template as `tsimg validate` does gives the outcome
 // its `expect` file records, either valid or an error naming the unsupported feature, with
 // no stack trace; and `tsimg import` of each valid one round-trips: the original and the
-// imported TOML give the same plan and the same QEMU command line (what `inspect` prints).
+// imported TOML give the same plan and the same QEMU command line (what `inspect` prints);
+// a template with several qemu builds gives one TOML per build, each equal to its build.
 // In-process (the CLI's own argument parsing and error formatting), so 40 loads take
 // seconds, not minutes; the CLI itself runs in test/e2e/packer-rocky9.test.ts.
 //
@@ -13,7 +14,15 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
-import { importTemplate, loadTemplate, loadTemplates, previewQemuCommand, ConfigErrors } from "../../src/index.js";
+import {
+  ConfigErrors,
+  importTemplate,
+  loadTemplate,
+  loadTemplates,
+  previewQemuCommand,
+  SeveralBuildsError,
+  type TemplateBuild,
+} from "../../src/index.js";
 import { formatError } from "../../src/cli/errors.js";
 import { loadOptions, parseCommandArgs } from "../../src/cli/options.js";
 
@@ -32,8 +41,6 @@ interface Run {
   case: string;
   args: string[];
   outcome: { valid: true } | { valid: false; error: string };
-  /** "# import gap: why" in expect: the round-trip is known not to hold yet (the test checks it still fails). */
-  importGap?: string;
 }
 
 function runs(): Run[] {
@@ -42,14 +49,13 @@ function runs(): Run[] {
     .filter((n) => /^\d\d-/.test(n))
     .sort()) {
     const lines = readFileSync(join(CORPUS, name, "expect"), "utf8").split("\n");
-    const importGap = lines.map((l) => /^# import gap: (.+)$/.exec(l)?.[1]).find(Boolean);
     for (const line of lines) {
       if (!line.trim() || line.startsWith("#")) continue;
       const [argText = "", result = ""] = line.split(" | ");
       const args = argText.trim() ? argText.trim().split(/\s+/) : [];
       if (!args[0] || args[0].startsWith("-")) args.unshift(".");
       const error = /^error: (.+)$/.exec(result.trim())?.[1];
-      out.push({ case: name, args, outcome: error ? { valid: false, error } : { valid: true }, importGap });
+      out.push({ case: name, args, outcome: error ? { valid: false, error } : { valid: true } });
     }
   }
   return out;
@@ -78,8 +84,7 @@ function validate(run: Run): { valid: boolean; text: string; builds?: number } {
  * Not compared: the template's own path, its load warnings (a skipped non-qemu source is not
  * imported), and variables only locals used (the import writes their values instead).
  */
-function inspected(template: string, options: ReturnType<typeof loadOptions>): Record<string, unknown> {
-  const plan = loadTemplate(template, options);
+function inspected(plan: ReturnType<typeof loadTemplate>): Inspected {
   const { templatePath: _path, warnings: _warnings, ...rest } = plan as unknown as Record<string, unknown>;
   void _path;
   void _warnings;
@@ -87,18 +92,28 @@ function inspected(template: string, options: ReturnType<typeof loadOptions>): R
   const text = JSON.stringify({ plan: rest, qemu: previewQemuCommand(plan) })
     .replace(/\b1[7-9]\d{8}\b/g, "<timestamp>")
     .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "<uuid>");
-  return JSON.parse(text) as Record<string, unknown>;
+  return JSON.parse(text) as Inspected;
 }
 
 type Inspected = { plan: { variables: Record<string, unknown> } & Record<string, unknown> };
 
-function roundTrip(run: Run, i: number): { original: Inspected; imported: Inspected } {
+/** Writes the import of one build (all of the template when it has one) and inspects it. */
+function importedAs(run: Run, output: string, build?: { only: string; name: string }): Inspected {
   const { template, options } = inCase(run);
-  const output = `imported-${i}.toml`;
-  writeFileSync(output, importTemplate(template, output, options).toml);
-  const original = inspected(template, options) as Inspected;
-  const imported = inspected(output, loadOptions({})) as Inspected;
-  return { original, imported };
+  const only = build ? { ...options, only: [build.only] } : options;
+  writeFileSync(output, importTemplate(template, output, only, build?.name).toml);
+  return inspected(loadTemplate(output, loadOptions({})));
+}
+
+/** The same plan and QEMU command line; the import keeps the variables the plan still uses. */
+function expectSame(imported: Inspected, original: Inspected): void {
+  for (const [name, value] of Object.entries(imported.plan.variables))
+    expect(value, `variable ${name}`).toEqual(original.plan.variables[name]);
+  const { variables: _a, ...importedRest } = imported.plan;
+  const { variables: _b, ...originalRest } = original.plan;
+  void _a;
+  void _b;
+  expect({ ...imported, plan: importedRest }).toEqual({ ...original, plan: originalRest });
 }
 
 const all = runs();
@@ -126,7 +141,7 @@ describe("the Packer corpus", () => {
   // all, as packer build does); one TOML holds one image, so import asks for -only.
   const several = all.filter((r) => r.outcome.valid && (validate(r).builds ?? 1) > 1);
   process.chdir(home);
-  test("several qemu builds: each loads on its own, and import names the -only that picks one", () => {
+  test("several qemu builds: each loads on its own, named and placed apart", () => {
     expect(several.length).toBeGreaterThanOrEqual(1);
     for (const run of several) {
       const { template, options } = inCase(run);
@@ -137,35 +152,37 @@ describe("the Packer corpus", () => {
       const warnings = plans.flatMap((p) => p.warnings.map((w) => `${w.location} ${w.message}`));
       expect(new Set(warnings).size).toBe(warnings.length);
       if (run.case === "11-multi-source") expect(warnings.filter((w) => w.includes("virtualbox-iso"))).toHaveLength(1);
-      expect(() => importTemplate(template, "x.toml", options)).toThrow(ConfigErrors);
+    }
+  });
+
+  test.each(several.map((r, i) => [`${r.case}: ${r.args.join(" ")}`, r, i] as const))(
+    "import %s round-trips, one TOML per build as tsimg import writes them",
+    (_n, run, i) => {
+      const { template, options } = inCase(run);
+      // One TOML holds one image: importing the whole template names each build and its -only.
+      let builds: TemplateBuild[] = [];
       try {
         importTemplate(template, "x.toml", options);
       } catch (error) {
         expect(formatError(error, false).join("\n")).toMatch(/one image needs one: choose it with -only=/);
+        const [only] = error instanceof ConfigErrors ? error.errors : [];
+        if (only instanceof SeveralBuildsError) builds = only.builds;
       }
-    }
-  });
+      const originals = loadTemplates(template, options).map(inspected);
+      expect(builds.map((b) => b.name)).toHaveLength(originals.length);
+      builds.forEach((build, k) =>
+        expectSame(importedAs(run, `imported-${i}-${build.name}.toml`, build), originals[k]!),
+      );
+    },
+  );
 
   const valid = all.filter((r) => r.outcome.valid && !several.includes(r));
   test.each(valid.map((r, i) => [`${r.case}: ${r.args.join(" ")}`, r, i] as const))(
     "import %s round-trips",
     (_n, run, i) => {
-      if (run.importGap) {
-        // Known not to round-trip yet; when it does, drop the "# import gap" line.
-        expect(() => {
-          const { original, imported } = roundTrip(run, i);
-          expect(imported).toEqual(original);
-        }, run.importGap).toThrow();
-        return;
-      }
-      const { original, imported } = roundTrip(run, i);
-      for (const [name, value] of Object.entries(imported.plan.variables))
-        expect(value, `variable ${name}`).toEqual(original.plan.variables[name]);
-      const { variables: _a, ...importedRest } = imported.plan;
-      const { variables: _b, ...originalRest } = original.plan;
-      void _a;
-      void _b;
-      expect({ ...imported, plan: importedRest }).toEqual({ ...original, plan: originalRest });
+      const { template, options } = inCase(run);
+      const original = inspected(loadTemplate(template, options));
+      expectSame(importedAs(run, `imported-${i}.toml`), original);
     },
   );
 });
